@@ -1,0 +1,190 @@
+//! The executor: applies transactions to the L2 state with every protocol rule and seals
+//! blocks.
+//!
+//! Each applied tx yields an [`ExecutedOp`]: the op (its pubdata), the ordered leaf-level
+//! [`StateUpdate`]s, and — in witness mode — the Merkle paths and roots around every update,
+//! which is what the block circuit replays. A rejected tx changes nothing: handlers only
+//! plan, and the plan is applied after every check has passed.
+
+pub mod handlers;
+pub mod plan;
+pub mod testkit;
+pub mod verify;
+pub mod witness;
+
+use serde::{Deserialize, Serialize};
+use zklink_block::{block_size_for, Block, BlockError};
+use zklink_crypto::Fr;
+use zklink_state::State;
+use zklink_types::{BlockNumber, L2Tx, Network, Op, PriorityTx, TxError, TxHash};
+
+pub use handlers::AuthFacts;
+pub use plan::{Plan, StateUpdate};
+pub use verify::{verify_batch, VerifiedTx};
+pub use witness::UpdateWitness;
+
+/// One applied tx.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutedOp {
+    pub op: Op,
+    /// L2 tx hash, or `None` for priority requests.
+    pub tx_hash: Option<TxHash>,
+    pub updates: Vec<StateUpdate>,
+    /// Present in witness mode: one entry per update.
+    #[serde(skip)]
+    pub witness: Option<Vec<UpdateWitness>>,
+}
+
+/// A sealed block with what produced it.
+#[derive(Clone, Debug)]
+pub struct SealedBlock {
+    pub block: Block,
+    pub ops: Vec<ExecutedOp>,
+}
+
+pub struct Executor {
+    network: Network,
+    state: State,
+    facts: AuthFacts,
+    witness_mode: bool,
+    /// Ops of the block being built.
+    pending: Vec<ExecutedOp>,
+    pending_chunks: usize,
+    /// Root at the start of the block being built.
+    block_start_root: Fr,
+}
+
+impl Executor {
+    pub fn new(network: Network, mut state: State) -> Result<Self, String> {
+        network.validate()?;
+        if state.preset() != &network.preset {
+            return Err(format!("state preset {} does not match network preset {}", state.preset().name, network.preset.name));
+        }
+        let block_start_root = state.root();
+        Ok(Self {
+            network,
+            state,
+            facts: AuthFacts::default(),
+            witness_mode: false,
+            pending: Vec::new(),
+            pending_chunks: 0,
+            block_start_root,
+        })
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+    /// Mutable access for storage and benchmarks; changing balances directly breaks invariants.
+    pub fn state_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+    pub fn into_state(self) -> State {
+        self.state
+    }
+    pub fn auth_facts_mut(&mut self) -> &mut AuthFacts {
+        &mut self.facts
+    }
+
+    /// Record Merkle paths and roots for every update (for the prover). Slower: the state is
+    /// rehashed after each update instead of once per block.
+    pub fn set_witness_mode(&mut self, on: bool) {
+        self.witness_mode = on;
+    }
+
+    pub fn pending_ops(&self) -> &[ExecutedOp] {
+        &self.pending
+    }
+    pub fn pending_chunks(&self) -> usize {
+        self.pending_chunks
+    }
+    /// Chunks still free in the largest block shape.
+    pub fn free_chunks(&self) -> usize {
+        self.network.preset.max_block_chunks().saturating_sub(self.pending_chunks)
+    }
+
+    pub fn apply_priority(&mut self, tx: &PriorityTx) -> Result<&ExecutedOp, TxError> {
+        let network = &self.network;
+        let mut plan = Plan::new(&self.state);
+        let op = match tx {
+            PriorityTx::Deposit(d) => handlers::deposit(&mut plan, network, d)?,
+            PriorityTx::FullExit(f) => handlers::full_exit(&mut plan, network, f)?,
+        };
+        let updates = plan.updates;
+        self.commit_op(op, None, updates)
+    }
+
+    /// Verifies the signatures, then applies.
+    pub fn apply_l2(&mut self, tx: L2Tx) -> Result<&ExecutedOp, TxError> {
+        let verified = VerifiedTx::verify(tx)?;
+        self.apply_verified(&verified)
+    }
+
+    /// Applies a tx whose signatures were already checked.
+    pub fn apply_verified(&mut self, v: &VerifiedTx) -> Result<&ExecutedOp, TxError> {
+        let network = &self.network;
+        let signer = v.signer();
+        let mut plan = Plan::new(&self.state);
+        let op = match v.tx() {
+            L2Tx::ChangePubKey(t) => handlers::change_pubkey(&mut plan, network, &self.facts, t, &signer)?,
+            L2Tx::Transfer(t) => handlers::transfer(&mut plan, network, t, &signer)?,
+            L2Tx::Withdraw(t) => handlers::withdraw(&mut plan, network, t, &signer)?,
+            L2Tx::ForcedExit(t) => handlers::forced_exit(&mut plan, network, t, &signer)?,
+            L2Tx::OrderMatching(t) => {
+                let (maker, taker) = v.order_signers().ok_or(TxError::BadSignature("order signatures were not verified".into()))?;
+                handlers::order_matching(&mut plan, network, t, (&signer, &maker, &taker))?
+            }
+        };
+        let updates = plan.updates;
+        self.commit_op(op, Some(v.hash()), updates)
+    }
+
+    fn commit_op(&mut self, op: Op, tx_hash: Option<TxHash>, updates: Vec<StateUpdate>) -> Result<&ExecutedOp, TxError> {
+        let chunks = op.chunks();
+        if chunks > self.free_chunks() {
+            return Err(TxError::BlockFull { needed: chunks, available: self.free_chunks() });
+        }
+        // Pubdata encoding can only fail for unpackable amounts, which validation rejected;
+        // check anyway before touching the state.
+        op.pubdata()?;
+        let witness = if self.witness_mode {
+            Some(witness::apply_with_witness(&mut self.state, &updates)?)
+        } else {
+            for u in &updates {
+                u.apply(&mut self.state)?;
+            }
+            None
+        };
+        self.pending_chunks += chunks;
+        self.pending.push(ExecutedOp { op, tx_hash, updates, witness });
+        Ok(self.pending.last().expect("just pushed"))
+    }
+
+    /// Closes the block: pads to the smallest shape that fits, computes the new root.
+    pub fn seal_block(&mut self, number: BlockNumber, timestamp: u64) -> Result<SealedBlock, BlockError> {
+        let chunks = block_size_for(&self.network.preset, self.pending_chunks)?;
+        let new_root = self.state.root();
+        let ops = std::mem::take(&mut self.pending);
+        self.pending_chunks = 0;
+        let block = Block {
+            number,
+            timestamp,
+            old_root: self.block_start_root,
+            new_root,
+            ops: ops.iter().map(|e| e.op.clone()).collect(),
+            chunks,
+            chain_count: self.network.chains.len() as u8,
+        };
+        self.block_start_root = new_root;
+        Ok(SealedBlock { block, ops })
+    }
+
+    /// The state root (flushes pending hashing).
+    pub fn root(&mut self) -> Fr {
+        self.state.root()
+    }
+}

@@ -1,0 +1,207 @@
+//! Helpers for tests and benchmarks: users with L1 and L2 keys, and signed transactions
+//! built against the executor's current state. Not used by production paths.
+
+use k256::ecdsa::SigningKey;
+use zklink_crypto::eddsa::PrivateKey;
+use zklink_crypto::l1::{address_of, derive_l2_key, sign_change_pubkey, L1Domain};
+use zklink_state::State;
+use zklink_types::*;
+
+use crate::Executor;
+
+/// Fee owner used by test networks.
+pub const TEST_FEE_OWNER: Address = Address::new([0xfe; 20]);
+
+#[derive(Clone)]
+pub struct TestUser {
+    pub l1: SigningKey,
+    pub address: Address,
+    pub l2: PrivateKey,
+    pub pkh: PubKeyHash,
+}
+
+impl TestUser {
+    /// Deterministic user number `n` (n ≥ 0).
+    pub fn new(n: u64, network: &Network) -> Self {
+        let mut secret = [0u8; 32];
+        secret[24..].copy_from_slice(&(n + 1).to_be_bytes());
+        secret[0] = 0x11;
+        let l1 = SigningKey::from_slice(&secret).expect("valid secp256k1 scalar");
+        let address = address_of(&l1);
+        let l2 = derive_l2_key(&l1, &network.name);
+        let pkh = l2.public_key().pubkey_hash();
+        Self { l1, address, l2, pkh }
+    }
+}
+
+/// An executor on a fresh genesis plus a priority-request counter.
+pub struct TestNet {
+    pub exec: Executor,
+    serial: u64,
+}
+
+impl TestNet {
+    pub fn new(network: Network) -> Self {
+        let state = State::genesis(network.preset.clone(), TEST_FEE_OWNER);
+        let exec = Executor::new(network, state).expect("valid test network");
+        Self { exec, serial: 0 }
+    }
+
+    pub fn dev() -> Self {
+        Self::new(Network::dev(3))
+    }
+
+    pub fn network(&self) -> &Network {
+        self.exec.network()
+    }
+
+    pub fn state(&self) -> &State {
+        self.exec.state()
+    }
+
+    pub fn id_of(&self, u: &TestUser) -> AccountId {
+        self.state().account_id_by_address(&u.address).expect("user has an account")
+    }
+
+    pub fn nonce_of(&self, u: &TestUser) -> Nonce {
+        self.state().account(self.id_of(u)).map(|a| a.nonce).unwrap_or_default()
+    }
+
+    pub fn user(&self, n: u64) -> TestUser {
+        TestUser::new(n, self.network())
+    }
+
+    pub fn deposit_tx(&mut self, chain: u8, to: Address, sub: u8, l1: u16, l2: u16, amount: u128) -> PriorityTx {
+        self.serial += 1;
+        PriorityTx::Deposit(Deposit {
+            chain_id: ChainId(chain),
+            serial_id: SerialId(self.serial),
+            from: to,
+            to,
+            sub_account_id: SubAccountId(sub),
+            l1_token: TokenId(l1),
+            l2_token: TokenId(l2),
+            amount,
+        })
+    }
+
+    /// Applies a deposit and panics if it fails (test set-up).
+    pub fn deposit(&mut self, chain: u8, u: &TestUser, sub: u8, l1: u16, l2: u16, amount: u128) {
+        let tx = self.deposit_tx(chain, u.address, sub, l1, l2, amount);
+        self.exec.apply_priority(&tx).expect("test deposit");
+    }
+
+    pub fn full_exit_tx(&mut self, chain: u8, account: AccountId, owner: Address, sub: u8, l1: u16, l2: u16) -> PriorityTx {
+        self.serial += 1;
+        PriorityTx::FullExit(FullExit {
+            chain_id: ChainId(chain),
+            serial_id: SerialId(self.serial),
+            account_id: account,
+            sub_account_id: SubAccountId(sub),
+            owner,
+            l1_token: TokenId(l1),
+            l2_token: TokenId(l2),
+        })
+    }
+
+    /// ChangePubKey authorised by an EIP-712 signature on chain 1, zero fee.
+    pub fn change_pubkey_tx(&self, u: &TestUser) -> L2Tx {
+        let id = self.id_of(u);
+        let nonce = self.nonce_of(u);
+        let chain = &self.network().chains[0];
+        let domain = L1Domain { l1_chain_id: chain.l1_chain_id, verifying_contract: chain.contract };
+        let sig = sign_change_pubkey(&u.l1, &domain, &u.pkh, nonce.0, id.0);
+        L2Tx::ChangePubKey(ChangePubKey {
+            chain_id: chain.id,
+            account_id: id,
+            sub_account_id: SubAccountId(0),
+            new_pk_hash: u.pkh,
+            fee_token: TokenId(18),
+            fee: 0,
+            nonce,
+            auth: ChangePubKeyAuth::EthEcdsa { signature: sig },
+            signature: TxSignature::default(),
+        })
+        .sign(&u.l2)
+        .expect("signable")
+    }
+
+    /// Sets the user's key (panics on failure: test set-up).
+    pub fn activate(&mut self, u: &TestUser) {
+        let tx = self.change_pubkey_tx(u);
+        self.exec.apply_l2(tx).expect("test change-pubkey");
+    }
+
+    pub fn transfer_tx(&self, u: &TestUser, to: Address, token: u16, amount: u128, fee: u128) -> L2Tx {
+        L2Tx::Transfer(Transfer {
+            account_id: self.id_of(u),
+            from_sub_account_id: SubAccountId(0),
+            to,
+            to_sub_account_id: SubAccountId(0),
+            token: TokenId(token),
+            amount,
+            fee,
+            nonce: self.nonce_of(u),
+            signature: TxSignature::default(),
+        })
+        .sign(&u.l2)
+        .expect("signable")
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn withdraw_tx(&self, u: &TestUser, chain: u8, l2: u16, l1: u16, amount: u128, fee: u128, fast_ratio: u16) -> L2Tx {
+        L2Tx::Withdraw(Withdraw {
+            to_chain_id: ChainId(chain),
+            account_id: self.id_of(u),
+            sub_account_id: SubAccountId(0),
+            to: u.address,
+            l2_source_token: TokenId(l2),
+            l1_target_token: TokenId(l1),
+            amount,
+            fee,
+            nonce: self.nonce_of(u),
+            fast_withdraw_fee_ratio: fast_ratio,
+            signature: TxSignature::default(),
+        })
+        .sign(&u.l2)
+        .expect("signable")
+    }
+
+    /// An unsigned-by-default order; `sign` it with the owner's key.
+    #[allow(clippy::too_many_arguments)]
+    pub fn order(&self, u: &TestUser, slot: u16, nonce: u32, base: u16, quote: u16, amount: u128, price: u128, is_sell: bool) -> Order {
+        Order {
+            account_id: self.id_of(u),
+            sub_account_id: SubAccountId(0),
+            slot_id: SlotId(slot),
+            nonce: OrderNonce(nonce),
+            base_token: TokenId(base),
+            quote_token: TokenId(quote),
+            amount,
+            price: Price(price),
+            is_sell,
+            maker_fee_ratio: 10,
+            taker_fee_ratio: 20,
+            signature: TxSignature::default(),
+        }
+        .sign(&u.l2)
+        .expect("signable")
+    }
+
+    pub fn matching_tx(&self, submitter: &TestUser, maker: Order, taker: Order, fee_token: u16, fee: u128) -> L2Tx {
+        L2Tx::OrderMatching(OrderMatching {
+            account_id: self.id_of(submitter),
+            sub_account_id: SubAccountId(0),
+            nonce: self.nonce_of(submitter),
+            maker,
+            taker,
+            fee_token: TokenId(fee_token),
+            fee,
+            expect_base_amount: 0,
+            expect_quote_amount: 0,
+            signature: TxSignature::default(),
+        })
+        .sign(&submitter.l2)
+        .expect("signable")
+    }
+}

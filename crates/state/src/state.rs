@@ -1,0 +1,379 @@
+//! The whole L2 state: accounts by id, the address index, and the account tree.
+//!
+//! Writes only mark accounts dirty; `root()` rehashes every dirty account's subtrees and leaf
+//! in parallel, then the dirty part of the account tree level by level (each node once).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use zklink_crypto::Fr;
+use zklink_types::{
+    AccountId, Address, Nonce, Preset, PubKeyHash, SlotId, SubAccountId, TokenId, TxError, FEE_ACCOUNT_ID,
+    GLOBAL_ASSET_ACCOUNT_ID, GLOBAL_ASSET_ADDRESS,
+};
+
+use crate::account::{field_to_u128, leaf_hash, u128_to_field, Account, OrderSlot, SubTree};
+use crate::smt::{DefaultHashes, MerklePath, SparseMerkleTree, TreeError};
+use crate::store::{AccountRecord, StoredState};
+
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum StateError {
+    #[error("merkle tree: {0}")]
+    Tree(#[from] TreeError),
+    #[error("storage: {0}")]
+    Store(String),
+    #[error("stored state is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("rebuilt root {computed} does not match the stored root {stored}")]
+    RootMismatch { stored: String, computed: String },
+    #[error(transparent)]
+    Tx(#[from] TxError),
+}
+
+/// Default hashes of the three tree kinds for one preset, shared by every account.
+#[derive(Clone, Debug)]
+pub struct TreeShapes {
+    pub balance: Arc<DefaultHashes>,
+    pub order: Arc<DefaultHashes>,
+    pub account: Arc<DefaultHashes>,
+}
+
+impl TreeShapes {
+    pub fn new(preset: &Preset) -> Self {
+        let balance = DefaultHashes::new(preset.balance_levels(), Fr::from(0u64));
+        let order = DefaultHashes::new(preset.order_levels(), Fr::from(0u64));
+        let empty_account = leaf_hash(
+            &Address::ZERO,
+            &PubKeyHash::default(),
+            Nonce(0),
+            balance.at(balance.levels()),
+            order.at(order.levels()),
+        );
+        let account = DefaultHashes::new(preset.account_levels(), empty_account);
+        Self { balance, order, account }
+    }
+}
+
+/// The fields an account leaf hashes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountLeaf {
+    pub address: Address,
+    pub pubkey_hash: PubKeyHash,
+    pub nonce: Nonce,
+    pub balance_root: Fr,
+    pub order_root: Fr,
+}
+
+impl AccountLeaf {
+    pub fn hash(&self) -> Fr {
+        leaf_hash(&self.address, &self.pubkey_hash, self.nonce, self.balance_root, self.order_root)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct State {
+    preset: Preset,
+    shapes: TreeShapes,
+    /// Dense: account ids are handed out in order.
+    accounts: Vec<Account>,
+    by_address: HashMap<Address, AccountId>,
+    tree: SparseMerkleTree,
+    /// Accounts touched since the last `root()`.
+    dirty: Vec<AccountId>,
+    /// Accounts touched since the last `take_unsaved()` (what the store must write).
+    unsaved: BTreeSet<AccountId>,
+}
+
+impl State {
+    /// Genesis: account 0 collects fees (owned by `fee_owner`), account 1 holds the reserves.
+    pub fn genesis(preset: Preset, fee_owner: Address) -> Self {
+        let shapes = TreeShapes::new(&preset);
+        let tree = SparseMerkleTree::new(shapes.account.clone());
+        let mut s = Self {
+            preset,
+            shapes,
+            accounts: Vec::new(),
+            by_address: HashMap::new(),
+            tree,
+            dirty: Vec::new(),
+            unsaved: BTreeSet::new(),
+        };
+        // Two fresh ids in an empty tree of at least 4 leaves cannot fail.
+        let _ = s.push_account(fee_owner);
+        let _ = s.push_account(GLOBAL_ASSET_ADDRESS);
+        s
+    }
+
+    pub fn preset(&self) -> &Preset {
+        &self.preset
+    }
+
+    pub fn shapes(&self) -> &TreeShapes {
+        &self.shapes
+    }
+
+    pub fn account_count(&self) -> usize {
+        self.accounts.len()
+    }
+
+    pub fn account(&self, id: AccountId) -> Option<&Account> {
+        self.accounts.get(id.0 as usize)
+    }
+
+    pub fn account_id_by_address(&self, address: &Address) -> Option<AccountId> {
+        self.by_address.get(address).copied()
+    }
+
+    /// The id the next new account will get.
+    pub fn next_account_id(&self) -> AccountId {
+        AccountId(self.accounts.len() as u32)
+    }
+
+    fn push_account(&mut self, address: Address) -> Result<AccountId, TxError> {
+        let id = self.next_account_id();
+        if id.0 as u64 > self.preset.max_account_id() as u64 {
+            return Err(TxError::AccountTreeFull { capacity: self.preset.max_account_id() as u64 + 1 });
+        }
+        let account = Account::new(address, &self.shapes.balance, &self.shapes.order);
+        self.accounts.push(account);
+        // The fee account's owner may be the zero address in tests; only real owners are indexed.
+        if !address.is_zero() && !self.by_address.contains_key(&address) {
+            self.by_address.insert(address, id);
+        }
+        self.touch(id);
+        Ok(id)
+    }
+
+    /// Creates an account owned by `address`. The caller has checked the address is new and valid.
+    pub fn create_account(&mut self, address: Address) -> Result<AccountId, TxError> {
+        self.push_account(address)
+    }
+
+    fn touch(&mut self, id: AccountId) {
+        if let Some(a) = self.accounts.get_mut(id.0 as usize) {
+            if !a.dirty {
+                a.dirty = true;
+                self.dirty.push(id);
+            }
+        }
+        self.unsaved.insert(id);
+    }
+
+    fn account_mut(&mut self, id: AccountId) -> Result<&mut Account, TxError> {
+        self.touch(id);
+        self.accounts.get_mut(id.0 as usize).ok_or(TxError::AccountNotFound(id))
+    }
+
+    pub fn balance(&self, id: AccountId, sub: SubAccountId, token: TokenId) -> u128 {
+        self.account(id)
+            .map(|a| field_to_u128(&a.balances.get(self.preset.balance_index(sub, token))))
+            .unwrap_or(0)
+    }
+
+    pub fn set_balance(&mut self, id: AccountId, sub: SubAccountId, token: TokenId, value: u128) -> Result<(), TxError> {
+        let index = self.preset.balance_index(sub, token);
+        let defaults = self.shapes.balance.clone();
+        self.account_mut(id)?
+            .balances
+            .set(&defaults, index, u128_to_field(value))
+            .map_err(|_| TxError::TokenOutOfRange { token, max: 0 })
+    }
+
+    pub fn order_slot(&self, id: AccountId, sub: SubAccountId, slot: SlotId) -> OrderSlot {
+        self.account(id)
+            .map(|a| OrderSlot::from_field(&a.orders.get(self.preset.order_index(sub, slot))))
+            .unwrap_or_default()
+    }
+
+    pub fn set_order_slot(&mut self, id: AccountId, sub: SubAccountId, slot: SlotId, value: OrderSlot) -> Result<(), TxError> {
+        let index = self.preset.order_index(sub, slot);
+        let defaults = self.shapes.order.clone();
+        let max = self.preset.max_slot();
+        self.account_mut(id)?
+            .orders
+            .set(&defaults, index, value.to_field())
+            .map_err(|_| TxError::SlotOutOfRange { slot, max })
+    }
+
+    pub fn set_nonce(&mut self, id: AccountId, nonce: Nonce) -> Result<(), TxError> {
+        self.account_mut(id)?.nonce = nonce;
+        Ok(())
+    }
+
+    pub fn set_pubkey_hash(&mut self, id: AccountId, pkh: PubKeyHash) -> Result<(), TxError> {
+        self.account_mut(id)?.pubkey_hash = pkh;
+        Ok(())
+    }
+
+    /// Rehashes everything dirty and returns the state root.
+    pub fn root(&mut self) -> Fr {
+        if !self.dirty.is_empty() {
+            let mut ids: Vec<usize> = self.dirty.drain(..).map(|id| id.0 as usize).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let leaves: Vec<(u64, Fr)> = disjoint_mut(&mut self.accounts, &ids)
+                .into_par_iter()
+                .map(|(i, a)| {
+                    a.leaf_hash = a.compute_leaf_hash();
+                    a.dirty = false;
+                    (i as u64, a.leaf_hash)
+                })
+                .collect();
+            for (i, h) in leaves {
+                // Ids are below the preset's capacity by construction.
+                let _ = self.tree.set(i, h);
+            }
+        }
+        self.tree.root()
+    }
+
+    /// The account leaf's fields (the empty leaf for an id not yet created). Flushes subtree hashing.
+    pub fn account_leaf(&mut self, id: AccountId) -> AccountLeaf {
+        match self.accounts.get_mut(id.0 as usize) {
+            Some(a) => AccountLeaf {
+                address: a.address,
+                pubkey_hash: a.pubkey_hash,
+                nonce: a.nonce,
+                balance_root: a.balances.root(),
+                order_root: a.orders.root(),
+            },
+            None => AccountLeaf {
+                address: Address::ZERO,
+                pubkey_hash: PubKeyHash::default(),
+                nonce: Nonce(0),
+                balance_root: self.shapes.balance.at(self.shapes.balance.levels()),
+                order_root: self.shapes.order.at(self.shapes.order.levels()),
+            },
+        }
+    }
+
+    /// Path of an account leaf under the current root (flushes pending hashing first).
+    pub fn account_path(&mut self, id: AccountId) -> Result<MerklePath, StateError> {
+        self.root();
+        Ok(self.tree.path(id.0 as u64)?)
+    }
+
+    /// Path of a balance leaf inside its account's balance tree.
+    pub fn balance_path(&mut self, id: AccountId, sub: SubAccountId, token: TokenId) -> Result<MerklePath, StateError> {
+        let index = self.preset.balance_index(sub, token);
+        let defaults = self.shapes.balance.clone();
+        match self.accounts.get_mut(id.0 as usize) {
+            Some(a) => Ok(a.balances.path(&defaults, index)?),
+            None => Ok(SparseMerkleTree::new(defaults).path(index)?),
+        }
+    }
+
+    /// Path of an order-slot leaf inside its account's order tree.
+    pub fn order_path(&mut self, id: AccountId, sub: SubAccountId, slot: SlotId) -> Result<MerklePath, StateError> {
+        let index = self.preset.order_index(sub, slot);
+        let defaults = self.shapes.order.clone();
+        match self.accounts.get_mut(id.0 as usize) {
+            Some(a) => Ok(a.orders.path(&defaults, index)?),
+            None => Ok(SparseMerkleTree::new(defaults).path(index)?),
+        }
+    }
+
+    /// Records of the accounts changed since the last call, for the store. Flushes hashing.
+    pub fn take_unsaved(&mut self) -> Vec<AccountRecord> {
+        self.root();
+        let ids = std::mem::take(&mut self.unsaved);
+        ids.into_iter().filter_map(|id| self.record(id)).collect()
+    }
+
+    /// Whether anything changed since the last `take_unsaved()`.
+    pub fn has_unsaved(&self) -> bool {
+        !self.unsaved.is_empty()
+    }
+
+    fn record(&mut self, id: AccountId) -> Option<AccountRecord> {
+        let a = self.accounts.get_mut(id.0 as usize)?;
+        Some(AccountRecord {
+            id,
+            address: a.address,
+            pubkey_hash: a.pubkey_hash,
+            nonce: a.nonce,
+            balances: a.balances.leaves().iter().map(|(i, v)| (*i, field_to_u128(v))).collect(),
+            orders: a.orders.leaves().iter().map(|(i, v)| (*i, OrderSlot::from_field(v))).collect(),
+            balance_root: a.balances.root(),
+            order_root: a.orders.root(),
+        })
+    }
+
+    /// Every account as a record (snapshots, tests).
+    pub fn all_records(&mut self) -> Vec<AccountRecord> {
+        self.root();
+        (0..self.accounts.len() as u32).filter_map(|i| self.record(AccountId(i))).collect()
+    }
+
+    /// Rebuilds a state from stored records without rehashing any subtree (their roots are
+    /// stored), then checks the rebuilt account-tree root against the stored one.
+    pub fn from_stored(preset: Preset, stored: StoredState) -> Result<Self, StateError> {
+        let shapes = TreeShapes::new(&preset);
+        let mut records = stored.accounts;
+        records.sort_by_key(|r| r.id);
+        for (i, r) in records.iter().enumerate() {
+            if r.id.0 as usize != i {
+                return Err(StateError::Corrupt(format!("account ids must be dense; expected {i}, found {}", r.id)));
+            }
+        }
+        let accounts: Vec<Account> = records
+            .into_par_iter()
+            .map(|r| {
+                let balances = SubTree::Compact {
+                    leaves: r.balances.iter().map(|(i, v)| (*i, u128_to_field(*v))).collect(),
+                    root: r.balance_root,
+                };
+                let orders = SubTree::Compact {
+                    leaves: r.orders.iter().map(|(i, s)| (*i, s.to_field())).collect(),
+                    root: r.order_root,
+                };
+                let leaf = leaf_hash(&r.address, &r.pubkey_hash, r.nonce, r.balance_root, r.order_root);
+                Account { address: r.address, pubkey_hash: r.pubkey_hash, nonce: r.nonce, balances, orders, dirty: false, leaf_hash: leaf }
+            })
+            .collect();
+        let tree = SparseMerkleTree::from_leaves(
+            shapes.account.clone(),
+            accounts.iter().enumerate().map(|(i, a)| (i as u64, a.leaf_hash)),
+        )?;
+        let mut by_address = HashMap::with_capacity(accounts.len());
+        for (i, a) in accounts.iter().enumerate() {
+            if !a.address.is_zero() {
+                by_address.entry(a.address).or_insert(AccountId(i as u32));
+            }
+        }
+        let mut state = Self { preset, shapes, accounts, by_address, tree, dirty: Vec::new(), unsaved: BTreeSet::new() };
+        let computed = state.root();
+        if computed != stored.root {
+            return Err(StateError::RootMismatch { stored: stored.root.to_string(), computed: computed.to_string() });
+        }
+        Ok(state)
+    }
+
+    /// Approximate heap bytes held by accounts and trees (memory benchmarks).
+    pub fn heap_bytes(&self) -> usize {
+        self.accounts.capacity() * std::mem::size_of::<Account>()
+            + self.accounts.iter().map(Account::heap_bytes).sum::<usize>()
+            + self.tree.heap_bytes()
+            + self.by_address.capacity() * (std::mem::size_of::<(Address, AccountId)>() + 1)
+    }
+}
+
+/// Mutable references to the elements at `sorted_ids` (ascending, unique), with their indices.
+fn disjoint_mut<'a, T>(mut slice: &'a mut [T], sorted_ids: &[usize]) -> Vec<(usize, &'a mut T)> {
+    let mut out = Vec::with_capacity(sorted_ids.len());
+    let mut offset = 0;
+    for &id in sorted_ids {
+        let rest = std::mem::take(&mut slice);
+        let Some((first, tail)) = rest.get_mut(id - offset..).and_then(|s| s.split_first_mut()) else {
+            break;
+        };
+        out.push((id, first));
+        slice = tail;
+        offset = id + 1;
+    }
+    out
+}
+
+/// The fee account is 0 and the global asset account 1 in every state.
+pub const RESERVED_ACCOUNTS: [AccountId; 2] = [FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID];

@@ -1,0 +1,24 @@
+//! zklink protocol types: ids, amounts and packed floats, network presets and config,
+//! transactions with their canonical signed bytes, and operations with their pubdata.
+//! `docs/protocol.md` is the byte-exact specification of everything encoded here.
+
+pub mod amount;
+pub mod bytes;
+pub mod error;
+pub mod ids;
+pub mod network;
+pub mod op;
+pub mod serde_hex;
+pub mod serde_str;
+pub mod signature;
+pub mod tx;
+
+pub use alloy_primitives::Address;
+pub use amount::{Amount, FloatFormat, Price, AMOUNT_FLOAT, FEE_FLOAT, PRICE_ONE};
+pub use error::{DecodeError, TxError};
+pub use ids::*;
+pub use network::{ChainInfo, Network, Preset, TokenInfo, TokenOnChain};
+pub use op::{Op, CHUNK_BYTES};
+pub use signature::TxSignature;
+pub use tx::*;
+pub use zklink_crypto::eddsa::PubKeyHash;

@@ -1,0 +1,469 @@
+//! Operations: what an applied transaction leaves in a block, and their pubdata.
+//!
+//! Pubdata is a sequence of 24-byte chunks. Every op has a fixed chunk count and a fixed byte
+//! layout (docs/protocol.md §6), zero-padded to its chunks. On-chain ops (Deposit, FullExit,
+//! ChangePubKey, Withdraw, ForcedExit) carry the chain they belong to in byte 1.
+
+use alloy_primitives::Address;
+use serde::{Deserialize, Serialize};
+use zklink_crypto::eddsa::PubKeyHash;
+
+use crate::amount::{Amount, AMOUNT_FLOAT, FEE_FLOAT};
+use crate::bytes::{Reader, Writer};
+use crate::error::{DecodeError, TxError};
+use crate::ids::*;
+
+pub const CHUNK_BYTES: usize = 24;
+
+pub mod op_code {
+    pub const NOOP: u8 = 0x00;
+    pub const DEPOSIT: u8 = 0x01;
+    pub const TRANSFER_TO_NEW: u8 = 0x02;
+    pub const WITHDRAW: u8 = 0x03;
+    pub const TRANSFER: u8 = 0x04;
+    pub const FULL_EXIT: u8 = 0x05;
+    pub const CHANGE_PUBKEY: u8 = 0x06;
+    pub const FORCED_EXIT: u8 = 0x07;
+    pub const ORDER_MATCHING: u8 = 0x08;
+}
+
+/// Chunks each op code occupies; `None` for unknown codes.
+pub fn chunks_of(code: u8) -> Option<usize> {
+    Some(match code {
+        op_code::NOOP => 1,
+        op_code::DEPOSIT => 2,
+        op_code::TRANSFER_TO_NEW => 2,
+        op_code::WITHDRAW => 3,
+        op_code::TRANSFER => 1,
+        op_code::FULL_EXIT => 2,
+        op_code::CHANGE_PUBKEY => 3,
+        op_code::FORCED_EXIT => 3,
+        op_code::ORDER_MATCHING => 4,
+        _ => return None,
+    })
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DepositOp {
+    pub chain_id: ChainId,
+    pub account_id: AccountId,
+    pub sub_account_id: SubAccountId,
+    pub l1_token: TokenId,
+    pub l2_token: TokenId,
+    #[serde(with = "crate::serde_str")]
+    pub amount: Amount,
+    pub owner: Address,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferOp {
+    pub from: AccountId,
+    pub from_sub: SubAccountId,
+    pub token: TokenId,
+    pub to: AccountId,
+    pub to_sub: SubAccountId,
+    #[serde(with = "crate::serde_str")]
+    pub amount: Amount,
+    #[serde(with = "crate::serde_str")]
+    pub fee: Amount,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferToNewOp {
+    pub from: AccountId,
+    pub from_sub: SubAccountId,
+    pub token: TokenId,
+    #[serde(with = "crate::serde_str")]
+    pub amount: Amount,
+    pub to: AccountId,
+    pub to_sub: SubAccountId,
+    #[serde(with = "crate::serde_str")]
+    pub fee: Amount,
+    pub to_address: Address,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithdrawOp {
+    pub chain_id: ChainId,
+    pub account_id: AccountId,
+    pub sub_account_id: SubAccountId,
+    pub l1_token: TokenId,
+    pub l2_token: TokenId,
+    #[serde(with = "crate::serde_str")]
+    pub amount: Amount,
+    #[serde(with = "crate::serde_str")]
+    pub fee: Amount,
+    pub to: Address,
+    /// The account nonce the withdraw used: keys a fast withdrawal on L1 uniquely.
+    pub nonce: Nonce,
+    pub fast_withdraw_fee_ratio: u16,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FullExitOp {
+    pub chain_id: ChainId,
+    pub account_id: AccountId,
+    pub sub_account_id: SubAccountId,
+    pub l1_token: TokenId,
+    pub l2_token: TokenId,
+    /// What was actually exited (0 if the request was invalid).
+    #[serde(with = "crate::serde_str")]
+    pub amount: Amount,
+    pub owner: Address,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePubKeyOp {
+    pub chain_id: ChainId,
+    pub account_id: AccountId,
+    pub sub_account_id: SubAccountId,
+    pub new_pk_hash: PubKeyHash,
+    pub owner: Address,
+    pub nonce: Nonce,
+    pub fee_token: TokenId,
+    #[serde(with = "crate::serde_str")]
+    pub fee: Amount,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForcedExitOp {
+    pub chain_id: ChainId,
+    pub initiator: AccountId,
+    pub initiator_sub: SubAccountId,
+    pub target: AccountId,
+    pub target_sub: SubAccountId,
+    pub l1_token: TokenId,
+    pub l2_token: TokenId,
+    pub fee_token: TokenId,
+    #[serde(with = "crate::serde_str")]
+    pub fee: Amount,
+    #[serde(with = "crate::serde_str")]
+    pub amount: Amount,
+    pub target_address: Address,
+}
+
+/// One side of a match as it enters pubdata: enough to rebuild the order slot from L1 data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderFill {
+    pub account_id: AccountId,
+    pub slot_id: SlotId,
+    pub nonce: OrderNonce,
+    /// The order's signed base amount.
+    #[serde(with = "crate::serde_str")]
+    pub amount: Amount,
+    /// The fee ratio applied to this side (maker ratio of the maker order, taker ratio of the taker order).
+    pub fee_ratio: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderMatchingOp {
+    pub sub_account_id: SubAccountId,
+    pub submitter: AccountId,
+    pub fee_token: TokenId,
+    #[serde(with = "crate::serde_str")]
+    pub fee: Amount,
+    pub maker: OrderFill,
+    pub taker: OrderFill,
+    pub base_token: TokenId,
+    pub quote_token: TokenId,
+    pub maker_is_sell: bool,
+    #[serde(with = "crate::serde_str")]
+    pub base_amount: Amount,
+    #[serde(with = "crate::serde_str")]
+    pub quote_amount: Amount,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Op {
+    Noop,
+    Deposit(DepositOp),
+    TransferToNew(TransferToNewOp),
+    Withdraw(WithdrawOp),
+    Transfer(TransferOp),
+    FullExit(FullExitOp),
+    ChangePubKey(ChangePubKeyOp),
+    ForcedExit(ForcedExitOp),
+    OrderMatching(OrderMatchingOp),
+}
+
+impl Op {
+    pub fn code(&self) -> u8 {
+        match self {
+            Op::Noop => op_code::NOOP,
+            Op::Deposit(_) => op_code::DEPOSIT,
+            Op::TransferToNew(_) => op_code::TRANSFER_TO_NEW,
+            Op::Withdraw(_) => op_code::WITHDRAW,
+            Op::Transfer(_) => op_code::TRANSFER,
+            Op::FullExit(_) => op_code::FULL_EXIT,
+            Op::ChangePubKey(_) => op_code::CHANGE_PUBKEY,
+            Op::ForcedExit(_) => op_code::FORCED_EXIT,
+            Op::OrderMatching(_) => op_code::ORDER_MATCHING,
+        }
+    }
+
+    pub fn chunks(&self) -> usize {
+        // Every code used by `Op` is in the table.
+        chunks_of(self.code()).unwrap_or(1)
+    }
+
+    /// The chain an on-chain op belongs to; `None` for ops only the circuit sees.
+    pub fn chain_id(&self) -> Option<ChainId> {
+        match self {
+            Op::Deposit(o) => Some(o.chain_id),
+            Op::Withdraw(o) => Some(o.chain_id),
+            Op::FullExit(o) => Some(o.chain_id),
+            Op::ChangePubKey(o) => Some(o.chain_id),
+            Op::ForcedExit(o) => Some(o.chain_id),
+            _ => None,
+        }
+    }
+
+    pub fn is_priority(&self) -> bool {
+        matches!(self, Op::Deposit(_) | Op::FullExit(_))
+    }
+
+    /// The op's pubdata, zero-padded to `chunks() · CHUNK_BYTES`.
+    pub fn pubdata(&self) -> Result<Vec<u8>, TxError> {
+        let mut w = Writer::with_capacity(self.chunks() * CHUNK_BYTES);
+        w.u8(self.code());
+        match self {
+            Op::Noop => {}
+            Op::Deposit(o) => {
+                w.u8(o.chain_id.0)
+                    .u32(o.account_id.0)
+                    .u8(o.sub_account_id.0)
+                    .u16(o.l1_token.0)
+                    .u16(o.l2_token.0)
+                    .u128(o.amount)
+                    .address(&o.owner);
+            }
+            Op::TransferToNew(o) => {
+                w.u32(o.from.0)
+                    .u8(o.from_sub.0)
+                    .u16(o.token.0)
+                    .float(AMOUNT_FLOAT, o.amount)?
+                    .u32(o.to.0)
+                    .u8(o.to_sub.0)
+                    .float(FEE_FLOAT, o.fee)?
+                    .address(&o.to_address);
+            }
+            Op::Withdraw(o) => {
+                w.u8(o.chain_id.0)
+                    .u32(o.account_id.0)
+                    .u8(o.sub_account_id.0)
+                    .u16(o.l1_token.0)
+                    .u16(o.l2_token.0)
+                    .u128(o.amount)
+                    .float(FEE_FLOAT, o.fee)?
+                    .address(&o.to)
+                    .u32(o.nonce.0)
+                    .u16(o.fast_withdraw_fee_ratio);
+            }
+            Op::Transfer(o) => {
+                w.u32(o.from.0)
+                    .u8(o.from_sub.0)
+                    .u16(o.token.0)
+                    .u32(o.to.0)
+                    .u8(o.to_sub.0)
+                    .float(AMOUNT_FLOAT, o.amount)?
+                    .float(FEE_FLOAT, o.fee)?;
+            }
+            Op::FullExit(o) => {
+                w.u8(o.chain_id.0)
+                    .u32(o.account_id.0)
+                    .u8(o.sub_account_id.0)
+                    .u16(o.l1_token.0)
+                    .u16(o.l2_token.0)
+                    .u128(o.amount)
+                    .address(&o.owner);
+            }
+            Op::ChangePubKey(o) => {
+                w.u8(o.chain_id.0)
+                    .u32(o.account_id.0)
+                    .u8(o.sub_account_id.0)
+                    .bytes(&o.new_pk_hash.0)
+                    .address(&o.owner)
+                    .u32(o.nonce.0)
+                    .u16(o.fee_token.0)
+                    .float(FEE_FLOAT, o.fee)?;
+            }
+            Op::ForcedExit(o) => {
+                w.u8(o.chain_id.0)
+                    .u32(o.initiator.0)
+                    .u8(o.initiator_sub.0)
+                    .u32(o.target.0)
+                    .u8(o.target_sub.0)
+                    .u16(o.l1_token.0)
+                    .u16(o.l2_token.0)
+                    .u16(o.fee_token.0)
+                    .float(FEE_FLOAT, o.fee)?
+                    .u128(o.amount)
+                    .address(&o.target_address);
+            }
+            Op::OrderMatching(o) => {
+                w.u8(o.sub_account_id.0).u32(o.submitter.0).u16(o.fee_token.0).float(FEE_FLOAT, o.fee)?;
+                for f in [&o.maker, &o.taker] {
+                    w.u32(f.account_id.0)
+                        .u16(f.slot_id.0)
+                        .u24(f.nonce.0)
+                        .float(AMOUNT_FLOAT, f.amount)?
+                        .u8(f.fee_ratio);
+                }
+                w.u16(o.base_token.0)
+                    .u16(o.quote_token.0)
+                    .u8(o.maker_is_sell as u8)
+                    .u128(o.base_amount)
+                    .u128(o.quote_amount);
+            }
+        }
+        let len = self.chunks() * CHUNK_BYTES;
+        debug_assert!(w.0.len() <= len, "op layout exceeds its chunks");
+        w.pad_to(len);
+        Ok(w.finish())
+    }
+
+    /// Decodes one op from the start of `bytes` (which must hold at least its chunks).
+    /// Returns the op and the number of bytes it occupied.
+    pub fn from_pubdata(bytes: &[u8]) -> Result<(Op, usize), DecodeError> {
+        let code = *bytes.first().ok_or(DecodeError::UnexpectedEnd { what: "op", needed: 1, remaining: 0 })?;
+        let chunks = chunks_of(code).ok_or(DecodeError::UnknownOpType(code))?;
+        let len = chunks * CHUNK_BYTES;
+        if bytes.len() < len {
+            return Err(DecodeError::UnexpectedEnd { what: "op pubdata", needed: len, remaining: bytes.len() });
+        }
+        let mut r = Reader::new(&bytes[1..len], "op pubdata");
+        let op = match code {
+            op_code::NOOP => Op::Noop,
+            op_code::DEPOSIT => Op::Deposit(DepositOp {
+                chain_id: ChainId(r.u8()?),
+                account_id: AccountId(r.u32()?),
+                sub_account_id: SubAccountId(r.u8()?),
+                l1_token: TokenId(r.u16()?),
+                l2_token: TokenId(r.u16()?),
+                amount: r.u128()?,
+                owner: r.address()?,
+            }),
+            op_code::TRANSFER_TO_NEW => Op::TransferToNew(TransferToNewOp {
+                from: AccountId(r.u32()?),
+                from_sub: SubAccountId(r.u8()?),
+                token: TokenId(r.u16()?),
+                amount: r.float(AMOUNT_FLOAT)?,
+                to: AccountId(r.u32()?),
+                to_sub: SubAccountId(r.u8()?),
+                fee: r.float(FEE_FLOAT)?,
+                to_address: r.address()?,
+            }),
+            op_code::WITHDRAW => Op::Withdraw(WithdrawOp {
+                chain_id: ChainId(r.u8()?),
+                account_id: AccountId(r.u32()?),
+                sub_account_id: SubAccountId(r.u8()?),
+                l1_token: TokenId(r.u16()?),
+                l2_token: TokenId(r.u16()?),
+                amount: r.u128()?,
+                fee: r.float(FEE_FLOAT)?,
+                to: r.address()?,
+                nonce: Nonce(r.u32()?),
+                fast_withdraw_fee_ratio: r.u16()?,
+            }),
+            op_code::TRANSFER => Op::Transfer(TransferOp {
+                from: AccountId(r.u32()?),
+                from_sub: SubAccountId(r.u8()?),
+                token: TokenId(r.u16()?),
+                to: AccountId(r.u32()?),
+                to_sub: SubAccountId(r.u8()?),
+                amount: r.float(AMOUNT_FLOAT)?,
+                fee: r.float(FEE_FLOAT)?,
+            }),
+            op_code::FULL_EXIT => Op::FullExit(FullExitOp {
+                chain_id: ChainId(r.u8()?),
+                account_id: AccountId(r.u32()?),
+                sub_account_id: SubAccountId(r.u8()?),
+                l1_token: TokenId(r.u16()?),
+                l2_token: TokenId(r.u16()?),
+                amount: r.u128()?,
+                owner: r.address()?,
+            }),
+            op_code::CHANGE_PUBKEY => Op::ChangePubKey(ChangePubKeyOp {
+                chain_id: ChainId(r.u8()?),
+                account_id: AccountId(r.u32()?),
+                sub_account_id: SubAccountId(r.u8()?),
+                new_pk_hash: PubKeyHash(r.address()?.into_array()),
+                owner: r.address()?,
+                nonce: Nonce(r.u32()?),
+                fee_token: TokenId(r.u16()?),
+                fee: r.float(FEE_FLOAT)?,
+            }),
+            op_code::FORCED_EXIT => Op::ForcedExit(ForcedExitOp {
+                chain_id: ChainId(r.u8()?),
+                initiator: AccountId(r.u32()?),
+                initiator_sub: SubAccountId(r.u8()?),
+                target: AccountId(r.u32()?),
+                target_sub: SubAccountId(r.u8()?),
+                l1_token: TokenId(r.u16()?),
+                l2_token: TokenId(r.u16()?),
+                fee_token: TokenId(r.u16()?),
+                fee: r.float(FEE_FLOAT)?,
+                amount: r.u128()?,
+                target_address: r.address()?,
+            }),
+            op_code::ORDER_MATCHING => {
+                let sub_account_id = SubAccountId(r.u8()?);
+                let submitter = AccountId(r.u32()?);
+                let fee_token = TokenId(r.u16()?);
+                let fee = r.float(FEE_FLOAT)?;
+                let mut fill = || -> Result<OrderFill, DecodeError> {
+                    Ok(OrderFill {
+                        account_id: AccountId(r.u32()?),
+                        slot_id: SlotId(r.u16()?),
+                        nonce: OrderNonce(r.u24()?),
+                        amount: r.float(AMOUNT_FLOAT)?,
+                        fee_ratio: r.u8()?,
+                    })
+                };
+                let maker = fill()?;
+                let taker = fill()?;
+                Op::OrderMatching(OrderMatchingOp {
+                    sub_account_id,
+                    submitter,
+                    fee_token,
+                    fee,
+                    maker,
+                    taker,
+                    base_token: TokenId(r.u16()?),
+                    quote_token: TokenId(r.u16()?),
+                    maker_is_sell: r.bool()?,
+                    base_amount: r.u128()?,
+                    quote_amount: r.u128()?,
+                })
+            }
+            other => return Err(DecodeError::UnknownOpType(other)),
+        };
+        r.finish_zero_padded()?;
+        Ok((op, len))
+    }
+}
+
+/// Splits a block's pubdata into ops. Trailing Noop chunks are returned as `Op::Noop` each.
+pub fn decode_pubdata(pubdata: &[u8]) -> Result<Vec<Op>, DecodeError> {
+    if pubdata.len() % CHUNK_BYTES != 0 {
+        return Err(DecodeError::Invalid { what: "block pubdata", reason: "length is not a multiple of 24-byte chunks" });
+    }
+    let mut ops = Vec::new();
+    let mut pos = 0;
+    while pos < pubdata.len() {
+        let (op, len) = Op::from_pubdata(&pubdata[pos..])?;
+        ops.push(op);
+        pos += len;
+    }
+    Ok(ops)
+}

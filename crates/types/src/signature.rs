@@ -1,0 +1,58 @@
+//! The L2 signature carried by a transaction: the signer's packed Baby Jubjub public key and
+//! the packed EdDSA-Poseidon signature (circomlib format), 96 bytes in all.
+
+use serde::{Deserialize, Serialize};
+use zklink_crypto::eddsa::{PrivateKey, PubKeyHash, PublicKey, Signature};
+use zklink_crypto::Fr;
+
+use crate::error::{DecodeError, TxError};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TxSignature {
+    #[serde(with = "crate::serde_hex")]
+    pub pub_key: [u8; 32],
+    #[serde(with = "crate::serde_hex")]
+    pub signature: [u8; 64],
+}
+
+impl Default for TxSignature {
+    fn default() -> Self {
+        Self { pub_key: [0; 32], signature: [0; 64] }
+    }
+}
+
+impl TxSignature {
+    pub const BYTES: usize = 96;
+
+    pub fn sign(key: &PrivateKey, msg: Fr) -> Self {
+        Self { pub_key: key.public_key().to_packed(), signature: key.sign(msg).to_packed() }
+    }
+
+    /// Checks the signature over `msg` and returns the signer's pubkey hash, which the caller
+    /// compares with the account's.
+    pub fn verify(&self, msg: Fr) -> Result<PubKeyHash, TxError> {
+        let pk = PublicKey::from_packed(&self.pub_key).map_err(|e| TxError::BadSignature(format!("public key: {e}")))?;
+        let sig = Signature::from_packed(&self.signature).map_err(|e| TxError::BadSignature(format!("signature: {e}")))?;
+        pk.verify(msg, &sig).map_err(|e| TxError::BadSignature(e.to_string()))?;
+        Ok(pk.pubkey_hash())
+    }
+
+    pub fn to_bytes(&self) -> [u8; 96] {
+        let mut out = [0u8; 96];
+        out[..32].copy_from_slice(&self.pub_key);
+        out[32..].copy_from_slice(&self.signature);
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() != Self::BYTES {
+            return Err(DecodeError::Length { what: "tx signature", expected: Self::BYTES, got: bytes.len() });
+        }
+        let mut pub_key = [0u8; 32];
+        let mut signature = [0u8; 64];
+        pub_key.copy_from_slice(&bytes[..32]);
+        signature.copy_from_slice(&bytes[32..]);
+        Ok(Self { pub_key, signature })
+    }
+}
