@@ -7,7 +7,7 @@ use zklink_crypto::l1::{address_of, derive_l2_key, sign_change_pubkey, L1Domain}
 use zklink_state::State;
 use zklink_types::*;
 
-use crate::Executor;
+use crate::{ExecutedOp, Executor, SealedBlock};
 
 /// Fee owner used by test networks.
 pub const TEST_FEE_OWNER: Address = Address::new([0xfe; 20]);
@@ -34,17 +34,54 @@ impl TestUser {
     }
 }
 
-/// An executor on a fresh genesis plus a priority-request counter.
+/// An executor on a fresh genesis, a priority-request counter, and the blocks sealed so far.
 pub struct TestNet {
     pub exec: Executor,
     serial: u64,
+    pub blocks: Vec<SealedBlock>,
+}
+
+/// Signs when the tx is encodable; otherwise returns it unsigned so that tests can check
+/// the executor's rejection of unencodable fields.
+fn signed(tx: L2Tx, key: &PrivateKey) -> L2Tx {
+    tx.clone().sign(key).unwrap_or(tx)
 }
 
 impl TestNet {
     pub fn new(network: Network) -> Self {
         let state = State::genesis(network.preset.clone(), TEST_FEE_OWNER);
         let exec = Executor::new(network, state).expect("valid test network");
-        Self { exec, serial: 0 }
+        Self { exec, serial: 0, blocks: Vec::new() }
+    }
+
+    /// Seals the pending ops as the next block (timestamp = block number).
+    pub fn seal(&mut self) -> &SealedBlock {
+        let number = BlockNumber(self.blocks.len() as u32 + 1);
+        let sealed = self.exec.seal_block(number, number.0 as u64).expect("pending ops fit a block");
+        self.blocks.push(sealed);
+        self.blocks.last().expect("just pushed")
+    }
+
+    /// Applies an L2 tx, sealing the current block first when the tx does not fit, as a node would.
+    pub fn apply_l2(&mut self, tx: L2Tx) -> Result<ExecutedOp, TxError> {
+        match self.exec.apply_l2(tx.clone()) {
+            Err(TxError::BlockFull { .. }) => {
+                self.seal();
+                self.exec.apply_l2(tx).cloned()
+            }
+            other => other.cloned(),
+        }
+    }
+
+    /// Applies a priority request, sealing the current block first when it does not fit.
+    pub fn apply_priority(&mut self, tx: &PriorityTx) -> Result<ExecutedOp, TxError> {
+        match self.exec.apply_priority(tx) {
+            Err(TxError::BlockFull { .. }) => {
+                self.seal();
+                self.exec.apply_priority(tx).cloned()
+            }
+            other => other.cloned(),
+        }
     }
 
     pub fn dev() -> Self {
@@ -88,7 +125,7 @@ impl TestNet {
     /// Applies a deposit and panics if it fails (test set-up).
     pub fn deposit(&mut self, chain: u8, u: &TestUser, sub: u8, l1: u16, l2: u16, amount: u128) {
         let tx = self.deposit_tx(chain, u.address, sub, l1, l2, amount);
-        self.exec.apply_priority(&tx).expect("test deposit");
+        self.apply_priority(&tx).expect("test deposit");
     }
 
     pub fn full_exit_tx(&mut self, chain: u8, account: AccountId, owner: Address, sub: u8, l1: u16, l2: u16) -> PriorityTx {
@@ -123,17 +160,17 @@ impl TestNet {
             signature: TxSignature::default(),
         })
         .sign(&u.l2)
-        .expect("signable")
+        .expect("change-pubkey fields are always encodable")
     }
 
     /// Sets the user's key (panics on failure: test set-up).
     pub fn activate(&mut self, u: &TestUser) {
         let tx = self.change_pubkey_tx(u);
-        self.exec.apply_l2(tx).expect("test change-pubkey");
+        self.apply_l2(tx).expect("test change-pubkey");
     }
 
     pub fn transfer_tx(&self, u: &TestUser, to: Address, token: u16, amount: u128, fee: u128) -> L2Tx {
-        L2Tx::Transfer(Transfer {
+        let tx = L2Tx::Transfer(Transfer {
             account_id: self.id_of(u),
             from_sub_account_id: SubAccountId(0),
             to,
@@ -143,14 +180,13 @@ impl TestNet {
             fee,
             nonce: self.nonce_of(u),
             signature: TxSignature::default(),
-        })
-        .sign(&u.l2)
-        .expect("signable")
+        });
+        signed(tx, &u.l2)
     }
 
     #[allow(clippy::too_many_arguments)]
     pub fn withdraw_tx(&self, u: &TestUser, chain: u8, l2: u16, l1: u16, amount: u128, fee: u128, fast_ratio: u16) -> L2Tx {
-        L2Tx::Withdraw(Withdraw {
+        let tx = L2Tx::Withdraw(Withdraw {
             to_chain_id: ChainId(chain),
             account_id: self.id_of(u),
             sub_account_id: SubAccountId(0),
@@ -162,15 +198,14 @@ impl TestNet {
             nonce: self.nonce_of(u),
             fast_withdraw_fee_ratio: fast_ratio,
             signature: TxSignature::default(),
-        })
-        .sign(&u.l2)
-        .expect("signable")
+        });
+        signed(tx, &u.l2)
     }
 
     /// An unsigned-by-default order; `sign` it with the owner's key.
     #[allow(clippy::too_many_arguments)]
     pub fn order(&self, u: &TestUser, slot: u16, nonce: u32, base: u16, quote: u16, amount: u128, price: u128, is_sell: bool) -> Order {
-        Order {
+        let order = Order {
             account_id: self.id_of(u),
             sub_account_id: SubAccountId(0),
             slot_id: SlotId(slot),
@@ -183,13 +218,12 @@ impl TestNet {
             maker_fee_ratio: 10,
             taker_fee_ratio: 20,
             signature: TxSignature::default(),
-        }
-        .sign(&u.l2)
-        .expect("signable")
+        };
+        order.clone().sign(&u.l2).unwrap_or(order)
     }
 
     pub fn matching_tx(&self, submitter: &TestUser, maker: Order, taker: Order, fee_token: u16, fee: u128) -> L2Tx {
-        L2Tx::OrderMatching(OrderMatching {
+        let tx = L2Tx::OrderMatching(OrderMatching {
             account_id: self.id_of(submitter),
             sub_account_id: SubAccountId(0),
             nonce: self.nonce_of(submitter),
@@ -200,8 +234,7 @@ impl TestNet {
             expect_base_amount: 0,
             expect_quote_amount: 0,
             signature: TxSignature::default(),
-        })
-        .sign(&submitter.l2)
-        .expect("signable")
+        });
+        signed(tx, &submitter.l2)
     }
 }
