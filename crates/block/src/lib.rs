@@ -98,7 +98,14 @@ impl Block {
 
     pub fn commitment(&self) -> Result<[u8; 32], BlockError> {
         let pubdata_hash = sha256(&self.pubdata()?);
-        Ok(commitment(self.number, self.timestamp, &self.old_root, &self.new_root, &pubdata_hash, &self.chain_hashes()?))
+        Ok(commitment(
+            self.number,
+            self.timestamp,
+            &self.old_root,
+            &self.new_root,
+            &pubdata_hash,
+            &self.chain_hashes()?,
+        ))
     }
 
     pub fn public_input(&self) -> Result<Fr, BlockError> {

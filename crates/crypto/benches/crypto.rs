@@ -14,16 +14,12 @@ fn fe(i: u8) -> Fr {
 
 fn bench_poseidon(c: &mut Criterion) {
     let x: [Fr; 5] = std::array::from_fn(|i| fe(i as u8));
-    c.bench_function("poseidon/hash2", |b| {
-        b.iter(|| poseidon::hash2(black_box(x[0]), black_box(x[1])))
-    });
+    c.bench_function("poseidon/hash2", |b| b.iter(|| poseidon::hash2(black_box(x[0]), black_box(x[1]))));
     c.bench_function("poseidon/hash4", |b| {
         let four = [x[0], x[1], x[2], x[3]];
         b.iter(|| poseidon::hash4(black_box(&four)))
     });
-    c.bench_function("poseidon/hash5", |b| {
-        b.iter(|| poseidon::hash5(black_box(&x)))
-    });
+    c.bench_function("poseidon/hash5", |b| b.iter(|| poseidon::hash5(black_box(&x))));
     // Baseline: light-poseidon (textbook rounds, Vec state) for the same width.
     c.bench_function("poseidon/hash4_light_poseidon_baseline", |b| {
         let mut h = Poseidon::<Fr>::new_circom(4).expect("t = 5 parameters");
@@ -40,15 +36,9 @@ fn bench_eddsa(c: &mut Criterion) {
     let sig_packed = sig.to_packed();
     c.bench_function("eddsa/public_key", |b| b.iter(|| black_box(&sk).public_key()));
     c.bench_function("eddsa/sign", |b| b.iter(|| black_box(&sk).sign(black_box(msg))));
-    c.bench_function("eddsa/verify", |b| {
-        b.iter(|| black_box(&pk).verify(black_box(msg), black_box(&sig)))
-    });
-    c.bench_function("eddsa/public_key_from_packed", |b| {
-        b.iter(|| PublicKey::from_packed(black_box(&pk_packed)))
-    });
-    c.bench_function("eddsa/signature_from_packed", |b| {
-        b.iter(|| Signature::from_packed(black_box(&sig_packed)))
-    });
+    c.bench_function("eddsa/verify", |b| b.iter(|| black_box(&pk).verify(black_box(msg), black_box(&sig))));
+    c.bench_function("eddsa/public_key_from_packed", |b| b.iter(|| PublicKey::from_packed(black_box(&pk_packed))));
+    c.bench_function("eddsa/signature_from_packed", |b| b.iter(|| Signature::from_packed(black_box(&sig_packed))));
 }
 
 criterion_group!(benches, bench_poseidon, bench_eddsa);

@@ -68,16 +68,10 @@ pub(crate) fn in_subgroup(p: &EdwardsAffine) -> bool {
 }
 
 /// Unpack and require membership of the prime-order subgroup.
-pub(crate) fn unpack_subgroup(
-    bytes: &[u8; 32],
-    what: &'static str,
-) -> Result<EdwardsAffine, CryptoError> {
+pub(crate) fn unpack_subgroup(bytes: &[u8; 32], what: &'static str) -> Result<EdwardsAffine, CryptoError> {
     let p = unpack(bytes, what)?;
     if !in_subgroup(&p) {
-        return Err(CryptoError::InvalidPoint {
-            what,
-            reason: PointError::NotInSubgroup,
-        });
+        return Err(CryptoError::InvalidPoint { what, reason: PointError::NotInSubgroup });
     }
     Ok(p)
 }
@@ -190,25 +184,16 @@ mod tests {
         let b = base8();
         assert_eq!(
             b.x,
-            Fr::from_str(
-                "5299619240641551281634865583518297030282874472190772894086521144482721001553"
-            )
-            .unwrap()
+            Fr::from_str("5299619240641551281634865583518297030282874472190772894086521144482721001553").unwrap()
         );
         assert_eq!(
             b.y,
-            Fr::from_str(
-                "16950150798460657717958625567821834550301663161624707787222815936182638968203"
-            )
-            .unwrap()
+            Fr::from_str("16950150798460657717958625567821834550301663161624707787222815936182638968203").unwrap()
         );
         assert!(in_subgroup(&b));
         assert_eq!(
             SubScalar::MODULUS,
-            BigInt::from_str(
-                "2736030358979909402780800718157159386076813972158567259200215660948447373041"
-            )
-            .unwrap()
+            BigInt::from_str("2736030358979909402780800718157159386076813972158567259200215660948447373041").unwrap()
         );
     }
 
@@ -216,12 +201,8 @@ mod tests {
     fn multiplications_agree_with_arkworks() {
         let mut rng = ark_std::test_rng();
         for _ in 0..8 {
-            let k = BigInt::<4>([
-                u64::rand(&mut rng),
-                u64::rand(&mut rng),
-                u64::rand(&mut rng),
-                u64::rand(&mut rng) >> 2,
-            ]);
+            let k =
+                BigInt::<4>([u64::rand(&mut rng), u64::rand(&mut rng), u64::rand(&mut rng), u64::rand(&mut rng) >> 2]);
             let expected = EdwardsProjective::generator().mul_bigint(k);
             assert_eq!(base8_mul_ct(&k.0), expected);
             assert_eq!(base8_mul_vartime(&k.0), expected);
@@ -255,10 +236,7 @@ mod tests {
         assert!(!in_subgroup(&p));
         assert_eq!(
             unpack_subgroup(&pack(&p), "public key"),
-            Err(CryptoError::InvalidPoint {
-                what: "public key",
-                reason: PointError::NotInSubgroup
-            })
+            Err(CryptoError::InvalidPoint { what: "public key", reason: PointError::NotInSubgroup })
         );
     }
 }

@@ -50,12 +50,7 @@ impl Expanded {
     /// `s >> 3` as little-endian limbs: the multiplier of Base8 that gives A.
     fn s_div8_limbs(&self) -> [u64; 4] {
         let s = self.s_limbs();
-        [
-            (s[0] >> 3) | (s[1] << 61),
-            (s[1] >> 3) | (s[2] << 61),
-            (s[2] >> 3) | (s[3] << 61),
-            s[3] >> 3,
-        ]
+        [(s[0] >> 3) | (s[1] << 61), (s[1] >> 3) | (s[2] << 61), (s[2] >> 3) | (s[3] << 61), s[3] >> 3]
     }
 }
 
@@ -88,10 +83,7 @@ impl PrivateKey {
 
     fn expand(&self) -> Expanded {
         let mut h: [u8; 64] = Blake512::digest(&self.0).into();
-        let mut exp = Expanded {
-            s_buf: [0; 32],
-            prefix: [0; 32],
-        };
+        let mut exp = Expanded { s_buf: [0; 32], prefix: [0; 32] };
         exp.s_buf.copy_from_slice(&h[..32]);
         exp.prefix.copy_from_slice(&h[32..]);
         h.zeroize();
@@ -162,10 +154,7 @@ impl PublicKey {
         // Round-trip through the packed form: one place for all the checks.
         let key = Self::from_packed(&curve::pack(&p))?;
         if key.0 != p {
-            return Err(CryptoError::InvalidPoint {
-                what: "public key",
-                reason: crate::PointError::NotOnCurve,
-            });
+            return Err(CryptoError::InvalidPoint { what: "public key", reason: crate::PointError::NotOnCurve });
         }
         Ok(key)
     }
@@ -194,8 +183,7 @@ impl PublicKey {
         // S < l and R8 on the curve are invariants of `Signature`; A is in the subgroup, so the
         // multiplier 8·hm may be reduced modulo l.
         let k = challenge(&sig.r8, &self.0, msg) * SubScalar::from(8u64);
-        let lhs = curve::base8_mul_vartime(&sig.s.into_bigint().0)
-            - curve::mul_vartime(&self.0, &k.into_bigint());
+        let lhs = curve::base8_mul_vartime(&sig.s.into_bigint().0) - curve::mul_vartime(&self.0, &k.into_bigint());
         if curve::eq_affine(&lhs, &sig.r8) {
             Ok(())
         } else {
@@ -239,8 +227,7 @@ impl Signature {
         r8_bytes.copy_from_slice(&bytes[..32]);
         let mut s_bytes = [0u8; 32];
         s_bytes.copy_from_slice(&bytes[32..]);
-        let s = SubScalar::from_bigint(BigInt(le_limbs(&s_bytes)))
-            .ok_or(CryptoError::SignatureScalarOutOfRange)?;
+        let s = SubScalar::from_bigint(BigInt(le_limbs(&s_bytes))).ok_or(CryptoError::SignatureScalarOutOfRange)?;
         let r8 = curve::unpack(&r8_bytes, "signature R8")?;
         Ok(Signature { r8, s })
     }
@@ -292,10 +279,7 @@ impl fmt::Debug for PubKeyHash {
 
 /// Parses exactly `N` bytes of hex, with or without a `0x` prefix.
 pub(crate) fn parse_hex<const N: usize>(s: &str, what: &'static str) -> Result<[u8; N], CryptoError> {
-    let digits = s
-        .strip_prefix("0x")
-        .or_else(|| s.strip_prefix("0X"))
-        .unwrap_or(s);
+    let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
     if digits.len() != 2 * N {
         return Err(CryptoError::InvalidHex {
             what,
@@ -347,20 +331,8 @@ macro_rules! hex_text_and_serde {
 }
 
 hex_text_and_serde!(PubKeyHash, 20, "pubkey hash", |v| v.0, |b| Ok(PubKeyHash(b)));
-hex_text_and_serde!(
-    PublicKey,
-    32,
-    "packed public key",
-    |v| v.to_packed(),
-    |b| PublicKey::from_packed(&b)
-);
-hex_text_and_serde!(
-    Signature,
-    64,
-    "packed signature",
-    |v| v.to_packed(),
-    |b| Signature::from_packed(&b)
-);
+hex_text_and_serde!(PublicKey, 32, "packed public key", |v| v.to_packed(), |b| PublicKey::from_packed(&b));
+hex_text_and_serde!(Signature, 64, "packed signature", |v| v.to_packed(), |b| Signature::from_packed(&b));
 
 #[cfg(test)]
 mod tests {
@@ -446,10 +418,7 @@ mod tests {
         let mut bytes = sig.to_packed();
         // S = l
         bytes[32..].copy_from_slice(&SubScalar::MODULUS.to_bytes_le());
-        assert_eq!(
-            Signature::from_packed(&bytes),
-            Err(CryptoError::SignatureScalarOutOfRange)
-        );
+        assert_eq!(Signature::from_packed(&bytes), Err(CryptoError::SignatureScalarOutOfRange));
         // S = l + original S (the classic malleability attempt) and S = 2^256 - 1.
         let s_plus_l = {
             let mut b = sig.s.into_bigint();
@@ -457,25 +426,14 @@ mod tests {
             b.to_bytes_le()
         };
         bytes[32..].copy_from_slice(&s_plus_l);
-        assert_eq!(
-            Signature::from_packed(&bytes),
-            Err(CryptoError::SignatureScalarOutOfRange)
-        );
+        assert_eq!(Signature::from_packed(&bytes), Err(CryptoError::SignatureScalarOutOfRange));
         bytes[32..].copy_from_slice(&[0xff; 32]);
-        assert_eq!(
-            Signature::from_packed(&bytes),
-            Err(CryptoError::SignatureScalarOutOfRange)
-        );
+        assert_eq!(Signature::from_packed(&bytes), Err(CryptoError::SignatureScalarOutOfRange));
     }
 
     #[test]
     fn bad_packed_public_keys() {
-        let err = |reason| {
-            Err(CryptoError::InvalidPoint {
-                what: "public key",
-                reason,
-            })
-        };
+        let err = |reason| Err(CryptoError::InvalidPoint { what: "public key", reason });
         assert_eq!(PublicKey::from_packed(&[0xff; 32]), err(PointError::NonCanonicalY));
         // y = p exactly (circomlib accepts it because it only checks y > p).
         let p_le: [u8; 32] = Fr::MODULUS.to_bytes_le().try_into().unwrap();
@@ -491,7 +449,9 @@ mod tests {
         // Some y with no curve point: search the small integers.
         let not_on_curve = (2u64..)
             .map(|y| curve::pack(&EdwardsAffine::new_unchecked(Fr::ZERO, Fr::from(y))))
-            .find(|b| matches!(curve::unpack(b, "x"), Err(CryptoError::InvalidPoint { reason: PointError::NotOnCurve, .. })))
+            .find(|b| {
+                matches!(curve::unpack(b, "x"), Err(CryptoError::InvalidPoint { reason: PointError::NotOnCurve, .. }))
+            })
             .unwrap();
         assert_eq!(PublicKey::from_packed(&not_on_curve), err(PointError::NotOnCurve));
         // A valid key plus a point of order 2: on the curve, wrong subgroup.

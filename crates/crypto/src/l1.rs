@@ -75,8 +75,8 @@ pub fn sign_hash(secret: &SigningKey, hash: &[u8; 32]) -> [u8; 65] {
 
 /// secp256k1 order n divided by 2 (big-endian); EIP-2 requires s ≤ n/2.
 const HALF_ORDER: [u8; 32] = [
-    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0,
+    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x5d, 0x57, 0x6e,
+    0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0,
 ];
 
 /// Recovers the signer address of a 65-byte `r ‖ s ‖ v` signature over a 32-byte prehash, with
@@ -86,17 +86,14 @@ pub fn recover_hash(hash: &[u8; 32], sig: &[u8; 65]) -> Result<Address, CryptoEr
     if v != 27 && v != 28 {
         return Err(CryptoError::InvalidRecoveryByte { v });
     }
-    let signature = EcdsaSignature::from_slice(&sig[..64]).map_err(|_| CryptoError::EcdsaRecovery {
-        reason: "r or s is zero or not below the secp256k1 group order",
-    })?;
+    let signature = EcdsaSignature::from_slice(&sig[..64])
+        .map_err(|_| CryptoError::EcdsaRecovery { reason: "r or s is zero or not below the secp256k1 group order" })?;
     if sig[32..64] > HALF_ORDER[..] {
         return Err(CryptoError::HighS);
     }
     let recid = RecoveryId::new(v == 28, false);
-    let key = VerifyingKey::recover_from_prehash(hash, &signature, recid).map_err(|_| {
-        CryptoError::EcdsaRecovery {
-            reason: "no public key can be recovered from (r, s, v) for this message",
-        }
+    let key = VerifyingKey::recover_from_prehash(hash, &signature, recid).map_err(|_| CryptoError::EcdsaRecovery {
+        reason: "no public key can be recovered from (r, s, v) for this message",
     })?;
     Ok(address_of_verifying_key(&key))
 }
@@ -149,23 +146,12 @@ impl L1Domain {
 }
 
 fn change_pubkey_message(pkh: &PubKeyHash, nonce: u32, account_id: u32) -> ChangePubKeyMessage {
-    ChangePubKeyMessage {
-        pubKeyHash: FixedBytes(pkh.0),
-        nonce,
-        accountId: account_id,
-    }
+    ChangePubKeyMessage { pubKeyHash: FixedBytes(pkh.0), nonce, accountId: account_id }
 }
 
 /// The EIP-712 signing hash `keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(ChangePubKey))`.
-pub fn change_pubkey_signing_hash(
-    domain: &L1Domain,
-    pkh: &PubKeyHash,
-    nonce: u32,
-    account_id: u32,
-) -> [u8; 32] {
-    change_pubkey_message(pkh, nonce, account_id)
-        .eip712_signing_hash(&domain.eip712_domain())
-        .0
+pub fn change_pubkey_signing_hash(domain: &L1Domain, pkh: &PubKeyHash, nonce: u32, account_id: u32) -> [u8; 32] {
+    change_pubkey_message(pkh, nonce, account_id).eip712_signing_hash(&domain.eip712_domain()).0
 }
 
 /// Signs the EIP-712 `ChangePubKey` authorisation (what `eth_signTypedData_v4` produces).
@@ -176,10 +162,7 @@ pub fn sign_change_pubkey(
     nonce: u32,
     account_id: u32,
 ) -> [u8; 65] {
-    sign_hash(
-        secret,
-        &change_pubkey_signing_hash(domain, pkh, nonce, account_id),
-    )
+    sign_hash(secret, &change_pubkey_signing_hash(domain, pkh, nonce, account_id))
 }
 
 /// Recovers the L1 address that authorised `pkh` for `account_id` at `nonce` on `domain`.
@@ -191,10 +174,7 @@ pub fn recover_change_pubkey_signer(
     account_id: u32,
     sig: &[u8; 65],
 ) -> Result<Address, CryptoError> {
-    recover_hash(
-        &change_pubkey_signing_hash(domain, pkh, nonce, account_id),
-        sig,
-    )
+    recover_hash(&change_pubkey_signing_hash(domain, pkh, nonce, account_id), sig)
 }
 
 #[cfg(test)]
@@ -206,10 +186,7 @@ mod tests {
     }
 
     fn domain() -> L1Domain {
-        L1Domain {
-            l1_chain_id: 31337,
-            verifying_contract: Address::repeat_byte(0x42),
-        }
+        L1Domain { l1_chain_id: 31337, verifying_contract: Address::repeat_byte(0x42) }
     }
 
     #[test]
@@ -218,10 +195,7 @@ mod tests {
         let mut k = [0u8; 32];
         k[31] = 1;
         let sk = SigningKey::from_slice(&k).unwrap();
-        assert_eq!(
-            address_of(&sk).to_checksum(None),
-            "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
-        );
+        assert_eq!(address_of(&sk).to_checksum(None), "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf");
     }
 
     #[test]
@@ -245,17 +219,12 @@ mod tests {
         for v in [0u8, 1, 26, 29, 255] {
             let mut bad = sig;
             bad[64] = v;
-            assert_eq!(
-                recover_personal_sign(b"x", &bad),
-                Err(CryptoError::InvalidRecoveryByte { v })
-            );
+            assert_eq!(recover_personal_sign(b"x", &bad), Err(CryptoError::InvalidRecoveryByte { v }));
         }
         // s' = n - s with flipped v is the same signature in high-s form.
-        let n = num_bigint::BigUint::parse_bytes(
-            b"FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141",
-            16,
-        )
-        .unwrap();
+        let n =
+            num_bigint::BigUint::parse_bytes(b"FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", 16)
+                .unwrap();
         let s = num_bigint::BigUint::from_bytes_be(&sig[32..64]);
         let high = (&n - s).to_bytes_be();
         let mut bad = sig;
@@ -266,10 +235,7 @@ mod tests {
         // r = 0 / s = 0.
         let mut zero = sig;
         zero[..32].fill(0);
-        assert!(matches!(
-            recover_personal_sign(b"x", &zero),
-            Err(CryptoError::EcdsaRecovery { .. })
-        ));
+        assert!(matches!(recover_personal_sign(b"x", &zero), Err(CryptoError::EcdsaRecovery { .. })));
         let mut ff = sig;
         ff[..64].fill(0xff);
         assert!(recover_personal_sign(b"x", &ff).is_err());
@@ -293,15 +259,9 @@ mod tests {
         let sk = secret(9);
         let pkh = PubKeyHash([0x11; 20]);
         let sig = sign_change_pubkey(&sk, &domain(), &pkh, 5, 77);
-        assert_eq!(
-            recover_change_pubkey_signer(&domain(), &pkh, 5, 77, &sig),
-            Ok(address_of(&sk))
-        );
+        assert_eq!(recover_change_pubkey_signer(&domain(), &pkh, 5, 77, &sig), Ok(address_of(&sk)));
         // Any change of the signed data recovers a different address (or fails).
-        let other_domain = L1Domain {
-            l1_chain_id: 1,
-            ..domain()
-        };
+        let other_domain = L1Domain { l1_chain_id: 1, ..domain() };
         for recovered in [
             recover_change_pubkey_signer(&domain(), &pkh, 6, 77, &sig),
             recover_change_pubkey_signer(&domain(), &pkh, 5, 78, &sig),
@@ -324,10 +284,8 @@ mod tests {
             w[24..].copy_from_slice(&x.to_be_bytes());
             w
         };
-        let mut dom = keccak256(
-            b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
-        )
-        .to_vec();
+        let mut dom =
+            keccak256(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)").to_vec();
         dom.extend_from_slice(&keccak256(b"zklink"));
         dom.extend_from_slice(&keccak256(b"1"));
         dom.extend_from_slice(&word_u64(d.l1_chain_id));

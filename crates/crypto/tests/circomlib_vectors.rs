@@ -23,8 +23,7 @@ fn vectors_dir() -> PathBuf {
 
 fn vectors() -> Value {
     let path = vectors_dir().join("circomlib.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).expect("circomlib.json is valid JSON")
 }
 
@@ -56,17 +55,10 @@ fn poseidon_matches_circomlibjs() {
     for case in cases {
         let inputs: Vec<Fr> = arr(&case["inputs"]).iter().map(fr).collect();
         arities.insert(inputs.len());
-        assert_eq!(
-            poseidon::hash(&inputs).unwrap(),
-            fr(&case["output"]),
-            "poseidon({inputs:?})"
-        );
+        assert_eq!(poseidon::hash(&inputs).unwrap(), fr(&case["output"]), "poseidon({inputs:?})");
         match inputs.len() {
             2 => assert_eq!(poseidon::hash2(inputs[0], inputs[1]), fr(&case["output"])),
-            4 => assert_eq!(
-                poseidon::hash4(&[inputs[0], inputs[1], inputs[2], inputs[3]]),
-                fr(&case["output"])
-            ),
+            4 => assert_eq!(poseidon::hash4(&[inputs[0], inputs[1], inputs[2], inputs[3]]), fr(&case["output"])),
             5 => assert_eq!(
                 poseidon::hash5(&[inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]]),
                 fr(&case["output"])
@@ -74,17 +66,11 @@ fn poseidon_matches_circomlibjs() {
             _ => {}
         }
     }
-    assert_eq!(
-        arities.into_iter().collect::<Vec<_>>(),
-        vec![1, 2, 3, 4, 5, 6, 12]
-    );
+    assert_eq!(arities.into_iter().collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6, 12]);
     // The well-known value (circomlibjs / light-poseidon).
     assert_eq!(
         poseidon::hash2(Fr::from(1u64), Fr::from(2u64)),
-        Fr::from_str(
-            "7853200120776062878684798364095072458815029376092732009249414926327459813530"
-        )
-        .unwrap()
+        Fr::from_str("7853200120776062878684798364095072458815029376092732009249414926327459813530").unwrap()
     );
 }
 
@@ -112,10 +98,7 @@ fn public_keys_match_circomlibjs() {
         assert_eq!(pk.x(), fr(&k["ax"]));
         assert_eq!(pk.y(), fr(&k["ay"]));
         assert_eq!(PublicKey::from_packed(&packed), Ok(pk));
-        assert_eq!(
-            pk.pubkey_hash(),
-            PubKeyHash::from_str(s(&k["pubkey_hash"])).unwrap()
-        );
+        assert_eq!(pk.pubkey_hash(), PubKeyHash::from_str(s(&k["pubkey_hash"])).unwrap());
     }
 }
 
@@ -163,18 +146,11 @@ fn l1_vectors_match_ethers() {
         let message = l1::l2_key_message(network);
         assert_eq!(message, s(&case["message"]));
         let sig = l1::personal_sign(&secret, message.as_bytes());
-        assert_eq!(
-            hex::encode(sig),
-            s(&case["personal_sign"]),
-            "personal_sign differs from ethers"
-        );
+        assert_eq!(hex::encode(sig), s(&case["personal_sign"]), "personal_sign differs from ethers");
         assert_eq!(l1::recover_personal_sign(message.as_bytes(), &sig), Ok(address));
         let l2 = l1::derive_l2_key(&secret, network);
         assert_eq!(hex::encode(l2.to_bytes()), s(&case["l2_private_key"]));
-        assert_eq!(
-            hex::encode(l2.public_key().to_packed()),
-            s(&case["l2_public_key_packed"])
-        );
+        assert_eq!(hex::encode(l2.public_key().to_packed()), s(&case["l2_public_key_packed"]));
     }
 }
 
@@ -192,20 +168,14 @@ fn eip712_vectors_match_ethers() {
         let nonce = u32::try_from(case["nonce"].as_u64().unwrap()).unwrap();
         let account_id = u32::try_from(case["account_id"].as_u64().unwrap()).unwrap();
         assert_eq!(
-            hex::encode(l1::change_pubkey_signing_hash(
-                &domain, &pkh, nonce, account_id
-            )),
+            hex::encode(l1::change_pubkey_signing_hash(&domain, &pkh, nonce, account_id)),
             s(&case["signing_hash"])
         );
-        let secret =
-            k256::ecdsa::SigningKey::from_slice(&bytes::<32>(&case["signer_secret"])).unwrap();
+        let secret = k256::ecdsa::SigningKey::from_slice(&bytes::<32>(&case["signer_secret"])).unwrap();
         let sig = l1::sign_change_pubkey(&secret, &domain, &pkh, nonce, account_id);
         assert_eq!(hex::encode(sig), s(&case["signature"]));
         let signer = l1::Address::from_str(s(&case["signer_address"])).unwrap();
-        assert_eq!(
-            l1::recover_change_pubkey_signer(&domain, &pkh, nonce, account_id, &sig),
-            Ok(signer)
-        );
+        assert_eq!(l1::recover_change_pubkey_signer(&domain, &pkh, nonce, account_id, &sig), Ok(signer));
         assert_ne!(
             l1::recover_change_pubkey_signer(&domain, &pkh, nonce.wrapping_add(1), account_id, &sig),
             Ok(signer)
@@ -224,20 +194,13 @@ fn fresh(label: &str, i: u32) -> [u8; 32] {
 fn our_signatures_verify_in_circomlibjs() {
     let ci = std::env::var("CI").map(|v| v == "true").unwrap_or(false);
     let dir = vectors_dir();
-    let node_ok = Command::new("node")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let node_ok = Command::new("node").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
     let modules_ok = dir.join("node_modules/circomlibjs/package.json").is_file();
     if !node_ok || !modules_ok {
         let why = if !node_ok {
             "`node` is not on PATH".to_string()
         } else {
-            format!(
-                "{} is missing (run `npm ci --prefix tools/vectors`)",
-                dir.join("node_modules").display()
-            )
+            format!("{} is missing (run `npm ci --prefix tools/vectors`)", dir.join("node_modules").display())
         };
         if ci {
             panic!("CI=true but the circomlibjs cross-check cannot run: {why}");
@@ -286,26 +249,13 @@ fn our_signatures_verify_in_circomlibjs() {
     let file = std::env::temp_dir().join(format!(
         "zklink-crypto-verify-{}-{}.json",
         std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
     ));
     std::fs::write(&file, serde_json::to_vec_pretty(&items).unwrap()).unwrap();
-    let out = Command::new("node")
-        .arg(dir.join("verify.js"))
-        .arg(&file)
-        .output()
-        .expect("run node");
+    let out = Command::new("node").arg(dir.join("verify.js")).arg(&file).output().expect("run node");
     let _ = std::fs::remove_file(&file);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "circomlibjs rejected our signatures:\nstdout: {stdout}\nstderr: {stderr}"
-    );
-    assert!(
-        stdout.contains(&format!("{expected} passed, 0 failed")),
-        "unexpected verify.js output: {stdout} {stderr}"
-    );
+    assert!(out.status.success(), "circomlibjs rejected our signatures:\nstdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains(&format!("{expected} passed, 0 failed")), "unexpected verify.js output: {stdout} {stderr}");
 }

@@ -59,7 +59,11 @@ impl Executor {
     pub fn new(network: Network, mut state: State) -> Result<Self, String> {
         network.validate()?;
         if state.preset() != &network.preset {
-            return Err(format!("state preset {} does not match network preset {}", state.preset().name, network.preset.name));
+            return Err(format!(
+                "state preset {} does not match network preset {}",
+                state.preset().name,
+                network.preset.name
+            ));
         }
         let block_start_root = state.root();
         Ok(Self {
@@ -135,7 +139,8 @@ impl Executor {
             L2Tx::Withdraw(t) => handlers::withdraw(&mut plan, network, t, &signer)?,
             L2Tx::ForcedExit(t) => handlers::forced_exit(&mut plan, network, t, &signer)?,
             L2Tx::OrderMatching(t) => {
-                let (maker, taker) = v.order_signers().ok_or(TxError::BadSignature("order signatures were not verified".into()))?;
+                let (maker, taker) =
+                    v.order_signers().ok_or(TxError::BadSignature("order signatures were not verified".into()))?;
                 handlers::order_matching(&mut plan, network, t, (&signer, &maker, &taker))?
             }
         };
@@ -143,7 +148,12 @@ impl Executor {
         self.commit_op(op, Some(v.hash()), updates)
     }
 
-    fn commit_op(&mut self, op: Op, tx_hash: Option<TxHash>, updates: Vec<StateUpdate>) -> Result<&ExecutedOp, TxError> {
+    fn commit_op(
+        &mut self,
+        op: Op,
+        tx_hash: Option<TxHash>,
+        updates: Vec<StateUpdate>,
+    ) -> Result<&ExecutedOp, TxError> {
         let chunks = op.chunks();
         if chunks > self.free_chunks() {
             return Err(TxError::BlockFull { needed: chunks, available: self.free_chunks() });

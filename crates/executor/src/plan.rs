@@ -97,10 +97,7 @@ impl<'a> Plan<'a> {
     }
 
     pub fn balance(&self, account: AccountId, sub: SubAccountId, token: TokenId) -> u128 {
-        self.balances
-            .get(&(account, sub, token))
-            .copied()
-            .unwrap_or_else(|| self.state.balance(account, sub, token))
+        self.balances.get(&(account, sub, token)).copied().unwrap_or_else(|| self.state.balance(account, sub, token))
     }
 
     fn set_balance(&mut self, account: AccountId, sub: SubAccountId, token: TokenId, new: u128) {
@@ -109,20 +106,37 @@ impl<'a> Plan<'a> {
         self.updates.push(StateUpdate::Balance { account, sub, token, old, new });
     }
 
-    pub fn debit(&mut self, account: AccountId, sub: SubAccountId, token: TokenId, amount: u128) -> Result<(), TxError> {
+    pub fn debit(
+        &mut self,
+        account: AccountId,
+        sub: SubAccountId,
+        token: TokenId,
+        amount: u128,
+    ) -> Result<(), TxError> {
         let available = self.balance(account, sub, token);
-        let new = available
-            .checked_sub(amount)
-            .ok_or(TxError::InsufficientBalance { account, sub, token, available, required: amount })?;
+        let new = available.checked_sub(amount).ok_or(TxError::InsufficientBalance {
+            account,
+            sub,
+            token,
+            available,
+            required: amount,
+        })?;
         self.set_balance(account, sub, token, new);
         Ok(())
     }
 
-    pub fn credit(&mut self, account: AccountId, sub: SubAccountId, token: TokenId, amount: u128) -> Result<(), TxError> {
-        let new = self
-            .balance(account, sub, token)
-            .checked_add(amount)
-            .ok_or(TxError::BalanceOverflow { account, sub, token })?;
+    pub fn credit(
+        &mut self,
+        account: AccountId,
+        sub: SubAccountId,
+        token: TokenId,
+        amount: u128,
+    ) -> Result<(), TxError> {
+        let new = self.balance(account, sub, token).checked_add(amount).ok_or(TxError::BalanceOverflow {
+            account,
+            sub,
+            token,
+        })?;
         self.set_balance(account, sub, token, new);
         Ok(())
     }
@@ -130,9 +144,10 @@ impl<'a> Plan<'a> {
     /// Plans a new account for `address` and returns its id.
     pub fn create_account(&mut self, address: Address) -> Result<AccountId, TxError> {
         let id = AccountId(self.state.next_account_id().0 + self.new_accounts.len() as u32);
-        self.state.preset().check_account(id).map_err(|_| TxError::AccountTreeFull {
-            capacity: self.state.preset().max_account_id() as u64 + 1,
-        })?;
+        self.state
+            .preset()
+            .check_account(id)
+            .map_err(|_| TxError::AccountTreeFull { capacity: self.state.preset().max_account_id() as u64 + 1 })?;
         self.new_accounts.push(address);
         self.updates.push(StateUpdate::CreateAccount { account: id, address });
         Ok(id)
@@ -148,7 +163,14 @@ impl<'a> Plan<'a> {
         self.updates.push(StateUpdate::PubKeyHash { account, old, new });
     }
 
-    pub fn set_order_slot(&mut self, account: AccountId, sub: SubAccountId, slot: SlotId, old: OrderSlot, new: OrderSlot) {
+    pub fn set_order_slot(
+        &mut self,
+        account: AccountId,
+        sub: SubAccountId,
+        slot: SlotId,
+        old: OrderSlot,
+        new: OrderSlot,
+    ) {
         self.updates.push(StateUpdate::OrderSlot {
             account,
             sub,

@@ -128,7 +128,15 @@ impl TestNet {
         self.apply_priority(&tx).expect("test deposit");
     }
 
-    pub fn full_exit_tx(&mut self, chain: u8, account: AccountId, owner: Address, sub: u8, l1: u16, l2: u16) -> PriorityTx {
+    pub fn full_exit_tx(
+        &mut self,
+        chain: u8,
+        account: AccountId,
+        owner: Address,
+        sub: u8,
+        l1: u16,
+        l2: u16,
+    ) -> PriorityTx {
         self.serial += 1;
         PriorityTx::FullExit(FullExit {
             chain_id: ChainId(chain),
@@ -185,7 +193,16 @@ impl TestNet {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn withdraw_tx(&self, u: &TestUser, chain: u8, l2: u16, l1: u16, amount: u128, fee: u128, fast_ratio: u16) -> L2Tx {
+    pub fn withdraw_tx(
+        &self,
+        u: &TestUser,
+        chain: u8,
+        l2: u16,
+        l1: u16,
+        amount: u128,
+        fee: u128,
+        fast_ratio: u16,
+    ) -> L2Tx {
         let tx = L2Tx::Withdraw(Withdraw {
             to_chain_id: ChainId(chain),
             account_id: self.id_of(u),
@@ -204,7 +221,17 @@ impl TestNet {
 
     /// An unsigned-by-default order; `sign` it with the owner's key.
     #[allow(clippy::too_many_arguments)]
-    pub fn order(&self, u: &TestUser, slot: u16, nonce: u32, base: u16, quote: u16, amount: u128, price: u128, is_sell: bool) -> Order {
+    pub fn order(
+        &self,
+        u: &TestUser,
+        slot: u16,
+        nonce: u32,
+        base: u16,
+        quote: u16,
+        amount: u128,
+        price: u128,
+        is_sell: bool,
+    ) -> Order {
         let order = Order {
             account_id: self.id_of(u),
             sub_account_id: SubAccountId(0),
@@ -223,7 +250,7 @@ impl TestNet {
     }
 
     pub fn matching_tx(&self, submitter: &TestUser, maker: Order, taker: Order, fee_token: u16, fee: u128) -> L2Tx {
-        let tx = L2Tx::OrderMatching(OrderMatching {
+        let tx = L2Tx::OrderMatching(Box::new(OrderMatching {
             account_id: self.id_of(submitter),
             sub_account_id: SubAccountId(0),
             nonce: self.nonce_of(submitter),
@@ -234,7 +261,7 @@ impl TestNet {
             expect_base_amount: 0,
             expect_quote_amount: 0,
             signature: TxSignature::default(),
-        });
+        }));
         signed(tx, &submitter.l2)
     }
 }

@@ -22,10 +22,9 @@ impl VerifiedTx {
         let hash = tx.hash()?;
         let signer = tx.signature().verify(tx.message()?)?;
         let order_signers = match &tx {
-            L2Tx::OrderMatching(m) => Some((
-                m.maker.signature.verify(m.maker.message()?)?,
-                m.taker.signature.verify(m.taker.message()?)?,
-            )),
+            L2Tx::OrderMatching(m) => {
+                Some((m.maker.signature.verify(m.maker.message()?)?, m.taker.signature.verify(m.taker.message()?)?))
+            }
             _ => None,
         };
         Ok(Self { tx, hash, signer, order_signers })

@@ -102,7 +102,8 @@ fn build(net: &mut TestNet, users: &[TestUser], dex: &TestUser, a: &Action) -> O
             let slot_nonce = |net: &TestNet, who: &TestUser| {
                 net.state().order_slot(net.id_of(who), SubAccountId(0), SlotId(slot)).nonce.0
             };
-            let taker_price = if taker_price_up == maker_sells { price + E18 / 4 } else { price.saturating_sub(E18 / 4).max(1) };
+            let taker_price =
+                if taker_price_up == maker_sells { price + E18 / 4 } else { price.saturating_sub(E18 / 4).max(1) };
             let maker_order = net.order(&m, slot, slot_nonce(net, &m), 32, 18, amount, price.max(1), maker_sells);
             let taker_order = net.order(&t, slot, slot_nonce(net, &t), 32, 18, amount, taker_price, !maker_sells);
             Accepted::L2(net.matching_tx(dex, maker_order, taker_order, 18, 0))
@@ -203,7 +204,10 @@ fn run(actions: &[Action]) -> BTreeMap<&'static str, usize> {
             }
         };
         for w in executed.witness.expect("witness mode records witnesses") {
-            assert!(w.account_path.verify(w.account_before.hash(), w.root_before), "account path must authenticate the old leaf");
+            assert!(
+                w.account_path.verify(w.account_before.hash(), w.root_before),
+                "account path must authenticate the old leaf"
+            );
         }
     }
     replay.seal();

@@ -79,7 +79,11 @@ fn deposit_rejections() {
     let mut net = TestNet::dev();
     let a = net.user(0);
     let tx = net.deposit_tx(4, a.address, 0, WETH, WETH, E18);
-    assert_priority_rejected(&mut net, tx, TxError::InvalidChain { chain: ChainId(4), reason: "not connected to this network" });
+    assert_priority_rejected(
+        &mut net,
+        tx,
+        TxError::InvalidChain { chain: ChainId(4), reason: "not connected to this network" },
+    );
     let tx = net.deposit_tx(1, a.address, 0, WETH, USD, E18);
     assert!(matches!(net.apply_priority(&tx), Err(TxError::InvalidTokenMapping { .. })));
     let tx = net.deposit_tx(1, a.address, 0, 33, 33, E18);
@@ -103,7 +107,11 @@ fn deposit_overflow_is_rejected_without_change() {
     net.deposit(1, &a, 0, WETH, WETH, u128::MAX);
     let tx = net.deposit_tx(2, a.address, 0, WETH, WETH, 1);
     let id = net.id_of(&a);
-    assert_priority_rejected(&mut net, tx, TxError::BalanceOverflow { account: id, sub: SubAccountId(0), token: TokenId(WETH) });
+    assert_priority_rejected(
+        &mut net,
+        tx,
+        TxError::BalanceOverflow { account: id, sub: SubAccountId(0), token: TokenId(WETH) },
+    );
 }
 
 #[test]
@@ -131,10 +139,10 @@ fn invalid_full_exit_is_included_with_zero_amount() {
     let id = net.id_of(&a);
     let before = net.exec.root();
     for tx in [
-        net.full_exit_tx(1, id, b.address, 0, WETH, WETH),                  // not the owner
-        net.full_exit_tx(1, AccountId(40), a.address, 0, WETH, WETH),       // no such account
+        net.full_exit_tx(1, id, b.address, 0, WETH, WETH), // not the owner
+        net.full_exit_tx(1, AccountId(40), a.address, 0, WETH, WETH), // no such account
         net.full_exit_tx(1, GLOBAL_ASSET_ACCOUNT_ID, a.address, 1, WETH, WETH), // reserves cannot exit
-        net.full_exit_tx(1, id, a.address, 0, WETH, USD),                   // invalid mapping
+        net.full_exit_tx(1, id, a.address, 0, WETH, USD),  // invalid mapping
     ] {
         let op = net.apply_priority(&tx).unwrap().op;
         let Op::FullExit(exit) = op else { panic!("expected a full exit op") };
@@ -190,7 +198,11 @@ fn change_pubkey_rejections() {
 
     // L2-signed by a key other than the new one.
     let tx = net.change_pubkey_tx(&a).sign(&b.l2).unwrap();
-    assert_rejected(&mut net, tx, TxError::WrongSigner { account: id, expected: a.pkh.to_string(), got: b.pkh.to_string() });
+    assert_rejected(
+        &mut net,
+        tx,
+        TxError::WrongSigner { account: id, expected: a.pkh.to_string(), got: b.pkh.to_string() },
+    );
 
     // L1 authorisation by someone else.
     let L2Tx::ChangePubKey(t) = net.change_pubkey_tx(&b) else { unreachable!() };
@@ -218,7 +230,13 @@ fn change_pubkey_rejections() {
     assert_rejected(
         &mut net,
         tx,
-        TxError::InsufficientBalance { account: bid, sub: SubAccountId(0), token: TokenId(USDT), available: E18, required: 2 * E18 },
+        TxError::InsufficientBalance {
+            account: bid,
+            sub: SubAccountId(0),
+            token: TokenId(USDT),
+            available: E18,
+            required: 2 * E18,
+        },
     );
 }
 
@@ -267,14 +285,24 @@ fn transfer_rejections() {
 
     // Signed by b's key for a's account.
     let tx = net.transfer_tx(&a, b.address, WETH, E18, 0).sign(&b.l2).unwrap();
-    assert_rejected(&mut net, tx, TxError::WrongSigner { account: id, expected: a.pkh.to_string(), got: b.pkh.to_string() });
+    assert_rejected(
+        &mut net,
+        tx,
+        TxError::WrongSigner { account: id, expected: a.pkh.to_string(), got: b.pkh.to_string() },
+    );
 
     // Insufficient balance (amount + fee).
     let tx = net.transfer_tx(&a, b.address, WETH, 100 * E18, 1);
     assert_rejected(
         &mut net,
         tx,
-        TxError::InsufficientBalance { account: id, sub: SubAccountId(0), token: TokenId(WETH), available: 100 * E18, required: 100 * E18 + 1 },
+        TxError::InsufficientBalance {
+            account: id,
+            sub: SubAccountId(0),
+            token: TokenId(WETH),
+            available: 100 * E18,
+            required: 100 * E18 + 1,
+        },
     );
 
     // Same account and sub-account.
@@ -340,7 +368,16 @@ fn usd_withdrawal_is_limited_by_the_target_chain_reserve() {
     let id = net.id_of(&a);
     // Chain 3 holds no USDT-backed USD yet.
     let tx = net.withdraw_tx(&a, 3, USD, USDT, 30 * E18, 0, 0);
-    assert_rejected(&mut net, tx, TxError::InsufficientReserve { chain: ChainId(3), reserve: TokenId(USDT - 15), available: 0, required: 30 * E18 });
+    assert_rejected(
+        &mut net,
+        tx,
+        TxError::InsufficientReserve {
+            chain: ChainId(3),
+            reserve: TokenId(USDT - 15),
+            available: 0,
+            required: 30 * E18,
+        },
+    );
     // b brings 50 USDT (as USD) on chain 3; now a can take 30 USD out as USDT there.
     net.deposit(3, &b, 0, USDT, USD, 50 * E18);
     let tx = net.withdraw_tx(&a, 3, USD, USDT, 30 * E18, 1_000, 0);
@@ -361,7 +398,16 @@ fn withdraw_rejections() {
     let tx = net.withdraw_tx(&a, 4, USDT, USDT, E18, 0, 0);
     assert!(matches!(net.apply_l2(tx), Err(TxError::InvalidChain { .. })));
     let tx = net.withdraw_tx(&a, 1, WETH, WETH, 1000 * E18, 0, 0);
-    assert_rejected(&mut net, tx, TxError::InsufficientReserve { chain: ChainId(1), reserve: TokenId(WETH), available: 200 * E18, required: 1000 * E18 });
+    assert_rejected(
+        &mut net,
+        tx,
+        TxError::InsufficientReserve {
+            chain: ChainId(1),
+            reserve: TokenId(WETH),
+            available: 200 * E18,
+            required: 1000 * E18,
+        },
+    );
 
     // USDC has 6 decimals: the amount must be a multiple of 10^12.
     let mut net = TestNet::dev();
@@ -369,7 +415,11 @@ fn withdraw_rejections() {
     net.deposit(1, &c, 0, USDC, USDC, 10 * E18);
     net.activate(&c);
     let tx = net.withdraw_tx(&c, 1, USDC, USDC, E18 + 1, 0, 0);
-    assert_rejected(&mut net, tx, TxError::AmountBelowL1Precision { amount: E18 + 1, decimals: 6, chain: ChainId(1), unit: 1_000_000_000_000 });
+    assert_rejected(
+        &mut net,
+        tx,
+        TxError::AmountBelowL1Precision { amount: E18 + 1, decimals: 6, chain: ChainId(1), unit: 1_000_000_000_000 },
+    );
 }
 
 // ---------------------------------------------------------------- forced exit
@@ -430,7 +480,7 @@ fn trade_setup() -> (TestNet, TestUser, TestUser, TestUser) {
 fn partial_fill_then_continue_then_replace() {
     let (mut net, a, b, dex) = trade_setup();
     let price = 2 * E18; // 2 USDT per WETH
-    // Maker a sells 10 WETH; taker b buys 4 at a higher limit.
+                         // Maker a sells 10 WETH; taker b buys 4 at a higher limit.
     let maker = net.order(&a, 0, 0, WETH, USDT, 10 * E18, price, true);
     let taker = net.order(&b, 1, 0, WETH, USDT, 4 * E18, 3 * E18, false);
     let tx = net.matching_tx(&dex, maker.clone(), taker, USDT, 7);
@@ -446,16 +496,29 @@ fn partial_fill_then_continue_then_replace() {
     assert_eq!(balance(&net, &dex, USDT), 10 * E18 + maker_fee - 7);
     assert_eq!(balance(&net, &dex, WETH), taker_fee);
     let (aid, bid) = (net.id_of(&a), net.id_of(&b));
-    assert_eq!(net.state().order_slot(aid, SubAccountId(0), SlotId(0)), zklink_state::OrderSlot { nonce: OrderNonce(0), residue: 6 * E18 });
-    assert_eq!(net.state().order_slot(bid, SubAccountId(0), SlotId(1)), zklink_state::OrderSlot { nonce: OrderNonce(1), residue: 0 }, "a filled slot bumps its nonce");
+    assert_eq!(
+        net.state().order_slot(aid, SubAccountId(0), SlotId(0)),
+        zklink_state::OrderSlot { nonce: OrderNonce(0), residue: 6 * E18 }
+    );
+    assert_eq!(
+        net.state().order_slot(bid, SubAccountId(0), SlotId(1)),
+        zklink_state::OrderSlot { nonce: OrderNonce(1), residue: 0 },
+        "a filled slot bumps its nonce"
+    );
 
     // The same maker order continues with its residue against a new taker order.
     let taker2 = net.order(&b, 1, 1, WETH, USDT, 10 * E18, 2 * E18, false);
     let tx = net.matching_tx(&dex, maker, taker2, USDT, 0);
     let Op::OrderMatching(m) = net.apply_l2(tx).unwrap().op else { panic!() };
     assert_eq!(m.base_amount, 6 * E18, "only the residue of the resting order is left");
-    assert_eq!(net.state().order_slot(aid, SubAccountId(0), SlotId(0)), zklink_state::OrderSlot { nonce: OrderNonce(1), residue: 0 });
-    assert_eq!(net.state().order_slot(bid, SubAccountId(0), SlotId(1)), zklink_state::OrderSlot { nonce: OrderNonce(1), residue: 4 * E18 });
+    assert_eq!(
+        net.state().order_slot(aid, SubAccountId(0), SlotId(0)),
+        zklink_state::OrderSlot { nonce: OrderNonce(1), residue: 0 }
+    );
+    assert_eq!(
+        net.state().order_slot(bid, SubAccountId(0), SlotId(1)),
+        zklink_state::OrderSlot { nonce: OrderNonce(1), residue: 4 * E18 }
+    );
 
     // b replaces its resting order (nonce + 1) with a smaller one.
     let maker3 = net.order(&a, 0, 1, WETH, USDT, 50 * E18, 2 * E18, true);
@@ -484,7 +547,13 @@ fn order_matching_rejections() {
     assert_rejected(
         &mut net,
         tx,
-        TxError::OrderNonceMismatch { account: bid, slot: SlotId(0), slot_nonce: OrderNonce(0), residue: 0, got: OrderNonce(1) },
+        TxError::OrderNonceMismatch {
+            account: bid,
+            slot: SlotId(0),
+            slot_nonce: OrderNonce(0),
+            residue: 0,
+            got: OrderNonce(1),
+        },
     );
     // Order tampered after signing.
     let mut forged = net.order(&b, 0, 0, WETH, USDT, E18, 2 * E18, false);

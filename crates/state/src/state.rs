@@ -166,12 +166,16 @@ impl State {
     }
 
     pub fn balance(&self, id: AccountId, sub: SubAccountId, token: TokenId) -> u128 {
-        self.account(id)
-            .map(|a| field_to_u128(&a.balances.get(self.preset.balance_index(sub, token))))
-            .unwrap_or(0)
+        self.account(id).map(|a| field_to_u128(&a.balances.get(self.preset.balance_index(sub, token)))).unwrap_or(0)
     }
 
-    pub fn set_balance(&mut self, id: AccountId, sub: SubAccountId, token: TokenId, value: u128) -> Result<(), TxError> {
+    pub fn set_balance(
+        &mut self,
+        id: AccountId,
+        sub: SubAccountId,
+        token: TokenId,
+        value: u128,
+    ) -> Result<(), TxError> {
         let index = self.preset.balance_index(sub, token);
         let defaults = self.shapes.balance.clone();
         self.account_mut(id)?
@@ -186,7 +190,13 @@ impl State {
             .unwrap_or_default()
     }
 
-    pub fn set_order_slot(&mut self, id: AccountId, sub: SubAccountId, slot: SlotId, value: OrderSlot) -> Result<(), TxError> {
+    pub fn set_order_slot(
+        &mut self,
+        id: AccountId,
+        sub: SubAccountId,
+        slot: SlotId,
+        value: OrderSlot,
+    ) -> Result<(), TxError> {
         let index = self.preset.order_index(sub, slot);
         let defaults = self.shapes.order.clone();
         let max = self.preset.max_slot();
@@ -329,7 +339,15 @@ impl State {
                     root: r.order_root,
                 };
                 let leaf = leaf_hash(&r.address, &r.pubkey_hash, r.nonce, r.balance_root, r.order_root);
-                Account { address: r.address, pubkey_hash: r.pubkey_hash, nonce: r.nonce, balances, orders, dirty: false, leaf_hash: leaf }
+                Account {
+                    address: r.address,
+                    pubkey_hash: r.pubkey_hash,
+                    nonce: r.nonce,
+                    balances,
+                    orders,
+                    dirty: false,
+                    leaf_hash: leaf,
+                }
             })
             .collect();
         let tree = SparseMerkleTree::from_leaves(
@@ -342,7 +360,8 @@ impl State {
                 by_address.entry(a.address).or_insert(AccountId(i as u32));
             }
         }
-        let mut state = Self { preset, shapes, accounts, by_address, tree, dirty: Vec::new(), unsaved: BTreeSet::new() };
+        let mut state =
+            Self { preset, shapes, accounts, by_address, tree, dirty: Vec::new(), unsaved: BTreeSet::new() };
         let computed = state.root();
         if computed != stored.root {
             return Err(StateError::RootMismatch { stored: stored.root.to_string(), computed: computed.to_string() });

@@ -54,7 +54,11 @@ pub struct MemoryStore {
 
 impl StateStore for MemoryStore {
     fn load(&self) -> Result<Option<StoredState>, StateError> {
-        Ok(self.head.map(|(block, root)| StoredState { block, root, accounts: self.accounts.values().cloned().collect() }))
+        Ok(self.head.map(|(block, root)| StoredState {
+            block,
+            root,
+            accounts: self.accounts.values().cloned().collect(),
+        }))
     }
 
     fn commit(&mut self, block: BlockNumber, root: Fr, changed: &[AccountRecord]) -> Result<(), StateError> {
@@ -178,7 +182,10 @@ struct Cursor<'a>(&'a [u8]);
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], StateError> {
         if self.0.len() < n {
-            return Err(StateError::Corrupt(format!("account record truncated: needed {n} more bytes, {} left", self.0.len())));
+            return Err(StateError::Corrupt(format!(
+                "account record truncated: needed {n} more bytes, {} left",
+                self.0.len()
+            )));
         }
         let (head, tail) = self.0.split_at(n);
         self.0 = tail;

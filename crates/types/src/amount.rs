@@ -53,7 +53,7 @@ impl FloatFormat {
     /// Canonical `(mantissa, exponent)` of an exactly representable value: the smallest exponent.
     fn decompose(self, value: u128) -> Option<(u128, u32)> {
         let e = self.exponent_for(value)?;
-        (value % pow10(e) == 0).then(|| (value / pow10(e), e))
+        value.is_multiple_of(pow10(e)).then(|| (value / pow10(e), e))
     }
 
     pub fn is_packable(self, value: u128) -> bool {
@@ -89,7 +89,11 @@ impl FloatFormat {
     pub fn pack(self, value: u128) -> Result<Vec<u8>, TxError> {
         let (m, e) = self.decompose(value).ok_or(TxError::NotPackable {
             value,
-            format: if self == FEE_FLOAT { "fee (11-bit mantissa, 5-bit exponent)" } else { "amount (35-bit mantissa, 5-bit exponent)" },
+            format: if self == FEE_FLOAT {
+                "fee (11-bit mantissa, 5-bit exponent)"
+            } else {
+                "amount (35-bit mantissa, 5-bit exponent)"
+            },
         })?;
         let packed = (m << self.exponent_bits) | e as u128;
         let bytes = packed.to_be_bytes();
@@ -111,7 +115,10 @@ impl FloatFormat {
             .filter(|_| e <= 38)
             .ok_or(DecodeError::Invalid { what: "packed float", reason: "value exceeds u128" })?;
         if self.decompose(value) != Some((m, e)) && !(m == 0 && e == 0) {
-            return Err(DecodeError::Invalid { what: "packed float", reason: "non-canonical encoding (exponent not minimal)" });
+            return Err(DecodeError::Invalid {
+                what: "packed float",
+                reason: "non-canonical encoding (exponent not minimal)",
+            });
         }
         Ok(value)
     }

@@ -70,7 +70,9 @@ pub enum TxError {
     BadL1Auth(String),
     #[error("no on-chain authorisation fact for account {account} with nonce {nonce} on chain {chain}")]
     MissingAuthFact { account: AccountId, nonce: Nonce, chain: ChainId },
-    #[error("insufficient balance: account {account} sub-account {sub} has {available} of token {token}, needs {required}")]
+    #[error(
+        "insufficient balance: account {account} sub-account {sub} has {available} of token {token}, needs {required}"
+    )]
     InsufficientBalance { account: AccountId, sub: SubAccountId, token: TokenId, available: u128, required: u128 },
     #[error("balance overflow: account {account} sub-account {sub} token {token} would exceed 2^128 - 1")]
     BalanceOverflow { account: AccountId, sub: SubAccountId, token: TokenId },
@@ -99,4 +101,3 @@ pub enum TxError {
     #[error("the block is full: {needed} chunks needed, {available} left")]
     BlockFull { needed: usize, available: usize },
 }
-

@@ -124,9 +124,7 @@ impl TokenId {
 
     /// Reserve id that backs USD paid out as this stablecoin.
     pub fn usd_reserve_of(self) -> Option<TokenId> {
-        STABLECOIN_RANGE
-            .contains(&self.0)
-            .then(|| TokenId(self.0 - USD_RESERVE_OFFSET))
+        STABLECOIN_RANGE.contains(&self.0).then(|| TokenId(self.0 - USD_RESERVE_OFFSET))
     }
 }
 

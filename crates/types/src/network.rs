@@ -122,13 +122,19 @@ impl Preset {
     /// Checks the preset itself: the protocol's token ranges and chain ids must fit.
     pub fn validate(&self) -> Result<(), String> {
         if self.token_bits < 6 || self.token_bits > 16 {
-            return Err(format!("token_bits must be 6..=16 (token ids up to 32 are reserved), got {}", self.token_bits));
+            return Err(format!(
+                "token_bits must be 6..=16 (token ids up to 32 are reserved), got {}",
+                self.token_bits
+            ));
         }
         if self.account_bits < 2 || self.account_bits > 32 {
             return Err(format!("account_bits must be 2..=32, got {}", self.account_bits));
         }
         if self.sub_account_bits < 1 || self.sub_account_bits > 5 {
-            return Err(format!("sub_account_bits must be 1..=5 (chain ids are at most 31), got {}", self.sub_account_bits));
+            return Err(format!(
+                "sub_account_bits must be 1..=5 (chain ids are at most 31), got {}",
+                self.sub_account_bits
+            ));
         }
         if self.slot_bits > 16 {
             return Err(format!("slot_bits must be at most 16, got {}", self.slot_bits));
@@ -217,7 +223,10 @@ impl Network {
                     return Err(format!("token {} is listed on unknown chain {}", t.id, tc.chain));
                 }
                 if tc.decimals > 18 {
-                    return Err(format!("token {} on chain {} has {} decimals; at most 18 supported", t.id, tc.chain, tc.decimals));
+                    return Err(format!(
+                        "token {} on chain {} has {} decimals; at most 18 supported",
+                        t.id, tc.chain, tc.decimals
+                    ));
                 }
             }
         }

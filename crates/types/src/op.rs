@@ -455,8 +455,11 @@ impl Op {
 
 /// Splits a block's pubdata into ops. Trailing Noop chunks are returned as `Op::Noop` each.
 pub fn decode_pubdata(pubdata: &[u8]) -> Result<Vec<Op>, DecodeError> {
-    if pubdata.len() % CHUNK_BYTES != 0 {
-        return Err(DecodeError::Invalid { what: "block pubdata", reason: "length is not a multiple of 24-byte chunks" });
+    if !pubdata.len().is_multiple_of(CHUNK_BYTES) {
+        return Err(DecodeError::Invalid {
+            what: "block pubdata",
+            reason: "length is not a multiple of 24-byte chunks",
+        });
     }
     let mut ops = Vec::new();
     let mut pos = 0;

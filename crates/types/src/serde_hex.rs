@@ -10,7 +10,5 @@ pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u
     let s = String::deserialize(d)?;
     let raw = s.strip_prefix("0x").unwrap_or(&s);
     let bytes = hex::decode(raw).map_err(|e| D::Error::custom(format!("expected 0x-hex, got {s:?}: {e}")))?;
-    bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| D::Error::custom(format!("expected {N} bytes of hex, got {}", b.len())))
+    bytes.try_into().map_err(|b: Vec<u8>| D::Error::custom(format!("expected {N} bytes of hex, got {}", b.len())))
 }

@@ -8,6 +8,5 @@ pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
 
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
     let s = String::deserialize(d)?;
-    s.parse::<u128>()
-        .map_err(|e| D::Error::custom(format!("expected a decimal u128 string, got {s:?}: {e}")))
+    s.parse::<u128>().map_err(|e| D::Error::custom(format!("expected a decimal u128 string, got {s:?}: {e}")))
 }

@@ -32,8 +32,10 @@ impl TxSignature {
     /// Checks the signature over `msg` and returns the signer's pubkey hash, which the caller
     /// compares with the account's.
     pub fn verify(&self, msg: Fr) -> Result<PubKeyHash, TxError> {
-        let pk = PublicKey::from_packed(&self.pub_key).map_err(|e| TxError::BadSignature(format!("public key: {e}")))?;
-        let sig = Signature::from_packed(&self.signature).map_err(|e| TxError::BadSignature(format!("signature: {e}")))?;
+        let pk =
+            PublicKey::from_packed(&self.pub_key).map_err(|e| TxError::BadSignature(format!("public key: {e}")))?;
+        let sig =
+            Signature::from_packed(&self.signature).map_err(|e| TxError::BadSignature(format!("signature: {e}")))?;
         pk.verify(msg, &sig).map_err(|e| TxError::BadSignature(e.to_string()))?;
         Ok(pk.pubkey_hash())
     }

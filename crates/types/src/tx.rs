@@ -400,8 +400,8 @@ impl OrderMatching {
     /// Poseidon(hash(header), maker message, taker message).
     pub fn message(&self) -> Result<Fr, TxError> {
         let header = message_of(&self.header_bytes()?)?;
-        Ok(poseidon::hash(&[header, self.maker.message()?, self.taker.message()?])
-            .map_err(|e| TxError::BadSignature(e.to_string()))?)
+        poseidon::hash(&[header, self.maker.message()?, self.taker.message()?])
+            .map_err(|e| TxError::BadSignature(e.to_string()))
     }
 
     pub fn validate(&self, preset: &Preset) -> Result<(), TxError> {
@@ -441,7 +441,8 @@ pub enum L2Tx {
     Transfer(Transfer),
     Withdraw(Withdraw),
     ForcedExit(ForcedExit),
-    OrderMatching(OrderMatching),
+    /// Boxed: two orders make it several times larger than the other variants.
+    OrderMatching(Box<OrderMatching>),
 }
 
 impl L2Tx {
@@ -593,14 +594,6 @@ impl PriorityTx {
     }
 }
 
-/// Either kind of transaction, as it enters a block.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Tx {
-    L2(L2Tx),
-    Priority(PriorityTx),
-}
-
 /// Decodes an `Order` from its signed bytes (used by the API and fuzzing); the signature is left empty.
 pub fn decode_order(bytes: &[u8]) -> Result<Order, DecodeError> {
     let mut r = Reader::new(bytes, "order");
@@ -720,7 +713,7 @@ pub fn decode_signed_tx(bytes: &[u8]) -> Result<L2Tx, DecodeError> {
             let maker = decode_order(r.take(Order::SIGNED_BYTES)?)?;
             let taker = decode_order(r.take(Order::SIGNED_BYTES)?)?;
             r.finish()?;
-            Ok(L2Tx::OrderMatching(OrderMatching {
+            Ok(L2Tx::OrderMatching(Box::new(OrderMatching {
                 account_id,
                 sub_account_id,
                 nonce,
@@ -731,7 +724,7 @@ pub fn decode_signed_tx(bytes: &[u8]) -> Result<L2Tx, DecodeError> {
                 expect_base_amount,
                 expect_quote_amount,
                 signature: TxSignature::default(),
-            }))
+            })))
         }
         other => Err(DecodeError::UnknownOpType(other)),
     }

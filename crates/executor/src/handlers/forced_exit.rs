@@ -1,5 +1,7 @@
 use zklink_types::op::ForcedExitOp;
-use zklink_types::{ForcedExit, Network, Op, PubKeyHash, TokenMapping, TxError, FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID};
+use zklink_types::{
+    ForcedExit, Network, Op, PubKeyHash, TokenMapping, TxError, FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID,
+};
 
 use super::{check_nonce, header, l1_unit, signing_account};
 use crate::plan::Plan;
@@ -27,7 +29,12 @@ pub fn forced_exit(plan: &mut Plan<'_>, network: &Network, t: &ForcedExit, signe
     let reserve_sub = t.to_chain_id.as_sub_account();
     let available = plan.balance(GLOBAL_ASSET_ACCOUNT_ID, reserve_sub, mapping.reserve);
     if available < amount {
-        return Err(TxError::InsufficientReserve { chain: t.to_chain_id, reserve: mapping.reserve, available, required: amount });
+        return Err(TxError::InsufficientReserve {
+            chain: t.to_chain_id,
+            reserve: mapping.reserve,
+            available,
+            required: amount,
+        });
     }
     plan.debit(t.initiator_account_id, t.initiator_sub_account_id, t.fee_token, t.fee)?;
     plan.bump_nonce(t.initiator_account_id, initiator.nonce)?;

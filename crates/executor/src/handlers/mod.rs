@@ -26,14 +26,22 @@ use zklink_types::{
 /// the key is `signer`'s.
 pub(crate) fn signing_account(state: &State, id: AccountId, signer: &PubKeyHash) -> Result<Header, TxError> {
     if id == GLOBAL_ASSET_ACCOUNT_ID {
-        return Err(TxError::ReservedAccount { account: id, action: "sign transactions", reason: "it is the global asset account" });
+        return Err(TxError::ReservedAccount {
+            account: id,
+            action: "sign transactions",
+            reason: "it is the global asset account",
+        });
     }
     let account = header(state, id)?;
     if account.pubkey_hash.is_zero() {
         return Err(TxError::NoPubKey(id));
     }
     if account.pubkey_hash != *signer {
-        return Err(TxError::WrongSigner { account: id, expected: account.pubkey_hash.to_string(), got: signer.to_string() });
+        return Err(TxError::WrongSigner {
+            account: id,
+            expected: account.pubkey_hash.to_string(),
+            got: signer.to_string(),
+        });
     }
     Ok(account)
 }
@@ -51,9 +59,14 @@ pub(crate) fn l1_unit(network: &Network, token: TokenId, chain: ChainId) -> Resu
     Ok(10u128.pow(18u32.saturating_sub(decimals as u32)))
 }
 
-pub(crate) fn check_l1_precision(network: &Network, token: TokenId, chain: ChainId, amount: u128) -> Result<(), TxError> {
+pub(crate) fn check_l1_precision(
+    network: &Network,
+    token: TokenId,
+    chain: ChainId,
+    amount: u128,
+) -> Result<(), TxError> {
     let unit = l1_unit(network, token, chain)?;
-    if amount % unit != 0 {
+    if !amount.is_multiple_of(unit) {
         let decimals = network.token_on_chain(token, chain)?.decimals;
         return Err(TxError::AmountBelowL1Precision { amount, decimals, chain, unit });
     }

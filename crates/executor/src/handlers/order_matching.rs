@@ -42,7 +42,11 @@ fn filled_slot(order: &Order, available: u128, filled: u128) -> Result<OrderSlot
         return Ok(OrderSlot { nonce: order.nonce, residue });
     }
     if order.nonce.0 >= MAX_ORDER_NONCE {
-        return Err(TxError::FieldOutOfRange { field: "order nonce after fill", value: order.nonce.0 as u128 + 1, max: MAX_ORDER_NONCE as u128 });
+        return Err(TxError::FieldOutOfRange {
+            field: "order nonce after fill",
+            value: order.nonce.0 as u128 + 1,
+            max: MAX_ORDER_NONCE as u128,
+        });
     }
     Ok(OrderSlot { nonce: OrderNonce(order.nonce.0 + 1), residue: 0 })
 }
@@ -103,10 +107,22 @@ pub fn order_matching(
 
     plan.debit(maker.account_id, sub, maker_sell_token, maker_gives)?;
     plan.credit(maker.account_id, sub, maker_buy_token, maker_gets - maker_fee)?;
-    plan.set_order_slot(maker.account_id, sub, maker.slot_id, maker_slot.old, filled_slot(maker, maker_slot.available, base)?);
+    plan.set_order_slot(
+        maker.account_id,
+        sub,
+        maker.slot_id,
+        maker_slot.old,
+        filled_slot(maker, maker_slot.available, base)?,
+    );
     plan.debit(taker.account_id, sub, maker_buy_token, maker_gets)?;
     plan.credit(taker.account_id, sub, maker_sell_token, maker_gives - taker_fee)?;
-    plan.set_order_slot(taker.account_id, sub, taker.slot_id, taker_slot.old, filled_slot(taker, taker_slot.available, base)?);
+    plan.set_order_slot(
+        taker.account_id,
+        sub,
+        taker.slot_id,
+        taker_slot.old,
+        filled_slot(taker, taker_slot.available, base)?,
+    );
     plan.credit(t.account_id, sub, maker_buy_token, maker_fee)?;
     plan.credit(t.account_id, sub, maker_sell_token, taker_fee)?;
     plan.debit(t.account_id, sub, t.fee_token, t.fee)?;

@@ -16,7 +16,12 @@ pub fn withdraw(plan: &mut Plan<'_>, network: &Network, t: &Withdraw, signer: &P
     let reserve_sub = t.to_chain_id.as_sub_account();
     let available = plan.balance(GLOBAL_ASSET_ACCOUNT_ID, reserve_sub, mapping.reserve);
     if available < t.amount {
-        return Err(TxError::InsufficientReserve { chain: t.to_chain_id, reserve: mapping.reserve, available, required: t.amount });
+        return Err(TxError::InsufficientReserve {
+            chain: t.to_chain_id,
+            reserve: mapping.reserve,
+            available,
+            required: t.amount,
+        });
     }
     let total = t.amount.checked_add(t.fee).ok_or(TxError::ArithmeticOverflow("amount + fee"))?;
     plan.debit(t.account_id, t.sub_account_id, t.l2_source_token, total)?;
