@@ -238,15 +238,16 @@ impl Op {
         w.u8(self.code());
         match self {
             Op::Noop => {}
-            Op::Deposit(o) => {
-                w.u8(o.chain_id.0)
-                    .u32(o.account_id.0)
-                    .u8(o.sub_account_id.0)
-                    .u16(o.l1_token.0)
-                    .u16(o.l2_token.0)
-                    .u128(o.amount)
-                    .address(&o.owner);
-            }
+            Op::Deposit(o) => put_priority(
+                &mut w,
+                o.chain_id,
+                o.account_id,
+                o.sub_account_id,
+                o.l1_token,
+                o.l2_token,
+                o.amount,
+                &o.owner,
+            ),
             Op::TransferToNew(o) => {
                 w.u32(o.from.0)
                     .u8(o.from_sub.0)
@@ -278,15 +279,16 @@ impl Op {
                     .float(AMOUNT_FLOAT, o.amount)?
                     .float(FEE_FLOAT, o.fee)?;
             }
-            Op::FullExit(o) => {
-                w.u8(o.chain_id.0)
-                    .u32(o.account_id.0)
-                    .u8(o.sub_account_id.0)
-                    .u16(o.l1_token.0)
-                    .u16(o.l2_token.0)
-                    .u128(o.amount)
-                    .address(&o.owner);
-            }
+            Op::FullExit(o) => put_priority(
+                &mut w,
+                o.chain_id,
+                o.account_id,
+                o.sub_account_id,
+                o.l1_token,
+                o.l2_token,
+                o.amount,
+                &o.owner,
+            ),
             Op::ChangePubKey(o) => {
                 w.u8(o.chain_id.0)
                     .u32(o.account_id.0)
@@ -344,15 +346,18 @@ impl Op {
         let mut r = Reader::new(&bytes[1..len], "op pubdata");
         let op = match code {
             op_code::NOOP => Op::Noop,
-            op_code::DEPOSIT => Op::Deposit(DepositOp {
-                chain_id: ChainId(r.u8()?),
-                account_id: AccountId(r.u32()?),
-                sub_account_id: SubAccountId(r.u8()?),
-                l1_token: TokenId(r.u16()?),
-                l2_token: TokenId(r.u16()?),
-                amount: r.u128()?,
-                owner: r.address()?,
-            }),
+            op_code::DEPOSIT => {
+                let p = read_priority(&mut r)?;
+                Op::Deposit(DepositOp {
+                    chain_id: p.chain_id,
+                    account_id: p.account_id,
+                    sub_account_id: p.sub_account_id,
+                    l1_token: p.l1_token,
+                    l2_token: p.l2_token,
+                    amount: p.amount,
+                    owner: p.owner,
+                })
+            }
             op_code::TRANSFER_TO_NEW => Op::TransferToNew(TransferToNewOp {
                 from: AccountId(r.u32()?),
                 from_sub: SubAccountId(r.u8()?),
@@ -384,15 +389,7 @@ impl Op {
                 amount: r.float(AMOUNT_FLOAT)?,
                 fee: r.float(FEE_FLOAT)?,
             }),
-            op_code::FULL_EXIT => Op::FullExit(FullExitOp {
-                chain_id: ChainId(r.u8()?),
-                account_id: AccountId(r.u32()?),
-                sub_account_id: SubAccountId(r.u8()?),
-                l1_token: TokenId(r.u16()?),
-                l2_token: TokenId(r.u16()?),
-                amount: r.u128()?,
-                owner: r.address()?,
-            }),
+            op_code::FULL_EXIT => Op::FullExit(read_priority(&mut r)?),
             op_code::CHANGE_PUBKEY => Op::ChangePubKey(ChangePubKeyOp {
                 chain_id: ChainId(r.u8()?),
                 account_id: AccountId(r.u32()?),
@@ -451,6 +448,35 @@ impl Op {
         r.finish_zero_padded()?;
         Ok((op, len))
     }
+}
+
+/// Deposit and FullExit share one layout (docs/protocol.md §8): chain, account, sub-account,
+/// L1 token, L2 token, amount, L1 address.
+#[allow(clippy::too_many_arguments)]
+fn put_priority(
+    w: &mut Writer,
+    chain: ChainId,
+    account: AccountId,
+    sub: SubAccountId,
+    l1_token: TokenId,
+    l2_token: TokenId,
+    amount: Amount,
+    owner: &Address,
+) {
+    w.u8(chain.0).u32(account.0).u8(sub.0).u16(l1_token.0).u16(l2_token.0).u128(amount).address(owner);
+}
+
+/// Reads the shared layout; the fields are returned in `FullExitOp` form.
+fn read_priority(r: &mut Reader<'_>) -> Result<FullExitOp, DecodeError> {
+    Ok(FullExitOp {
+        chain_id: ChainId(r.u8()?),
+        account_id: AccountId(r.u32()?),
+        sub_account_id: SubAccountId(r.u8()?),
+        l1_token: TokenId(r.u16()?),
+        l2_token: TokenId(r.u16()?),
+        amount: r.u128()?,
+        owner: r.address()?,
+    })
 }
 
 /// Splits a block's pubdata into ops. Trailing Noop chunks are returned as `Op::Noop` each.

@@ -2,7 +2,8 @@
 //! the packed EdDSA-Poseidon signature (circomlib format), 96 bytes in all.
 
 use serde::{Deserialize, Serialize};
-use zklink_crypto::eddsa::{PrivateKey, PubKeyHash, PublicKey, Signature};
+use zklink_crypto::eddsa::{PrivateKey, PubKeyHash, Signature};
+use zklink_crypto::key_cache::KeyCache;
 use zklink_crypto::Fr;
 
 use crate::error::{DecodeError, TxError};
@@ -30,14 +31,15 @@ impl TxSignature {
     }
 
     /// Checks the signature over `msg` and returns the signer's pubkey hash, which the caller
-    /// compares with the account's.
+    /// compares with the account's. Decoded keys come from the process-wide [`KeyCache`].
     pub fn verify(&self, msg: Fr) -> Result<PubKeyHash, TxError> {
-        let pk =
-            PublicKey::from_packed(&self.pub_key).map_err(|e| TxError::BadSignature(format!("public key: {e}")))?;
+        let (pk, pkh) = KeyCache::global()
+            .get_or_decode(&self.pub_key)
+            .map_err(|e| TxError::BadSignature(format!("public key: {e}")))?;
         let sig =
             Signature::from_packed(&self.signature).map_err(|e| TxError::BadSignature(format!("signature: {e}")))?;
         pk.verify(msg, &sig).map_err(|e| TxError::BadSignature(e.to_string()))?;
-        Ok(pk.pubkey_hash())
+        Ok(pkh)
     }
 
     pub fn to_bytes(&self) -> [u8; 96] {

@@ -21,13 +21,16 @@ pub const GLOBAL_ASSET_ADDRESS: Address = Address::new([0xff; 20]);
 
 /// Signing type bytes; operation codes share the numbering (docs/protocol.md §4).
 pub mod tx_type {
-    pub const DEPOSIT: u8 = 0x01;
-    pub const WITHDRAW: u8 = 0x03;
-    pub const TRANSFER: u8 = 0x04;
-    pub const FULL_EXIT: u8 = 0x05;
-    pub const CHANGE_PUBKEY: u8 = 0x06;
-    pub const FORCED_EXIT: u8 = 0x07;
-    pub const ORDER_MATCHING: u8 = 0x08;
+    use crate::op::op_code;
+
+    pub const DEPOSIT: u8 = op_code::DEPOSIT;
+    pub const WITHDRAW: u8 = op_code::WITHDRAW;
+    pub const TRANSFER: u8 = op_code::TRANSFER;
+    pub const FULL_EXIT: u8 = op_code::FULL_EXIT;
+    pub const CHANGE_PUBKEY: u8 = op_code::CHANGE_PUBKEY;
+    pub const FORCED_EXIT: u8 = op_code::FORCED_EXIT;
+    pub const ORDER_MATCHING: u8 = op_code::ORDER_MATCHING;
+    /// Orders are signed but never an op of their own.
     pub const ORDER: u8 = 0xff;
 }
 
