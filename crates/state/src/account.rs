@@ -75,8 +75,13 @@ impl SubTree {
     }
 
     fn materialize(&mut self, defaults: &Arc<DefaultHashes>) -> Result<&mut SparseMerkleTree, TreeError> {
-        if let SubTree::Compact { leaves, .. } = self {
-            let tree = SparseMerkleTree::from_leaves(defaults.clone(), leaves.drain(..))?;
+        if let SubTree::Compact { leaves, root } = self {
+            // Stored leaves are checked against their stored root when first needed.
+            let mut tree = SparseMerkleTree::from_leaves(defaults.clone(), leaves.iter().copied())?;
+            let computed = tree.root();
+            if computed != *root {
+                return Err(TreeError::StoredRootMismatch { stored: root.to_string(), computed: computed.to_string() });
+            }
             *self = SubTree::Full(tree);
         }
         match self {
@@ -87,6 +92,14 @@ impl SubTree {
 
     pub fn set(&mut self, defaults: &Arc<DefaultHashes>, index: u64, value: Fr) -> Result<(), TreeError> {
         self.materialize(defaults)?.set(index, value)
+    }
+
+    /// The root as of the last flush (the stored root for a compact subtree).
+    pub fn cached_root(&self) -> Fr {
+        match self {
+            SubTree::Compact { root, .. } => *root,
+            SubTree::Full(t) => t.committed_root().unwrap_or_default(),
+        }
     }
 
     /// Flushes pending hashing and returns the root.

@@ -66,6 +66,9 @@ pub enum TreeError {
     /// The requested depth is larger than [`MAX_LEVELS`].
     #[error("tree depth {levels} exceeds the maximum of {max} levels")]
     TooManyLevels { levels: u32, max: u32 },
+    /// Leaves rebuilt from storage do not hash to the root stored with them.
+    #[error("stored subtree is corrupt: its leaves hash to {computed}, but {stored} was stored")]
+    StoredRootMismatch { stored: String, computed: String },
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -181,7 +181,7 @@ impl State {
         self.account_mut(id)?
             .balances
             .set(&defaults, index, u128_to_field(value))
-            .map_err(|_| TxError::TokenOutOfRange { token, max: 0 })
+            .map_err(|e| tree_error(e, || TxError::TokenOutOfRange { token, max: 0 }))
     }
 
     pub fn order_slot(&self, id: AccountId, sub: SubAccountId, slot: SlotId) -> OrderSlot {
@@ -203,7 +203,7 @@ impl State {
         self.account_mut(id)?
             .orders
             .set(&defaults, index, value.to_field())
-            .map_err(|_| TxError::SlotOutOfRange { slot, max })
+            .map_err(|e| tree_error(e, || TxError::SlotOutOfRange { slot, max }))
     }
 
     pub fn set_nonce(&mut self, id: AccountId, nonce: Nonce) -> Result<(), TxError> {
@@ -307,6 +307,7 @@ impl State {
             orders: a.orders.leaves().iter().map(|(i, v)| (*i, OrderSlot::from_field(v))).collect(),
             balance_root: a.balances.root(),
             order_root: a.orders.root(),
+            leaf_hash: a.leaf_hash,
         })
     }
 
@@ -316,8 +317,11 @@ impl State {
         (0..self.accounts.len() as u32).filter_map(|i| self.record(AccountId(i))).collect()
     }
 
-    /// Rebuilds a state from stored records without rehashing any subtree (their roots are
-    /// stored), then checks the rebuilt account-tree root against the stored one.
+    /// Rebuilds a state from stored records without hashing any leaf (subtree roots and leaf
+    /// hashes are stored), then checks the rebuilt account-tree root against the stored one.
+    /// That proves the stored leaf hashes; [`State::verify_leaves`] checks the account fields
+    /// against them (a node runs it in the background; [`State::from_stored_verified`] runs it
+    /// before returning).
     pub fn from_stored(preset: Preset, stored: StoredState) -> Result<Self, StateError> {
         let shapes = TreeShapes::new(&preset);
         let mut records = stored.accounts;
@@ -338,7 +342,7 @@ impl State {
                     leaves: r.orders.iter().map(|(i, s)| (*i, s.to_field())).collect(),
                     root: r.order_root,
                 };
-                let leaf = leaf_hash(&r.address, &r.pubkey_hash, r.nonce, r.balance_root, r.order_root);
+                let leaf = r.leaf_hash;
                 Account {
                     address: r.address,
                     pubkey_hash: r.pubkey_hash,
@@ -369,12 +373,42 @@ impl State {
         Ok(state)
     }
 
+    /// [`State::from_stored`] followed by [`State::verify_leaves`].
+    pub fn from_stored_verified(preset: Preset, stored: StoredState) -> Result<Self, StateError> {
+        let mut state = Self::from_stored(preset, stored)?;
+        state.verify_leaves()?;
+        Ok(state)
+    }
+
+    /// Recomputes every account leaf from its fields and stored subtree roots, in parallel,
+    /// and checks it against the leaf hash in the tree. Subtree contents are checked against
+    /// their stored roots when first written (materialised).
+    pub fn verify_leaves(&mut self) -> Result<(), StateError> {
+        self.root();
+        let bad = self.accounts.par_iter().enumerate().find_any(|(_, a)| {
+            let (b, o) = (a.balances.cached_root(), a.orders.cached_root());
+            leaf_hash(&a.address, &a.pubkey_hash, a.nonce, b, o) != a.leaf_hash
+        });
+        match bad {
+            Some((i, _)) => Err(StateError::Corrupt(format!("account {i}: stored fields do not match its leaf hash"))),
+            None => Ok(()),
+        }
+    }
+
     /// Approximate heap bytes held by accounts and trees (memory benchmarks).
     pub fn heap_bytes(&self) -> usize {
         self.accounts.capacity() * std::mem::size_of::<Account>()
             + self.accounts.iter().map(Account::heap_bytes).sum::<usize>()
             + self.tree.heap_bytes()
             + self.by_address.capacity() * (std::mem::size_of::<(Address, AccountId)>() + 1)
+    }
+}
+
+/// An index error is the caller's range error; anything else means the stored state is bad.
+fn tree_error(e: TreeError, out_of_range: impl FnOnce() -> TxError) -> TxError {
+    match e {
+        TreeError::IndexOutOfRange { .. } => out_of_range(),
+        other => TxError::Internal(format!("state tree: {other}")),
     }
 }
 

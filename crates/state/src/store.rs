@@ -28,6 +28,9 @@ pub struct AccountRecord {
     pub orders: Vec<(u64, OrderSlot)>,
     pub balance_root: Fr,
     pub order_root: Fr,
+    /// The account leaf hash, so reopening rebuilds the account tree without hashing leaves;
+    /// `State::verify_leaves` checks it against the fields.
+    pub leaf_hash: Fr,
 }
 
 /// Everything a store returns on open.
@@ -154,15 +157,16 @@ fn decode_head(b: &[u8]) -> Result<(BlockNumber, Fr), StateError> {
     Ok((BlockNumber(block), fr_from_bytes(&b[4..])?))
 }
 
-/// address 20 ‖ pkh 20 ‖ nonce 4 ‖ balance_root 32 ‖ order_root 32 ‖ n u32 ‖ n·(index u64 ‖ value u128)
+/// address 20 ‖ pkh 20 ‖ nonce 4 ‖ balance_root 32 ‖ order_root 32 ‖ leaf_hash 32 ‖ n u32 ‖ n·(index u64 ‖ value u128)
 /// ‖ m u32 ‖ m·(index u64 ‖ order nonce u32 ‖ residue u128)
 pub fn encode_record(r: &AccountRecord) -> Vec<u8> {
-    let mut v = Vec::with_capacity(116 + r.balances.len() * 24 + r.orders.len() * 28);
+    let mut v = Vec::with_capacity(148 + r.balances.len() * 24 + r.orders.len() * 28);
     v.extend_from_slice(r.address.as_slice());
     v.extend_from_slice(&r.pubkey_hash.0);
     v.extend_from_slice(&r.nonce.0.to_be_bytes());
     v.extend_from_slice(&fr_to_bytes(&r.balance_root));
     v.extend_from_slice(&fr_to_bytes(&r.order_root));
+    v.extend_from_slice(&fr_to_bytes(&r.leaf_hash));
     v.extend_from_slice(&(r.balances.len() as u32).to_be_bytes());
     for (i, b) in &r.balances {
         v.extend_from_slice(&i.to_be_bytes());
@@ -210,6 +214,7 @@ pub fn decode_record(id: AccountId, b: &[u8]) -> Result<AccountRecord, StateErro
     let nonce = Nonce(c.u32()?);
     let balance_root = fr_from_bytes(c.take(32)?)?;
     let order_root = fr_from_bytes(c.take(32)?)?;
+    let leaf_hash = fr_from_bytes(c.take(32)?)?;
     let n = c.u32()? as usize;
     if n > c.0.len() / 24 {
         return Err(StateError::Corrupt(format!("account {id}: {n} balances do not fit the record")));
@@ -231,5 +236,15 @@ pub fn decode_record(id: AccountId, b: &[u8]) -> Result<AccountRecord, StateErro
     if !c.0.is_empty() {
         return Err(StateError::Corrupt(format!("account {id}: {} trailing bytes", c.0.len())));
     }
-    Ok(AccountRecord { id, address, pubkey_hash: PubKeyHash(pkh), nonce, balances, orders, balance_root, order_root })
+    Ok(AccountRecord {
+        id,
+        address,
+        pubkey_hash: PubKeyHash(pkh),
+        nonce,
+        balances,
+        orders,
+        balance_root,
+        order_root,
+        leaf_hash,
+    })
 }

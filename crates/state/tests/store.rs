@@ -50,7 +50,7 @@ fn redb_reopen_yields_the_exact_state() {
     let store = RedbStore::open(&path).unwrap();
     let stored = store.load().unwrap().unwrap();
     assert_eq!(stored.block, BlockNumber(2));
-    let mut reopened = State::from_stored(Preset::dev(), stored).unwrap();
+    let mut reopened = State::from_stored_verified(Preset::dev(), stored).unwrap();
     assert_eq!(reopened.root(), s.root());
     assert_eq!(reopened.balance(AccountId(3), SubAccountId(0), TokenId(32)), 2);
     assert_eq!(reopened.order_slot(AccountId(2), SubAccountId(0), SlotId(1)).residue, 99);
@@ -75,14 +75,38 @@ fn tampered_records_are_detected() {
     let mut s = populated(Preset::dev(), 5);
     let mut store = MemoryStore::default();
     commit(&mut store, &mut s, 1);
-    let mut stored = store.load().unwrap().unwrap();
-    stored.accounts[3].balances[0].1 += 1;
-    // Subtree roots are stored, so a changed leaf alone is caught when that subtree is rebuilt;
-    // a changed root or account field is caught at once by the account-tree root.
-    stored.accounts[3].balance_root = zklink_crypto::Fr::from(1u64);
-    assert!(matches!(State::from_stored(Preset::dev(), stored.clone()), Err(StateError::RootMismatch { .. })));
-    stored.accounts.remove(4);
-    assert!(matches!(State::from_stored(Preset::dev(), stored), Err(StateError::Corrupt(_))));
+    let stored = store.load().unwrap().unwrap();
+
+    // A changed leaf hash is caught at once by the account-tree root.
+    let mut bad = stored.clone();
+    bad.accounts[3].leaf_hash = zklink_crypto::Fr::from(1u64);
+    assert!(matches!(State::from_stored(Preset::dev(), bad), Err(StateError::RootMismatch { .. })));
+
+    // A changed account field or subtree root is caught by verify_leaves (run at open by
+    // from_stored_verified, or in the background by a node).
+    for tamper in [
+        |r: &mut zklink_state::AccountRecord| r.nonce = Nonce(r.nonce.0 + 1),
+        |r: &mut zklink_state::AccountRecord| r.balance_root = zklink_crypto::Fr::from(1u64),
+        |r: &mut zklink_state::AccountRecord| r.address = addr(0xaa),
+    ] {
+        let mut bad = stored.clone();
+        tamper(&mut bad.accounts[3]);
+        let mut opened = State::from_stored(Preset::dev(), bad.clone()).unwrap();
+        assert!(matches!(opened.verify_leaves(), Err(StateError::Corrupt(_))));
+        assert!(matches!(State::from_stored_verified(Preset::dev(), bad), Err(StateError::Corrupt(_))));
+    }
+
+    // A changed balance leaf is caught when its subtree is first written.
+    let mut bad = stored.clone();
+    bad.accounts[3].balances[0].1 += 1;
+    let mut opened = State::from_stored_verified(Preset::dev(), bad).unwrap();
+    let err = opened.set_balance(AccountId(3), SubAccountId(0), TokenId(40), 1).unwrap_err();
+    assert!(matches!(err, zklink_types::TxError::Internal(_)), "{err:?}");
+
+    // Missing accounts break the dense id sequence.
+    let mut bad = stored;
+    bad.accounts.remove(4);
+    assert!(matches!(State::from_stored(Preset::dev(), bad), Err(StateError::Corrupt(_))));
 }
 
 #[test]
@@ -99,7 +123,7 @@ fn record_decoder_rejects_malformed_bytes() {
     assert!(zklink_state::store::decode_record(AccountId(2), &long).is_err());
     // A count claiming more entries than bytes must not allocate or panic.
     let mut huge = bytes;
-    huge[108..112].copy_from_slice(&u32::MAX.to_be_bytes());
+    huge[140..144].copy_from_slice(&u32::MAX.to_be_bytes());
     assert!(zklink_state::store::decode_record(AccountId(2), &huge).is_err());
 }
 
@@ -160,7 +184,7 @@ fn committed_block_survives_kill_9() {
     let block = stored.block;
     let root = stored.root;
     // Whatever block was last committed, the stored root must be reproducible exactly.
-    let mut reopened = State::from_stored(Preset::main(), stored).unwrap();
+    let mut reopened = State::from_stored_verified(Preset::main(), stored).unwrap();
     assert_eq!(reopened.root(), root);
     assert!(block.0 >= 1);
     if block.0 == 1 {

@@ -98,6 +98,8 @@ pub enum TxError {
     ExpectedQuoteExceeded { quote: u128, cap: u128 },
     #[error("arithmetic overflow computing {0}")]
     ArithmeticOverflow(&'static str),
+    #[error("internal error (the node must stop and be checked): {0}")]
+    Internal(String),
     #[error("the block is full: {needed} chunks needed, {available} left")]
     BlockFull { needed: usize, available: usize },
 }
