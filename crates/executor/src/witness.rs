@@ -31,7 +31,7 @@ pub fn apply_with_witness(state: &mut State, updates: &[StateUpdate]) -> Result<
     for u in updates {
         let account = u.account();
         let root_before = state.root();
-        let to_tx = |e: zklink_state::StateError| TxError::BadSignature(format!("witness: {e}"));
+        let to_tx = |e: zklink_state::StateError| TxError::Internal(format!("witness: {e}"));
         let account_path = state.account_path(account).map_err(to_tx)?;
         let account_before = state.account_leaf(account);
         let leaf_path = match u {

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use zklink_crypto::Fr;
 use zklink_types::{
-    AccountId, Address, Nonce, Preset, PubKeyHash, SlotId, SubAccountId, TokenId, TxError, FEE_ACCOUNT_ID,
-    GLOBAL_ASSET_ACCOUNT_ID, GLOBAL_ASSET_ADDRESS,
+    AccountId, Address, Nonce, Preset, PubKeyHash, SlotId, SubAccountId, TokenId, TxError, GLOBAL_ASSET_ADDRESS,
 };
 
 use crate::account::{field_to_u128, leaf_hash, u128_to_field, Account, OrderSlot, SubTree};
@@ -427,6 +426,3 @@ fn disjoint_mut<'a, T>(mut slice: &'a mut [T], sorted_ids: &[usize]) -> Vec<(usi
     }
     out
 }
-
-/// The fee account is 0 and the global asset account 1 in every state.
-pub const RESERVED_ACCOUNTS: [AccountId; 2] = [FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID];
