@@ -1,0 +1,4 @@
+//! Reusable R1CS gadgets, each bit-compatible with its native counterpart.
+
+pub mod merkle;
+pub mod poseidon;
