@@ -90,3 +90,44 @@ fn empty_leaf_paths_verify_too() {
     assert!(check_path(&mut tree, 40, Fr::from(0u64), root));
     assert!(!check_path(&mut tree, 40, Fr::from(1u64), root));
 }
+
+mod eddsa_gadget {
+    use super::*;
+    use ark_ff::{BigInteger, PrimeField};
+    use zklink_circuit::gadgets::eddsa;
+    use zklink_crypto::eddsa::{PrivateKey, Signature};
+
+    /// Allocates (A, R8, S) for `sig` and returns (is_valid value, constraints, satisfied).
+    fn run(key: &PrivateKey, sig: &Signature, msg: Fr) -> (bool, usize, bool) {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let pk = key.public_key();
+        let a = eddsa::alloc_point(cs.clone(), pk.x(), pk.y()).unwrap();
+        let (rx, ry) = sig.r8();
+        let r8 = eddsa::alloc_point(cs.clone(), rx, ry).unwrap();
+        let s = Fr::from_le_bytes_mod_order(&sig.s());
+        let s_bits: Vec<Boolean<Fr>> = s.into_bigint().to_bits_le()[..eddsa::S_BITS]
+            .iter()
+            .map(|b| Boolean::new_witness(cs.clone(), || Ok(*b)).unwrap())
+            .collect();
+        let msg = FpVar::new_witness(cs.clone(), || Ok(msg)).unwrap();
+        let ok = eddsa::verify(&msg, &a, &r8, &s_bits).unwrap();
+        (ok.value().unwrap(), cs.num_constraints(), cs.is_satisfied().unwrap())
+    }
+
+    #[test]
+    fn accepts_native_signatures_and_rejects_forgeries() {
+        let key = PrivateKey::from_bytes([7; 32]);
+        let msg = Fr::from(123_456u64);
+        let sig = key.sign(msg);
+        let (ok, constraints, satisfied) = run(&key, &sig, msg);
+        assert!(ok && satisfied);
+        println!("EdDSA-Poseidon verification: {constraints} constraints");
+        assert!(constraints < 8_000, "{constraints} constraints");
+        // Wrong message, wrong key.
+        let (ok, _, satisfied) = run(&key, &sig, msg + Fr::from(1u64));
+        assert!(!ok && satisfied, "a wrong message yields is_valid = false");
+        let other = PrivateKey::from_bytes([8; 32]);
+        let (ok, _, _) = run(&other, &sig, msg);
+        assert!(!ok);
+    }
+}

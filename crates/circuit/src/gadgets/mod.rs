@@ -1,4 +1,5 @@
 //! Reusable R1CS gadgets, each bit-compatible with its native counterpart.
 
+pub mod eddsa;
 pub mod merkle;
 pub mod poseidon;
