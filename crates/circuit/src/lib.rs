@@ -3,3 +3,4 @@
 //! The block circuit, exit circuit and Groth16 prover build on these.
 
 pub mod gadgets;
+pub mod update;
