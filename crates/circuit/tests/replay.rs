@@ -62,20 +62,20 @@ fn tampered_updates_do_not_satisfy() {
     let preset = Preset::dev();
     let ws = witnesses();
     let w = ws.iter().find(|w| matches!(w.update, StateUpdate::Balance { .. })).unwrap().clone();
-    let tampers: Vec<Box<dyn Fn(&mut UpdateWitness)>> = vec![
-        Box::new(|w| {
+    let tampers: [fn(&mut UpdateWitness); 5] = [
+        |w| {
             if let StateUpdate::Balance { new, .. } = &mut w.update {
                 *new += 1; // credit more than the executor did
             }
-        }),
-        Box::new(|w| {
+        },
+        |w| {
             if let StateUpdate::Balance { old, .. } = &mut w.update {
                 *old += 1; // claim a balance the account does not have
             }
-        }),
-        Box::new(|w| w.root_after += Fr::from(1u64)),
-        Box::new(|w| w.account_before.nonce.0 += 1),
-        Box::new(|w| w.account_path.siblings[0][0] += Fr::from(1u64)),
+        },
+        |w| w.root_after += Fr::from(1u64),
+        |w| w.account_before.nonce.0 += 1,
+        |w| w.account_path.siblings[0][0] += Fr::from(1u64),
     ];
     for tamper in tampers {
         let mut bad = w.clone();
