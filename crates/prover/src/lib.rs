@@ -9,6 +9,8 @@
 //! * [`prove`] uses every core (`ark-groth16/parallel`); [`verify`] checks a proof against its
 //!   public inputs.
 
+pub mod snarkjs;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

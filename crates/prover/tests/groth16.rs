@@ -75,3 +75,48 @@ fn a_false_statement_cannot_be_proven() {
     let proof = prove(&pk, circuit()).unwrap();
     assert!(!verify(&vk, &[lie.hash], &proof).unwrap());
 }
+
+/// Runs snarkjs on our exported key and proof; `None` when node or the npm tools are missing
+/// outside CI (in CI that is a failure).
+fn snarkjs_verifies(vk: &VerifyingKey, proof: &Proof, public: &[Fr]) -> Option<bool> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/vectors");
+    let available = root.join("node_modules/snarkjs").exists()
+        && std::process::Command::new("node").arg("--version").output().is_ok();
+    if !available {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must have node and tools/vectors/node_modules");
+        eprintln!("skipping the snarkjs cross-check: run `npm ci --prefix tools/vectors` and install node");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, v: serde_json::Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, v.to_string()).unwrap();
+        p
+    };
+    let vk_path = write("vk.json", snarkjs::verifying_key(vk));
+    let proof_path = write("proof.json", snarkjs::proof(proof));
+    let public_path = write("public.json", snarkjs::public_inputs(public));
+    let out = std::process::Command::new("node")
+        .arg(root.join("groth16_verify.js"))
+        .args([&vk_path, &proof_path, &public_path])
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(2);
+    assert!(code == 0 || code == 1, "snarkjs failed to run: {}", String::from_utf8_lossy(&out.stderr));
+    Some(code == 0)
+}
+
+#[test]
+fn snarkjs_verifies_our_proofs() {
+    let (pk, vk) = insecure_dev_setup(circuit(), SEED).unwrap();
+    let proof = prove(&pk, circuit()).unwrap();
+    let hash = circuit().hash;
+    if let Some(ok) = snarkjs_verifies(&vk, &proof, &[hash]) {
+        assert!(ok, "snarkjs must accept a valid arkworks proof");
+        assert_eq!(
+            snarkjs_verifies(&vk, &proof, &[hash + Fr::from(1u64)]),
+            Some(false),
+            "and reject a wrong public input"
+        );
+    }
+}
