@@ -7,7 +7,7 @@
 //! sync_hash_n = keccak256(sync_hash_{n-1} ‖ commitment_n), sync_hash_0 = 32 zero bytes
 //! ```
 
-use ark_ff::{BigInteger, PrimeField};
+use ark_ff::PrimeField;
 use serde::{Deserialize, Serialize};
 use zklink_crypto::{keccak256, sha256, Fr};
 use zklink_types::op::decode_pubdata;
@@ -25,12 +25,7 @@ pub enum BlockError {
     Decode(#[from] DecodeError),
 }
 
-/// Big-endian canonical encoding of a field element.
-pub fn fr_to_bytes(f: &Fr) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(&f.into_bigint().to_bytes_be());
-    out
-}
+pub use zklink_crypto::fr_to_bytes;
 
 /// A sealed block: what every chain's contract and the circuit agree on.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -23,6 +23,14 @@ pub mod poseidon;
 pub use ark_bn254::Fr;
 pub use error::{CryptoError, PointError};
 
+/// Canonical 32-byte big-endian encoding of a field element (docs/protocol.md §1).
+pub fn fr_to_bytes(f: &Fr) -> [u8; 32] {
+    use ark_ff::{BigInteger, PrimeField};
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&f.into_bigint().to_bytes_be());
+    out
+}
+
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     use sha2::Digest;

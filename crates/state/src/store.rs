@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use ark_ff::{BigInteger, PrimeField};
+use ark_ff::PrimeField;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use zklink_crypto::Fr;
 use zklink_types::{AccountId, Address, BlockNumber, Nonce, OrderNonce, PubKeyHash};
@@ -128,11 +128,7 @@ impl StateStore for RedbStore {
     }
 }
 
-pub fn fr_to_bytes(f: &Fr) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(&f.into_bigint().to_bytes_be());
-    out
-}
+pub use zklink_crypto::fr_to_bytes;
 
 /// Rejects non-canonical encodings (>= the field modulus).
 pub fn fr_from_bytes(b: &[u8]) -> Result<Fr, StateError> {

@@ -655,7 +655,7 @@ pub fn decode_signed_tx(bytes: &[u8]) -> Result<L2Tx, DecodeError> {
                 chain_id: ChainId(r.u8()?),
                 account_id: AccountId(r.u32()?),
                 sub_account_id: SubAccountId(r.u8()?),
-                new_pk_hash: PubKeyHash(read_array(&mut r)?),
+                new_pk_hash: PubKeyHash(r.array()?),
                 fee_token: TokenId(r.u16()?),
                 fee: r.float(FEE_FLOAT)?,
                 nonce: Nonce(r.u32()?),
@@ -731,10 +731,4 @@ pub fn decode_signed_tx(bytes: &[u8]) -> Result<L2Tx, DecodeError> {
         }
         other => Err(DecodeError::UnknownOpType(other)),
     }
-}
-
-fn read_array<const N: usize>(r: &mut Reader<'_>) -> Result<[u8; N], DecodeError> {
-    let mut out = [0u8; N];
-    out.copy_from_slice(r.take(N)?);
-    Ok(out)
 }

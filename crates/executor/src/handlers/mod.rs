@@ -55,8 +55,11 @@ pub(crate) fn check_nonce(id: AccountId, account_nonce: Nonce, tx_nonce: Nonce) 
 
 /// 10^(18 − L1 decimals): L2 amounts leaving through `chain` must be multiples of this.
 pub(crate) fn l1_unit(network: &Network, token: TokenId, chain: ChainId) -> Result<u128, TxError> {
-    let decimals = network.token_on_chain(token, chain)?.decimals;
-    Ok(10u128.pow(18u32.saturating_sub(decimals as u32)))
+    Ok(unit_of(network.token_on_chain(token, chain)?.decimals))
+}
+
+fn unit_of(decimals: u8) -> u128 {
+    10u128.pow(18u32.saturating_sub(decimals as u32))
 }
 
 pub(crate) fn check_l1_precision(
@@ -65,9 +68,9 @@ pub(crate) fn check_l1_precision(
     chain: ChainId,
     amount: u128,
 ) -> Result<(), TxError> {
-    let unit = l1_unit(network, token, chain)?;
+    let decimals = network.token_on_chain(token, chain)?.decimals;
+    let unit = unit_of(decimals);
     if !amount.is_multiple_of(unit) {
-        let decimals = network.token_on_chain(token, chain)?.decimals;
         return Err(TxError::AmountBelowL1Precision { amount, decimals, chain, unit });
     }
     Ok(())
