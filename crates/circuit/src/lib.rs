@@ -2,5 +2,6 @@
 //! each checked against the native implementation — circomlib Poseidon and 4-ary Merkle paths.
 //! The block circuit, exit circuit and Groth16 prover build on these.
 
+pub mod block;
 pub mod gadgets;
 pub mod update;

@@ -38,13 +38,26 @@ pub fn root_from_path(
     index_bits: &[Boolean<Fr>],
     siblings: &[[FpVar<Fr>; 3]],
 ) -> Result<FpVar<Fr>, SynthesisError> {
+    let nodes = path_nodes(leaf, index_bits, siblings)?;
+    Ok(nodes.last().cloned().unwrap_or_else(|| leaf.clone()))
+}
+
+/// The node above `leaf` at every level of the path (`nodes[k]` is at height k + 1), for trees
+/// that share a path gadget but differ in depth.
+pub fn path_nodes(
+    leaf: &FpVar<Fr>,
+    index_bits: &[Boolean<Fr>],
+    siblings: &[[FpVar<Fr>; 3]],
+) -> Result<Vec<FpVar<Fr>>, SynthesisError> {
     if index_bits.len() != 2 * siblings.len() {
         return Err(SynthesisError::Unsatisfiable);
     }
     let mut node = leaf.clone();
+    let mut nodes = Vec::with_capacity(siblings.len());
     for (level, sib) in siblings.iter().enumerate() {
         let c = children(&node, sib, &index_bits[2 * level], &index_bits[2 * level + 1])?;
         node = poseidon(&c)?;
+        nodes.push(node.clone());
     }
-    Ok(node)
+    Ok(nodes)
 }

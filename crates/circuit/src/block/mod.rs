@@ -1,0 +1,257 @@
+//! The block circuit (docs/protocol.md §12): proves that applying a block's ops to the old state
+//! root yields the new root under every execution rule, and that the single public input is the
+//! block's commitment.
+//!
+//! Structure. A block of C chunks has, per chunk: its 24 pubdata bytes as bits, three generic
+//! state-update [`slot`]s, one EdDSA signature check, one SHA-256 compression for the per-chain
+//! hashes, and op-start flags. Any op may start at any chunk: a chunk-level state machine
+//! (`remaining` chunks of the current op) fixes where ops start, the op code selects which
+//! op's rules apply, and the rules of that op ([`ops`]) bind the slots, signature checks and
+//! chain-hash input of the chunks it covers. Slots no op claims must leave their leaf unchanged;
+//! signatures no op requires are not enforced.
+
+pub mod bytes;
+pub mod chain_hash;
+pub mod num;
+pub mod ops;
+pub mod slot;
+pub mod witness;
+
+use ark_r1cs_std::alloc::AllocVar;
+use ark_r1cs_std::boolean::Boolean;
+use ark_r1cs_std::convert::ToBitsGadget;
+use ark_r1cs_std::eq::EqGadget;
+use ark_r1cs_std::fields::fp::FpVar;
+use ark_r1cs_std::fields::FieldVar;
+use ark_r1cs_std::GR1CSVar;
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use zklink_crypto::Fr;
+use zklink_types::op::CHUNK_BYTES;
+use zklink_types::Preset;
+
+use self::num::{eq_if, exclusive_or, gated_sum, R};
+use self::ops::OpKind;
+use self::slot::{SlotVar, TreeDepths, SLOTS_PER_CHUNK};
+pub use self::witness::{BlockWitness, SigWitness, WitnessError};
+use crate::gadgets::{eddsa, poseidon, sha256};
+
+/// One signature check a rule asks for at a chunk.
+struct SigRequest {
+    gate: Boolean<Fr>,
+    msg: FpVar<Fr>,
+    pkh: FpVar<Fr>,
+}
+
+/// Everything the op rules read and bind while the circuit is synthesised.
+pub struct Ctx {
+    pub cs: ConstraintSystemRef<Fr>,
+    pub preset: Preset,
+    pub chain_count: u8,
+    pub chunks: Vec<Vec<Boolean<Fr>>>,
+    pub slots: Vec<SlotVar>,
+    pub aux: Vec<witness::AuxVar>,
+    claims: Vec<Vec<Boolean<Fr>>>,
+    sigs: Vec<Vec<SigRequest>>,
+    /// Per chunk: gates of on-chain ops starting there, and of those that are 3 chunks long.
+    onchain: Vec<(Vec<Boolean<Fr>>, Vec<Boolean<Fr>>)>,
+}
+
+impl Ctx {
+    /// Number of chunks.
+    pub fn len(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// The bits of chunks `j .. j + n`.
+    pub fn op_bits(&self, j: usize, n: usize) -> Vec<Boolean<Fr>> {
+        self.chunks[j..j + n].concat()
+    }
+
+    /// Slot `m` of an op starting at chunk `j`.
+    pub fn slot(&self, j: usize, m: usize) -> &SlotVar {
+        &self.slots[j * SLOTS_PER_CHUNK + m]
+    }
+
+    /// Claims slot `m` of the op at `j` when `g` holds and binds it to `change`.
+    pub fn bind(&mut self, j: usize, m: usize, g: &Boolean<Fr>, change: ops::Change) -> R<()> {
+        let idx = j * SLOTS_PER_CHUNK + m;
+        self.claims[idx].push(g.clone());
+        change.enforce(g, &self.slots[idx])
+    }
+
+    /// Asks for a valid signature of `msg` by the key whose hash is `pkh`, at chunk `i`.
+    pub fn require_signature(&mut self, i: usize, g: &Boolean<Fr>, msg: FpVar<Fr>, pkh: FpVar<Fr>) {
+        self.sigs[i].push(SigRequest { gate: g.clone(), msg, pkh });
+    }
+
+    /// Registers an on-chain op of `len` chunks starting at `j` for its chain's rolling hash.
+    pub fn onchain_op(&mut self, j: usize, g: &Boolean<Fr>, len: usize) {
+        self.onchain[j].0.push(g.clone());
+        if len == 3 {
+            self.onchain[j].1.push(g.clone());
+        }
+    }
+}
+
+/// The block circuit for one block shape (chunk count) of a preset and chain count.
+#[derive(Clone)]
+pub struct BlockCircuit {
+    pub witness: BlockWitness,
+}
+
+impl BlockCircuit {
+    pub fn new(witness: BlockWitness) -> Self {
+        Self { witness }
+    }
+}
+
+fn alloc_chunk(cs: &ConstraintSystemRef<Fr>, bytes: &[u8]) -> R<Vec<Boolean<Fr>>> {
+    bytes
+        .iter()
+        .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1 == 1))
+        .map(|bit| Boolean::new_witness(cs.clone(), || Ok(bit)))
+        .collect()
+}
+
+/// Allocates the op-start flags and enforces the chunk state machine; returns `flags[j][k]` =
+/// "an op of kind `OpKind::ALL[k]` starts at chunk j".
+fn op_starts(ctx: &Ctx, w: &BlockWitness) -> R<Vec<Vec<Boolean<Fr>>>> {
+    let starts = w.op_starts();
+    let c = ctx.len();
+    let mut flags = Vec::with_capacity(c);
+    let mut remaining = FpVar::<Fr>::zero();
+    for (j, chunk) in ctx.chunks.iter().enumerate() {
+        let mut row = Vec::with_capacity(OpKind::ALL.len());
+        for kind in OpKind::ALL {
+            let fits = j + kind.chunks() <= c;
+            let on = fits && starts.get(&j) == Some(&kind);
+            row.push(if fits { Boolean::new_witness(ctx.cs.clone(), || Ok(on))? } else { Boolean::FALSE });
+        }
+        let start = exclusive_or(&row)?;
+        // An op starts exactly where the previous one ended.
+        start.enforce_equal(&remaining.is_zero()?)?;
+        // The op code byte names the kind that starts.
+        let code = num::be_to_fp(&chunk[..8])?;
+        let named = gated_sum(
+            &OpKind::ALL.iter().zip(&row).map(|(k, g)| (g.clone(), num::c(k.code() as u128))).collect::<Vec<_>>(),
+        )?;
+        eq_if(&start, &code, &named)?;
+        let len = gated_sum(
+            &OpKind::ALL.iter().zip(&row).map(|(k, g)| (g.clone(), num::c(k.chunks() as u128))).collect::<Vec<_>>(),
+        )?;
+        remaining = remaining + len - FpVar::one();
+        flags.push(row);
+    }
+    remaining.enforce_equal(&FpVar::zero())?;
+    Ok(flags)
+}
+
+/// `pubkey_hash(A) = Poseidon(A.x, A.y) mod 2^160`.
+fn pubkey_hash(a: &taceo_ark_babyjubjub::constraints::EdwardsVar) -> R<FpVar<Fr>> {
+    let h = poseidon::poseidon(&[a.x.clone(), a.y.clone()])?;
+    let bits = h.to_bits_le()?;
+    Boolean::le_bits_to_fp(&bits[..160])
+}
+
+/// The signature check of chunk `i`: enforced only if some rule asked for it.
+fn check_signature(ctx: &Ctx, i: usize, w: &SigWitness) -> R<()> {
+    let reqs = &ctx.sigs[i];
+    let cs = &ctx.cs;
+    let a = eddsa::alloc_point(cs.clone(), w.a.0, w.a.1)?;
+    let r8 = eddsa::alloc_point(cs.clone(), w.r8.0, w.r8.1)?;
+    let s_bits = (0..eddsa::S_BITS)
+        .map(|k| Boolean::new_witness(cs.clone(), || Ok((w.s[k / 8] >> (k % 8)) & 1 == 1)))
+        .collect::<R<Vec<_>>>()?;
+    let required = exclusive_or(&reqs.iter().map(|r| r.gate.clone()).collect::<Vec<_>>())?;
+    let msg = gated_sum(&reqs.iter().map(|r| (r.gate.clone(), r.msg.clone())).collect::<Vec<_>>())?;
+    let pkh = gated_sum(&reqs.iter().map(|r| (r.gate.clone(), r.pkh.clone())).collect::<Vec<_>>())?;
+    num::require_if(&required, &eddsa::verify(&msg, &a, &r8, &s_bits)?)?;
+    eq_if(&required, &pubkey_hash(&a)?, &pkh)?;
+    // A key hash of zero means "no key": nobody can sign for it.
+    num::require_if(&required, &num::nonzero(&pkh)?)
+}
+
+/// With `ZKLINK_CIRCUIT_TRACE` set, reports whether the constraints so far are satisfied: finds
+/// the part of the circuit a bad witness breaks.
+fn checkpoint(cs: &ConstraintSystemRef<Fr>, label: &str) {
+    if std::env::var_os("ZKLINK_CIRCUIT_TRACE").is_some() {
+        let ok = cs.is_satisfied().ok();
+        eprintln!("[block circuit] {label}: {} constraints, satisfied: {ok:?}", cs.num_constraints());
+    }
+}
+
+impl ConstraintSynthesizer<Fr> for BlockCircuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let w = &self.witness;
+        let c = w.chunks();
+        let depths = TreeDepths::of(&w.preset);
+        let old_root = FpVar::new_witness(cs.clone(), || Ok(w.old_root))?;
+        let chunks = w.pubdata.chunks(CHUNK_BYTES).map(|b| alloc_chunk(&cs, b)).collect::<R<Vec<_>>>()?;
+        let mut root = old_root.clone();
+        let mut slots = Vec::with_capacity(c * SLOTS_PER_CHUNK);
+        for sw in &w.slots {
+            let s = slot::slot(&cs, sw, &depths, &root)?;
+            root = s.root_out.clone();
+            slots.push(s);
+        }
+        checkpoint(&cs, "slots");
+        let aux = w.aux.iter().map(|a| a.alloc(&cs)).collect::<R<Vec<_>>>()?;
+        let mut ctx = Ctx {
+            cs: cs.clone(),
+            preset: w.preset.clone(),
+            chain_count: w.chain_count,
+            chunks,
+            slots,
+            aux,
+            claims: vec![Vec::new(); c * SLOTS_PER_CHUNK],
+            sigs: (0..c).map(|_| Vec::new()).collect(),
+            onchain: vec![(Vec::new(), Vec::new()); c],
+        };
+        checkpoint(&cs, "aux");
+        let flags = op_starts(&ctx, w)?;
+        checkpoint(&cs, "op starts");
+        for (j, row) in flags.iter().enumerate() {
+            for (kind, g) in OpKind::ALL.iter().zip(row) {
+                if !g.is_constant() {
+                    ops::apply(&mut ctx, *kind, j, g)?;
+                    checkpoint(&cs, &format!("{kind:?} rules at chunk {j}"));
+                }
+            }
+        }
+        for (s, claims) in ctx.slots.iter().zip(&ctx.claims) {
+            s.enforce_unchanged_unless(&exclusive_or(claims)?)?;
+        }
+        checkpoint(&cs, "unclaimed slots");
+        for (i, sw) in w.sigs.iter().enumerate() {
+            check_signature(&ctx, i, sw)?;
+        }
+        checkpoint(&cs, "signatures");
+        let chain_hashes = chain_hash::chain_hashes(&ctx)?;
+        checkpoint(&cs, "chain hashes");
+        let pubdata_hash = sha256::sha256_bits(&ctx.chunks.concat())?;
+        let number = num::to_bits_be(&FpVar::new_witness(cs.clone(), || Ok(Fr::from(w.number as u64)))?, 32)?;
+        let timestamp = num::to_bits_be(&FpVar::new_witness(cs.clone(), || Ok(Fr::from(w.timestamp)))?, 64)?;
+        let mut pre = Vec::new();
+        pre.extend(number);
+        pre.extend(timestamp);
+        pre.extend(fr_bits_be(&old_root)?);
+        pre.extend(fr_bits_be(&root)?);
+        pre.extend(pubdata_hash);
+        for h in chain_hashes {
+            pre.extend(h);
+        }
+        checkpoint(&cs, "pubdata hash");
+        let commitment = sha256::sha256_bits(&pre)?;
+        let computed = num::be_to_fp(&commitment[3..])?;
+        let input = FpVar::new_input(cs.clone(), || Ok(w.public_input))?;
+        computed.enforce_equal(&input)
+    }
+}
+
+/// A field element's canonical 256-bit big-endian encoding.
+fn fr_bits_be(f: &FpVar<Fr>) -> R<Vec<Boolean<Fr>>> {
+    let mut bits = f.to_bits_le()?;
+    bits.resize(256, Boolean::FALSE);
+    bits.reverse();
+    Ok(bits)
+}

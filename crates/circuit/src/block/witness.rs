@@ -1,0 +1,506 @@
+//! Witness generation: the native twin of the block circuit. It replays a block's ops on a
+//! state at the block's old root in exactly the slot layout the op rules bind, and collects
+//! the signatures and the order-matching values that are signed but not in the pubdata.
+//!
+//! It reads only the ops (the pubdata) and the signed L2 txs, never the executor's records, so
+//! the equivalence tests compare two independent implementations of the rules.
+
+use ark_r1cs_std::alloc::AllocVar;
+use ark_r1cs_std::fields::fp::FpVar;
+use ark_relations::gr1cs::ConstraintSystemRef;
+use zklink_block::Block;
+use zklink_crypto::eddsa::{PublicKey, Signature};
+use zklink_crypto::Fr;
+use zklink_state::{OrderSlot, State};
+use zklink_types::op::{OrderMatchingOp, CHUNK_BYTES};
+use zklink_types::{
+    AccountId, L2Tx, Nonce, Op, OrderNonce, Preset, SlotId, SubAccountId, TokenId, TokenMapping, TxSignature,
+    FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID,
+};
+
+use super::bytes::Field;
+use super::num::{self, R};
+use super::ops::OpKind;
+use super::slot::{SlotWitness, SubLeaf, TreeDepths, SLOTS_PER_CHUNK};
+
+/// Why a witness could not be built: the inputs do not describe a valid block.
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError {
+    #[error("block {0}: the state root {1} is not the block's old root")]
+    WrongOldRoot(u32, String),
+    #[error("op {index} ({kind}) needs its signed L2 tx, got {got}")]
+    MissingTx { index: usize, kind: &'static str, got: &'static str },
+    #[error("op {index}: {reason}")]
+    BadOp { index: usize, reason: String },
+    #[error("block: {0}")]
+    Block(String),
+}
+
+/// A signature check's inputs: public key A, R8 and S (little-endian bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SigWitness {
+    pub a: (Fr, Fr),
+    pub r8: (Fr, Fr),
+    pub s: [u8; 32],
+}
+
+impl Default for SigWitness {
+    /// The identity point and S = 0: a trivially valid, never-required check for padding.
+    fn default() -> Self {
+        let identity = (Fr::from(0u64), Fr::from(1u64));
+        Self { a: identity, r8: identity, s: [0; 32] }
+    }
+}
+
+impl SigWitness {
+    fn from_tx(sig: &TxSignature) -> Result<Self, String> {
+        let a = PublicKey::from_packed(&sig.pub_key).map_err(|e| e.to_string())?;
+        let s = Signature::from_packed(&sig.signature).map_err(|e| e.to_string())?;
+        Ok(Self { a: (a.x(), a.y()), r8: s.r8(), s: s.s() })
+    }
+}
+
+/// Order-matching values that are signed but not published: caps, prices and the fee ratio
+/// each order accepts for the role it did not play.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrderAux {
+    pub expect_base: u128,
+    pub expect_quote: u128,
+    pub maker_price: u128,
+    pub taker_price: u128,
+    pub maker_taker_ratio: u8,
+    pub taker_maker_ratio: u8,
+}
+
+/// [`OrderAux`] in the circuit, each value with its big-endian bits (a range check).
+#[derive(Clone)]
+pub struct AuxVar {
+    pub expect_base: Field,
+    pub expect_quote: Field,
+    pub maker_price: Field,
+    pub taker_price: Field,
+    pub maker_taker_ratio: Field,
+    pub taker_maker_ratio: Field,
+}
+
+impl OrderAux {
+    pub fn alloc(&self, cs: &ConstraintSystemRef<Fr>) -> R<AuxVar> {
+        let field = |v: u128, bits: usize| -> R<Field> {
+            let value = FpVar::new_witness(cs.clone(), || Ok(Fr::from(v)))?;
+            Ok(Field { bits: num::to_bits_be(&value, bits)?, value })
+        };
+        Ok(AuxVar {
+            expect_base: field(self.expect_base, 128)?,
+            expect_quote: field(self.expect_quote, 128)?,
+            maker_price: field(self.maker_price, 120)?,
+            taker_price: field(self.taker_price, 120)?,
+            maker_taker_ratio: field(self.maker_taker_ratio as u128, 8)?,
+            taker_maker_ratio: field(self.taker_maker_ratio as u128, 8)?,
+        })
+    }
+}
+
+/// Everything the block circuit needs for one block.
+#[derive(Clone, Debug)]
+pub struct BlockWitness {
+    pub preset: Preset,
+    pub chain_count: u8,
+    pub number: u32,
+    pub timestamp: u64,
+    pub old_root: Fr,
+    pub new_root: Fr,
+    pub public_input: Fr,
+    /// `chunks · 24` bytes, Noop padding included.
+    pub pubdata: Vec<u8>,
+    /// [`SLOTS_PER_CHUNK`] per chunk.
+    pub slots: Vec<SlotWitness>,
+    /// One per chunk.
+    pub sigs: Vec<SigWitness>,
+    /// One per chunk (used where an order matching starts).
+    pub aux: Vec<OrderAux>,
+}
+
+/// Where a slot writes inside the account.
+#[derive(Clone, Copy)]
+enum Target {
+    Balance(SubAccountId, TokenId),
+    Order(SubAccountId, SlotId),
+}
+
+struct Builder<'a> {
+    state: &'a mut State,
+    depths: TreeDepths,
+    slots: Vec<SlotWitness>,
+    sigs: Vec<SigWitness>,
+    aux: Vec<OrderAux>,
+    /// Index of the op being replayed, for errors.
+    op: usize,
+}
+
+type Edit<'f> = Box<dyn FnOnce(&mut State) -> Result<(), zklink_types::TxError> + 'f>;
+
+impl Builder<'_> {
+    fn bad(&self, reason: impl ToString) -> WitnessError {
+        WitnessError::BadOp { index: self.op, reason: reason.to_string() }
+    }
+
+    fn sub_value(&self, account: AccountId, target: Target) -> SubLeaf {
+        match target {
+            Target::Balance(sub, token) => SubLeaf::balance(self.state.balance(account, sub, token)),
+            Target::Order(sub, slot) => {
+                let o = self.state.order_slot(account, sub, slot);
+                SubLeaf::order(o.nonce.0, o.residue)
+            }
+        }
+    }
+
+    /// Records one slot: paths and values before, `edit`, values after.
+    fn slot(&mut self, account: AccountId, target: Target, edit: Edit<'_>) -> Result<(), WitnessError> {
+        let account_path = self.state.account_path(account).map_err(|e| self.bad(e))?;
+        let old = self.state.account_leaf(account);
+        let (is_order, mut sub_path) = match target {
+            Target::Balance(sub, token) => (false, self.state.balance_path(account, sub, token)),
+            Target::Order(sub, slot) => (true, self.state.order_path(account, sub, slot)),
+        };
+        let sub_path = sub_path.as_mut().map_err(|e| self.bad(e.to_string()))?.clone();
+        let old_value = self.sub_value(account, target);
+        edit(self.state).map_err(|e| self.bad(e))?;
+        let new = self.state.account_leaf(account);
+        let new_value = self.sub_value(account, target);
+        self.slots.push(SlotWitness {
+            account: account.0,
+            account_path,
+            old,
+            new,
+            is_order,
+            sub_path,
+            old_value,
+            new_value,
+        });
+        Ok(())
+    }
+
+    fn add(
+        &mut self,
+        account: AccountId,
+        sub: SubAccountId,
+        token: TokenId,
+        delta: i8,
+        amount: u128,
+    ) -> Result<(), WitnessError> {
+        let edit: Edit<'_> = Box::new(move |s: &mut State| {
+            let old = s.balance(account, sub, token);
+            let new = if delta > 0 { old.checked_add(amount) } else { old.checked_sub(amount) };
+            let new = new.ok_or(zklink_types::TxError::ArithmeticOverflow("witness balance"))?;
+            s.set_balance(account, sub, token, new)
+        });
+        self.slot(account, Target::Balance(sub, token), edit)
+    }
+
+    fn credit(
+        &mut self,
+        account: AccountId,
+        sub: SubAccountId,
+        token: TokenId,
+        amount: u128,
+    ) -> Result<(), WitnessError> {
+        self.add(account, sub, token, 1, amount)
+    }
+
+    fn debit(
+        &mut self,
+        account: AccountId,
+        sub: SubAccountId,
+        token: TokenId,
+        amount: u128,
+    ) -> Result<(), WitnessError> {
+        self.add(account, sub, token, -1, amount)
+    }
+
+    /// The signer pays `total` and its nonce moves on.
+    fn signer_pays(
+        &mut self,
+        account: AccountId,
+        sub: SubAccountId,
+        token: TokenId,
+        total: u128,
+    ) -> Result<(), WitnessError> {
+        let edit: Edit<'_> = Box::new(move |s: &mut State| {
+            let old = s.balance(account, sub, token);
+            let new = old.checked_sub(total).ok_or(zklink_types::TxError::ArithmeticOverflow("witness debit"))?;
+            s.set_balance(account, sub, token, new)?;
+            let nonce = s.account(account).map(|a| a.nonce.0).unwrap_or(0);
+            s.set_nonce(account, Nonce(nonce + 1))
+        });
+        self.slot(account, Target::Balance(sub, token), edit)
+    }
+
+    fn fee(&mut self, token: TokenId, fee: u128) -> Result<(), WitnessError> {
+        self.credit(FEE_ACCOUNT_ID, SubAccountId(0), token, fee)
+    }
+
+    /// A slot that changes nothing (account 0's first balance leaf).
+    fn idle_slot(&mut self) -> Result<(), WitnessError> {
+        self.slot(FEE_ACCOUNT_ID, Target::Balance(SubAccountId(0), TokenId(0)), Box::new(|_| Ok(())))
+    }
+
+    /// Pads the slots, signatures and aux of an op that started at `start_chunk`.
+    fn finish_op(&mut self, start_chunk: usize, chunks: usize) -> Result<(), WitnessError> {
+        let end = start_chunk + chunks;
+        if self.slots.len() > end * SLOTS_PER_CHUNK {
+            return Err(self.bad("op uses more slots than it has chunks for"));
+        }
+        while self.slots.len() < end * SLOTS_PER_CHUNK {
+            self.idle_slot()?;
+        }
+        self.sigs.resize(end, SigWitness::default());
+        self.aux.resize(end, OrderAux::default());
+        Ok(())
+    }
+
+    fn sign(&mut self, chunk: usize, sig: &TxSignature) -> Result<(), WitnessError> {
+        let w = SigWitness::from_tx(sig).map_err(|e| self.bad(e))?;
+        self.sigs.resize(chunk + 1, SigWitness::default());
+        self.sigs[chunk] = w;
+        Ok(())
+    }
+}
+
+fn mapping(b: &Builder<'_>, l1: TokenId, l2: TokenId) -> Result<TokenId, WitnessError> {
+    TokenMapping::new(l1, l2).map(|m| m.reserve).map_err(|e| b.bad(e))
+}
+
+fn fee_of(amount: u128, ratio: u8) -> u128 {
+    // amount < 2^128 and ratio < 2^8: the product fits u128 only below 2^120, so split.
+    let (q, r) = (amount / 10_000, amount % 10_000);
+    q * ratio as u128 + r * ratio as u128 / 10_000
+}
+
+impl BlockWitness {
+    /// Replays `block` on `state` (which must be at the block's old root) and builds the
+    /// witness; `txs[i]` is the signed L2 tx of op i (`None` for priority ops). On success the
+    /// state is at the block's new root.
+    pub fn build(state: &mut State, block: &Block, txs: &[Option<L2Tx>]) -> Result<Self, WitnessError> {
+        if state.root() != block.old_root {
+            return Err(WitnessError::WrongOldRoot(block.number.0, format!("{}", state.root())));
+        }
+        let preset = state.preset().clone();
+        let depths = TreeDepths::of(&preset);
+        let mut b = Builder { state, depths, slots: Vec::new(), sigs: Vec::new(), aux: Vec::new(), op: 0 };
+        let mut chunk = 0;
+        for (i, op) in block.ops.iter().enumerate() {
+            b.op = i;
+            let tx = txs.get(i).and_then(|t| t.as_ref());
+            replay(&mut b, op, tx, chunk)?;
+            b.finish_op(chunk, op.chunks())?;
+            chunk += op.chunks();
+        }
+        while chunk < block.chunks {
+            b.finish_op(chunk, 1)?;
+            chunk += 1;
+        }
+        let _ = b.depths;
+        let (slots, sigs, aux) = (b.slots, b.sigs, b.aux);
+        let new_root = state.root();
+        let err = |e: zklink_block::BlockError| WitnessError::Block(e.to_string());
+        Ok(Self {
+            preset,
+            chain_count: block.chain_count,
+            number: block.number.0,
+            timestamp: block.timestamp,
+            old_root: block.old_root,
+            new_root,
+            public_input: block.public_input().map_err(err)?,
+            pubdata: block.pubdata().map_err(err)?,
+            slots,
+            sigs,
+            aux,
+        })
+    }
+
+    /// An all-Noop block at genesis: the witness used to generate keys for a shape.
+    pub fn empty(preset: &Preset, chain_count: u8, chunks: usize) -> Result<Self, WitnessError> {
+        let mut state = State::genesis(preset.clone(), zklink_types::Address::repeat_byte(0x11));
+        let old_root = state.root();
+        let block = Block {
+            number: zklink_types::BlockNumber(1),
+            timestamp: 0,
+            old_root,
+            new_root: old_root,
+            ops: Vec::new(),
+            chunks,
+            chain_count,
+        };
+        Self::build(&mut state, &block, &[])
+    }
+
+    pub fn chunks(&self) -> usize {
+        self.pubdata.len() / CHUNK_BYTES
+    }
+
+    /// Chunk index → kind of the op starting there, walking the pubdata.
+    pub fn op_starts(&self) -> std::collections::HashMap<usize, OpKind> {
+        let mut out = std::collections::HashMap::new();
+        let mut j = 0;
+        while j < self.chunks() {
+            let kind = OpKind::from_code(self.pubdata[j * CHUNK_BYTES]).unwrap_or(OpKind::Noop);
+            out.insert(j, kind);
+            j += kind.chunks();
+        }
+        out
+    }
+}
+
+fn need<'t>(b: &Builder<'_>, tx: Option<&'t L2Tx>, kind: &'static str) -> Result<&'t L2Tx, WitnessError> {
+    tx.ok_or(WitnessError::MissingTx { index: b.op, kind, got: "none" })
+}
+
+fn wrong(b: &Builder<'_>, kind: &'static str) -> WitnessError {
+    WitnessError::MissingTx { index: b.op, kind, got: "a tx of another kind" }
+}
+
+/// Replays one op in its slot layout (see `ops.rs`: the same order, slot by slot).
+fn replay(b: &mut Builder<'_>, op: &Op, tx: Option<&L2Tx>, j: usize) -> Result<(), WitnessError> {
+    match op {
+        Op::Noop => Ok(()),
+        Op::Deposit(d) => {
+            let reserve = mapping(b, d.l1_token, d.l2_token)?;
+            let (id, owner, amount) = (d.account_id, d.owner, d.amount);
+            let edit: Edit<'_> = Box::new(move |s: &mut State| {
+                if s.account(id).is_none() {
+                    s.create_account(owner)?;
+                }
+                let old = s.balance(id, d.sub_account_id, d.l2_token);
+                let new = old.checked_add(amount).ok_or(zklink_types::TxError::ArithmeticOverflow("deposit"))?;
+                s.set_balance(id, d.sub_account_id, d.l2_token, new)
+            });
+            b.slot(id, Target::Balance(d.sub_account_id, d.l2_token), edit)?;
+            b.credit(GLOBAL_ASSET_ACCOUNT_ID, d.chain_id.as_sub_account(), reserve, d.amount)
+        }
+        Op::FullExit(f) => {
+            if f.amount == 0 {
+                return Ok(());
+            }
+            let reserve = mapping(b, f.l1_token, f.l2_token)?;
+            b.debit(f.account_id, f.sub_account_id, f.l2_token, f.amount)?;
+            b.debit(GLOBAL_ASSET_ACCOUNT_ID, f.chain_id.as_sub_account(), reserve, f.amount)
+        }
+        Op::ChangePubKey(o) => {
+            let L2Tx::ChangePubKey(t) = need(b, tx, "ChangePubKey")? else { return Err(wrong(b, "ChangePubKey")) };
+            let (id, pkh, fee, token, sub) = (o.account_id, o.new_pk_hash, o.fee, o.fee_token, o.sub_account_id);
+            let edit: Edit<'_> = Box::new(move |s: &mut State| {
+                let old = s.balance(id, sub, token);
+                let new = old.checked_sub(fee).ok_or(zklink_types::TxError::ArithmeticOverflow("fee"))?;
+                s.set_balance(id, sub, token, new)?;
+                s.set_pubkey_hash(id, pkh)?;
+                let nonce = s.account(id).map(|a| a.nonce.0).unwrap_or(0);
+                s.set_nonce(id, Nonce(nonce + 1))
+            });
+            b.slot(id, Target::Balance(sub, token), edit)?;
+            b.fee(token, fee)?;
+            b.sign(j, &t.signature)
+        }
+        Op::Transfer(o) => {
+            let L2Tx::Transfer(t) = need(b, tx, "Transfer")? else { return Err(wrong(b, "Transfer")) };
+            b.signer_pays(o.from, o.from_sub, o.token, o.amount + o.fee)?;
+            b.credit(o.to, o.to_sub, o.token, o.amount)?;
+            b.fee(o.token, o.fee)?;
+            b.sign(j, &t.signature)
+        }
+        Op::TransferToNew(o) => {
+            let L2Tx::Transfer(t) = need(b, tx, "Transfer")? else { return Err(wrong(b, "Transfer")) };
+            b.signer_pays(o.from, o.from_sub, o.token, o.amount + o.fee)?;
+            let (to, address, sub, token, amount) = (o.to, o.to_address, o.to_sub, o.token, o.amount);
+            let edit: Edit<'_> = Box::new(move |s: &mut State| {
+                let id = s.create_account(address)?;
+                if id != to {
+                    return Err(zklink_types::TxError::Internal(format!("new account got id {id}, op says {to}")));
+                }
+                s.set_balance(to, sub, token, amount)
+            });
+            b.slot(to, Target::Balance(sub, token), edit)?;
+            b.fee(o.token, o.fee)?;
+            b.sign(j, &t.signature)
+        }
+        Op::Withdraw(o) => {
+            let L2Tx::Withdraw(t) = need(b, tx, "Withdraw")? else { return Err(wrong(b, "Withdraw")) };
+            let reserve = mapping(b, o.l1_token, o.l2_token)?;
+            b.signer_pays(o.account_id, o.sub_account_id, o.l2_token, o.amount + o.fee)?;
+            b.debit(GLOBAL_ASSET_ACCOUNT_ID, o.chain_id.as_sub_account(), reserve, o.amount)?;
+            b.fee(o.l2_token, o.fee)?;
+            b.sign(j, &t.signature)
+        }
+        Op::ForcedExit(o) => {
+            let L2Tx::ForcedExit(t) = need(b, tx, "ForcedExit")? else { return Err(wrong(b, "ForcedExit")) };
+            let reserve = mapping(b, o.l1_token, o.l2_token)?;
+            b.signer_pays(o.initiator, o.initiator_sub, o.fee_token, o.fee)?;
+            b.debit(o.target, o.target_sub, o.l2_token, o.amount)?;
+            b.debit(GLOBAL_ASSET_ACCOUNT_ID, o.chain_id.as_sub_account(), reserve, o.amount)?;
+            b.fee(o.fee_token, o.fee)?;
+            b.sign(j, &t.signature)
+        }
+        Op::OrderMatching(o) => {
+            let L2Tx::OrderMatching(t) = need(b, tx, "OrderMatching")? else { return Err(wrong(b, "OrderMatching")) };
+            order_matching(b, o, t, j)
+        }
+    }
+}
+
+fn order_matching(
+    b: &mut Builder<'_>,
+    o: &OrderMatchingOp,
+    t: &zklink_types::OrderMatching,
+    j: usize,
+) -> Result<(), WitnessError> {
+    let (base, quote, sub) = (o.base_amount, o.quote_amount, o.sub_account_id);
+    let (gives, gets) = if o.maker_is_sell { (base, quote) } else { (quote, base) };
+    let (sell, buy) = if o.maker_is_sell { (o.base_token, o.quote_token) } else { (o.quote_token, o.base_token) };
+    let maker_fee = fee_of(gets, o.maker.fee_ratio);
+    let taker_fee = fee_of(gives, o.taker.fee_ratio);
+    let (maker, taker) = (o.maker.account_id, o.taker.account_id);
+    b.debit(maker, sub, sell, gives)?;
+    b.credit(maker, sub, buy, gets - maker_fee)?;
+    fill_slot(b, &o.maker, sub, base)?;
+    b.debit(taker, sub, buy, gets)?;
+    b.credit(taker, sub, sell, gives - taker_fee)?;
+    fill_slot(b, &o.taker, sub, base)?;
+    b.credit(o.submitter, sub, buy, maker_fee)?;
+    b.credit(o.submitter, sub, sell, taker_fee)?;
+    b.signer_pays(o.submitter, sub, o.fee_token, o.fee)?;
+    b.fee(o.fee_token, o.fee)?;
+    b.sign(j, &t.signature)?;
+    b.sign(j + 1, &t.maker.signature)?;
+    b.sign(j + 2, &t.taker.signature)?;
+    b.aux.resize(j + 1, OrderAux::default());
+    b.aux[j] = OrderAux {
+        expect_base: t.expect_base_amount,
+        expect_quote: t.expect_quote_amount,
+        maker_price: t.maker.price.0,
+        taker_price: t.taker.price.0,
+        maker_taker_ratio: t.maker.taker_fee_ratio,
+        taker_maker_ratio: t.taker.maker_fee_ratio,
+    };
+    Ok(())
+}
+
+/// The order slot after filling `base` (the slot rule of docs/protocol.md §7).
+fn fill_slot(
+    b: &mut Builder<'_>,
+    f: &zklink_types::op::OrderFill,
+    sub: SubAccountId,
+    base: u128,
+) -> Result<(), WitnessError> {
+    let (account, slot, nonce, amount) = (f.account_id, f.slot_id, f.nonce, f.amount);
+    let edit: Edit<'_> = Box::new(move |s: &mut State| {
+        let old = s.order_slot(account, sub, slot);
+        let available = if old.residue != 0 && old.nonce == nonce { old.residue } else { amount };
+        let residue = available.checked_sub(base).ok_or(zklink_types::TxError::ArithmeticOverflow("overfill"))?;
+        let new = if residue == 0 {
+            OrderSlot { nonce: OrderNonce(nonce.0 + 1), residue: 0 }
+        } else {
+            OrderSlot { nonce, residue }
+        };
+        s.set_order_slot(account, sub, slot, new)
+    });
+    b.slot(account, Target::Order(sub, slot), edit)
+}
