@@ -9,7 +9,7 @@ use zklink_crypto::Fr;
 use zklink_executor::testkit::{TestNet, TestUser};
 use zklink_state::State;
 use zklink_types::{
-    AccountId, Address, ChainId, ForcedExit, L2Tx, Nonce, PriorityTx, SubAccountId, TokenId, TxError, TxSignature,
+    Address, ChainId, ForcedExit, L2Tx, Nonce, PriorityTx, SubAccountId, TokenId, TxError, TxSignature,
 };
 
 const E18: u128 = 1_000_000_000_000_000_000;
@@ -154,4 +154,179 @@ fn every_op_kind_satisfies_the_circuit() {
     for (block, w) in &blocks {
         check_honest(block, w);
     }
+}
+
+// ---- cheating provers: each lie must leave the circuit unsatisfiable ----
+
+/// Three funded users with keys, in blocks not proven here; returns the recorder ready for the
+/// block under test.
+fn funded() -> (Recorder, [TestUser; 3]) {
+    let mut r = Recorder::new();
+    let users = [r.user(0), r.user(1), r.user(2)];
+    for u in &users {
+        r.net.deposit(1, u, 0, 32, 32, 10 * E18);
+        r.net.deposit(2, u, 0, 18, 18, 100 * E18);
+        r.net.activate(u);
+    }
+    r.net.seal();
+    r.start = r.net.state().clone();
+    (r, users)
+}
+
+/// An honest one-op block: its block, the state it starts from and its txs.
+struct Case {
+    block: Block,
+    start: State,
+    txs: Vec<Option<L2Tx>>,
+}
+
+impl Case {
+    fn new(r: &mut Recorder, tx: L2Tx) -> Self {
+        r.apply(Tx::L(tx)).unwrap();
+        let block = r.net.seal().block.clone();
+        let start = std::mem::replace(&mut r.start, r.net.state().clone());
+        Self { block, start, txs: std::mem::take(&mut r.txs) }
+    }
+
+    fn honest(&self) -> BlockWitness {
+        BlockWitness::build(&mut self.start.clone(), &self.block, &self.txs).unwrap()
+    }
+
+    /// The witness a cheating prover would build for `block` with `txs`.
+    fn forged(&self, block: &Block, txs: &[Option<L2Tx>]) -> BlockWitness {
+        BlockWitness::build_unchecked(&mut self.start.clone(), block, txs).unwrap()
+    }
+}
+
+fn assert_rejected(w: &BlockWitness, lie: &str) {
+    assert!(!satisfied(w), "the circuit accepted a lie: {lie}");
+}
+
+/// Public input for `block` with its pubdata and chain hashes replaced.
+fn public_input_with(block: &Block, w: &BlockWitness, pubdata: &[u8], hashes: &[[u8; 32]]) -> Fr {
+    let pubdata_hash: [u8; 32] = sha2::Sha256::digest(pubdata).into();
+    let c = zklink_block::commitment(block.number, block.timestamp, &block.old_root, &w.new_root, &pubdata_hash, hashes);
+    zklink_block::public_input(&c)
+}
+
+use sha2::Digest;
+
+#[test]
+fn honest_one_chunk_block_is_accepted() {
+    let (mut r, [a, b, _]) = funded();
+    let tx = r.net.transfer_tx(&a, b.address, 32, E18, 1000);
+    let case = Case::new(&mut r, tx);
+    let w = case.honest();
+    assert_eq!(w.chunks(), 4);
+    check_honest(&case.block, &w);
+}
+
+#[test]
+fn bad_signature_is_rejected() {
+    let (mut r, [a, b, _]) = funded();
+    let tx = r.net.transfer_tx(&a, b.address, 32, E18, 1000);
+    let case = Case::new(&mut r, tx);
+    let mut w = case.honest();
+    w.sigs[0].s[0] ^= 1;
+    assert_rejected(&w, "a transfer with a corrupted signature");
+}
+
+#[test]
+fn wrong_nonce_is_rejected() {
+    let (mut r, [a, b, _]) = funded();
+    let tx = r.net.transfer_tx(&a, b.address, 32, E18, 1000);
+    let case = Case::new(&mut r, tx);
+    // The owner really signed this transfer, but for a nonce the account has not reached.
+    let Some(L2Tx::Transfer(mut t)) = case.txs[0].clone() else { panic!("a transfer") };
+    t.nonce = Nonce(t.nonce.0 + 1);
+    let tx = L2Tx::Transfer(t).sign(&a.l2).unwrap();
+    assert_rejected(&case.forged(&case.block, &[Some(tx)]), "a transfer signed for the next nonce");
+}
+
+#[test]
+fn insufficient_balance_is_rejected() {
+    let (mut r, [a, b, _]) = funded();
+    let tx = r.net.transfer_tx(&a, b.address, 32, E18, 1000);
+    let case = Case::new(&mut r, tx);
+    let too_much = 1000 * E18; // a holds 10
+    let Some(L2Tx::Transfer(mut t)) = case.txs[0].clone() else { panic!("a transfer") };
+    t.amount = too_much;
+    let tx = L2Tx::Transfer(t).sign(&a.l2).unwrap();
+    let mut block = case.block.clone();
+    let zklink_types::Op::Transfer(op) = &mut block.ops[0] else { panic!("a transfer op") };
+    op.amount = too_much;
+    assert_rejected(&case.forged(&block, &[Some(tx)]), "a transfer of more than the balance");
+}
+
+#[test]
+fn reserve_exceeded_is_rejected() {
+    let (mut r, [_, b, _]) = funded();
+    let tx = r.net.withdraw_tx(&b, 2, 18, 18, E18, 0, 0);
+    let case = Case::new(&mut r, tx);
+    // Chain 3 holds none of token 18: a withdrawal there exceeds its reserve.
+    let Some(L2Tx::Withdraw(mut t)) = case.txs[0].clone() else { panic!("a withdraw") };
+    t.to_chain_id = ChainId(3);
+    let tx = L2Tx::Withdraw(t).sign(&b.l2).unwrap();
+    let mut block = case.block.clone();
+    let zklink_types::Op::Withdraw(op) = &mut block.ops[0] else { panic!("a withdraw op") };
+    op.chain_id = ChainId(3);
+    assert_rejected(&case.forged(&block, &[Some(tx)]), "a withdrawal beyond the chain's reserve");
+}
+
+#[test]
+fn overfilled_order_is_rejected() {
+    let (mut r, [a, b, dex]) = funded();
+    let maker = r.net.order(&a, 0, 0, 32, 18, 2 * E18, 3 * E18, true);
+    let taker = r.net.order(&b, 0, 0, 32, 18, 3 * E18, 3 * E18, false);
+    let tx = r.net.matching_tx(&dex, maker, taker, 18, 0);
+    let case = Case::new(&mut r, tx);
+    let mut block = case.block.clone();
+    let zklink_types::Op::OrderMatching(op) = &mut block.ops[0] else { panic!("a matching op") };
+    assert_eq!(op.base_amount, 2 * E18, "honest fill = the maker's whole order");
+    // Fill 3 against a maker order of 2.
+    op.base_amount = 3 * E18;
+    op.quote_amount = 9 * E18;
+    assert_rejected(&case.forged(&block, &case.txs), "a fill larger than the maker's order");
+}
+
+#[test]
+fn wrong_new_root_is_rejected() {
+    let (mut r, [a, b, _]) = funded();
+    let tx = r.net.transfer_tx(&a, b.address, 32, E18, 1000);
+    let case = Case::new(&mut r, tx);
+    let mut w = case.honest();
+    let lie = Block { new_root: Fr::from(42u64), ..case.block.clone() };
+    w.public_input = lie.public_input().unwrap();
+    assert_rejected(&w, "a commitment to a new root the ops do not produce");
+}
+
+#[test]
+fn altered_pubdata_is_rejected() {
+    let (mut r, [a, b, _]) = funded();
+    let tx = r.net.transfer_tx(&a, b.address, 32, E18, 1000);
+    let case = Case::new(&mut r, tx);
+    let mut w = case.honest();
+    // Publish a different receiver sub-account (byte 12) under a commitment that matches it.
+    w.pubdata[12] ^= 1;
+    w.public_input = public_input_with(&case.block, &w, &w.pubdata, &case.block.chain_hashes().unwrap());
+    assert_rejected(&w, "pubdata that differs from the state change");
+}
+
+#[test]
+fn altered_chain_hash_and_wrong_chain_are_rejected() {
+    let (mut r, [_, b, _]) = funded();
+    let tx = r.net.withdraw_tx(&b, 2, 18, 18, E18, 0, 0);
+    let case = Case::new(&mut r, tx);
+    let mut w = case.honest();
+    let honest = case.block.chain_hashes().unwrap();
+    assert_ne!(honest[1], [0; 32], "the withdrawal rolls into chain 2's hash");
+    let mut altered = honest.clone();
+    altered[1][0] ^= 1;
+    w.public_input = public_input_with(&case.block, &w, &w.pubdata, &altered);
+    assert_rejected(&w, "an altered chain hash");
+    // The same op rolled into chain 1's hash instead of chain 2's.
+    let op = case.block.ops[0].pubdata().unwrap();
+    let moved = [zklink_block::roll_chain_hash(&[0; 32], &op), [0; 32], [0; 32]];
+    w.public_input = public_input_with(&case.block, &w, &w.pubdata, &moved);
+    assert_rejected(&w, "an op credited to another chain's hash");
 }

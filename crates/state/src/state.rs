@@ -183,6 +183,48 @@ impl State {
             .map_err(|e| tree_error(e, || TxError::TokenOutOfRange { token, max: 0 }))
     }
 
+    /// The balance leaf as stored (a field element; valid states hold only u128 values).
+    pub fn balance_leaf(&self, id: AccountId, sub: SubAccountId, token: TokenId) -> Fr {
+        self.account(id).map(|a| a.balances.get(self.preset.balance_index(sub, token))).unwrap_or_default()
+    }
+
+    /// Writes any field element as a balance leaf. Never used by the executor: it lets
+    /// cheating-prover tests build the states a dishonest prover would claim (a balance below
+    /// zero wraps around the field) and show that the circuit rejects them.
+    #[doc(hidden)]
+    pub fn set_balance_leaf_unchecked(
+        &mut self,
+        id: AccountId,
+        sub: SubAccountId,
+        token: TokenId,
+        leaf: Fr,
+    ) -> Result<(), TxError> {
+        let index = self.preset.balance_index(sub, token);
+        let defaults = self.shapes.balance.clone();
+        self.account_mut(id)?
+            .balances
+            .set(&defaults, index, leaf)
+            .map_err(|e| tree_error(e, || TxError::TokenOutOfRange { token, max: 0 }))
+    }
+
+    /// Order-slot counterpart of [`State::set_balance_leaf_unchecked`], for the same tests.
+    #[doc(hidden)]
+    pub fn set_order_leaf_unchecked(
+        &mut self,
+        id: AccountId,
+        sub: SubAccountId,
+        slot: SlotId,
+        leaf: Fr,
+    ) -> Result<(), TxError> {
+        let index = self.preset.order_index(sub, slot);
+        let defaults = self.shapes.order.clone();
+        let max = self.preset.max_slot();
+        self.account_mut(id)?
+            .orders
+            .set(&defaults, index, leaf)
+            .map_err(|e| tree_error(e, || TxError::SlotOutOfRange { slot, max }))
+    }
+
     pub fn order_slot(&self, id: AccountId, sub: SubAccountId, slot: SlotId) -> OrderSlot {
         self.account(id)
             .map(|a| OrderSlot::from_field(&a.orders.get(self.preset.order_index(sub, slot))))

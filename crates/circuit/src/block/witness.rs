@@ -19,7 +19,7 @@ use zklink_types::{
 };
 
 use super::bytes::Field;
-use super::num::{self, R};
+use super::num::{self, pow2, R};
 use super::ops::OpKind;
 use super::slot::{SlotWitness, SubLeaf, TreeDepths, SLOTS_PER_CHUNK};
 
@@ -135,9 +135,14 @@ struct Builder<'a> {
     aux: Vec<OrderAux>,
     /// Index of the op being replayed, for errors.
     op: usize,
+    /// Cheating-prover tests: arithmetic wraps in the field instead of failing.
+    unchecked: bool,
 }
 
-type Edit<'f> = Box<dyn FnOnce(&mut State) -> Result<(), zklink_types::TxError> + 'f>;
+/// A slot's change to the state; returns the new sub-leaf when it cannot be read back from the
+/// state as a u128 (only in unchecked mode).
+type Edit<'f> = Box<dyn FnOnce(&mut State) -> Result<Option<SubLeaf>, zklink_types::TxError> + 'f>;
+type TxResult = Result<Option<SubLeaf>, zklink_types::TxError>;
 
 impl Builder<'_> {
     fn bad(&self, reason: impl ToString) -> WitnessError {
@@ -146,7 +151,9 @@ impl Builder<'_> {
 
     fn sub_value(&self, account: AccountId, target: Target) -> SubLeaf {
         match target {
-            Target::Balance(sub, token) => SubLeaf::balance(self.state.balance(account, sub, token)),
+            Target::Balance(sub, token) => {
+                SubLeaf { hi: Fr::from(0u64), lo: self.state.balance_leaf(account, sub, token) }
+            }
             Target::Order(sub, slot) => {
                 let o = self.state.order_slot(account, sub, slot);
                 SubLeaf::order(o.nonce.0, o.residue)
@@ -164,9 +171,9 @@ impl Builder<'_> {
         };
         let sub_path = sub_path.as_mut().map_err(|e| self.bad(e.to_string()))?.clone();
         let old_value = self.sub_value(account, target);
-        edit(self.state).map_err(|e| self.bad(e))?;
+        let written = edit(self.state).map_err(|e| self.bad(e))?;
         let new = self.state.account_leaf(account);
-        let new_value = self.sub_value(account, target);
+        let new_value = written.unwrap_or_else(|| self.sub_value(account, target));
         self.slots.push(SlotWitness {
             account: account.0,
             account_path,
@@ -188,11 +195,17 @@ impl Builder<'_> {
         delta: i8,
         amount: u128,
     ) -> Result<(), WitnessError> {
+        let unchecked = self.unchecked;
         let edit: Edit<'_> = Box::new(move |s: &mut State| {
+            if unchecked {
+                let old = s.balance_leaf(account, sub, token);
+                let new = if delta > 0 { old + Fr::from(amount) } else { old - Fr::from(amount) };
+                return s.set_balance_leaf_unchecked(account, sub, token, new).map(|_| None);
+            }
             let old = s.balance(account, sub, token);
             let new = if delta > 0 { old.checked_add(amount) } else { old.checked_sub(amount) };
             let new = new.ok_or(zklink_types::TxError::ArithmeticOverflow("witness balance"))?;
-            s.set_balance(account, sub, token, new)
+            s.set_balance(account, sub, token, new).map(|_| None)
         });
         self.slot(account, Target::Balance(sub, token), edit)
     }
@@ -225,12 +238,15 @@ impl Builder<'_> {
         token: TokenId,
         total: u128,
     ) -> Result<(), WitnessError> {
+        let unchecked = self.unchecked;
         let edit: Edit<'_> = Box::new(move |s: &mut State| {
-            let old = s.balance(account, sub, token);
-            let new = old.checked_sub(total).ok_or(zklink_types::TxError::ArithmeticOverflow("witness debit"))?;
-            s.set_balance(account, sub, token, new)?;
+            let old = s.balance_leaf(account, sub, token);
+            if !unchecked && zklink_state::account::field_to_u128(&old) < total {
+                return Err(zklink_types::TxError::ArithmeticOverflow("witness debit"));
+            }
+            s.set_balance_leaf_unchecked(account, sub, token, old - Fr::from(total))?;
             let nonce = s.account(account).map(|a| a.nonce.0).unwrap_or(0);
-            s.set_nonce(account, Nonce(nonce + 1))
+            s.set_nonce(account, Nonce(nonce.wrapping_add(1))).map(|_| None)
         });
         self.slot(account, Target::Balance(sub, token), edit)
     }
@@ -241,7 +257,7 @@ impl Builder<'_> {
 
     /// A slot that changes nothing (account 0's first balance leaf).
     fn idle_slot(&mut self) -> Result<(), WitnessError> {
-        self.slot(FEE_ACCOUNT_ID, Target::Balance(SubAccountId(0), TokenId(0)), Box::new(|_| Ok(())))
+        self.slot(FEE_ACCOUNT_ID, Target::Balance(SubAccountId(0), TokenId(0)), Box::new(|_| Ok(None)))
     }
 
     /// Pads the slots, signatures and aux of an op that started at `start_chunk`.
@@ -281,12 +297,23 @@ impl BlockWitness {
     /// witness; `txs[i]` is the signed L2 tx of op i (`None` for priority ops). On success the
     /// state is at the block's new root.
     pub fn build(state: &mut State, block: &Block, txs: &[Option<L2Tx>]) -> Result<Self, WitnessError> {
+        Self::replay(state, block, txs, false)
+    }
+
+    /// Like [`BlockWitness::build`], but arithmetic wraps in the field instead of failing: what
+    /// a cheating prover would feed the circuit. Only for tests that show the circuit rejects it.
+    #[doc(hidden)]
+    pub fn build_unchecked(state: &mut State, block: &Block, txs: &[Option<L2Tx>]) -> Result<Self, WitnessError> {
+        Self::replay(state, block, txs, true)
+    }
+
+    fn replay(state: &mut State, block: &Block, txs: &[Option<L2Tx>], unchecked: bool) -> Result<Self, WitnessError> {
         if state.root() != block.old_root {
             return Err(WitnessError::WrongOldRoot(block.number.0, format!("{}", state.root())));
         }
         let preset = state.preset().clone();
         let depths = TreeDepths::of(&preset);
-        let mut b = Builder { state, depths, slots: Vec::new(), sigs: Vec::new(), aux: Vec::new(), op: 0 };
+        let mut b = Builder { state, depths, slots: Vec::new(), sigs: Vec::new(), aux: Vec::new(), op: 0, unchecked };
         let mut chunk = 0;
         for (i, op) in block.ops.iter().enumerate() {
             b.op = i;
@@ -302,6 +329,8 @@ impl BlockWitness {
         let _ = b.depths;
         let (slots, sigs, aux) = (b.slots, b.sigs, b.aux);
         let new_root = state.root();
+        // The commitment to the state the replay reached (the executor's, for an honest block).
+        let block = Block { new_root, ..block.clone() };
         let err = |e: zklink_block::BlockError| WitnessError::Block(e.to_string());
         Ok(Self {
             preset,
@@ -372,7 +401,7 @@ fn replay(b: &mut Builder<'_>, op: &Op, tx: Option<&L2Tx>, j: usize) -> Result<(
                 }
                 let old = s.balance(id, d.sub_account_id, d.l2_token);
                 let new = old.checked_add(amount).ok_or(zklink_types::TxError::ArithmeticOverflow("deposit"))?;
-                s.set_balance(id, d.sub_account_id, d.l2_token, new)
+                s.set_balance(id, d.sub_account_id, d.l2_token, new).map(|_| None)
             });
             b.slot(id, Target::Balance(d.sub_account_id, d.l2_token), edit)?;
             b.credit(GLOBAL_ASSET_ACCOUNT_ID, d.chain_id.as_sub_account(), reserve, d.amount)
@@ -394,7 +423,7 @@ fn replay(b: &mut Builder<'_>, op: &Op, tx: Option<&L2Tx>, j: usize) -> Result<(
                 s.set_balance(id, sub, token, new)?;
                 s.set_pubkey_hash(id, pkh)?;
                 let nonce = s.account(id).map(|a| a.nonce.0).unwrap_or(0);
-                s.set_nonce(id, Nonce(nonce + 1))
+                s.set_nonce(id, Nonce(nonce.wrapping_add(1))).map(|_| None)
             });
             b.slot(id, Target::Balance(sub, token), edit)?;
             b.fee(token, fee)?;
@@ -416,7 +445,7 @@ fn replay(b: &mut Builder<'_>, op: &Op, tx: Option<&L2Tx>, j: usize) -> Result<(
                 if id != to {
                     return Err(zklink_types::TxError::Internal(format!("new account got id {id}, op says {to}")));
                 }
-                s.set_balance(to, sub, token, amount)
+                s.set_balance(to, sub, token, amount).map(|_| None)
             });
             b.slot(to, Target::Balance(sub, token), edit)?;
             b.fee(o.token, o.fee)?;
@@ -491,16 +520,25 @@ fn fill_slot(
     base: u128,
 ) -> Result<(), WitnessError> {
     let (account, slot, nonce, amount) = (f.account_id, f.slot_id, f.nonce, f.amount);
-    let edit: Edit<'_> = Box::new(move |s: &mut State| {
+    let unchecked = b.unchecked;
+    let edit: Edit<'_> = Box::new(move |s: &mut State| -> TxResult {
         let old = s.order_slot(account, sub, slot);
         let available = if old.residue != 0 && old.nonce == nonce { old.residue } else { amount };
-        let residue = available.checked_sub(base).ok_or(zklink_types::TxError::ArithmeticOverflow("overfill"))?;
+        let Some(residue) = available.checked_sub(base) else {
+            if !unchecked {
+                return Err(zklink_types::TxError::ArithmeticOverflow("overfill"));
+            }
+            // An overfill: the residue wraps below zero, as a cheating prover would claim.
+            let new = SubLeaf { hi: Fr::from(nonce.0 as u64), lo: Fr::from(available) - Fr::from(base) };
+            s.set_order_leaf_unchecked(account, sub, slot, new.hi * pow2(128) + new.lo)?;
+            return Ok(Some(new));
+        };
         let new = if residue == 0 {
             OrderSlot { nonce: OrderNonce(nonce.0 + 1), residue: 0 }
         } else {
             OrderSlot { nonce, residue }
         };
-        s.set_order_slot(account, sub, slot, new)
+        s.set_order_slot(account, sub, slot, new).map(|_| None)
     });
     b.slot(account, Target::Order(sub, slot), edit)
 }
