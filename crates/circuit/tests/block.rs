@@ -205,7 +205,8 @@ fn assert_rejected(w: &BlockWitness, lie: &str) {
 /// Public input for `block` with its pubdata and chain hashes replaced.
 fn public_input_with(block: &Block, w: &BlockWitness, pubdata: &[u8], hashes: &[[u8; 32]]) -> Fr {
     let pubdata_hash: [u8; 32] = sha2::Sha256::digest(pubdata).into();
-    let c = zklink_block::commitment(block.number, block.timestamp, &block.old_root, &w.new_root, &pubdata_hash, hashes);
+    let c =
+        zklink_block::commitment(block.number, block.timestamp, &block.old_root, &w.new_root, &pubdata_hash, hashes);
     zklink_block::public_input(&c)
 }
 

@@ -41,6 +41,9 @@ fn second_block(rest0: &[Boolean<Fr>], rest1: &[Boolean<Fr>], len3: &Boolean<Fr>
     Ok(block)
 }
 
+/// An on-chain op that started at a chunk: its gate, one-hot chain selector, 3-chunk flag.
+type Started = (Boolean<Fr>, Vec<Boolean<Fr>>, Boolean<Fr>);
+
 /// H_1 … H_n as bits after all chunks.
 pub fn chain_hashes(ctx: &Ctx) -> R<Vec<Vec<Boolean<Fr>>>> {
     let n = ctx.chain_count as usize;
@@ -48,9 +51,9 @@ pub fn chain_hashes(ctx: &Ctx) -> R<Vec<Vec<Boolean<Fr>>>> {
     let mut hashes = vec![zero.clone(); n];
     let chunk_or_zero = |i: usize| ctx.chunks.get(i).cloned().unwrap_or_else(|| vec![Boolean::FALSE; 192]);
     let mut carried = zero.clone();
-    // Chain selector and length of an op that started at the previous chunk.
-    let mut prev: Option<(Boolean<Fr>, Vec<Boolean<Fr>>, Boolean<Fr>)> = None;
-    for i in 0..ctx.len() {
+    // Whether an on-chain op started at the previous chunk, its chain selector and length.
+    let mut prev: Option<Started> = None;
+    for i in 0..ctx.chunk_count() {
         let first = exclusive_or(&ctx.onchain[i].0)?;
         let len3 = exclusive_or(&ctx.onchain[i].1)?;
         let chain = num::be_to_fp(&ctx.chunks[i][8..16])?;

@@ -42,6 +42,9 @@ struct SigRequest {
     pkh: FpVar<Fr>,
 }
 
+/// Gates of on-chain ops starting at a chunk, and the subset that is 3 chunks long.
+type OnchainStarts = (Vec<Boolean<Fr>>, Vec<Boolean<Fr>>);
+
 /// Everything the op rules read and bind while the circuit is synthesised.
 pub struct Ctx {
     pub cs: ConstraintSystemRef<Fr>,
@@ -53,12 +56,12 @@ pub struct Ctx {
     claims: Vec<Vec<Boolean<Fr>>>,
     sigs: Vec<Vec<SigRequest>>,
     /// Per chunk: gates of on-chain ops starting there, and of those that are 3 chunks long.
-    onchain: Vec<(Vec<Boolean<Fr>>, Vec<Boolean<Fr>>)>,
+    onchain: Vec<OnchainStarts>,
 }
 
 impl Ctx {
     /// Number of chunks.
-    pub fn len(&self) -> usize {
+    pub fn chunk_count(&self) -> usize {
         self.chunks.len()
     }
 
@@ -117,7 +120,7 @@ fn alloc_chunk(cs: &ConstraintSystemRef<Fr>, bytes: &[u8]) -> R<Vec<Boolean<Fr>>
 /// "an op of kind `OpKind::ALL[k]` starts at chunk j".
 fn op_starts(ctx: &Ctx, w: &BlockWitness) -> R<Vec<Vec<Boolean<Fr>>>> {
     let starts = w.op_starts();
-    let c = ctx.len();
+    let c = ctx.chunk_count();
     let mut flags = Vec::with_capacity(c);
     let mut remaining = FpVar::<Fr>::zero();
     for (j, chunk) in ctx.chunks.iter().enumerate() {

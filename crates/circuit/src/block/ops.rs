@@ -561,6 +561,7 @@ fn order_slot(
     Ok(available)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn order_message(
     account: &Field,
     sub: &Field,
