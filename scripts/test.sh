@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # The project's test command (README): formatting, lints, and the whole test suite.
-# Installs the pinned JS cross-check tools (circomlibjs) first when node is available.
+# Installs the pinned JS tools first when node is available: the circomlibjs cross-checks
+# (tools/vectors) and the L1 tooling (tools/l1: solc, and the anvil the contract tests run on),
+# then checks that the committed contract artifacts match a fresh compile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if command -v npm >/dev/null 2>&1; then
   npm ci --prefix tools/vectors --no-audit --no-fund --loglevel=error
+  npm ci --prefix tools/l1 --no-audit --no-fund --loglevel=error
 elif [ "${CI:-}" = "true" ]; then
-  echo "npm is required in CI for the circomlibjs cross-checks" >&2
+  echo "npm is required in CI for the circomlibjs cross-checks and the L1 tools (solc, anvil)" >&2
+  exit 1
+fi
+
+if command -v node >/dev/null 2>&1; then
+  node tools/l1/compile.js --check
+elif [ "${CI:-}" = "true" ]; then
+  echo "node is required in CI to check contracts/artifacts against contracts/src" >&2
   exit 1
 fi
 

@@ -3,5 +3,6 @@
 //! The block circuit, exit circuit and Groth16 prover build on these.
 
 pub mod block;
+pub mod exit;
 pub mod gadgets;
 pub mod update;

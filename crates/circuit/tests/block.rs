@@ -331,3 +331,18 @@ fn altered_chain_hash_and_wrong_chain_are_rejected() {
     w.public_input = public_input_with(&case.block, &w, &w.pubdata, &moved);
     assert_rejected(&w, "an op credited to another chain's hash");
 }
+
+/// Constraint counts per block shape (run with `--ignored --nocapture`; the main preset takes
+/// a while to synthesise). Figures go to docs/benchmarks.md.
+#[test]
+#[ignore]
+fn constraint_counts() {
+    for (preset, chunks) in
+        [(zklink_types::Preset::dev(), 4), (zklink_types::Preset::dev(), 16), (zklink_types::Preset::main(), 16)]
+    {
+        let w = BlockWitness::empty(&preset, 3, chunks).unwrap();
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        BlockCircuit::new(w).generate_constraints(cs.clone()).unwrap();
+        println!("{} preset, {chunks} chunks, 3 chains: {} constraints", preset.name, cs.num_constraints());
+    }
+}

@@ -3,7 +3,6 @@
 //! each H_c a rolling SHA-256 over chain c's on-chain ops, and the proof's single public input
 //! = the commitment with its top 3 bits cleared.
 
-use ark_crypto_primitives::crh::sha256::constraints::Sha256Gadget;
 use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::convert::ToBitsGadget;
 use ark_r1cs_std::fields::fp::FpVar;
@@ -13,8 +12,9 @@ use zklink_crypto::Fr;
 
 pub type Bytes = Vec<UInt8<Fr>>;
 
+/// SHA-256 of `data` with this crate's gadget (`super::sha256`, ~26k constraints per 64-byte block).
 pub fn sha256(data: &[UInt8<Fr>]) -> Result<Bytes, SynthesisError> {
-    Ok(Sha256Gadget::digest(data)?.0)
+    super::sha256::sha256(data)
 }
 
 /// One step of a chain's rolling hash: `sha256(prev ‖ op pubdata)`.

@@ -4,3 +4,4 @@ pub mod commitment;
 pub mod eddsa;
 pub mod merkle;
 pub mod poseidon;
+pub mod sha256;

@@ -1,0 +1,262 @@
+//! A local anvil (the EVM dev node) for tests and the devnet: the build pinned in
+//! `tools/l1/package-lock.json` (`npm ci --prefix tools/l1`), listening on 127.0.0.1 on a port the
+//! OS picks, with a chosen chain id, killed when the [`Anvil`] handle is dropped.
+//!
+//! `tools/l1/node_modules/.bin/anvil` is a Node wrapper (`@foundry-rs/anvil/bin.mjs`) that runs the
+//! native binary from the platform package `@foundry-rs/anvil-<os>-<arch>` as a child process.
+//! Killing the wrapper would leave that child running, so [`Anvil::spawn`] starts the native binary
+//! the wrapper would run ([`anvil_binary`]) directly.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, B256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest::Url;
+
+/// How long [`Anvil::spawn`] waits for the node to listen (it takes ~0.1 s on the 2-core VM).
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Errors starting a local anvil.
+#[derive(thiserror::Error, Debug)]
+pub enum DevnetError {
+    /// The pinned anvil is not installed.
+    #[error("anvil is not installed at {path}: run `npm ci --prefix tools/l1` (needs node and npm)")]
+    BinaryMissing {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// This OS / architecture has no anvil package on npm.
+    #[error("no prebuilt anvil for {os}/{arch} in @foundry-rs/anvil")]
+    UnsupportedPlatform {
+        /// `std::env::consts::OS`.
+        os: &'static str,
+        /// `std::env::consts::ARCH`.
+        arch: &'static str,
+    },
+    /// The process could not be started.
+    #[error("starting {path}: {source}")]
+    Spawn {
+        /// The binary.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// anvil exited, or did not report a listening address in time.
+    #[error("anvil did not start ({reason}); its stderr: {stderr}")]
+    Startup {
+        /// What happened.
+        reason: String,
+        /// The tail of anvil's stderr.
+        stderr: String,
+    },
+    /// anvil printed something this module cannot parse.
+    #[error("unexpected anvil output: {0}")]
+    Output(String),
+}
+
+/// The workspace root (two levels above this crate's manifest).
+pub fn workspace_root() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    dir.parent().and_then(Path::parent).map_or_else(|| dir.to_path_buf(), Path::to_path_buf)
+}
+
+/// The npm `@foundry-rs/anvil` platform package name suffix for this machine.
+fn platform() -> Result<&'static str, DevnetError> {
+    use std::env::consts::{ARCH, OS};
+    Ok(match (OS, ARCH) {
+        ("linux", "x86_64") => "linux-amd64",
+        ("linux", "aarch64") => "linux-arm64",
+        ("macos", "x86_64") => "darwin-amd64",
+        ("macos", "aarch64") => "darwin-arm64",
+        ("windows", "x86_64") => "win32-amd64",
+        (os, arch) => return Err(DevnetError::UnsupportedPlatform { os, arch }),
+    })
+}
+
+/// The native anvil binary installed by `npm ci --prefix tools/l1`
+/// (`tools/l1/node_modules/@foundry-rs/anvil-<platform>/bin/anvil`), if it is there.
+pub fn anvil_binary() -> Result<PathBuf, DevnetError> {
+    let exe = if cfg!(windows) { "anvil.exe" } else { "anvil" };
+    let path = workspace_root()
+        .join("tools/l1/node_modules/@foundry-rs")
+        .join(format!("anvil-{}", platform()?))
+        .join("bin")
+        .join(exe);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(DevnetError::BinaryMissing { path })
+    }
+}
+
+/// A running anvil. Dropping it kills the process.
+#[derive(Debug)]
+pub struct Anvil {
+    child: Child,
+    port: u16,
+    chain_id: u64,
+    keys: Vec<B256>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Anvil {
+    /// Starts the pinned anvil ([`anvil_binary`]) on 127.0.0.1 with `chain_id`.
+    pub fn spawn(chain_id: u64) -> Result<Self, DevnetError> {
+        Self::spawn_with(&anvil_binary()?, chain_id, &[])
+    }
+
+    /// Starts `binary` (an anvil) on 127.0.0.1, on a port the OS picks, with `chain_id` and any
+    /// `extra_args`, and waits (at most [`STARTUP_TIMEOUT`]) until it listens.
+    pub fn spawn_with(binary: &Path, chain_id: u64, extra_args: &[&str]) -> Result<Self, DevnetError> {
+        let mut child = Command::new(binary)
+            .args(["--host", "127.0.0.1", "--port", "0", "--chain-id"])
+            .arg(chain_id.to_string())
+            .args(extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| DevnetError::Spawn { path: binary.to_path_buf(), source })?;
+
+        // Both pipes are drained for the whole life of the process (anvil logs every request), so
+        // it never blocks on a full pipe. Stdout lines are forwarded until it listens.
+        let stderr = Arc::new(Mutex::new(String::new()));
+        if let Some(pipe) = child.stderr.take() {
+            let sink = Arc::clone(&stderr);
+            std::thread::spawn(move || drain_tail(pipe, &sink));
+        }
+        let (tx, rx) = mpsc::channel::<String>();
+        if let Some(pipe) = child.stdout.take() {
+            std::thread::spawn(move || {
+                let mut lines = BufReader::new(pipe).lines();
+                for line in lines.by_ref().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+                // Startup is over (the receiver is gone): keep draining.
+                lines.for_each(drop);
+            });
+        }
+
+        // Build the handle first: on any error below, dropping it kills the process.
+        let mut anvil = Self { child, port: 0, chain_id, keys: Vec::new(), stderr };
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let mut in_keys = false;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match rx.recv_timeout(left) {
+                Ok(line) => line,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(anvil.startup_error(format!("no listening address after {STARTUP_TIMEOUT:?}")))
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = anvil.child.wait().map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                    // Let the stderr thread catch up with the last lines before reporting.
+                    std::thread::sleep(Duration::from_millis(100));
+                    return Err(anvil.startup_error(format!("exited: {status}")));
+                }
+            };
+            let line = line.trim();
+            if let Some(addr) = line.strip_prefix("Listening on ") {
+                let port = addr.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok());
+                anvil.port = port.ok_or_else(|| DevnetError::Output(line.to_string()))?;
+                return Ok(anvil);
+            }
+            if line == "Private Keys" {
+                in_keys = true;
+            } else if in_keys && line.starts_with('(') {
+                // "(0) 0xac09…"
+                let key = line.split_whitespace().nth(1).and_then(|k| k.parse::<B256>().ok());
+                anvil.keys.push(key.ok_or_else(|| DevnetError::Output(line.to_string()))?);
+            } else if in_keys && !line.is_empty() && !line.starts_with('=') {
+                in_keys = false;
+            }
+        }
+    }
+
+    fn startup_error(&self, reason: String) -> DevnetError {
+        let stderr = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+        DevnetError::Startup { reason, stderr }
+    }
+
+    /// The TCP port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The chain id it was started with.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// The HTTP JSON-RPC endpoint, `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// [`Self::endpoint`] as a URL.
+    pub fn endpoint_url(&self) -> Url {
+        Url::parse(&self.endpoint()).expect("a literal http URL with a numeric port parses")
+    }
+
+    /// The private keys of the funded dev accounts anvil printed (10 by default).
+    pub fn keys(&self) -> &[B256] {
+        &self.keys
+    }
+
+    /// A signer for dev account `index`, if anvil created that many.
+    pub fn signer(&self, index: usize) -> Option<PrivateKeySigner> {
+        self.keys.get(index).and_then(|k| PrivateKeySigner::from_bytes(k).ok())
+    }
+
+    /// The address of dev account `index`.
+    pub fn address(&self, index: usize) -> Option<Address> {
+        self.signer(index).map(|s| s.address())
+    }
+
+    /// An HTTP provider that signs with dev account `index` (and fills nonce, gas and chain id).
+    pub fn provider(&self, index: usize) -> Option<DynProvider> {
+        let wallet = EthereumWallet::from(self.signer(index)?);
+        Some(ProviderBuilder::new().wallet(wallet).connect_http(self.endpoint_url()).erased())
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        // SIGKILL, then reap it so no zombie is left behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads `pipe` to its end, keeping the last 8 KiB in `sink`.
+fn drain_tail(pipe: impl Read, sink: &Mutex<String>) {
+    const KEEP: usize = 8 * 1024;
+    let mut reader = BufReader::new(pipe);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        if let Ok(mut s) = sink.lock() {
+            s.push_str(&String::from_utf8_lossy(&buf));
+            if s.len() > 2 * KEEP {
+                let mut cut = s.len() - KEEP;
+                while !s.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                s.drain(..cut);
+            }
+        }
+    }
+}
