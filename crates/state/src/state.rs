@@ -175,12 +175,7 @@ impl State {
         token: TokenId,
         value: u128,
     ) -> Result<(), TxError> {
-        let index = self.preset.balance_index(sub, token);
-        let defaults = self.shapes.balance.clone();
-        self.account_mut(id)?
-            .balances
-            .set(&defaults, index, u128_to_field(value))
-            .map_err(|e| tree_error(e, || TxError::TokenOutOfRange { token, max: 0 }))
+        self.set_balance_leaf_unchecked(id, sub, token, u128_to_field(value))
     }
 
     /// The balance leaf as stored (a field element; valid states hold only u128 values).
@@ -188,9 +183,10 @@ impl State {
         self.account(id).map(|a| a.balances.get(self.preset.balance_index(sub, token))).unwrap_or_default()
     }
 
-    /// Writes any field element as a balance leaf. Never used by the executor: it lets
-    /// cheating-prover tests build the states a dishonest prover would claim (a balance below
-    /// zero wraps around the field) and show that the circuit rejects them.
+    /// Writes any field element as a balance leaf; [`State::set_balance`] is the u128 entry
+    /// point built on it. Called directly only by cheating-prover tests, to build the states a
+    /// dishonest prover would claim (a balance below zero wraps around the field) and show that
+    /// the circuit rejects them.
     #[doc(hidden)]
     pub fn set_balance_leaf_unchecked(
         &mut self,
@@ -238,13 +234,7 @@ impl State {
         slot: SlotId,
         value: OrderSlot,
     ) -> Result<(), TxError> {
-        let index = self.preset.order_index(sub, slot);
-        let defaults = self.shapes.order.clone();
-        let max = self.preset.max_slot();
-        self.account_mut(id)?
-            .orders
-            .set(&defaults, index, value.to_field())
-            .map_err(|e| tree_error(e, || TxError::SlotOutOfRange { slot, max }))
+        self.set_order_leaf_unchecked(id, sub, slot, value.to_field())
     }
 
     pub fn set_nonce(&mut self, id: AccountId, nonce: Nonce) -> Result<(), TxError> {

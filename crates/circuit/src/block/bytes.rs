@@ -36,9 +36,13 @@ impl Cursor {
 
     /// Everything after the fields read so far must be zero when `g` holds.
     pub fn zero_padding(&self, g: &Boolean<Fr>) -> R<()> {
-        let sum = self.bits[self.pos..].iter().fold(FpVar::zero(), |acc, b| acc + FpVar::from(b.clone()));
-        eq_if(g, &sum, &FpVar::zero())
+        eq_if(g, &bit_sum(&self.bits[self.pos..]), &FpVar::zero())
     }
+}
+
+/// Σ bits: zero iff every bit is (a free linear combination).
+fn bit_sum(bits: &[Boolean<Fr>]) -> FpVar<Fr> {
+    bits.iter().fold(FpVar::zero(), |acc, b| acc + FpVar::from(b.clone()))
 }
 
 /// A parsed field: its value and its big-endian bits.
@@ -52,8 +56,7 @@ impl Field {
     /// `g ⇒ value < 2^width` (the bits above `width` are zero), one constraint.
     pub fn fits(&self, g: &Boolean<Fr>, width: usize) -> R<()> {
         let extra = self.bits.len().saturating_sub(width);
-        let top = self.bits[..extra].iter().fold(FpVar::zero(), |acc, b| acc + FpVar::from(b.clone()));
-        eq_if(g, &top, &FpVar::zero())
+        eq_if(g, &bit_sum(&self.bits[..extra]), &FpVar::zero())
     }
 }
 

@@ -79,7 +79,7 @@ pub fn le_if(g: &Boolean<Fr>, a: &FpVar<Fr>, b: &FpVar<Fr>, n: usize) -> R<()> {
 pub fn ge(a: &FpVar<Fr>, b: &FpVar<Fr>, n: usize) -> R<Boolean<Fr>> {
     // a − b + 2^n lies in [0, 2^(n+1)); its top bit says a ≥ b.
     let shifted = a - b + FpVar::constant(pow2(n as u32));
-    Ok(to_bits_le(&shifted, n + 1)?.pop().expect("n + 1 bits"))
+    to_bits_le(&shifted, n + 1)?.pop().ok_or(SynthesisError::Unsatisfiable)
 }
 
 /// `v != 0` (two constraints).

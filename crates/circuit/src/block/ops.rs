@@ -250,10 +250,6 @@ fn fee_to_account_0(ctx: &mut Ctx, j: usize, m: usize, g: &Boolean<Fr>, token: &
     credit(ctx, j, m, g, FpVar::zero(), index, fee)
 }
 
-fn reserve_index(ctx: &Ctx, chain: &FpVar<Fr>, reserve: &FpVar<Fr>) -> FpVar<Fr> {
-    balance_index(ctx, chain, reserve)
-}
-
 // ---- the rules ----
 
 fn noop(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
@@ -281,7 +277,7 @@ fn deposit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let mut change = Change::balance(account.value, balance_index(ctx, &sub.value, &l2.value), lo);
     change.address = Some(owner);
     ctx.bind(j, 0, g, change)?;
-    let index = reserve_index(ctx, &chain.value, &reserve);
+    let index = balance_index(ctx, &chain.value, &reserve);
     credit(ctx, j, 1, g, c(1), index, &amount)?;
     ctx.onchain_op(j, g, 2);
     Ok(())
@@ -312,7 +308,7 @@ fn full_exit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     eq_if(&paid, &ctx.slot(j, 0).old_address.clone(), &owner)?;
     let index = balance_index(ctx, &sub.value, &l2.value);
     debit(ctx, j, 0, &paid, account.value, index, &amount)?;
-    let index = reserve_index(ctx, &chain.value, &reserve);
+    let index = balance_index(ctx, &chain.value, &reserve);
     debit(ctx, j, 1, &paid, c(1), index, &amount)?;
     ctx.onchain_op(j, g, 2);
     Ok(())
@@ -433,7 +429,7 @@ fn withdraw(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     le_if(g, &ratio.value, &c(10_000), 16)?;
     let index = balance_index(ctx, &sub.value, &l2.value);
     let (pkh, _) = signer_pays(ctx, j, 0, g, &account.value, index, &amount.value + &fee, Some(&nonce.value))?;
-    let index = reserve_index(ctx, &chain.value, &reserve);
+    let index = balance_index(ctx, &chain.value, &reserve);
     debit(ctx, j, 1, g, c(1), index, &amount.value)?;
     fee_to_account_0(ctx, j, 2, g, &l2.value, &fee)?;
     let msg = Message::default()
@@ -478,7 +474,7 @@ fn forced_exit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     eq_if(g, &t.old_pkh, &FpVar::zero())?;
     let index = balance_index(ctx, &target_sub.value, &l2.value);
     debit(ctx, j, 1, g, target.value.clone(), index, &amount)?;
-    let index = reserve_index(ctx, &chain.value, &reserve);
+    let index = balance_index(ctx, &chain.value, &reserve);
     debit(ctx, j, 2, g, c(1), index, &amount)?;
     fee_to_account_0(ctx, j, 3, g, &fee_token.value, &fee)?;
     let msg = Message::default()

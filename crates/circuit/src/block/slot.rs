@@ -52,9 +52,6 @@ pub struct SubLeaf {
 }
 
 impl SubLeaf {
-    pub fn balance(v: u128) -> Self {
-        Self { hi: Fr::from(0u64), lo: Fr::from(v) }
-    }
     pub fn order(nonce: u32, residue: u128) -> Self {
         Self { hi: Fr::from(nonce as u64), lo: Fr::from(residue) }
     }

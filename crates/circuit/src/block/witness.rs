@@ -12,16 +12,17 @@ use zklink_block::Block;
 use zklink_crypto::eddsa::{PublicKey, Signature};
 use zklink_crypto::Fr;
 use zklink_state::{OrderSlot, State};
+use zklink_types::amount::mul_div_floor;
 use zklink_types::op::{OrderMatchingOp, CHUNK_BYTES};
 use zklink_types::{
-    AccountId, L2Tx, Nonce, Op, OrderNonce, Preset, SlotId, SubAccountId, TokenId, TokenMapping, TxSignature,
-    FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID,
+    AccountId, L2Tx, Nonce, Op, OrderNonce, Preset, SlotId, SubAccountId, TokenId, TokenMapping, TxError, TxSignature,
+    FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID, ORDER_FEE_DENOMINATOR,
 };
 
 use super::bytes::Field;
 use super::num::{self, pow2, R};
 use super::ops::OpKind;
-use super::slot::{SlotWitness, SubLeaf, TreeDepths, SLOTS_PER_CHUNK};
+use super::slot::{SlotWitness, SubLeaf, SLOTS_PER_CHUNK};
 
 /// Why a witness could not be built: the inputs do not describe a valid block.
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +130,6 @@ enum Target {
 
 struct Builder<'a> {
     state: &'a mut State,
-    depths: TreeDepths,
     slots: Vec<SlotWitness>,
     sigs: Vec<SigWitness>,
     aux: Vec<OrderAux>,
@@ -141,8 +141,8 @@ struct Builder<'a> {
 
 /// A slot's change to the state; returns the new sub-leaf when it cannot be read back from the
 /// state as a u128 (only in unchecked mode).
-type Edit<'f> = Box<dyn FnOnce(&mut State) -> Result<Option<SubLeaf>, zklink_types::TxError> + 'f>;
-type TxResult = Result<Option<SubLeaf>, zklink_types::TxError>;
+type Edit<'f> = Box<dyn FnOnce(&mut State) -> Result<Option<SubLeaf>, TxError> + 'f>;
+type TxResult = Result<Option<SubLeaf>, TxError>;
 
 impl Builder<'_> {
     fn bad(&self, reason: impl ToString) -> WitnessError {
@@ -165,11 +165,11 @@ impl Builder<'_> {
     fn slot(&mut self, account: AccountId, target: Target, edit: Edit<'_>) -> Result<(), WitnessError> {
         let account_path = self.state.account_path(account).map_err(|e| self.bad(e))?;
         let old = self.state.account_leaf(account);
-        let (is_order, mut sub_path) = match target {
+        let (is_order, sub_path) = match target {
             Target::Balance(sub, token) => (false, self.state.balance_path(account, sub, token)),
             Target::Order(sub, slot) => (true, self.state.order_path(account, sub, slot)),
         };
-        let sub_path = sub_path.as_mut().map_err(|e| self.bad(e.to_string()))?.clone();
+        let sub_path = sub_path.map_err(|e| self.bad(e))?;
         let old_value = self.sub_value(account, target);
         let written = edit(self.state).map_err(|e| self.bad(e))?;
         let new = self.state.account_leaf(account);
@@ -187,25 +187,18 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn add(
+    /// A slot that adds `amount` to a balance, or takes it with `debit`.
+    fn balance_slot(
         &mut self,
         account: AccountId,
         sub: SubAccountId,
         token: TokenId,
-        delta: i8,
         amount: u128,
+        debit: bool,
     ) -> Result<(), WitnessError> {
         let unchecked = self.unchecked;
         let edit: Edit<'_> = Box::new(move |s: &mut State| {
-            if unchecked {
-                let old = s.balance_leaf(account, sub, token);
-                let new = if delta > 0 { old + Fr::from(amount) } else { old - Fr::from(amount) };
-                return s.set_balance_leaf_unchecked(account, sub, token, new).map(|_| None);
-            }
-            let old = s.balance(account, sub, token);
-            let new = if delta > 0 { old.checked_add(amount) } else { old.checked_sub(amount) };
-            let new = new.ok_or(zklink_types::TxError::ArithmeticOverflow("witness balance"))?;
-            s.set_balance(account, sub, token, new).map(|_| None)
+            change_balance(s, account, sub, token, amount, debit, unchecked).map(|_| None)
         });
         self.slot(account, Target::Balance(sub, token), edit)
     }
@@ -217,7 +210,7 @@ impl Builder<'_> {
         token: TokenId,
         amount: u128,
     ) -> Result<(), WitnessError> {
-        self.add(account, sub, token, 1, amount)
+        self.balance_slot(account, sub, token, amount, false)
     }
 
     fn debit(
@@ -227,7 +220,7 @@ impl Builder<'_> {
         token: TokenId,
         amount: u128,
     ) -> Result<(), WitnessError> {
-        self.add(account, sub, token, -1, amount)
+        self.balance_slot(account, sub, token, amount, true)
     }
 
     /// The signer pays `total` and its nonce moves on.
@@ -240,13 +233,8 @@ impl Builder<'_> {
     ) -> Result<(), WitnessError> {
         let unchecked = self.unchecked;
         let edit: Edit<'_> = Box::new(move |s: &mut State| {
-            let old = s.balance_leaf(account, sub, token);
-            if !unchecked && zklink_state::account::field_to_u128(&old) < total {
-                return Err(zklink_types::TxError::ArithmeticOverflow("witness debit"));
-            }
-            s.set_balance_leaf_unchecked(account, sub, token, old - Fr::from(total))?;
-            let nonce = s.account(account).map(|a| a.nonce.0).unwrap_or(0);
-            s.set_nonce(account, Nonce(nonce.wrapping_add(1))).map(|_| None)
+            change_balance(s, account, sub, token, total, true, unchecked)?;
+            bump_nonce(s, account).map(|_| None)
         });
         self.slot(account, Target::Balance(sub, token), edit)
     }
@@ -282,14 +270,39 @@ impl Builder<'_> {
     }
 }
 
+/// Adds `amount` to a balance leaf, or takes it with `debit`. Checked mode keeps balances in
+/// u128; unchecked mode wraps in the field, as a cheating prover would.
+fn change_balance(
+    s: &mut State,
+    account: AccountId,
+    sub: SubAccountId,
+    token: TokenId,
+    amount: u128,
+    debit: bool,
+    unchecked: bool,
+) -> Result<(), TxError> {
+    if unchecked {
+        let old = s.balance_leaf(account, sub, token);
+        let new = if debit { old - Fr::from(amount) } else { old + Fr::from(amount) };
+        return s.set_balance_leaf_unchecked(account, sub, token, new);
+    }
+    let old = s.balance(account, sub, token);
+    let new = if debit { old.checked_sub(amount) } else { old.checked_add(amount) };
+    s.set_balance(account, sub, token, new.ok_or(TxError::ArithmeticOverflow("witness balance"))?)
+}
+
+fn bump_nonce(s: &mut State, account: AccountId) -> Result<(), TxError> {
+    let nonce = s.account(account).map(|a| a.nonce.0).unwrap_or(0);
+    s.set_nonce(account, Nonce(nonce.wrapping_add(1)))
+}
+
 fn mapping(b: &Builder<'_>, l1: TokenId, l2: TokenId) -> Result<TokenId, WitnessError> {
     TokenMapping::new(l1, l2).map(|m| m.reserve).map_err(|e| b.bad(e))
 }
 
+/// The order fee, as the executor computes it.
 fn fee_of(amount: u128, ratio: u8) -> u128 {
-    // amount < 2^128 and ratio < 2^8: the product fits u128 only below 2^120, so split.
-    let (q, r) = (amount / 10_000, amount % 10_000);
-    q * ratio as u128 + r * ratio as u128 / 10_000
+    mul_div_floor(amount, ratio as u128, ORDER_FEE_DENOMINATOR).unwrap_or(0)
 }
 
 impl BlockWitness {
@@ -312,8 +325,7 @@ impl BlockWitness {
             return Err(WitnessError::WrongOldRoot(block.number.0, format!("{}", state.root())));
         }
         let preset = state.preset().clone();
-        let depths = TreeDepths::of(&preset);
-        let mut b = Builder { state, depths, slots: Vec::new(), sigs: Vec::new(), aux: Vec::new(), op: 0, unchecked };
+        let mut b = Builder { state, slots: Vec::new(), sigs: Vec::new(), aux: Vec::new(), op: 0, unchecked };
         let mut chunk = 0;
         for (i, op) in block.ops.iter().enumerate() {
             b.op = i;
@@ -326,7 +338,6 @@ impl BlockWitness {
             b.finish_op(chunk, 1)?;
             chunk += 1;
         }
-        let _ = b.depths;
         let (slots, sigs, aux) = (b.slots, b.sigs, b.aux);
         let new_root = state.root();
         // The commitment to the state the replay reached (the executor's, for an honest block).
@@ -394,14 +405,12 @@ fn replay(b: &mut Builder<'_>, op: &Op, tx: Option<&L2Tx>, j: usize) -> Result<(
         Op::Noop => Ok(()),
         Op::Deposit(d) => {
             let reserve = mapping(b, d.l1_token, d.l2_token)?;
-            let (id, owner, amount) = (d.account_id, d.owner, d.amount);
+            let (id, owner, amount, unchecked) = (d.account_id, d.owner, d.amount, b.unchecked);
             let edit: Edit<'_> = Box::new(move |s: &mut State| {
                 if s.account(id).is_none() {
                     s.create_account(owner)?;
                 }
-                let old = s.balance(id, d.sub_account_id, d.l2_token);
-                let new = old.checked_add(amount).ok_or(zklink_types::TxError::ArithmeticOverflow("deposit"))?;
-                s.set_balance(id, d.sub_account_id, d.l2_token, new).map(|_| None)
+                change_balance(s, id, d.sub_account_id, d.l2_token, amount, false, unchecked).map(|_| None)
             });
             b.slot(id, Target::Balance(d.sub_account_id, d.l2_token), edit)?;
             b.credit(GLOBAL_ASSET_ACCOUNT_ID, d.chain_id.as_sub_account(), reserve, d.amount)
@@ -417,13 +426,11 @@ fn replay(b: &mut Builder<'_>, op: &Op, tx: Option<&L2Tx>, j: usize) -> Result<(
         Op::ChangePubKey(o) => {
             let L2Tx::ChangePubKey(t) = need(b, tx, "ChangePubKey")? else { return Err(wrong(b, "ChangePubKey")) };
             let (id, pkh, fee, token, sub) = (o.account_id, o.new_pk_hash, o.fee, o.fee_token, o.sub_account_id);
+            let unchecked = b.unchecked;
             let edit: Edit<'_> = Box::new(move |s: &mut State| {
-                let old = s.balance(id, sub, token);
-                let new = old.checked_sub(fee).ok_or(zklink_types::TxError::ArithmeticOverflow("fee"))?;
-                s.set_balance(id, sub, token, new)?;
+                change_balance(s, id, sub, token, fee, true, unchecked)?;
                 s.set_pubkey_hash(id, pkh)?;
-                let nonce = s.account(id).map(|a| a.nonce.0).unwrap_or(0);
-                s.set_nonce(id, Nonce(nonce.wrapping_add(1))).map(|_| None)
+                bump_nonce(s, id).map(|_| None)
             });
             b.slot(id, Target::Balance(sub, token), edit)?;
             b.fee(token, fee)?;
@@ -443,7 +450,7 @@ fn replay(b: &mut Builder<'_>, op: &Op, tx: Option<&L2Tx>, j: usize) -> Result<(
             let edit: Edit<'_> = Box::new(move |s: &mut State| {
                 let id = s.create_account(address)?;
                 if id != to {
-                    return Err(zklink_types::TxError::Internal(format!("new account got id {id}, op says {to}")));
+                    return Err(TxError::Internal(format!("new account got id {id}, op says {to}")));
                 }
                 s.set_balance(to, sub, token, amount).map(|_| None)
             });
@@ -526,7 +533,7 @@ fn fill_slot(
         let available = if old.residue != 0 && old.nonce == nonce { old.residue } else { amount };
         let Some(residue) = available.checked_sub(base) else {
             if !unchecked {
-                return Err(zklink_types::TxError::ArithmeticOverflow("overfill"));
+                return Err(TxError::ArithmeticOverflow("overfill"));
             }
             // An overfill: the residue wraps below zero, as a cheating prover would claim.
             let new = SubLeaf { hi: Fr::from(nonce.0 as u64), lo: Fr::from(available) - Fr::from(base) };
