@@ -1,27 +1,37 @@
 //! Groth16 over BN254 for zklink's circuits.
 //!
 //! * [`insecure_dev_setup`] derives keys deterministically from a public seed. Anyone who knows
-//!   the seed can forge proofs: it exists for tests and the local devnet only.
+//!   the seed can forge proofs: it exists for tests and the local devnet only, and keys made
+//!   this way are labelled [`KeyOrigin::InsecureDevSeed`] on disk.
 //! * Production keys come from an MPC ceremony (powers of tau + a per-circuit phase 2); they
-//!   are loaded with [`KeyStore::load`] from files written in this crate's format
-//!   (arkworks compressed serialization, with a `.sha256` sidecar).
-//! * [`KeyStore::load_or_setup`] caches dev keys on disk and checks their integrity on load.
-//! * [`prove`] uses every core (`ark-groth16/parallel`); [`verify`] checks a proof against its
-//!   public inputs.
+//!   are imported once with [`KeyStore::import`] and loaded with [`KeyStore::load_for`], which
+//!   refuses a key made for a different circuit (see [`keys`]).
+//! * [`KeyStore::load_or_setup`] caches dev keys on disk, checks their integrity on load, and
+//!   regenerates them when the circuit changed.
+//! * [`prove`] synthesises once, checks the witness (a false statement is a typed error, not a
+//!   bad proof), then runs the QAP reduction and the MSMs on every core (`ark-groth16/parallel`);
+//!   [`verify`] checks a proof against its public inputs. Both report progress ([`progress`]).
 
+pub mod keys;
+pub mod progress;
 pub mod snarkjs;
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use ark_bn254::Bn254;
 use ark_groth16::Groth16;
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
-use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal, R1CS_PREDICATE_LABEL,
+};
 use ark_snark::SNARK;
+use ark_std::UniformRand;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zklink_crypto::Fr;
+
+pub use keys::{circuit_info, dev_key_dir, CircuitInfo, KeyMeta, KeyOrigin, KeyStore};
+pub use progress::Task;
 
 pub type Proof = ark_groth16::Proof<Bn254>;
 pub type ProvingKey = ark_groth16::ProvingKey<Bn254>;
@@ -35,10 +45,14 @@ pub enum ProverError {
     Unsatisfied(String),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{path}: integrity check failed: sha256 is {got}, the sidecar says {expected}")]
+    #[error("{path}: integrity check failed: sha256 is {got}, the metadata says {expected}")]
     Integrity { path: PathBuf, expected: String, got: String },
     #[error("{path}: not a valid key file: {reason}")]
     Decode { path: PathBuf, reason: String },
+    #[error("{path}: the key was made for circuit {key_circuit}, but this circuit is {circuit} (the circuit changed; a new setup is needed)")]
+    WrongCircuit { path: PathBuf, key_circuit: String, circuit: String },
+    #[error("the proving key has {key} public inputs but the circuit allocates {circuit}")]
+    InputCount { key: usize, circuit: usize },
 }
 
 fn synthesis(e: impl std::fmt::Display) -> ProverError {
@@ -54,96 +68,91 @@ pub fn insecure_dev_setup<C: ConstraintSynthesizer<Fr>>(
     Groth16::<Bn254>::circuit_specific_setup(circuit, &mut rng).map_err(synthesis)
 }
 
-/// Proves `circuit` (its public inputs are whatever it allocated as inputs). The witness is
-/// checked first, so a false statement is a typed error rather than a bad proof or a panic.
-pub fn prove<C: ConstraintSynthesizer<Fr> + Clone>(pk: &ProvingKey, circuit: C) -> Result<Proof, ProverError> {
-    check_satisfied(circuit.clone())?;
+/// A circuit synthesised with its witness, inlined and checked: ready for the prover.
+struct Synthesized {
+    cs: ConstraintSystemRef<Fr>,
+}
+
+fn synthesize<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<Synthesized, ProverError> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    circuit.generate_constraints(cs.clone()).map_err(synthesis)?;
+    cs.finalize();
+    Ok(Synthesized { cs })
+}
+
+impl Synthesized {
+    fn check(&self) -> Result<(), ProverError> {
+        match self.cs.which_is_unsatisfied().map_err(synthesis)? {
+            None => Ok(()),
+            Some(which) => Err(ProverError::Unsatisfied(which)),
+        }
+    }
+}
+
+/// The public seed of the devnet's and tests' keys. Whoever knows it can forge proofs: keys made
+/// from it must never secure real funds.
+pub const INSECURE_DEV_SEED: [u8; 32] = *b"zklink-insecure-dev-block-seed-1";
+
+/// Where one proof's time went.
+#[derive(Clone, Debug)]
+pub struct ProveReport {
+    pub constraints: usize,
+    /// Constraint synthesis with the witness, and inlining.
+    pub synthesis: Duration,
+    /// Evaluating every constraint on the witness.
+    pub check: Duration,
+    /// R1CS → QAP witness map (FFTs) and the multi-scalar multiplications.
+    pub proving: Duration,
+}
+
+/// Proves `circuit` (its public inputs are whatever it allocated as inputs), reporting progress
+/// per stage. The witness is synthesised once and checked before any proving work.
+pub fn prove<C: ConstraintSynthesizer<Fr>>(pk: &ProvingKey, circuit: C) -> Result<Proof, ProverError> {
+    prove_with_report(pk, circuit).map(|(proof, _)| proof)
+}
+
+/// [`prove`], also returning where the time went.
+pub fn prove_with_report<C: ConstraintSynthesizer<Fr>>(
+    pk: &ProvingKey,
+    circuit: C,
+) -> Result<(Proof, ProveReport), ProverError> {
+    let mut task = Task::start("prove");
+    task.stage("synthesising the witness");
+    let t = Instant::now();
+    let s = synthesize(circuit)?;
+    let synthesis_time = t.elapsed();
+    task.stage("checking the witness");
+    let t = Instant::now();
+    s.check()?;
+    let check = t.elapsed();
+    let (constraints, inputs) = (s.cs.num_constraints(), s.cs.num_instance_variables());
+    if inputs != pk.vk.gamma_abc_g1.len() {
+        return Err(ProverError::InputCount { key: pk.vk.gamma_abc_g1.len() - 1, circuit: inputs - 1 });
+    }
+    task.stage(&format!("proving {constraints} constraints (QAP + MSMs)"));
+    let t = Instant::now();
+    let matrices = s.cs.to_matrices().map_err(synthesis)?;
+    let r1cs = matrices
+        .get(R1CS_PREDICATE_LABEL)
+        .ok_or_else(|| ProverError::Synthesis("the circuit has no R1CS constraints".into()))?;
+    let mut full = s.cs.instance_assignment().map_err(synthesis)?;
+    full.extend(s.cs.witness_assignment().map_err(synthesis)?);
     let mut rng = ChaCha20Rng::from_entropy();
-    Groth16::<Bn254>::prove(pk, circuit, &mut rng).map_err(synthesis)
+    let (r, k) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+    let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(pk, r, k, r1cs, inputs, constraints, &full)
+        .map_err(synthesis)?;
+    let proving = t.elapsed();
+    task.finish(&format!("proved {constraints} constraints"));
+    Ok((proof, ProveReport { constraints, synthesis: synthesis_time, check, proving }))
 }
 
 /// Synthesises `circuit` with its witness and reports the first unsatisfied constraint.
 pub fn check_satisfied<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<(), ProverError> {
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    circuit.generate_constraints(cs.clone()).map_err(synthesis)?;
-    match cs.which_is_unsatisfied().map_err(synthesis)? {
-        None => Ok(()),
-        Some(which) => Err(ProverError::Unsatisfied(which)),
-    }
+    synthesize(circuit)?.check()
 }
 
 /// Whether `proof` is valid for `public_inputs` under `vk`.
 pub fn verify(vk: &VerifyingKey, public_inputs: &[Fr], proof: &Proof) -> Result<bool, ProverError> {
     Groth16::<Bn254>::verify(vk, public_inputs, proof).map_err(synthesis)
-}
-
-/// Keys on disk: `<dir>/<name>.pk` (compressed) and `<name>.pk.sha256`.
-pub struct KeyStore {
-    dir: PathBuf,
-}
-
-impl KeyStore {
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
-    }
-
-    fn pk_path(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.pk"))
-    }
-
-    /// Loads a proving key (the verifying key is part of it), checking the sidecar hash.
-    pub fn load(&self, name: &str) -> Result<ProvingKey, ProverError> {
-        let path = self.pk_path(name);
-        let bytes = read(&path)?;
-        let sidecar = sidecar_path(&path);
-        let expected = String::from_utf8_lossy(&read(&sidecar)?).trim().to_string();
-        let got = hex::encode(zklink_crypto::sha256(&bytes));
-        if got != expected {
-            return Err(ProverError::Integrity { path, expected, got });
-        }
-        // The hash already vouches for the bytes; skip the slow subgroup checks on load.
-        ProvingKey::deserialize_compressed_unchecked(bytes.as_slice())
-            .map_err(|e| ProverError::Decode { path, reason: e.to_string() })
-    }
-
-    /// Writes a proving key and its sidecar (the sidecar last, so a torn write fails the check).
-    pub fn store(&self, name: &str, pk: &ProvingKey) -> Result<(), ProverError> {
-        let path = self.pk_path(name);
-        let mut bytes = Vec::new();
-        pk.serialize_compressed(&mut bytes)
-            .map_err(|e| ProverError::Decode { path: path.clone(), reason: e.to_string() })?;
-        fs::create_dir_all(&self.dir).map_err(|source| ProverError::Io { path: self.dir.clone(), source })?;
-        write(&path, &bytes)?;
-        write(&sidecar_path(&path), hex::encode(zklink_crypto::sha256(&bytes)).as_bytes())
-    }
-
-    /// The cached dev key for `name`, or a fresh [`insecure_dev_setup`] stored for next time.
-    /// A cached file that fails its integrity check is an error, never silently replaced.
-    pub fn load_or_setup<C: ConstraintSynthesizer<Fr>>(
-        &self,
-        name: &str,
-        seed: [u8; 32],
-        circuit: impl FnOnce() -> C,
-    ) -> Result<ProvingKey, ProverError> {
-        if self.pk_path(name).exists() {
-            return self.load(name);
-        }
-        let (pk, _) = insecure_dev_setup(circuit(), seed)?;
-        self.store(name, &pk)?;
-        Ok(pk)
-    }
-}
-
-fn sidecar_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".sha256");
-    PathBuf::from(s)
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, ProverError> {
-    fs::read(path).map_err(|source| ProverError::Io { path: path.to_path_buf(), source })
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
-    fs::write(path, bytes).map_err(|source| ProverError::Io { path: path.to_path_buf(), source })
 }

@@ -41,3 +41,57 @@ pub fn proof(p: &Proof) -> Value {
 pub fn public_inputs(inputs: &[Fr]) -> Value {
     Value::Array(inputs.iter().map(|x| Value::String(dec(x))).collect())
 }
+
+/// Errors running the independent snarkjs verifier.
+#[derive(thiserror::Error, Debug)]
+pub enum SnarkjsError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("snarkjs failed to run (exit {code:?}): {stderr}")]
+    Failed { code: Option<i32>, stderr: String },
+}
+
+/// Whether node and `tools/vectors/node_modules/snarkjs` (from `npm ci --prefix tools/vectors`)
+/// are present under `workspace`.
+pub fn available(workspace: &std::path::Path) -> bool {
+    workspace.join("tools/vectors/node_modules/snarkjs").exists()
+        && std::process::Command::new("node").arg("--version").output().is_ok()
+}
+
+/// Verifies with snarkjs `groth16.verify` (`tools/vectors/groth16_verify.js`): exports the key,
+/// proof and inputs as snarkjs JSON to a temporary directory and reports snarkjs's verdict.
+pub fn verify_with_snarkjs(
+    workspace: &std::path::Path,
+    vk: &VerifyingKey,
+    proof: &Proof,
+    inputs: &[Fr],
+) -> Result<bool, SnarkjsError> {
+    let dir = std::env::temp_dir().join(format!("zklink-snarkjs-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(&dir)?;
+    let write = |name: &str, v: Value| -> std::io::Result<std::path::PathBuf> {
+        let p = dir.join(name);
+        std::fs::write(&p, v.to_string())?;
+        Ok(p)
+    };
+    let files = [
+        write("vk.json", verifying_key(vk))?,
+        write("proof.json", self::proof(proof))?,
+        write("public.json", public_inputs(inputs))?,
+    ];
+    let out =
+        std::process::Command::new("node").arg(workspace.join("tools/vectors/groth16_verify.js")).args(&files).output();
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = out?;
+    // The script exits 0 for a valid proof, 1 for an invalid one, anything else on failure.
+    match out.status.code() {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        code => Err(SnarkjsError::Failed { code, stderr: String::from_utf8_lossy(&out.stderr).into() }),
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}

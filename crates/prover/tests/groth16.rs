@@ -42,8 +42,13 @@ fn prove_and_verify_with_cached_dev_keys() {
     assert!(!verify(&pk.vk, &[c.hash + Fr::from(1u64)], &proof).unwrap(), "tampered public input");
 
     // The cached key is loaded, not regenerated, and proves just as well.
-    let again = store.load("preimage").unwrap();
+    let info = circuit_info(circuit()).unwrap();
+    let again = store.load_for("preimage", &info).unwrap();
     assert_eq!(again.vk, pk.vk);
+    assert_eq!(store.load_or_setup("preimage", SEED, circuit).unwrap().vk, pk.vk);
+    let meta = store.meta("preimage").unwrap();
+    assert!(matches!(meta.origin, KeyOrigin::InsecureDevSeed { .. }));
+    assert_eq!((meta.circuit.public_inputs, meta.circuit.constraints), (1, info.constraints));
     assert!(verify(&again.vk, &[c.hash], &prove(&again, circuit()).unwrap()).unwrap());
 
     // Same seed, same keys: the dev setup is reproducible.
@@ -61,8 +66,45 @@ fn tampered_key_files_are_refused() {
     bytes[100] ^= 1;
     std::fs::write(&path, &bytes).unwrap();
     assert!(matches!(store.load("preimage"), Err(ProverError::Integrity { .. })));
+    // A corrupted cache is reported, never silently replaced.
     assert!(matches!(store.load_or_setup("preimage", SEED, circuit), Err(ProverError::Integrity { .. })));
     assert!(matches!(store.load("missing"), Err(ProverError::Io { .. })));
+}
+
+/// The same statement with one more constraint: a different circuit.
+#[derive(Clone)]
+struct Preimage2(Preimage);
+
+impl ConstraintSynthesizer<Fr> for Preimage2 {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let extra = FpVar::new_witness(cs.clone(), || Ok(self.0.a))?;
+        extra.enforce_equal(&FpVar::new_witness(cs.clone(), || Ok(self.0.a))?)?;
+        self.0.generate_constraints(cs)
+    }
+}
+
+#[test]
+fn keys_are_bound_to_their_circuit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = KeyStore::new(dir.path());
+    let old = store.load_or_setup("k", SEED, circuit).unwrap();
+    let changed = || Preimage2(circuit());
+    let info = circuit_info(changed()).unwrap();
+    assert_ne!(info.digest, circuit_info(circuit()).unwrap().digest);
+    assert!(matches!(store.load_for("k", &info), Err(ProverError::WrongCircuit { .. })));
+    // A dev key for an older circuit is regenerated ...
+    let new = store.load_or_setup("k", SEED, changed).unwrap();
+    assert_ne!(new.vk, old.vk);
+    assert!(verify(&new.vk, &[circuit().hash], &prove(&new, changed()).unwrap()).unwrap());
+    // ... but a ceremony key is never replaced behind the operator's back.
+    store.import("k", &old, circuit_info(circuit()).unwrap(), "https://example.invalid/ceremony").unwrap();
+    assert!(matches!(store.load_or_setup("k", SEED, changed), Err(ProverError::WrongCircuit { .. })));
+    assert!(matches!(store.meta("k").unwrap().origin, KeyOrigin::Ceremony { .. }));
+    // A key with the wrong number of public inputs cannot be imported or used.
+    let mut bad = old.clone();
+    bad.vk.gamma_abc_g1.push(bad.vk.gamma_abc_g1[0]);
+    assert!(matches!(store.import("x", &bad, info, "t"), Err(ProverError::InputCount { .. })));
+    assert!(matches!(prove(&bad, circuit()), Err(ProverError::InputCount { .. })));
 }
 
 #[test]
@@ -76,34 +118,16 @@ fn a_false_statement_cannot_be_proven() {
     assert!(!verify(&vk, &[lie.hash], &proof).unwrap());
 }
 
-/// Runs snarkjs on our exported key and proof; `None` when node or the npm tools are missing
-/// outside CI (in CI that is a failure).
+/// snarkjs's verdict on our exported key and proof; `None` when node or the npm tools are
+/// missing outside CI (in CI that is a failure).
 fn snarkjs_verifies(vk: &VerifyingKey, proof: &Proof, public: &[Fr]) -> Option<bool> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/vectors");
-    let available = root.join("node_modules/snarkjs").exists()
-        && std::process::Command::new("node").arg("--version").output().is_ok();
-    if !available {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    if !snarkjs::available(&root) {
         assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must have node and tools/vectors/node_modules");
         eprintln!("skipping the snarkjs cross-check: run `npm ci --prefix tools/vectors` and install node");
         return None;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, v: serde_json::Value| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, v.to_string()).unwrap();
-        p
-    };
-    let vk_path = write("vk.json", snarkjs::verifying_key(vk));
-    let proof_path = write("proof.json", snarkjs::proof(proof));
-    let public_path = write("public.json", snarkjs::public_inputs(public));
-    let out = std::process::Command::new("node")
-        .arg(root.join("groth16_verify.js"))
-        .args([&vk_path, &proof_path, &public_path])
-        .output()
-        .unwrap();
-    let code = out.status.code().unwrap_or(2);
-    assert!(code == 0 || code == 1, "snarkjs failed to run: {}", String::from_utf8_lossy(&out.stderr));
-    Some(code == 0)
+    Some(snarkjs::verify_with_snarkjs(&root, vk, proof, public).expect("snarkjs runs"))
 }
 
 #[test]

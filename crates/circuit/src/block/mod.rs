@@ -106,6 +106,16 @@ impl BlockCircuit {
     pub fn new(witness: BlockWitness) -> Self {
         Self { witness }
     }
+
+    /// The circuit of a shape without a real witness (all-Noop block): what key generation needs.
+    pub fn blank(preset: &Preset, chains: u8, chunks: usize) -> Result<Self, WitnessError> {
+        BlockWitness::empty(preset, chains, chunks).map(Self::new)
+    }
+
+    /// The name of this circuit's shape, e.g. `block-dev-4c-3n` (keys are stored under it).
+    pub fn shape_name(preset: &Preset, chains: u8, chunks: usize) -> String {
+        format!("block-{}-{chunks}c-{chains}n", preset.name)
+    }
 }
 
 fn alloc_chunk(cs: &ConstraintSystemRef<Fr>, bytes: &[u8]) -> R<Vec<Boolean<Fr>>> {

@@ -1,0 +1,226 @@
+//! Proving keys on disk, bound to the circuit they were made for.
+//!
+//! A key is stored as `<dir>/<name>.pk` (arkworks uncompressed serialization of the proving key,
+//! which contains the verifying key: twice the size of compressed points, but it loads at disk
+//! speed instead of one square root per point) and `<dir>/<name>.json` ([`KeyMeta`]): the file's SHA-256,
+//! the [`CircuitInfo`] digest of the constraint matrices it was made for, and its origin.
+//!
+//! **Production keys** come from an MPC ceremony: a universal powers-of-tau phase and a
+//! per-circuit phase 2 run for the circuit whose [`circuit_info`] digest is published with the
+//! ceremony transcript. The ceremony's final key is converted to an arkworks `ProvingKey` and
+//! imported once with [`KeyStore::import`] (origin [`KeyOrigin::Ceremony`]); provers then load
+//! it with [`KeyStore::load_for`], which refuses a corrupted file or a key made for a different
+//! circuit. The verifying key deployed on L1 is `pk.vk` of that same file. Ceremony keys are
+//! never regenerated or replaced by this crate.
+//!
+//! **Dev keys** ([`KeyStore::load_or_setup`]) come from [`crate::insecure_dev_setup`] with a
+//! public seed; they are cached, and regenerated when the circuit's digest changes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ark_ff::{BigInteger, PrimeField};
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zklink_crypto::Fr;
+
+use crate::{insecure_dev_setup, synthesis, ProverError, ProvingKey, Task};
+
+/// What identifies a circuit: the SHA-256 of its constraint matrices and their dimensions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircuitInfo {
+    /// Hex SHA-256 over the dimensions and every (row, column, coefficient) of every matrix.
+    pub digest: String,
+    pub constraints: usize,
+    /// Public inputs, not counting the constant 1.
+    pub public_inputs: usize,
+    pub witnesses: usize,
+}
+
+/// Synthesises `circuit` in setup mode (no witness needed) and fingerprints its matrices.
+pub fn circuit_info<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<CircuitInfo, ProverError> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Setup);
+    circuit.generate_constraints(cs.clone()).map_err(synthesis)?;
+    cs.finalize();
+    let (constraints, inputs, witnesses) =
+        (cs.num_constraints(), cs.num_instance_variables(), cs.num_witness_variables());
+    let mut h = Sha256::new();
+    for n in [constraints, inputs, witnesses] {
+        h.update((n as u64).to_le_bytes());
+    }
+    for (label, matrices) in cs.to_matrices().map_err(synthesis)? {
+        h.update(label.as_bytes());
+        for matrix in matrices {
+            h.update((matrix.len() as u64).to_le_bytes());
+            for (row, entries) in matrix.iter().enumerate() {
+                h.update((row as u64).to_le_bytes());
+                h.update((entries.len() as u64).to_le_bytes());
+                for (coeff, col) in entries {
+                    h.update((*col as u64).to_le_bytes());
+                    h.update(coeff.into_bigint().to_bytes_le());
+                }
+            }
+        }
+    }
+    Ok(CircuitInfo { digest: hex::encode(h.finalize()), constraints, public_inputs: inputs - 1, witnesses })
+}
+
+/// Where a key came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum KeyOrigin {
+    /// [`crate::insecure_dev_setup`]: whoever knows the seed can forge proofs.
+    InsecureDevSeed { seed: String },
+    /// An MPC ceremony; `transcript` says where its attestations are published.
+    Ceremony { transcript: String },
+}
+
+/// The `.json` file beside a key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyMeta {
+    /// Hex SHA-256 of the `.pk` file.
+    pub sha256: String,
+    pub circuit: CircuitInfo,
+    pub origin: KeyOrigin,
+}
+
+/// A directory of keys.
+pub struct KeyStore {
+    dir: PathBuf,
+}
+
+impl KeyStore {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    pub fn pk_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.pk"))
+    }
+
+    fn meta_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.json"))
+    }
+
+    /// The metadata of key `name`.
+    pub fn meta(&self, name: &str) -> Result<KeyMeta, ProverError> {
+        let path = self.meta_path(name);
+        let bytes = read(&path)?;
+        serde_json::from_slice(&bytes).map_err(|e| ProverError::Decode { path, reason: e.to_string() })
+    }
+
+    /// Loads key `name` after checking the file against its recorded hash. Prefer
+    /// [`Self::load_for`], which also checks that the key belongs to the circuit.
+    pub fn load(&self, name: &str) -> Result<(ProvingKey, KeyMeta), ProverError> {
+        let meta = self.meta(name)?;
+        let path = self.pk_path(name);
+        let mut task = Task::start(format!("load key {name}"));
+        task.stage("reading and hashing");
+        let bytes = read(&path)?;
+        let got = hex::encode(Sha256::digest(&bytes));
+        if got != meta.sha256 {
+            return Err(ProverError::Integrity { path, expected: meta.sha256, got });
+        }
+        task.stage("decoding");
+        // The hash already vouches for the bytes: skip the subgroup checks. Uncompressed points
+        // load at disk speed (compressed ones need a square root each: 16 s for a dev-4 key).
+        let pk = ProvingKey::deserialize_uncompressed_unchecked(bytes.as_slice())
+            .map_err(|e| ProverError::Decode { path, reason: e.to_string() })?;
+        task.finish(&format!("loaded key {name} ({} MB)", bytes.len() >> 20));
+        Ok((pk, meta))
+    }
+
+    /// Loads key `name` and checks that it was made for the circuit described by `info`.
+    pub fn load_for(&self, name: &str, info: &CircuitInfo) -> Result<ProvingKey, ProverError> {
+        let (pk, meta) = self.load(name)?;
+        if meta.circuit.digest != info.digest {
+            return Err(ProverError::WrongCircuit {
+                path: self.pk_path(name),
+                key_circuit: meta.circuit.digest,
+                circuit: info.digest.clone(),
+            });
+        }
+        Ok(pk)
+    }
+
+    /// Writes a key and its metadata (the metadata last, so a torn write fails the hash check).
+    pub fn store(
+        &self,
+        name: &str,
+        pk: &ProvingKey,
+        circuit: CircuitInfo,
+        origin: KeyOrigin,
+    ) -> Result<(), ProverError> {
+        let path = self.pk_path(name);
+        let mut bytes = Vec::new();
+        pk.serialize_uncompressed(&mut bytes)
+            .map_err(|e| ProverError::Decode { path: path.clone(), reason: e.to_string() })?;
+        fs::create_dir_all(&self.dir).map_err(|source| ProverError::Io { path: self.dir.clone(), source })?;
+        write(&path, &bytes)?;
+        let meta = KeyMeta { sha256: hex::encode(Sha256::digest(&bytes)), circuit, origin };
+        let json = serde_json::to_vec_pretty(&meta).expect("metadata serialises");
+        write(&self.meta_path(name), &json)
+    }
+
+    /// Imports a ceremony key for the circuit `info` describes; refuses a key whose public input
+    /// count differs from the circuit's.
+    pub fn import(&self, name: &str, pk: &ProvingKey, info: CircuitInfo, transcript: &str) -> Result<(), ProverError> {
+        let key_inputs = pk.vk.gamma_abc_g1.len().saturating_sub(1);
+        if key_inputs != info.public_inputs {
+            return Err(ProverError::InputCount { key: key_inputs, circuit: info.public_inputs });
+        }
+        self.store(name, pk, info, KeyOrigin::Ceremony { transcript: transcript.into() })
+    }
+
+    /// The cached dev key `name` for `circuit`, or a fresh [`insecure_dev_setup`] stored for
+    /// next time. A dev key made for an older version of the circuit is replaced; a file that
+    /// fails its integrity check, or a ceremony key for another circuit, is an error.
+    pub fn load_or_setup<C: ConstraintSynthesizer<Fr>>(
+        &self,
+        name: &str,
+        seed: [u8; 32],
+        circuit: impl Fn() -> C,
+    ) -> Result<ProvingKey, ProverError> {
+        let info = circuit_info(circuit())?;
+        if self.meta_path(name).exists() {
+            match self.load_for(name, &info) {
+                Err(ProverError::WrongCircuit { .. })
+                    if matches!(self.meta(name)?.origin, KeyOrigin::InsecureDevSeed { .. }) =>
+                {
+                    tracing::warn!(key = name, "the circuit changed since this dev key was made; regenerating it");
+                }
+                other => return other,
+            }
+        }
+        let mut task = Task::start(format!("INSECURE dev setup of {name}"));
+        task.stage(&format!("generating keys for {} constraints", info.constraints));
+        let (pk, _) = insecure_dev_setup(circuit(), seed)?;
+        task.stage("writing");
+        self.store(name, &pk, info, KeyOrigin::InsecureDevSeed { seed: hex::encode(seed) })?;
+        task.finish(&format!("dev key {name} ready"));
+        Ok(pk)
+    }
+}
+
+/// Where dev keys are cached for a checkout at `workspace`: `$ZKLINK_KEY_DIR` if set, else
+/// `zklink-keys` in cargo's target directory (`$CARGO_TARGET_DIR` or `<workspace>/target`), so
+/// `cargo clean` drops them with the other build products.
+pub fn dev_key_dir(workspace: &Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os("ZKLINK_KEY_DIR") {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"));
+    target.join("zklink-keys")
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ProverError> {
+    fs::read(path).map_err(|source| ProverError::Io { path: path.to_path_buf(), source })
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
+    fs::write(path, bytes).map_err(|source| ProverError::Io { path: path.to_path_buf(), source })
+}
