@@ -72,6 +72,8 @@ function main() {
     for (const name of Object.keys(output.contracts[unit]).sort()) {
       if (artifacts.has(name)) fail(`contract ${name} is defined twice (${unit} and another file)`);
       const c = output.contracts[unit][name];
+      // Interfaces and abstract contracts have no code to deploy; their ABI lives in the users'.
+      if (c.evm.bytecode.object === '') continue;
       // Explicit key order: the file is compared byte for byte by --check.
       const artifact = {
         abi: c.abi,

@@ -11,6 +11,25 @@ pub const GROTH16_VERIFIER_JSON: &str = include_str!("../../../contracts/artifac
 /// `contracts/src/Groth16Verifier.sol`, the source the artifact must have been compiled from.
 pub const GROTH16_VERIFIER_SOURCE: &str = include_str!("../../../contracts/src/Groth16Verifier.sol");
 
+/// `contracts/artifacts/ZkLink.json` as committed.
+pub const ZKLINK_JSON: &str = include_str!("../../../contracts/artifacts/ZkLink.json");
+
+/// `contracts/src/ZkLink.sol`.
+pub const ZKLINK_SOURCE: &str = include_str!("../../../contracts/src/ZkLink.sol");
+
+/// `contracts/artifacts/TestToken.json` as committed.
+pub const TEST_TOKEN_JSON: &str = include_str!("../../../contracts/artifacts/TestToken.json");
+
+/// `contracts/src/TestToken.sol`.
+pub const TEST_TOKEN_SOURCE: &str = include_str!("../../../contracts/src/TestToken.sol");
+
+/// Every embedded artifact with its source: (contract name, artifact JSON, source).
+pub const ALL: [(&str, &str, &str); 3] = [
+    ("Groth16Verifier", GROTH16_VERIFIER_JSON, GROTH16_VERIFIER_SOURCE),
+    ("ZkLink", ZKLINK_JSON, ZKLINK_SOURCE),
+    ("TestToken", TEST_TOKEN_JSON, TEST_TOKEN_SOURCE),
+];
+
 /// The solc version every artifact is compiled with (pinned in `tools/l1/package.json`).
 pub const SOLC_VERSION: &str = "0.8.37";
 
@@ -52,15 +71,21 @@ mod tests {
     /// even where node is not installed.
     #[test]
     fn artifacts_are_compiled_from_the_current_sources() {
-        let artifact = groth16_verifier();
-        assert_eq!(
-            artifact.source_sha256,
-            hex::encode(Sha256::digest(GROTH16_VERIFIER_SOURCE.as_bytes())),
-            "contracts/artifacts/Groth16Verifier.json is stale: run `node tools/l1/compile.js`"
-        );
-        assert_eq!(artifact.solc, SOLC_VERSION);
-        assert!(GROTH16_VERIFIER_SOURCE.contains(&format!("pragma solidity {SOLC_VERSION};")));
-        assert!(artifact.bytecode.len() > artifact.deployed_bytecode.len() && !artifact.deployed_bytecode.is_empty());
-        assert!(GROTH16_VERIFIER_JSON.ends_with("}\n"), "artifacts end with one newline");
+        for (name, json, source) in ALL {
+            let artifact = Artifact::from_json(json).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                artifact.source_sha256,
+                hex::encode(Sha256::digest(source.as_bytes())),
+                "contracts/artifacts/{name}.json is stale: run `node tools/l1/compile.js`"
+            );
+            assert_eq!(artifact.solc, SOLC_VERSION);
+            assert!(source.contains(&format!("pragma solidity {SOLC_VERSION};")), "{name}");
+            assert!(
+                artifact.bytecode.len() > artifact.deployed_bytecode.len() && !artifact.deployed_bytecode.is_empty()
+            );
+            assert!(json.ends_with("}\n"), "artifacts end with one newline");
+            // EIP-170: deployed code above 24,576 bytes cannot be deployed on mainnet chains.
+            assert!(artifact.deployed_bytecode.len() <= 24_576, "{name} exceeds the EIP-170 code size limit");
+        }
     }
 }

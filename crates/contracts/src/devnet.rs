@@ -223,9 +223,18 @@ impl Anvil {
     }
 
     /// An HTTP provider that signs with dev account `index` (and fills nonce, gas and chain id).
+    /// The nonce is read from the node for every transaction: a cached nonce would be consumed
+    /// by a send that fails after filling (e.g. at gas estimation of a reverting call), leaving a
+    /// gap that stalls every later transaction.
     pub fn provider(&self, index: usize) -> Option<DynProvider> {
         let wallet = EthereumWallet::from(self.signer(index)?);
-        Some(ProviderBuilder::new().wallet(wallet).connect_http(self.endpoint_url()).erased())
+        Some(
+            ProviderBuilder::new()
+                .with_simple_nonce_management()
+                .wallet(wallet)
+                .connect_http(self.endpoint_url())
+                .erased(),
+        )
     }
 }
 

@@ -13,6 +13,7 @@
 pub mod artifacts;
 pub mod devnet;
 pub mod verifier;
+pub mod zklink;
 
 pub use verifier::{constructor_args, proof_to_evm, verifying_key_hash, Groth16Verifier};
 

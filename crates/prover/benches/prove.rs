@@ -78,7 +78,7 @@ fn transfer_block(preset: &Preset, chunks: usize) -> BlockWitness {
     let mut txs = Vec::new();
     for i in 0..chunks {
         let (from, to) = (&users[i % users.len()], &users[(i + 1) % users.len()]);
-        let tx = net.transfer_tx(from, to.address, 18, E18 + i as u128, 1000);
+        let tx = net.transfer_tx(from, to.address, 18, (i as u128 + 1) * E18, 1000);
         net.apply_l2(tx.clone()).expect("transfer");
         txs.push(Some(tx));
     }
