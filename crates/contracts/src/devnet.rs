@@ -238,6 +238,20 @@ impl Anvil {
     }
 }
 
+/// For tests: a fresh anvil for `chain_id`, or `Ok(None)` (the caller skips, with a message
+/// printed here) when the pinned anvil is not installed and `CI` is not `true`. In CI a missing
+/// anvil is the `BinaryMissing` error: the suite must not pass by skipping.
+pub fn anvil_for_tests(chain_id: u64) -> Result<Option<Anvil>, DevnetError> {
+    match anvil_binary() {
+        Ok(_) => Anvil::spawn(chain_id).map(Some),
+        Err(e @ DevnetError::BinaryMissing { .. }) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("SKIPPING an anvil test: {e}");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 impl Drop for Anvil {
     fn drop(&mut self) {
         // SIGKILL, then reap it so no zombie is left behind.

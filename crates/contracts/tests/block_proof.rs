@@ -9,7 +9,7 @@
 
 use alloy::primitives::U256;
 use zklink_circuit::block::{BlockCircuit, BlockWitness};
-use zklink_contracts::devnet::{anvil_binary, workspace_root, Anvil, DevnetError};
+use zklink_contracts::devnet::{anvil_for_tests, workspace_root};
 use zklink_contracts::proof_to_evm;
 use zklink_contracts::verifier::{self, field_to_u256};
 use zklink_crypto::Fr;
@@ -69,15 +69,7 @@ async fn a_real_block_proof_verifies_on_the_evm() {
         eprintln!("SKIPPING the snarkjs cross-check: run `npm ci --prefix tools/vectors`");
     }
 
-    let anvil = match anvil_binary() {
-        Ok(_) => Anvil::spawn(7_012).expect("start anvil"),
-        Err(e @ DevnetError::BinaryMissing { .. }) => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must have the pinned anvil: {e}");
-            eprintln!("SKIPPING the EVM part: {e}");
-            return;
-        }
-        Err(e) => panic!("{e}"),
-    };
+    let Some(anvil) = anvil_for_tests(7_012).expect("start anvil") else { return };
     let provider = anvil.provider(0).expect("a funded dev account");
     let contract = verifier::deploy(&provider, &pk.vk).await.expect("deploy the block verifier");
     let evm_proof = proof_to_evm(&proof);

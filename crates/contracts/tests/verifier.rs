@@ -13,7 +13,7 @@ use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-use zklink_contracts::devnet::{anvil_binary, Anvil, DevnetError};
+use zklink_contracts::devnet::anvil_for_tests;
 use zklink_contracts::verifier::{self, field_to_u256, g1_to_evm, g2_to_evm, Groth16Verifier};
 use zklink_contracts::{constructor_args, proof_to_evm, verifying_key_hash};
 
@@ -44,19 +44,6 @@ fn circuit() -> Product {
 const SEED: [u8; 32] = [42; 32];
 const CHAIN_ID: u64 = 7_011;
 
-/// The anvil under test, or `None` (skip) when it is not installed outside CI.
-fn start_anvil() -> Option<Anvil> {
-    match anvil_binary() {
-        Ok(_) => Some(Anvil::spawn(CHAIN_ID).expect("start anvil")),
-        Err(e @ DevnetError::BinaryMissing { .. }) => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must have the pinned anvil: {e}");
-            eprintln!("SKIPPING the EVM verifier test: {e}");
-            None
-        }
-        Err(e) => panic!("{e}"),
-    }
-}
-
 fn scalar_modulus() -> U256 {
     U256::from_be_slice(&Fr::MODULUS.to_bytes_be())
 }
@@ -82,7 +69,7 @@ async fn groth16_verifier_on_anvil() {
     let z = circuit().z;
     assert!(zklink_prover::verify(&vk, &[z], &proof).unwrap());
 
-    let Some(anvil) = start_anvil() else { return };
+    let Some(anvil) = anvil_for_tests(CHAIN_ID).expect("start anvil") else { return };
     let provider = anvil.provider(0).expect("anvil prints its dev keys");
     assert_eq!(provider.get_chain_id().await.unwrap(), CHAIN_ID);
 
@@ -177,7 +164,7 @@ async fn groth16_verifier_on_anvil() {
 #[tokio::test(flavor = "current_thread")]
 async fn malformed_keys_are_refused_at_deployment() {
     let (_, vk) = zklink_prover::insecure_dev_setup(circuit(), SEED).unwrap();
-    let Some(anvil) = start_anvil() else { return };
+    let Some(anvil) = anvil_for_tests(CHAIN_ID).expect("start anvil") else { return };
     let provider = anvil.provider(0).unwrap();
     let good = constructor_args(&vk).unwrap();
 

@@ -10,7 +10,7 @@ use alloy::primitives::{Address, Bytes, FixedBytes, B256, U256};
 use alloy::providers::DynProvider;
 use zklink_block::{fr_to_bytes, roll_chain_hash, Block};
 use zklink_circuit::block::{BlockCircuit, BlockWitness};
-use zklink_contracts::devnet::{anvil_binary, workspace_root, Anvil, DevnetError};
+use zklink_contracts::devnet::{anvil_for_tests, workspace_root};
 use zklink_contracts::zklink::{
     commit_info, genesis_block, stored_block_hash, CommitBlockInfo, StoredBlockInfo, TestToken, ZkLink,
 };
@@ -23,18 +23,6 @@ use zklink_types::{ChainId, Deposit, Op, PriorityTx, SerialId};
 const CHAIN: u8 = 2;
 const USDC: u16 = 17;
 const USD: u16 = 1;
-
-fn start_anvil() -> Option<Anvil> {
-    match anvil_binary() {
-        Ok(_) => Some(Anvil::spawn(7_013).expect("start anvil")),
-        Err(e @ DevnetError::BinaryMissing { .. }) => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must have the pinned anvil: {e}");
-            eprintln!("SKIPPING the ZkLink contract tests: {e}");
-            None
-        }
-        Err(e) => panic!("{e}"),
-    }
-}
 
 /// The revert's custom error, decoded.
 fn revert_of(err: alloy::contract::Error) -> ZkLink::ZkLinkErrors {
@@ -135,7 +123,7 @@ async fn commit(s: &Setup, prev: &StoredBlockInfo, info: CommitBlockInfo) -> Res
 
 #[tokio::test(flavor = "current_thread")]
 async fn deposits_commit_and_prove_on_anvil() {
-    let Some(anvil) = start_anvil() else { return };
+    let Some(anvil) = anvil_for_tests(7_013).expect("start anvil") else { return };
     let mut s = setup(anvil.provider(0).expect("dev account"), anvil.address(0).unwrap()).await;
     let (alice, bob) = (s.net.user(0).address, s.net.user(1).address);
 

@@ -162,8 +162,10 @@ impl KeyStore {
         fs::create_dir_all(&self.dir).map_err(|source| ProverError::Io { path: self.dir.clone(), source })?;
         write(&path, &bytes)?;
         let meta = KeyMeta { sha256: hex::encode(Sha256::digest(&bytes)), circuit, origin };
-        let json = serde_json::to_vec_pretty(&meta).expect("metadata serialises");
-        write(&self.meta_path(name), &json)
+        let meta_path = self.meta_path(name);
+        let json = serde_json::to_vec_pretty(&meta)
+            .map_err(|e| ProverError::Decode { path: meta_path.clone(), reason: e.to_string() })?;
+        write(&meta_path, &json)
     }
 
     /// Imports a ceremony key for the circuit `info` describes; refuses a key whose public input
