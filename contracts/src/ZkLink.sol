@@ -1,108 +1,37 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.37;
 
-/// @notice What ZkLink needs from a Groth16 verifier (src/Groth16Verifier.sol).
-interface IBlockVerifier {
-    function verifyProof(uint256[8] calldata proof, uint256 input) external view returns (bool);
-}
-
-/// @notice The ERC-20 calls ZkLink makes (return values are checked where present).
-interface IERC20Like {
-    function transferFrom(address from, address to, uint256 value) external returns (bool);
-    function balanceOf(address owner) external view returns (uint256);
-}
+import {ZkLinkBase, IGroth16Verifier, IERC20Like} from "./ZkLinkBase.sol";
 
 /// @title zklink rollup contract for one connected chain
-/// @notice One deployment per connected EVM chain. Byte layouts, the commitment and the rolling
-/// per-chain hash are specified in docs/protocol.md (§8 pubdata, §9 commitment, §13 contracts).
+/// @notice One deployment per connected EVM chain, behind a ZkLinkProxy. Byte layouts, the
+/// commitment and the rolling per-chain hash are specified in docs/protocol.md (§8 pubdata, §9
+/// commitment, §13 contracts). A block goes commit → prove → sync → execute on every chain:
 ///
 /// * Users deposit (native coin or listed ERC-20s, scaled from L1 decimals to 18) and request full
 ///   exits; both enter this chain's priority queue with an expiry.
-/// * The operator's validators commit blocks: this contract receives only this chain's on-chain
-///   ops, recomputes this chain's rolling hash, checks deposits and full exits against the queue in
-///   order and change-pubkey authorisations, and stores the block's commitment. A data-availability
-///   chain also receives the whole pubdata and checks its hash.
-/// * `proveBlocks` checks each committed block's Groth16 proof against its commitment.
-contract ZkLink {
-    // ---------------------------------------------------------------- protocol constants (§8, §9)
-    uint256 internal constant CHUNK_BYTES = 24;
-    uint8 internal constant OP_DEPOSIT = 0x01;
-    uint8 internal constant OP_WITHDRAW = 0x03;
-    uint8 internal constant OP_FULL_EXIT = 0x05;
-    uint8 internal constant OP_CHANGE_PUBKEY = 0x06;
-    uint8 internal constant OP_FORCED_EXIT = 0x07;
-    /// Token id 1 is the L2-only USD; ids 17..=31 are stablecoins that may be credited as USD.
-    uint16 internal constant USD_TOKEN_ID = 1;
-    uint16 internal constant MIN_STABLECOIN_ID = 17;
-    uint16 internal constant MAX_STABLECOIN_ID = 31;
-    uint16 internal constant MIN_USER_TOKEN_ID = 17;
-    /// Account 1's owner address: the global asset account nobody controls.
-    address internal constant GLOBAL_ASSET_ADDRESS = 0xFFfFfFffFFfffFFfFFfFFFFFffFFFffffFfFFFfF;
-    uint32 internal constant GLOBAL_ASSET_ACCOUNT_ID = 1;
-    /// The commitment as a BN254 scalar: its top 3 bits cleared (§9).
-    uint256 internal constant INPUT_MASK = type(uint256).max >> 3;
-    /// L2 amounts are u128 with 18 decimals.
-    uint256 internal constant L2_DECIMALS = 18;
+/// * Validators commit blocks: this contract receives only this chain's on-chain ops, recomputes
+///   this chain's rolling hash, checks deposits and full exits against the queue in order and
+///   change-pubkey authorisations, and stores the block's commitment. A data-availability chain
+///   also receives the whole pubdata and checks its hash.
+/// * Anyone proves committed blocks with their Groth16 proofs, and syncs them with a quorum of
+///   oracle signatures over (network id, block number, sync hash).
+/// * Validators execute proven, synced blocks: withdrawals and exits become pending balances
+///   (paid to a fast-withdrawal acceptor where there is one), and executed requests leave the
+///   queue. Blocks not yet executed can be reverted.
+///
+/// Governance, claims, fast-withdrawal acceptance and exodus live in ZkLinkPeriphery, reached
+/// through this contract's fallback (delegatecall, same storage).
+contract ZkLink is ZkLinkBase {
     bytes32 internal constant EIP712_DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     bytes32 internal constant CHANGE_PUBKEY_TYPEHASH =
         keccak256("ChangePubKey(bytes20 pubKeyHash,uint32 nonce,uint32 accountId)");
-    /// secp256k1 order / 2: higher s values are malleable duplicates and rejected.
-    uint256 internal constant SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
+    bytes32 internal constant SYNC_BLOCK_TYPEHASH =
+        keccak256("SyncBlock(uint32 networkId,uint32 blockNumber,bytes32 syncHash)");
 
-    // ---------------------------------------------------------------- configuration
-    /// This chain's zklink chain id (1..=CHAIN_COUNT) and the number of connected chains.
-    uint8 public immutable CHAIN_ID;
-    uint8 public immutable CHAIN_COUNT;
-    /// Whether this chain receives the full pubdata of every block.
-    bool public immutable DATA_AVAILABILITY;
-    /// Preset bounds (docs/protocol.md §2): account ids < 2^ACCOUNT_BITS, sub-accounts < 2^SUB_ACCOUNT_BITS.
-    uint8 public immutable ACCOUNT_BITS;
-    uint8 public immutable SUB_ACCOUNT_BITS;
-    /// L1 blocks a priority request may wait before exodus can be activated.
-    uint64 public immutable PRIORITY_EXPIRATION_BLOCKS;
-    bytes32 public immutable DOMAIN_SEPARATOR;
-
-    address public governor;
-    mapping(address => bool) public validators;
-    /// Groth16 verifier per block shape (chunk count).
-    mapping(uint32 => address) public blockVerifiers;
-
-    struct Token {
-        address token; // address(0) for the native coin
-        uint8 decimals;
-        bool registered;
-        bool paused; // pausing stops deposits only
-        uint128 maxDeposit; // per deposit, in L2 units (18 decimals)
-    }
-
-    mapping(uint16 => Token) public tokens;
-    mapping(address => uint16) public tokenIds;
-
-    // ---------------------------------------------------------------- priority queue
-    struct PriorityRequest {
-        bytes32 hashedPubData; // keccak256 of the op's pubdata with the fields L1 cannot know zeroed
-        uint64 expirationBlock;
-        uint8 opType;
-    }
-
-    mapping(uint64 => PriorityRequest) public priorityRequests;
-    uint64 public firstPriorityRequestId;
-    uint64 public totalOpenPriorityRequests;
-    /// Requests consumed by committed (not yet executed) blocks, counted from firstPriorityRequestId.
-    uint64 public totalCommittedPriorityRequests;
-
-    // ---------------------------------------------------------------- blocks
-    /// What is kept of a block: its hash is stored, callers pass the struct back.
-    struct StoredBlockInfo {
-        uint32 blockNumber;
-        uint64 priorityOperations; // this chain's priority requests the block consumed
-        bytes32 pendingOnchainOpsHash; // keccak chain of the ops that pay out at execution
-        uint64 timestamp;
-        bytes32 stateRoot;
-        bytes32 commitment;
-        bytes32 syncHash;
-    }
+    /// The ZkLinkPeriphery every unknown selector is delegated to.
+    address public immutable PERIPHERY;
 
     /// A block as the validator commits it to this chain.
     struct CommitBlockInfo {
@@ -122,134 +51,56 @@ contract ZkLink {
         bytes[] changePubKeyAuth;
     }
 
-    mapping(uint32 => bytes32) public storedBlockHashes;
-    uint32 public totalBlocksCommitted;
-    uint32 public totalBlocksProven;
-    uint32 public totalBlocksExecuted;
-
-    /// On-chain change-pubkey authorisations: owner → account nonce → pubkey hash.
-    mapping(address => mapping(uint32 => bytes20)) public authFacts;
-
-    bool private locked;
-
-    // ---------------------------------------------------------------- events
-    event NewPriorityRequest(
-        address indexed sender, uint64 indexed serialId, uint8 opType, bytes pubData, uint64 expirationBlock
-    );
-    event BlockCommit(uint32 indexed blockNumber, bytes32 commitment, bytes32 syncHash);
-    event BlockProven(uint32 indexed blockNumber);
-    event TokenAdded(uint16 indexed tokenId, address token, uint8 decimals, uint128 maxDeposit);
-    event TokenPaused(uint16 indexed tokenId, bool paused);
-    event ValidatorStatus(address indexed validator, bool active);
-    event BlockVerifierSet(uint32 indexed chunks, address verifier);
-    event GovernorChanged(address governor);
-    event AuthPubkeyHash(address indexed owner, uint32 nonce, bytes20 pubKeyHash);
-
-    // ---------------------------------------------------------------- errors
-    error NotGovernor();
-    error NotValidator();
-    error Reentrancy();
-    error BadConfig(string what);
-    error TokenNotListed(uint16 tokenId);
-    error TokenAlreadyListed(uint16 tokenId);
-    error DepositsPaused(uint16 tokenId);
-    error BadDeposit(string reason);
-    error BadFullExit(string reason);
-    error TransferFailed();
-    error WrongBlockNumber(uint32 expected, uint32 got);
-    error StoredBlockMismatch(uint32 blockNumber);
-    error BadTimestamp(uint64 previous, uint64 got);
-    error BadPubdata(string reason);
-    error BadOnchainOp(uint256 offset, string reason);
-    error PriorityQueueMismatch(uint64 serialId, uint256 offset);
-    error PriorityQueueExhausted(uint256 offset);
-    error ChainHashMismatch(bytes32 expected, bytes32 got);
-    error BadChangePubKeyAuth(uint256 offset, string reason);
-    error NoVerifier(uint32 chunks);
-    error InvalidProof(uint32 blockNumber);
-    error NothingToProve();
-
-    modifier onlyGovernor() {
-        if (msg.sender != governor) revert NotGovernor();
-        _;
+    /// A block to execute: as stored, with this chain's Withdraw, FullExit and ForcedExit ops in
+    /// block order (each chunk-padded), whose keccak chain is `pendingOnchainOpsHash`.
+    struct ExecuteBlockInfo {
+        StoredBlockInfo storedBlock;
+        bytes pendingOnchainOps;
     }
 
-    modifier onlyValidator() {
-        if (!validators[msg.sender]) revert NotValidator();
-        _;
+    constructor(Config memory config, address periphery) ZkLinkBase(config) {
+        if (periphery.code.length == 0) revert BadConfig("periphery has no code");
+        PERIPHERY = periphery;
     }
 
-    modifier nonReentrant() {
-        if (locked) revert Reentrancy();
-        locked = true;
-        _;
-        locked = false;
-    }
-
-    constructor(
-        uint8 chainId,
-        uint8 chainCount,
-        bool dataAvailability,
-        uint8 accountBits,
-        uint8 subAccountBits,
-        uint64 priorityExpirationBlocks,
-        address governor_,
-        bytes32 genesisRoot
-    ) {
-        if (chainId == 0 || chainId > chainCount) revert BadConfig("chain id must be in 1..=chain count");
-        if (accountBits == 0 || accountBits > 32 || subAccountBits > 8) revert BadConfig("preset bits");
+    /// Sets up a proxy's storage (called once, by ZkLinkProxy's constructor).
+    function initialize(address governor_, bytes32 genesisRoot) external {
+        if (initialized) revert AlreadyInitialized();
         if (governor_ == address(0)) revert BadConfig("governor");
-        CHAIN_ID = chainId;
-        CHAIN_COUNT = chainCount;
-        DATA_AVAILABILITY = dataAvailability;
-        ACCOUNT_BITS = accountBits;
-        SUB_ACCOUNT_BITS = subAccountBits;
-        PRIORITY_EXPIRATION_BLOCKS = priorityExpirationBlocks;
-        DOMAIN_SEPARATOR = keccak256(
-            abi.encode(EIP712_DOMAIN_TYPEHASH, keccak256("zklink"), keccak256("1"), block.chainid, address(this))
-        );
+        initialized = true;
         governor = governor_;
         StoredBlockInfo memory genesis = StoredBlockInfo(0, 0, bytes32(0), 0, genesisRoot, bytes32(0), bytes32(0));
         storedBlockHashes[0] = keccak256(abi.encode(genesis));
-    }
-
-    // ================================================================ governance
-    function setGovernor(address governor_) external onlyGovernor {
-        if (governor_ == address(0)) revert BadConfig("governor");
-        governor = governor_;
         emit GovernorChanged(governor_);
     }
 
-    function setValidator(address validator, bool active) external onlyGovernor {
-        validators[validator] = active;
-        emit ValidatorStatus(validator, active);
+    /// Everything else (governance, claims, fast withdrawals, exodus) runs in ZkLinkPeriphery.
+    fallback() external payable {
+        address periphery = PERIPHERY;
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), periphery, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
     }
 
-    function setBlockVerifier(uint32 chunks, address verifier) external onlyGovernor {
-        blockVerifiers[chunks] = verifier;
-        emit BlockVerifierSet(chunks, verifier);
+    /// Plain coin transfers are refused: deposits go through `depositETH`.
+    receive() external payable {
+        revert BadDeposit("send the native coin with depositETH");
     }
 
-    /// Lists `token` (address(0): the native coin) under `tokenId` with its L1 decimals.
-    function addToken(uint16 tokenId, address token, uint8 decimals, uint128 maxDeposit) external onlyGovernor {
-        if (tokenId < MIN_USER_TOKEN_ID) revert BadConfig("token ids below 17 are L2-only");
-        if (decimals > L2_DECIMALS) revert BadConfig("more than 18 decimals");
-        if (tokens[tokenId].registered) revert TokenAlreadyListed(tokenId);
-        if (tokenIds[token] != 0) revert TokenAlreadyListed(tokenIds[token]);
-        tokens[tokenId] = Token(token, decimals, true, false, maxDeposit);
-        tokenIds[token] = tokenId;
-        emit TokenAdded(tokenId, token, decimals, maxDeposit);
-    }
-
-    function setTokenPaused(uint16 tokenId, bool paused) external onlyGovernor {
-        if (!tokens[tokenId].registered) revert TokenNotListed(tokenId);
-        tokens[tokenId].paused = paused;
-        emit TokenPaused(tokenId, paused);
+    /// EIP-712 domain of change-pubkey authorisations: this chain and this (proxy) address.
+    function domainSeparator() public view returns (bytes32) {
+        return keccak256(
+            abi.encode(EIP712_DOMAIN_TYPEHASH, keccak256("zklink"), keccak256("1"), block.chainid, address(this))
+        );
     }
 
     // ================================================================ deposits and full exits
     /// Deposits the native coin to `to`'s sub-account on L2.
-    function depositETH(address to, uint8 subAccountId) external payable nonReentrant {
+    function depositETH(address to, uint8 subAccountId) external payable nonReentrant active {
         uint16 tokenId = tokenIds[address(0)];
         if (tokenId == 0) revert TokenNotListed(0);
         _deposit(tokenId, msg.value, to, subAccountId, false);
@@ -260,6 +111,7 @@ contract ZkLink {
     function depositERC20(address token, uint128 amount, address to, uint8 subAccountId, bool mapToUsd)
         external
         nonReentrant
+        active
     {
         uint16 tokenId = tokenIds[token];
         if (tokenId == 0 || token == address(0)) revert TokenNotListed(0);
@@ -293,6 +145,7 @@ contract ZkLink {
     function requestFullExit(uint32 accountId, uint8 subAccountId, uint16 l1TokenId, uint16 l2TokenId)
         external
         nonReentrant
+        active
     {
         if (accountId >> ACCOUNT_BITS != 0 || accountId == GLOBAL_ASSET_ACCOUNT_ID) revert BadFullExit("account id");
         if (subAccountId >> SUB_ACCOUNT_BITS != 0) revert BadFullExit("sub-account out of range");
@@ -321,24 +174,13 @@ contract ZkLink {
         emit NewPriorityRequest(msg.sender, serialId, opType, op, expiration);
     }
 
-    /// keccak256 of an op with the fields L1 cannot know zeroed: a deposit's account id (bytes
-    /// 2..6), a full exit's amount (bytes 11..27). `op` is copied, never modified.
-    function _queueHash(bytes memory op) internal pure returns (bytes32) {
-        bytes memory copy = bytes.concat(op);
-        if (uint8(copy[0]) == OP_DEPOSIT) {
-            for (uint256 i = 2; i < 6; i++) copy[i] = 0;
-        } else {
-            for (uint256 i = 11; i < 27; i++) copy[i] = 0;
-        }
-        return keccak256(copy);
-    }
-
     // ================================================================ commit
     /// Commits `newBlocks` on top of `lastCommitted` (the latest committed block, as stored).
     function commitBlocks(StoredBlockInfo memory lastCommitted, CommitBlockInfo[] calldata newBlocks)
         external
         onlyValidator
         nonReentrant
+        active
     {
         _requireStored(lastCommitted);
         if (lastCommitted.blockNumber != totalBlocksCommitted) {
@@ -412,6 +254,9 @@ contract ZkLink {
                 cpk++;
             }
             if (code == OP_WITHDRAW || code == OP_FULL_EXIT || code == OP_FORCED_EXIT) {
+                (uint16 l1Token, uint128 amount,) = _payout(op);
+                if (!tokens[l1Token].registered) revert BadOnchainOp(offset, "L1 token not listed on this chain");
+                if (amount % _scale(l1Token) != 0) revert BadOnchainOp(offset, "amount is not a whole L1 unit");
                 pendingHash = keccak256(abi.encodePacked(pendingHash, op));
             }
             offset += len;
@@ -446,18 +291,14 @@ contract ZkLink {
             if (authFacts[owner][nonce] != pkh) revert BadChangePubKeyAuth(offset, "no on-chain authorisation");
             return;
         }
-        if (auth.length != 65) revert BadChangePubKeyAuth(offset, "signature must be 65 bytes");
         bytes32 digest = keccak256(
             abi.encodePacked(
-                "\x19\x01", DOMAIN_SEPARATOR, keccak256(abi.encode(CHANGE_PUBKEY_TYPEHASH, pkh, nonce, accountId))
+                "\x19\x01", domainSeparator(), keccak256(abi.encode(CHANGE_PUBKEY_TYPEHASH, pkh, nonce, accountId))
             )
         );
-        bytes32 r = bytes32(auth[0:32]);
-        bytes32 s = bytes32(auth[32:64]);
-        uint8 v = uint8(auth[64]);
-        if (uint256(s) > SECP256K1_HALF_N || (v != 27 && v != 28)) revert BadChangePubKeyAuth(offset, "malleable");
-        address signer = ecrecover(digest, v, r, s);
-        if (signer == address(0) || signer != owner) revert BadChangePubKeyAuth(offset, "not signed by the owner");
+        address signer = _recover(digest, auth);
+        if (signer == address(0)) revert BadChangePubKeyAuth(offset, "malformed or malleable signature");
+        if (signer != owner) revert BadChangePubKeyAuth(offset, "not signed by the owner");
     }
 
     // ================================================================ prove
@@ -466,9 +307,10 @@ contract ZkLink {
     function proveBlocks(StoredBlockInfo[] calldata blocks, uint32[] calldata chunks, uint256[8][] calldata proofs)
         external
         nonReentrant
+        active
     {
         if (blocks.length == 0 || blocks.length != chunks.length || blocks.length != proofs.length) {
-            revert NothingToProve();
+            revert NothingToDo();
         }
         uint32 next = totalBlocksProven;
         for (uint256 i = 0; i < blocks.length; i++) {
@@ -478,21 +320,148 @@ contract ZkLink {
             address verifier = blockVerifiers[chunks[i]];
             if (verifier == address(0)) revert NoVerifier(chunks[i]);
             uint256 input = uint256(blocks[i].commitment) & INPUT_MASK;
-            if (!IBlockVerifier(verifier).verifyProof(proofs[i], input)) revert InvalidProof(next);
+            if (!IGroth16Verifier(verifier).verifyProof(proofs[i], input)) revert InvalidProof(next);
             emit BlockProven(next);
         }
-        if (next > totalBlocksCommitted) revert WrongBlockNumber(totalBlocksCommitted, next);
         totalBlocksProven = next;
     }
 
-    // ================================================================ helpers
-    function _requireStored(StoredBlockInfo memory b) internal view {
-        if (storedBlockHashes[b.blockNumber] != keccak256(abi.encode(b))) revert StoredBlockMismatch(b.blockNumber);
+    // ================================================================ sync
+    /// Syncs every committed block up to `block_` with oracle signatures: EIP-712 (domain
+    /// `ORACLE_DOMAIN_SEPARATOR`) over `SyncBlock(networkId, blockNumber, syncHash)`, 65 bytes each,
+    /// by distinct oracles of the current set in ascending address order, at least the threshold.
+    /// The sync hash chains every earlier commitment, so one attestation covers all blocks up to it.
+    function syncBlocks(StoredBlockInfo calldata block_, bytes[] calldata signatures) external nonReentrant active {
+        _requireStored(block_);
+        if (block_.blockNumber <= totalBlocksSynced) revert AlreadySynced(totalBlocksSynced, block_.blockNumber);
+        bytes32 digest = keccak256(
+            abi.encodePacked(
+                "\x19\x01",
+                ORACLE_DOMAIN_SEPARATOR,
+                keccak256(abi.encode(SYNC_BLOCK_TYPEHASH, NETWORK_ID, block_.blockNumber, block_.syncHash))
+            )
+        );
+        address previous = address(0);
+        for (uint256 i = 0; i < signatures.length; i++) {
+            address signer = _recover(digest, signatures[i]);
+            if (signer == address(0)) revert BadSignature(i);
+            if (!isOracle[signer]) revert UnknownOracle(signer);
+            if (signer <= previous) revert SignaturesNotSorted(previous, signer);
+            previous = signer;
+        }
+        // A threshold of 0 means no oracle set yet: nothing can sync.
+        if (signatures.length < oracleThreshold || oracleThreshold == 0) {
+            revert TooFewSignatures(signatures.length, oracleThreshold);
+        }
+        totalBlocksSynced = block_.blockNumber;
+        emit BlocksSynced(block_.blockNumber, block_.syncHash, signatures.length);
     }
 
-    /// Calls an ERC-20 that may or may not return a bool (USDT-style tokens return nothing).
-    function _callOptionalBool(address token, bytes memory data) internal {
-        (bool ok, bytes memory ret) = token.call(data);
-        if (!ok || (ret.length != 0 && !abi.decode(ret, (bool))) || token.code.length == 0) revert TransferFailed();
+    // ================================================================ execute
+    /// Executes the next proven and synced blocks in order: pays out their Withdraw, FullExit and
+    /// ForcedExit ops as pending balances and removes the requests they consumed from the queue.
+    function executeBlocks(ExecuteBlockInfo[] calldata blocks) external onlyValidator nonReentrant active {
+        if (blocks.length == 0) revert NothingToDo();
+        uint32 next = totalBlocksExecuted;
+        uint64 priorityOps = 0;
+        for (uint256 i = 0; i < blocks.length; i++) {
+            next++;
+            StoredBlockInfo calldata b = blocks[i].storedBlock;
+            if (b.blockNumber != next) revert WrongBlockNumber(next, b.blockNumber);
+            if (next > totalBlocksProven) revert NotProven(next);
+            if (next > totalBlocksSynced) revert NotSynced(next);
+            _requireStored(b);
+            if (_executeOnchainOps(blocks[i].pendingOnchainOps) != b.pendingOnchainOpsHash) {
+                revert PendingOpsMismatch(next);
+            }
+            priorityOps += b.priorityOperations;
+            emit BlockExecuted(next, b.stateRoot);
+        }
+        _popPriorityRequests(priorityOps);
+        totalCommittedPriorityRequests -= priorityOps;
+        totalBlocksExecuted = next;
+    }
+
+    /// Credits each op's payout and returns the keccak chain of the ops (checked by the caller).
+    function _executeOnchainOps(bytes calldata ops) internal returns (bytes32 hash) {
+        uint256 offset = 0;
+        while (offset < ops.length) {
+            uint8 code = uint8(ops[offset]);
+            if (code != OP_WITHDRAW && code != OP_FULL_EXIT && code != OP_FORCED_EXIT) {
+                revert BadOnchainOp(offset, "not an op that pays out");
+            }
+            uint256 len = _onchainOpChunks(code, offset) * CHUNK_BYTES;
+            if (offset + len > ops.length) revert BadOnchainOp(offset, "truncated");
+            bytes calldata op = ops[offset:offset + len];
+            hash = keccak256(abi.encodePacked(hash, op));
+            (uint16 l1Token, uint128 amount, address to) = _payout(op);
+            if (code == OP_WITHDRAW) to = _withdrawalPayee(op, to, l1Token, amount);
+            // Exact: commitBlocks only accepts amounts that are whole L1 units.
+            _creditPending(to, l1Token, uint128(amount / _scale(l1Token)));
+            offset += len;
+        }
+    }
+
+    /// Who is paid for a Withdraw op: its acceptor if one paid the receiver early, else the
+    /// receiver, who is then recorded so the withdrawal can no longer be accepted.
+    function _withdrawalPayee(bytes calldata op, address receiver, uint16 l1Token, uint128 amount)
+        internal
+        returns (address)
+    {
+        // Withdraw (§8): account 2..6, sub 6, nonce 49..53, fee ratio 53..55.
+        bytes32 key = _withdrawalKey(
+            receiver,
+            l1Token,
+            amount,
+            uint16(bytes2(op[53:55])),
+            uint32(bytes4(op[2:6])),
+            uint8(op[6]),
+            uint32(bytes4(op[49:53]))
+        );
+        address payee = withdrawalPayee[key];
+        if (payee != address(0)) return payee;
+        withdrawalPayee[key] = receiver;
+        return receiver;
+    }
+
+    // ================================================================ revert
+    /// Reverts committed, unexecuted blocks from the newest down: `blocks` as stored, newest first.
+    /// The requests they consumed return to the queue; proven and synced counters follow.
+    function revertBlocks(StoredBlockInfo[] calldata blocks) external onlyValidator nonReentrant active {
+        if (blocks.length == 0) revert NothingToDo();
+        uint32 committed = totalBlocksCommitted;
+        for (uint256 i = 0; i < blocks.length; i++) {
+            if (committed <= totalBlocksExecuted) revert AlreadyExecuted(committed);
+            if (blocks[i].blockNumber != committed) revert WrongBlockNumber(committed, blocks[i].blockNumber);
+            _requireStored(blocks[i]);
+            delete storedBlockHashes[committed];
+            totalCommittedPriorityRequests -= blocks[i].priorityOperations;
+            committed--;
+        }
+        totalBlocksCommitted = committed;
+        if (totalBlocksProven > committed) totalBlocksProven = committed;
+        if (totalBlocksSynced > committed) totalBlocksSynced = committed;
+        emit BlocksRevert(totalBlocksExecuted, committed);
+    }
+
+    // ================================================================ helpers
+    /// Token, amount (L2 units) and receiver of a Withdraw, FullExit or ForcedExit op (§8).
+    function _payout(bytes calldata op) internal pure returns (uint16 l1Token, uint128 amount, address to) {
+        uint8 code = uint8(op[0]);
+        if (code == OP_FORCED_EXIT) {
+            return (uint16(bytes2(op[12:14])), uint128(bytes16(op[20:36])), address(bytes20(op[36:56])));
+        }
+        address receiver = code == OP_WITHDRAW ? address(bytes20(op[29:49])) : address(bytes20(op[27:47]));
+        return (uint16(bytes2(op[7:9])), uint128(bytes16(op[11:27])), receiver);
+    }
+
+    /// The signer of a 65-byte (r ‖ s ‖ v) signature of `digest`, or 0 if it is malformed or
+    /// malleable (high s, v other than 27 or 28).
+    function _recover(bytes32 digest, bytes calldata sig) internal pure returns (address) {
+        if (sig.length != 65) return address(0);
+        bytes32 s = bytes32(sig[32:64]);
+        uint8 v = uint8(sig[64]);
+        if (uint256(s) > SECP256K1_HALF_N || (v != 27 && v != 28)) return address(0);
+        return ecrecover(digest, v, bytes32(sig[0:32]), s);
     }
 }

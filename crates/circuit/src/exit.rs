@@ -444,6 +444,11 @@ impl ExitCircuit {
         Ok(Self { shape, witness })
     }
 
+    /// The name of the circuit for `preset` and `chains` chains (its key's name), e.g. `exit-dev-3n`.
+    pub fn shape_name(preset: &Preset, chains: u8) -> String {
+        format!("exit-{}-{chains}n", preset.name)
+    }
+
     /// The circuit with a blank witness, for key setup.
     pub fn blank(shape: ExitShape) -> Self {
         let witness = ExitWitness::blank(&shape);

@@ -16,6 +16,39 @@ alloy::sol!(
     "../../contracts/artifacts/ZkLink.json"
 );
 
+/// `ZkLinkPeriphery` (governance, claims, fast withdrawals, exodus): a module of its own because
+/// its bindings repeat the `ZkLinkBase` types; [`periphery_block`] converts a stored block.
+pub mod periphery {
+    alloy::sol!(
+        /// Bindings for `contracts/src/ZkLinkPeriphery.sol`: call them at the proxy's address.
+        #[sol(rpc)]
+        #[allow(missing_docs, clippy::too_many_arguments)]
+        #[derive(Debug, PartialEq, Eq)]
+        ZkLinkPeriphery,
+        "../../contracts/artifacts/ZkLinkPeriphery.json"
+    );
+}
+
+pub use periphery::ZkLinkPeriphery;
+
+alloy::sol!(
+    /// Bindings for `contracts/src/ZkLinkProxy.sol` (deployment only: it has no functions).
+    #[sol(rpc)]
+    #[allow(missing_docs)]
+    #[derive(Debug, PartialEq, Eq)]
+    ZkLinkProxy,
+    "../../contracts/artifacts/ZkLinkProxy.json"
+);
+
+alloy::sol!(
+    /// Bindings for `contracts/src/Timelock.sol`, the governor.
+    #[sol(rpc)]
+    #[allow(missing_docs)]
+    #[derive(Debug, PartialEq, Eq)]
+    Timelock,
+    "../../contracts/artifacts/Timelock.json"
+);
+
 alloy::sol!(
     /// Bindings for `contracts/src/TestToken.sol` (devnets only: anyone can mint).
     #[sol(rpc)]
@@ -25,7 +58,21 @@ alloy::sol!(
     "../../contracts/artifacts/TestToken.json"
 );
 
-pub use ZkLink::{CommitBlockInfo, StoredBlockInfo};
+pub use ZkLink::{CommitBlockInfo, ExecuteBlockInfo};
+pub use ZkLinkBase::{Config, StoredBlockInfo};
+
+/// `info` as the periphery bindings type it (the same Solidity struct).
+pub fn periphery_block(info: &StoredBlockInfo) -> periphery::ZkLinkBase::StoredBlockInfo {
+    periphery::ZkLinkBase::StoredBlockInfo {
+        blockNumber: info.blockNumber,
+        priorityOperations: info.priorityOperations,
+        pendingOnchainOpsHash: info.pendingOnchainOpsHash,
+        timestamp: info.timestamp,
+        stateRoot: info.stateRoot,
+        commitment: info.commitment,
+        syncHash: info.syncHash,
+    }
+}
 
 /// The stored info of block 0 for a network whose genesis state root is `genesis_root`.
 pub fn genesis_block(genesis_root: B256) -> StoredBlockInfo {
@@ -81,10 +128,7 @@ pub fn commit_info(
         changePubKeyAuth: auths,
     };
     let priority = block.ops.iter().filter(|op| is_priority(op) && op.chain_id() == Some(chain)).count();
-    let pending = ops
-        .iter()
-        .filter(|op| matches!(op[0], 0x03 | 0x05 | 0x07))
-        .fold(B256::ZERO, |acc, op| keccak256([acc.as_slice(), op].concat()));
+    let pending = pending_ops(&ops).fold(B256::ZERO, |acc, op| keccak256([acc.as_slice(), op].concat()));
     let stored = StoredBlockInfo {
         blockNumber: block.number.0,
         priorityOperations: priority as u64,
@@ -95,6 +139,39 @@ pub fn commit_info(
         syncHash: B256::from(zklink_block::sync_hash(&prev.syncHash.0, &commitment.0)),
     };
     Ok((info, stored))
+}
+
+/// The `executeBlocks` argument for `block` on chain `chain`, stored on that chain as `stored`:
+/// the chain's Withdraw, FullExit and ForcedExit ops in block order.
+pub fn execute_info(block: &Block, chain: ChainId, stored: &StoredBlockInfo) -> Result<ExecuteBlockInfo, BlockError> {
+    let ops = block.onchain_ops(chain)?;
+    Ok(ExecuteBlockInfo {
+        storedBlock: stored.clone(),
+        pendingOnchainOps: pending_ops(&ops).flatten().copied().collect(),
+    })
+}
+
+/// The on-chain ops that pay out at execution (op codes 0x03, 0x05, 0x07).
+fn pending_ops(ops: &[Vec<u8>]) -> impl Iterator<Item = &Vec<u8>> {
+    ops.iter().filter(|op| matches!(op[0], 0x03 | 0x05 | 0x07))
+}
+
+alloy::sol! {
+    /// What oracles sign to sync a block (EIP-712; docs/protocol.md §13).
+    struct SyncBlock {
+        uint32 networkId;
+        uint32 blockNumber;
+        bytes32 syncHash;
+    }
+}
+
+/// The EIP-712 hash an oracle signs to attest `(network_id, block_number, sync_hash)`: domain
+/// `{name "zklink oracle", version "1"}` with no chain id or contract, so one signature is valid
+/// on every connected chain.
+pub fn sync_signing_hash(network_id: u32, block_number: u32, sync_hash: B256) -> B256 {
+    use alloy::sol_types::SolStruct;
+    let domain = alloy::sol_types::eip712_domain! { name: "zklink oracle", version: "1", };
+    SyncBlock { networkId: network_id, blockNumber: block_number, syncHash: sync_hash }.eip712_signing_hash(&domain)
 }
 
 fn is_priority(op: &Op) -> bool {

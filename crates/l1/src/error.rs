@@ -1,0 +1,103 @@
+//! What can go wrong talking to L1, with reverts decoded into the contracts' own errors.
+
+use alloy::primitives::{Bytes, B256};
+use zklink_contracts::devnet::DevnetError;
+use zklink_contracts::zklink::{Timelock, ZkLink};
+
+/// Why a contract refused a call, decoded from its revert data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revert {
+    /// A ZkLink error (ZkLink and ZkLinkPeriphery share them, declared in ZkLinkBase).
+    ZkLink(ZkLink::ZkLinkErrors),
+    /// A Timelock error.
+    Timelock(Timelock::TimelockErrors),
+    /// Revert data neither contract declares (e.g. a token's own revert), or none.
+    Other(Bytes),
+}
+
+/// Errors of the L1 client.
+#[derive(thiserror::Error, Debug)]
+pub enum L1Error {
+    /// The contract rejected the call (found by simulating it before sending).
+    #[error("{call} was rejected by the contract: {revert:?}")]
+    Reverted {
+        /// The entry point.
+        call: &'static str,
+        /// The decoded reason.
+        revert: Revert,
+    },
+    /// The transaction was mined but failed (the state changed between simulation and mining).
+    #[error("{call}: transaction {tx} was mined but reverted")]
+    Failed {
+        /// The entry point.
+        call: &'static str,
+        /// The transaction hash.
+        tx: B256,
+    },
+    /// The node could not be reached or answered with an error.
+    #[error("{what}: {message}")]
+    Rpc {
+        /// What was attempted.
+        what: &'static str,
+        /// The transport's or node's message.
+        message: String,
+    },
+    /// Blocks the event reader had already treated as final were replaced: the chain reorganised
+    /// deeper than the configured confirmation depth. Whatever was derived from those events must
+    /// be rebuilt from `block` on.
+    #[error(
+        "L1 reorganised below the confirmation depth: block {block} was {expected} and is now {found}; \
+         raise the confirmation depth and resync from block {block}"
+    )]
+    DeepReorg {
+        /// The height whose hash changed.
+        block: u64,
+        /// Its hash when it was read.
+        expected: B256,
+        /// Its hash now (zero if the block is gone).
+        found: B256,
+    },
+    /// A deployment or its configuration is inconsistent.
+    #[error("bad deployment configuration: {0}")]
+    Config(String),
+    /// A local anvil could not be started.
+    #[error(transparent)]
+    Devnet(#[from] DevnetError),
+}
+
+impl L1Error {
+    /// Classifies an alloy contract error: a revert with data becomes [`L1Error::Reverted`].
+    pub fn from_contract(call: &'static str, err: alloy::contract::Error) -> Self {
+        if let Some(e) = err.as_decoded_interface_error::<ZkLink::ZkLinkErrors>() {
+            return Self::Reverted { call, revert: Revert::ZkLink(e) };
+        }
+        if let Some(e) = err.as_decoded_interface_error::<Timelock::TimelockErrors>() {
+            return Self::Reverted { call, revert: Revert::Timelock(e) };
+        }
+        match err.as_revert_data() {
+            Some(data) => Self::Reverted { call, revert: Revert::Other(data) },
+            None => Self::Rpc { what: call, message: err.to_string() },
+        }
+    }
+
+    /// An RPC failure while doing `what`.
+    pub fn rpc(what: &'static str, err: impl std::fmt::Display) -> Self {
+        Self::Rpc { what, message: err.to_string() }
+    }
+
+    /// The ZkLink error, if the contract rejected the call with one.
+    pub fn zklink_revert(&self) -> Option<&ZkLink::ZkLinkErrors> {
+        match self {
+            Self::Reverted { revert: Revert::ZkLink(e), .. } => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The Timelock error, if the timelock rejected the call with one.
+    pub fn timelock_revert(&self) -> Option<&Timelock::TimelockErrors> {
+        match self {
+            Self::Reverted { revert: Revert::Timelock(e), .. } => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! zklink's L1 client: everything the node, oracles, watchers and tools do with the contracts on
+//! one EVM chain, over any JSON-RPC endpoint.
+//!
+//! * [`deploy`]: the whole contract set of one chain (verifiers, periphery, implementation,
+//!   proxy, configuration, Timelock governor).
+//! * [`client`]: typed calls for every entry point; reverts come back as the contracts' decoded
+//!   errors; gas is estimated with a margin and nonces are read per transaction.
+//! * [`events`]: the deployment's events behind a confirmation depth, with deep reorgs detected.
+//! * [`testchains`]: N local anvils with everything deployed, for tests and the devnet.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod deploy;
+mod error;
+pub mod events;
+pub mod testchains;
+
+pub use client::{BlockCounters, ExitCall, L1Client, TimelockClient, WithdrawalKey};
+pub use deploy::{deploy, DeployConfig, Deployment, TokenListing};
+pub use error::{L1Error, Revert};
+pub use events::{EventReader, L1Event};
+pub use testchains::{TestChain, TestChains, TestChainsConfig, NATIVE_TOKEN_ID};

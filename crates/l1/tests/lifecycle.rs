@@ -1,0 +1,327 @@
+//! A whole block lifecycle on three anvil chains (chain 1 takes the pubdata) with the executor,
+//! the real prover and the oracle signatures: deposits enter the queues and reach the executor
+//! through the event reader; four blocks are committed in one transaction per chain, proven with
+//! real proofs, synced with one attestation valid on every chain, and executed; a fast withdrawal
+//! is accepted once, and withdrawals are claimed. Every step is also attacked: forged, missing,
+//! reordered, unqueued and foreign deposits, a forged change-pubkey signature, forged proofs and
+//! commitments, too few, duplicate, unknown and wrong oracle signatures, execution before sync,
+//! double acceptance, over-claiming, and reverting executed blocks. Then chain 2 goes into exodus:
+//! a real exit proof pays the user's share once, and an unprocessed native-coin deposit is refunded.
+//!
+//! Skips (with a message) without the pinned anvil, unless `CI=true`.
+
+mod support;
+
+use alloy::primitives::{Address, Bytes, FixedBytes, U256};
+use alloy::providers::Provider;
+use support::*;
+use zklink_block::roll_chain_hash;
+use zklink_circuit::exit::{ExitCircuit, ExitRequest, ExitShape, ExitWitness};
+use zklink_contracts::proof_to_evm;
+use zklink_contracts::zklink::{CommitBlockInfo, ZkLink::ZkLinkErrors as E};
+use zklink_l1::{ExitCall, WithdrawalKey, NATIVE_TOKEN_ID};
+use zklink_types::{AccountId, ChainId, Network, SubAccountId, TokenId};
+
+const USD: u16 = 1;
+const USDC: u16 = 17;
+/// L2 units per USDC unit (6 decimals).
+const USDC_UNIT: u128 = 1_000_000_000_000;
+const EXPIRY: u64 = 50;
+
+/// `info` with its on-chain ops replaced by `ops` and chain 2's hash recomputed, so that only the
+/// queue check can object.
+fn with_ops(info: &CommitBlockInfo, ops: &[Vec<u8>]) -> CommitBlockInfo {
+    let mut forged = info.clone();
+    forged.onchainOps = Bytes::from(ops.concat());
+    let h = ops.iter().fold([0u8; 32], |h, op| roll_chain_hash(&h, op));
+    forged.chainHashes[1] = FixedBytes::from(h);
+    forged
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn blocks_go_through_commit_prove_sync_execute_and_exodus() {
+    if !have_anvil() {
+        return;
+    }
+    let network = Network::dev(3);
+    let (block_pk, exit_pk) = (block_key(&network), exit_key(&network));
+    let keys = TestKeys { block: Some(block_pk.clone()), exit: Some(exit_pk.clone()) };
+    let chains = start(network, keys, EXPIRY, None).await;
+    let mut rollup = Rollup::new(&chains);
+    let (alice, bob) = (rollup.net.user(0), rollup.net.user(1));
+    let c2 = chains.chain(2);
+
+    // ---- deposits on chain 2 (dev account 1 pays), rejected ones first
+    c2.fund(1, USDC, 10_000_000_000).await.unwrap();
+    let depositor = c2.client_for(1).unwrap();
+    let usdc = c2.token(USDC).unwrap();
+    assert!(matches!(revert(depositor.deposit_erc20(usdc, 0, alice.address, 0, true).await), E::BadDeposit(_)));
+    assert!(matches!(
+        revert(depositor.deposit_erc20(Address::repeat_byte(9), 1, alice.address, 0, true).await),
+        E::TokenNotListed(_)
+    ));
+    assert!(
+        matches!(revert(depositor.deposit_erc20(usdc, 1, alice.address, 4, true).await), E::BadDeposit(_)),
+        "sub-account 4 is outside dev"
+    );
+    let gas = depositor.deposit_erc20(usdc, 1_000_000_000, alice.address, 0, true).await.unwrap().gas_used;
+    println!("depositERC20: {gas} gas");
+    depositor.deposit_erc20(usdc, 500_000_000, bob.address, 0, true).await.unwrap();
+    assert_eq!(rollup.apply_requests(2).await, 2, "both deposits reach the executor through the events");
+    rollup.seal(); // block 1: two deposits of chain 2
+
+    // ---- block 2: alice's key (EIP-712 on chain 1) and a transfer; blocks 3, 4: withdrawals to chain 2
+    rollup.apply(rollup.net.change_pubkey_tx(&alice));
+    rollup.apply(rollup.net.transfer_tx(&alice, bob.address, USD, 10 * E18, 0));
+    rollup.seal();
+    let fast = rollup.net.withdraw_tx(&alice, 2, USD, USDC, 300 * E18, 0, 100);
+    let fast_nonce = rollup.net.nonce_of(&alice).0;
+    rollup.apply(fast);
+    rollup.seal();
+    let slow_nonce = rollup.net.nonce_of(&alice).0;
+    rollup.apply(rollup.net.withdraw_tx(&alice, 2, USD, USDC, 200 * E18, 0, 0));
+    rollup.seal();
+    assert!(rollup.blocks.iter().all(|b| b.block.chunks == 4));
+    let executed_state = rollup.net.state().clone();
+
+    // ---- commit: attacks on chain 2's queue, then all four blocks in one transaction per chain
+    let genesis = rollup.stored(2, 0);
+    let info = rollup.commit_arg(2, 1);
+    let ops: Vec<Vec<u8>> = info.onchainOps.chunks(48).map(<[u8]>::to_vec).collect();
+    let mut forged_amount = ops.clone();
+    forged_amount[1][26] ^= 1;
+    let mut foreign = ops.clone();
+    foreign[0][1] = 3;
+    for (what, forged) in [
+        ("forged amount", with_ops(&info, &forged_amount)),
+        ("missing deposit", with_ops(&info, &ops[1..])),
+        ("reordered", with_ops(&info, &[ops[1].clone(), ops[0].clone()])),
+    ] {
+        assert!(
+            matches!(revert(c2.client.commit_blocks(&genesis, vec![forged]).await), E::PriorityQueueMismatch(_)),
+            "{what}"
+        );
+    }
+    let unqueued = with_ops(&info, &[ops[0].clone(), ops[1].clone(), ops[1].clone()]);
+    assert!(matches!(revert(c2.client.commit_blocks(&genesis, vec![unqueued]).await), E::PriorityQueueExhausted(_)));
+    assert!(matches!(
+        revert(c2.client.commit_blocks(&genesis, vec![with_ops(&info, &foreign)]).await),
+        E::BadOnchainOp(_)
+    ));
+    let outsider = c2.client_for(3).unwrap();
+    assert!(matches!(revert(outsider.commit_blocks(&genesis, vec![info.clone()]).await), E::NotValidator(_)));
+
+    // Chain 1 checks alice's EIP-712 change-pubkey signature: a forged one is rejected.
+    let c1 = chains.chain(1);
+    let mut cpk = rollup.commit_arg(1, 2);
+    assert_eq!(cpk.changePubKeyAuth.len(), 1);
+    let mut sig = cpk.changePubKeyAuth[0].to_vec();
+    sig[5] ^= 1;
+    cpk.changePubKeyAuth[0] = sig.into();
+    c1.client.commit_blocks(&rollup.stored(1, 0), vec![rollup.commit_arg(1, 1)]).await.unwrap();
+    assert!(matches!(
+        revert(c1.client.commit_blocks(&rollup.stored(1, 1), vec![cpk]).await),
+        E::BadChangePubKeyAuth(_)
+    ));
+
+    for c in 1..=3u8 {
+        let from = if c == 1 { 2 } else { 1 };
+        let blocks = (from..=4).map(|n| rollup.commit_arg(c, n)).collect();
+        let r = chains.chain(c).client.commit_blocks(&rollup.stored(c, from - 1), blocks).await.unwrap();
+        println!("commitBlocks on chain {c} (blocks {from}..=4, DA: {}): {} gas", c == 1, r.gas_used);
+        for n in 1..=4 {
+            assert_eq!(
+                chains.chain(c).client.stored_block_hash(n as u32).await.unwrap(),
+                zklink_contracts::zklink::stored_block_hash(&rollup.stored(c, n)),
+                "chain {c} block {n}"
+            );
+        }
+    }
+
+    // ---- prove: forged proofs and commitments are rejected; real proofs verify on every chain
+    let proofs: Vec<[U256; 8]> = (1..=4).map(|n| rollup.prove(&block_pk, n)).collect();
+    let mut forged = proofs[0];
+    forged.swap(0, 6);
+    forged.swap(1, 7);
+    assert!(matches!(
+        revert(c2.client.prove_blocks(vec![rollup.stored(2, 1)], vec![4], vec![forged]).await),
+        E::InvalidProof(_)
+    ));
+    assert!(matches!(
+        revert(c2.client.prove_blocks(vec![rollup.stored(2, 1)], vec![16], vec![proofs[0]]).await),
+        E::NoVerifier(_)
+    ));
+    assert!(
+        matches!(
+            revert(c2.client.prove_blocks(vec![rollup.stored(2, 1)], vec![4], vec![proofs[1]]).await),
+            E::InvalidProof(_)
+        ),
+        "another block's proof"
+    );
+    let mut other = rollup.stored(2, 1);
+    other.commitment = FixedBytes::repeat_byte(7);
+    assert!(matches!(
+        revert(c2.client.prove_blocks(vec![other], vec![4], vec![proofs[0]]).await),
+        E::StoredBlockMismatch(_)
+    ));
+    for c in 1..=3u8 {
+        let stored = (1..=4).map(|n| rollup.stored(c, n)).collect();
+        let r = chains.chain(c).client.prove_blocks(stored, vec![4; 4], proofs.clone()).await.unwrap();
+        println!("proveBlocks on chain {c} (4 blocks): {} gas", r.gas_used);
+    }
+
+    // ---- sync: attestations of block 4 by 2 of the 3 oracles
+    let network_id = chains.network.network_id;
+    let oracles = oracles();
+    let last = rollup.stored(2, 4);
+    assert!(
+        matches!(revert(c2.client.execute_blocks(vec![rollup.execute_arg(2, 1)]).await), E::NotSynced(_)),
+        "execute before sync"
+    );
+    let one = sync_signatures(network_id, &last, &[&oracles[0]]);
+    assert!(matches!(revert(c2.client.sync_blocks(&last, one.clone()).await), E::TooFewSignatures(_)));
+    let twice = vec![one[0].clone(), one[0].clone()];
+    assert!(matches!(revert(c2.client.sync_blocks(&last, twice).await), E::SignaturesNotSorted(_)), "duplicate");
+    let stranger = alloy::signers::local::PrivateKeySigner::from_bytes(&FixedBytes::repeat_byte(0x77)).unwrap();
+    let unknown = sync_signatures(network_id, &last, &[&oracles[0], &stranger]);
+    assert!(matches!(revert(c2.client.sync_blocks(&last, unknown).await), E::UnknownOracle(_)));
+    let other_network = sync_signatures(network_id + 1, &last, &[&oracles[0], &oracles[1]]);
+    assert!(
+        matches!(revert(c2.client.sync_blocks(&last, other_network).await), E::UnknownOracle(_)),
+        "signed for another network"
+    );
+    let good = sync_signatures(network_id, &last, &[&oracles[0], &oracles[2]]);
+    for c in 1..=3u8 {
+        let r = chains.chain(c).client.sync_blocks(&rollup.stored(c, 4), good.clone()).await.unwrap();
+        println!("syncBlocks on chain {c} (2 signatures): {} gas", r.gas_used);
+    }
+    assert!(matches!(revert(c2.client.sync_blocks(&last, good.clone()).await), E::AlreadySynced(_)));
+
+    // ---- fast withdrawal of block 3: dev account 2 pays alice 99 % now, once
+    c2.fund(2, USDC, 1_000_000_000).await.unwrap();
+    let lp = c2.client_for(2).unwrap();
+    let lp_address = c2.anvil.address(2).unwrap();
+    let account = rollup.net.id_of(&alice).0;
+    let key = WithdrawalKey {
+        receiver: alice.address,
+        l1_token: USDC,
+        amount: 300 * E18,
+        fee_ratio: 100,
+        account,
+        sub: 0,
+        nonce: fast_nonce,
+    };
+    lp.accept_withdraw(&key, U256::ZERO).await.unwrap();
+    assert_eq!(token_balance(c2, USDC, alice.address).await, U256::from(297_000_000u64), "300 USDC less 1 %");
+    assert!(matches!(revert(lp.accept_withdraw(&key, U256::ZERO).await), E::AlreadyAccepted(_)), "double accept");
+    assert!(matches!(revert(outsider.accept_withdraw(&key, U256::ZERO).await), E::AlreadyAccepted(_)));
+
+    // ---- execute: the acceptor is repaid, alice's other withdrawal is pending until claimed
+    for c in 1..=3u8 {
+        let blocks = (1..=4).map(|n| rollup.execute_arg(c, n)).collect();
+        let r = chains.chain(c).client.execute_blocks(blocks).await.unwrap();
+        println!("executeBlocks on chain {c} (4 blocks): {} gas", r.gas_used);
+        assert_eq!(
+            chains.chain(c).client.block_counters().await.unwrap(),
+            zklink_l1::BlockCounters { committed: 4, proven: 4, synced: 4, executed: 4 }
+        );
+    }
+    assert_eq!(
+        c2.client.pending_balance(lp_address, USDC).await.unwrap(),
+        300_000_000,
+        "the acceptor gets the whole amount"
+    );
+    assert_eq!(c2.client.pending_balance(alice.address, USDC).await.unwrap(), 200_000_000);
+    let late = WithdrawalKey { amount: 200 * E18, fee_ratio: 0, nonce: slow_nonce, ..key };
+    assert!(
+        matches!(revert(lp.accept_withdraw(&late, U256::ZERO).await), E::AlreadyAccepted(_)),
+        "accept after execution"
+    );
+    assert!(matches!(
+        revert(outsider.withdraw_pending_balance(alice.address, USDC, 200_000_001).await),
+        E::InsufficientPendingBalance(_)
+    ));
+    outsider.withdraw_pending_balance(alice.address, USDC, 200_000_000).await.unwrap();
+    assert_eq!(token_balance(c2, USDC, alice.address).await, U256::from(497_000_000u64), "anyone claims for the owner");
+    assert_eq!(
+        c2.client.zklink().totalOpenPriorityRequests().call().await.unwrap(),
+        0,
+        "executed requests leave the queue"
+    );
+
+    // ---- revert: block 5 is committed then reverted; executed blocks cannot be
+    rollup.apply(rollup.net.transfer_tx(&alice, bob.address, USD, E18, 0));
+    rollup.seal();
+    c2.client.commit_blocks(&rollup.stored(2, 4), vec![rollup.commit_arg(2, 5)]).await.unwrap();
+    assert!(matches!(revert(c2.client.revert_blocks(vec![rollup.stored(2, 4)]).await), E::WrongBlockNumber(_)));
+    assert!(matches!(revert(outsider.revert_blocks(vec![rollup.stored(2, 5)]).await), E::NotValidator(_)));
+    c2.client.revert_blocks(vec![rollup.stored(2, 5)]).await.unwrap();
+    assert_eq!(c2.client.block_counters().await.unwrap().committed, 4);
+    assert!(matches!(revert(c2.client.revert_blocks(vec![rollup.stored(2, 4)]).await), E::AlreadyExecuted(_)));
+
+    // ---- exodus on chain 2: a native-coin deposit is never processed and expires
+    let carol = Address::repeat_byte(0xca);
+    let eth = U256::from(E18);
+    let r = depositor.deposit_eth(carol, 0, eth).await.unwrap();
+    println!("depositETH: {} gas", r.gas_used);
+    let request = r.decoded_log::<zklink_contracts::zklink::ZkLink::NewPriorityRequest>().unwrap().data.clone();
+    assert!(matches!(revert(outsider.activate_exodus().await), E::NotExpired(_)));
+    assert!(matches!(
+        revert(outsider.cancel_outstanding_deposits(vec![request.pubData.clone()]).await),
+        E::NotExodus(_)
+    ));
+    c2.mine(EXPIRY).await.unwrap();
+    outsider.activate_exodus().await.unwrap();
+    assert!(c2.client.zklink().exodusMode().call().await.unwrap());
+    assert!(matches!(
+        revert(c2.client.commit_blocks(&rollup.stored(2, 4), vec![rollup.commit_arg(2, 5)]).await),
+        E::ExodusActive(_)
+    ));
+    assert!(matches!(revert(depositor.deposit_erc20(usdc, 1, alice.address, 0, true).await), E::ExodusActive(_)));
+
+    // Alice's USD balance at the last executed root, paid from chain 2's USDC reserve (id 2).
+    let req = ExitRequest {
+        chain: ChainId(2),
+        account: AccountId(account),
+        sub: SubAccountId(0),
+        l2_token: TokenId(USD),
+        reserve_token: TokenId(USDC - 15),
+    };
+    let mut state = executed_state;
+    let witness = ExitWitness::build(&mut state, 3, &req).expect("exit witness");
+    let claim = witness.claim.clone();
+    assert!(claim.amount > 0);
+    let shape = ExitShape::new(&chains.network.preset, 3).unwrap();
+    let proof =
+        proof_to_evm(&zklink_prover::prove(&exit_pk, ExitCircuit::new(shape, witness).unwrap()).expect("exit proof"));
+    let exit =
+        ExitCall { owner: claim.owner, account, sub: 0, l2_token: USD, reserve_token: USDC - 15, amount: claim.amount };
+    let last_executed = rollup.stored(2, 4);
+    let inflated = ExitCall { amount: claim.amount + USDC_UNIT, ..exit };
+    assert!(matches!(revert(outsider.perform_exodus(&last_executed, &inflated, proof).await), E::InvalidExitProof(_)));
+    assert!(
+        matches!(revert(outsider.perform_exodus(&rollup.stored(2, 3), &exit, proof).await), E::WrongBlockNumber(_)),
+        "an older root"
+    );
+    let before = c2.client.pending_balance(alice.address, USDC).await.unwrap();
+    let r = outsider.perform_exodus(&last_executed, &exit, proof).await.unwrap();
+    println!("performExodus: {} gas", r.gas_used);
+    let paid = c2.client.pending_balance(alice.address, USDC).await.unwrap() - before;
+    assert_eq!(paid, claim.amount / USDC_UNIT);
+    assert!(
+        matches!(revert(outsider.perform_exodus(&last_executed, &exit, proof).await), E::ExodusAlreadyPerformed(_)),
+        "once only"
+    );
+
+    // The unprocessed native-coin deposit is refunded and claimed.
+    let mut wrong = request.pubData.to_vec();
+    wrong[26] ^= 1;
+    assert!(matches!(
+        revert(outsider.cancel_outstanding_deposits(vec![wrong.into()]).await),
+        E::PriorityQueueMismatch(_)
+    ));
+    outsider.cancel_outstanding_deposits(vec![request.pubData.clone()]).await.unwrap();
+    assert_eq!(c2.client.pending_balance(carol, NATIVE_TOKEN_ID).await.unwrap(), E18);
+    outsider.withdraw_pending_balance(carol, NATIVE_TOKEN_ID, E18).await.unwrap();
+    assert_eq!(c2.client.provider().get_balance(carol).await.unwrap(), eth);
+}
