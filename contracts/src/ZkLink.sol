@@ -115,6 +115,8 @@ contract ZkLink is ZkLinkBase {
     {
         uint16 tokenId = tokenIds[token];
         if (tokenId == 0 || token == address(0)) revert TokenNotListed(0);
+        // Checked before taking the tokens too, so a paused token costs nothing to try.
+        if (tokens[tokenId].paused) revert DepositsPaused(tokenId);
         uint256 before = IERC20Like(token).balanceOf(address(this));
         _callOptionalBool(token, abi.encodeCall(IERC20Like.transferFrom, (msg.sender, address(this), amount)));
         uint256 received = IERC20Like(token).balanceOf(address(this)) - before;
