@@ -15,7 +15,6 @@ use alloy::primitives::U256;
 use support::*;
 use zklink_contracts::zklink::StoredBlockInfo;
 use zklink_l1::client::send;
-use zklink_l1::TestChains;
 use zklink_types::{Network, Preset};
 
 const USD: u16 = 1;
