@@ -2,7 +2,7 @@
 //! the real prover and the oracle signatures: deposits enter the queues and reach the executor
 //! through the event reader; four blocks are committed in one transaction per chain, proven with
 //! real proofs, synced with one attestation valid on every chain, and executed; a fast withdrawal
-//! is accepted once, and withdrawals are claimed. Every step is also attacked: forged, missing,
+//! is accepted once, withdrawals are claimed, and a full exit requested on L1 is paid. Every step is also attacked: forged, missing,
 //! reordered, unqueued and foreign deposits, a forged change-pubkey signature, forged proofs and
 //! commitments, too few, duplicate, unknown and wrong oracle signatures, execution before sync,
 //! double acceptance, over-claiming, and reverting executed blocks. Then chain 2 goes into exodus:
@@ -14,6 +14,7 @@ mod support;
 
 use alloy::primitives::{Address, Bytes, FixedBytes, U256};
 use alloy::providers::Provider;
+use alloy::rpc::types::TransactionRequest;
 use support::*;
 use zklink_block::roll_chain_hash;
 use zklink_circuit::exit::{ExitCircuit, ExitRequest, ExitShape, ExitWitness};
@@ -82,7 +83,6 @@ async fn blocks_go_through_commit_prove_sync_execute_and_exodus() {
     rollup.apply(rollup.net.withdraw_tx(&alice, 2, USD, USDC, 200 * E18, 0, 0));
     rollup.seal();
     assert!(rollup.blocks.iter().all(|b| b.block.chunks == 4));
-    let executed_state = rollup.net.state().clone();
 
     // ---- commit: attacks on chain 2's queue, then all four blocks in one transaction per chain
     let genesis = rollup.stored(2, 0);
@@ -249,15 +249,42 @@ async fn blocks_go_through_commit_prove_sync_execute_and_exodus() {
         "executed requests leave the queue"
     );
 
-    // ---- revert: block 5 is committed then reverted; executed blocks cannot be
+    // ---- block 5: bob asks for a full exit of his USD as chain 2's USDC from his own L1 key
+    let bob_key = alloy::signers::local::PrivateKeySigner::from_bytes(&FixedBytes::from_slice(&bob.l1.to_bytes()))
+        .expect("bob's L1 key");
+    let gas_money = TransactionRequest::default().to(bob.address).value(U256::from(E18));
+    c2.client.provider().send_transaction(gas_money).await.unwrap().get_receipt().await.unwrap();
+    let bob_client = c2.client.with_provider(zklink_l1::client::connect(c2.anvil.endpoint_url(), bob_key));
+    let bob_id = rollup.net.id_of(&bob).0;
+    assert!(matches!(revert(bob_client.request_full_exit(1, 0, USDC, USD).await), E::BadFullExit(_)), "account 1");
+    bob_client.request_full_exit(bob_id, 0, USDC, USD).await.unwrap();
+    assert_eq!(rollup.apply_requests(2).await, 1);
+    let exited = match &rollup.seal().block.ops[0] {
+        zklink_types::Op::FullExit(f) => f.amount,
+        other => panic!("expected the full exit, got {other:?}"),
+    };
+    assert!(exited > 0);
+    let p5 = rollup.prove(&block_pk, 5);
+    let sigs5 = sync_signatures(network_id, &rollup.stored(2, 5), &[&oracles[1], &oracles[2]]);
+    for c in 1..=3u8 {
+        let client = &chains.chain(c).client;
+        client.commit_blocks(&rollup.stored(c, 4), vec![rollup.commit_arg(c, 5)]).await.unwrap();
+        client.prove_blocks(vec![rollup.stored(c, 5)], vec![4], vec![p5]).await.unwrap();
+        client.sync_blocks(&rollup.stored(c, 5), sigs5.clone()).await.unwrap();
+        client.execute_blocks(vec![rollup.execute_arg(c, 5)]).await.unwrap();
+    }
+    assert_eq!(c2.client.pending_balance(bob.address, USDC).await.unwrap(), exited / USDC_UNIT, "the full exit pays");
+    let executed_state = rollup.net.state().clone();
+
+    // ---- revert: block 6 is committed then reverted; executed blocks cannot be
     rollup.apply(rollup.net.transfer_tx(&alice, bob.address, USD, E18, 0));
     rollup.seal();
-    c2.client.commit_blocks(&rollup.stored(2, 4), vec![rollup.commit_arg(2, 5)]).await.unwrap();
-    assert!(matches!(revert(c2.client.revert_blocks(vec![rollup.stored(2, 4)]).await), E::WrongBlockNumber(_)));
-    assert!(matches!(revert(outsider.revert_blocks(vec![rollup.stored(2, 5)]).await), E::NotValidator(_)));
-    c2.client.revert_blocks(vec![rollup.stored(2, 5)]).await.unwrap();
-    assert_eq!(c2.client.block_counters().await.unwrap().committed, 4);
-    assert!(matches!(revert(c2.client.revert_blocks(vec![rollup.stored(2, 4)]).await), E::AlreadyExecuted(_)));
+    c2.client.commit_blocks(&rollup.stored(2, 5), vec![rollup.commit_arg(2, 6)]).await.unwrap();
+    assert!(matches!(revert(c2.client.revert_blocks(vec![rollup.stored(2, 5)]).await), E::WrongBlockNumber(_)));
+    assert!(matches!(revert(outsider.revert_blocks(vec![rollup.stored(2, 6)]).await), E::NotValidator(_)));
+    c2.client.revert_blocks(vec![rollup.stored(2, 6)]).await.unwrap();
+    assert_eq!(c2.client.block_counters().await.unwrap().committed, 5);
+    assert!(matches!(revert(c2.client.revert_blocks(vec![rollup.stored(2, 5)]).await), E::AlreadyExecuted(_)));
 
     // ---- exodus on chain 2: a native-coin deposit is never processed and expires
     let carol = Address::repeat_byte(0xca);
@@ -274,7 +301,7 @@ async fn blocks_go_through_commit_prove_sync_execute_and_exodus() {
     outsider.activate_exodus().await.unwrap();
     assert!(c2.client.zklink().exodusMode().call().await.unwrap());
     assert!(matches!(
-        revert(c2.client.commit_blocks(&rollup.stored(2, 4), vec![rollup.commit_arg(2, 5)]).await),
+        revert(c2.client.commit_blocks(&rollup.stored(2, 5), vec![rollup.commit_arg(2, 6)]).await),
         E::ExodusActive(_)
     ));
     assert!(matches!(revert(depositor.deposit_erc20(usdc, 1, alice.address, 0, true).await), E::ExodusActive(_)));
@@ -296,11 +323,11 @@ async fn blocks_go_through_commit_prove_sync_execute_and_exodus() {
         proof_to_evm(&zklink_prover::prove(&exit_pk, ExitCircuit::new(shape, witness).unwrap()).expect("exit proof"));
     let exit =
         ExitCall { owner: claim.owner, account, sub: 0, l2_token: USD, reserve_token: USDC - 15, amount: claim.amount };
-    let last_executed = rollup.stored(2, 4);
+    let last_executed = rollup.stored(2, 5);
     let inflated = ExitCall { amount: claim.amount + USDC_UNIT, ..exit };
     assert!(matches!(revert(outsider.perform_exodus(&last_executed, &inflated, proof).await), E::InvalidExitProof(_)));
     assert!(
-        matches!(revert(outsider.perform_exodus(&rollup.stored(2, 3), &exit, proof).await), E::WrongBlockNumber(_)),
+        matches!(revert(outsider.perform_exodus(&rollup.stored(2, 4), &exit, proof).await), E::WrongBlockNumber(_)),
         "an older root"
     );
     let before = c2.client.pending_balance(alice.address, USDC).await.unwrap();
