@@ -1,0 +1,19 @@
+//! The zklink operator node.
+//!
+//! * [`store`]: the durable block store (redb): sealed blocks with their txs, and proofs.
+//! * [`prover`]: proving a stored block from its start state.
+//! * [`pipeline`]: the per-chain L1 pipeline (commit → prove → sync → execute), resuming from
+//!   each chain's counters.
+//! * [`oracle`]: in-process oracle keys for the devnet.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod oracle;
+pub mod pipeline;
+pub mod prover;
+pub mod store;
+
+pub use oracle::LocalOracles;
+pub use pipeline::{Action, ChainSender, Pipeline, PipelineError, StepReport};
+pub use store::{BlockStore, StoreError, StoredBlock};

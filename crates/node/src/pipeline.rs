@@ -1,0 +1,241 @@
+//! The L1 pipeline: for every chain, commit what is sealed, prove what has a proof, sync what is
+//! proven on every chain, execute what is synced. Each pass starts from the counters the chain's
+//! contract reports, so after a restart (or another sender's progress) the node simply continues
+//! from whatever state each chain is in; nothing about L1 progress is kept locally.
+
+use alloy::primitives::{B256, U256};
+use zklink_contracts::zklink::{commit_info, execute_info, genesis_block, StoredBlockInfo};
+use zklink_l1::{BlockCounters, L1Client, L1Error};
+use zklink_types::ChainId;
+
+use crate::oracle::LocalOracles;
+use crate::store::{BlockStore, StoreError};
+
+/// Errors of the pipeline.
+#[derive(thiserror::Error, Debug)]
+pub enum PipelineError {
+    /// Reading the block store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A chain refused or failed a call.
+    #[error("chain {chain}: {source}")]
+    L1 {
+        /// The zklink chain id.
+        chain: u8,
+        /// What happened (boxed: reverts carry the decoded error).
+        source: Box<L1Error>,
+    },
+    /// The chain holds a block the store does not: it was committed by another node or from
+    /// another store, and this node must not overwrite it.
+    #[error("chain {chain} has {committed} blocks committed but the store only {stored}")]
+    AheadOfStore {
+        /// The zklink chain id.
+        chain: u8,
+        /// Blocks committed on the chain.
+        committed: u32,
+        /// Blocks in the store.
+        stored: u32,
+    },
+    /// A block the chain needs is missing from the store.
+    #[error("block {0} is missing from the store")]
+    MissingBlock(u32),
+    /// The stored info computed from the store differs from the chain's: the store and the
+    /// chain disagree about history.
+    #[error("chain {chain}: block {block} on the chain differs from the stored block")]
+    Diverged {
+        /// The zklink chain id.
+        chain: u8,
+        /// The block.
+        block: u32,
+    },
+}
+
+/// One chain the pipeline drives.
+#[derive(Debug)]
+pub struct ChainSender {
+    chain: ChainId,
+    data_availability: bool,
+    client: L1Client,
+    /// `StoredBlockInfo` of blocks 0..: computed from the store, cached.
+    stored: Vec<StoredBlockInfo>,
+}
+
+impl ChainSender {
+    /// Chain `chain` at `client`, for a network whose genesis root is `genesis_root`.
+    pub fn new(chain: ChainId, data_availability: bool, client: L1Client, genesis_root: B256) -> Self {
+        Self { chain, data_availability, client, stored: vec![genesis_block(genesis_root)] }
+    }
+
+    /// The zklink chain id.
+    pub fn chain(&self) -> ChainId {
+        self.chain
+    }
+
+    fn l1(&self, source: L1Error) -> PipelineError {
+        PipelineError::L1 { chain: self.chain.0, source: Box::new(source) }
+    }
+
+    /// Block `n`'s info as this chain stores it, computed from the block store.
+    fn info(&mut self, store: &BlockStore, n: u32) -> Result<StoredBlockInfo, PipelineError> {
+        while self.stored.len() <= n as usize {
+            let next = self.stored.len() as u32;
+            let b = store.block(next)?.ok_or(PipelineError::MissingBlock(next))?;
+            // Never empty: block 0 (genesis) is there from the start.
+            let prev = self.stored[self.stored.len() - 1].clone();
+            let (_, info) = commit_info(&b.block, &b.txs, self.chain, self.data_availability, &prev)
+                .map_err(|_| PipelineError::MissingBlock(next))?;
+            self.stored.push(info);
+        }
+        Ok(self.stored[n as usize].clone())
+    }
+}
+
+/// What one pass did, per chain: `(chain, action, first block, last block)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StepReport {
+    /// The actions taken.
+    pub actions: Vec<(u8, Action, u32, u32)>,
+}
+
+/// An L1 transaction the pipeline sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `commitBlocks`.
+    Commit,
+    /// `proveBlocks`.
+    Prove,
+    /// `syncBlocks`.
+    Sync,
+    /// `executeBlocks`.
+    Execute,
+}
+
+/// Drives every chain of the network.
+#[derive(Debug)]
+pub struct Pipeline {
+    chains: Vec<ChainSender>,
+    oracles: LocalOracles,
+    /// Blocks per L1 transaction at most.
+    max_batch: u32,
+}
+
+impl Pipeline {
+    /// A pipeline over `chains` (chain 1 first) with in-process oracles.
+    pub fn new(chains: Vec<ChainSender>, oracles: LocalOracles, max_batch: u32) -> Self {
+        Self { chains, oracles, max_batch: max_batch.max(1) }
+    }
+
+    /// Every chain's counters, in chain order.
+    pub async fn counters(&self) -> Result<Vec<BlockCounters>, PipelineError> {
+        let mut out = Vec::new();
+        for c in &self.chains {
+            out.push(c.client.block_counters().await.map_err(|e| c.l1(e))?);
+        }
+        Ok(out)
+    }
+
+    /// One pass: commit, prove, sync, execute wherever something is ready.
+    pub async fn step(&mut self, store: &BlockStore) -> Result<StepReport, PipelineError> {
+        let mut report = StepReport::default();
+        let last = store.last_block()?;
+        let max_batch = self.max_batch;
+        for c in &mut self.chains {
+            let k = c.client.block_counters().await.map_err(|e| c.l1(e))?;
+            if k.committed > last {
+                return Err(PipelineError::AheadOfStore { chain: c.chain.0, committed: k.committed, stored: last });
+            }
+            check_same_history(c, store, k.committed).await?;
+            if k.committed < last {
+                let to = last.min(k.committed + max_batch);
+                commit(c, store, k.committed, to).await?;
+                report.actions.push((c.chain.0, Action::Commit, k.committed + 1, to));
+            }
+            let proofs = available_proofs(store, k.proven, k.committed.max(last).min(k.proven + max_batch))?;
+            let committed_now = c.client.block_counters().await.map_err(|e| c.l1(e))?.committed;
+            let proofs: Vec<_> = proofs.into_iter().take_while(|(n, _)| *n <= committed_now).collect();
+            if let (Some(first), Some(last_proof)) = (proofs.first().map(|p| p.0), proofs.last().map(|p| p.0)) {
+                prove(c, store, &proofs).await?;
+                report.actions.push((c.chain.0, Action::Prove, first, last_proof));
+            }
+        }
+        self.sync_and_execute(store, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Syncs every chain to the newest block proven on all of them, then executes what is synced.
+    async fn sync_and_execute(&mut self, store: &BlockStore, report: &mut StepReport) -> Result<(), PipelineError> {
+        let counters = self.counters().await?;
+        let target = counters.iter().map(|k| k.proven).min().unwrap_or(0);
+        let max_batch = self.max_batch;
+        for (c, k) in self.chains.iter_mut().zip(&counters) {
+            if k.synced < target {
+                let info = c.info(store, target)?;
+                let signatures = self.oracles.attest(target, info.syncHash);
+                c.client.sync_blocks(&info, signatures).await.map_err(|e| c.l1(e))?;
+                report.actions.push((c.chain.0, Action::Sync, k.synced + 1, target));
+            }
+            let synced = k.synced.max(target);
+            if k.executed < synced {
+                let to = synced.min(k.executed + max_batch);
+                let mut blocks = Vec::new();
+                for n in k.executed + 1..=to {
+                    let b = store.block(n)?.ok_or(PipelineError::MissingBlock(n))?;
+                    let info = c.info(store, n)?;
+                    blocks.push(execute_info(&b.block, c.chain, &info).map_err(|_| PipelineError::MissingBlock(n))?);
+                }
+                c.client.execute_blocks(blocks).await.map_err(|e| c.l1(e))?;
+                report.actions.push((c.chain.0, Action::Execute, k.executed + 1, to));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The chain's newest committed block must be the store's block of that number.
+async fn check_same_history(c: &mut ChainSender, store: &BlockStore, committed: u32) -> Result<(), PipelineError> {
+    if committed == 0 {
+        return Ok(());
+    }
+    let info = c.info(store, committed)?;
+    let on_chain = c.client.stored_block_hash(committed).await.map_err(|e| c.l1(e))?;
+    if on_chain != zklink_contracts::zklink::stored_block_hash(&info) {
+        return Err(PipelineError::Diverged { chain: c.chain.0, block: committed });
+    }
+    Ok(())
+}
+
+async fn commit(c: &mut ChainSender, store: &BlockStore, from: u32, to: u32) -> Result<(), PipelineError> {
+    let prev = c.info(store, from)?;
+    let mut blocks = Vec::new();
+    for n in from + 1..=to {
+        let b = store.block(n)?.ok_or(PipelineError::MissingBlock(n))?;
+        let before = c.info(store, n - 1)?;
+        let (info, _) = commit_info(&b.block, &b.txs, c.chain, c.data_availability, &before)
+            .map_err(|_| PipelineError::MissingBlock(n))?;
+        blocks.push(info);
+    }
+    c.client.commit_blocks(&prev, blocks).await.map_err(|e| c.l1(e))?;
+    Ok(())
+}
+
+/// Consecutive proofs after block `proven`, up to block `to`.
+fn available_proofs(store: &BlockStore, proven: u32, to: u32) -> Result<Vec<(u32, [U256; 8])>, PipelineError> {
+    let mut out = Vec::new();
+    for n in proven + 1..=to {
+        let Some(words) = store.proof(n)? else { break };
+        out.push((n, words.map(U256::from_be_bytes)));
+    }
+    Ok(out)
+}
+
+async fn prove(c: &mut ChainSender, store: &BlockStore, proofs: &[(u32, [U256; 8])]) -> Result<(), PipelineError> {
+    let mut infos = Vec::new();
+    let mut chunks = Vec::new();
+    for (n, _) in proofs {
+        infos.push(c.info(store, *n)?);
+        chunks.push(store.block(*n)?.ok_or(PipelineError::MissingBlock(*n))?.block.chunks as u32);
+    }
+    let proofs = proofs.iter().map(|(_, p)| *p).collect();
+    c.client.prove_blocks(infos, chunks, proofs).await.map_err(|e| c.l1(e))?;
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! The node's durable block store (redb): every sealed block with the signed txs that produced it,
+//! and each block's proof once a prover returns it. A block is written before anything about it
+//! is sent to L1, so after a crash the L1 pipeline finds on disk whatever a chain already holds.
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use zklink_block::Block;
+use zklink_crypto::{fr_to_bytes, Fr};
+use zklink_types::{BlockNumber, L2Tx, Op};
+
+const BLOCKS: TableDefinition<u32, &[u8]> = TableDefinition::new("blocks");
+const PROOFS: TableDefinition<u32, &[u8]> = TableDefinition::new("proofs");
+
+/// Errors of the block store.
+#[derive(thiserror::Error, Debug)]
+pub enum StoreError {
+    /// The database failed (I/O, corruption, lock).
+    #[error("block store: {0}")]
+    Db(String),
+    /// A record does not decode: written by another version, or damaged.
+    #[error("block store: block {block} does not decode: {reason}")]
+    Corrupt {
+        /// The block number.
+        block: u32,
+        /// The decoder's message.
+        reason: String,
+    },
+    /// Blocks must be appended in order.
+    #[error("block store: expected block {expected}, got {got}")]
+    OutOfOrder {
+        /// The next number.
+        expected: u32,
+        /// The number offered.
+        got: u32,
+    },
+}
+
+fn db_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Db(e.to_string())
+}
+
+/// A sealed block and the txs of its ops (`None` for priority requests), as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredBlock {
+    /// The block.
+    pub block: Block,
+    /// One entry per op.
+    pub txs: Vec<Option<L2Tx>>,
+}
+
+/// The on-disk form: roots as 32-byte big-endian hex.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    number: u32,
+    timestamp: u64,
+    old_root: String,
+    new_root: String,
+    ops: Vec<Op>,
+    chunks: usize,
+    chain_count: u8,
+    txs: Vec<Option<L2Tx>>,
+}
+
+fn root_hex(r: &Fr) -> String {
+    fr_to_bytes(r).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn root_from_hex(s: &str) -> Result<Fr, String> {
+    let bytes: Vec<u8> = (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or("bad hex"))
+        .collect::<Result<_, _>>()?;
+    zklink_state::store::fr_from_bytes(&bytes).map_err(|e| e.to_string())
+}
+
+/// Blocks and proofs on disk.
+pub struct BlockStore {
+    db: Database,
+}
+
+impl BlockStore {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path).map_err(db_err)?;
+        let txn = db.begin_write().map_err(db_err)?;
+        txn.open_table(BLOCKS).map_err(db_err)?;
+        txn.open_table(PROOFS).map_err(db_err)?;
+        txn.commit().map_err(db_err)?;
+        Ok(Self { db })
+    }
+
+    /// The number of the last stored block (0: none).
+    pub fn last_block(&self) -> Result<u32, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(BLOCKS).map_err(db_err)?;
+        let last = table.last().map_err(db_err)?.map_or(0, |(k, _)| k.value());
+        Ok(last)
+    }
+
+    /// Appends the next block, durably.
+    pub fn put_block(&self, b: &StoredBlock) -> Result<(), StoreError> {
+        let expected = self.last_block()? + 1;
+        if b.block.number.0 != expected {
+            return Err(StoreError::OutOfOrder { expected, got: b.block.number.0 });
+        }
+        let record = Record {
+            number: b.block.number.0,
+            timestamp: b.block.timestamp,
+            old_root: root_hex(&b.block.old_root),
+            new_root: root_hex(&b.block.new_root),
+            ops: b.block.ops.clone(),
+            chunks: b.block.chunks,
+            chain_count: b.block.chain_count,
+            txs: b.txs.clone(),
+        };
+        let bytes = serde_json::to_vec(&record).map_err(db_err)?;
+        let txn = self.db.begin_write().map_err(db_err)?;
+        txn.open_table(BLOCKS).map_err(db_err)?.insert(expected, bytes.as_slice()).map_err(db_err)?;
+        txn.commit().map_err(db_err)
+    }
+
+    /// Block `n`, if stored.
+    pub fn block(&self, n: u32) -> Result<Option<StoredBlock>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(BLOCKS).map_err(db_err)?;
+        let Some(value) = table.get(n).map_err(db_err)? else { return Ok(None) };
+        let corrupt = |reason: String| StoreError::Corrupt { block: n, reason };
+        let r: Record = serde_json::from_slice(value.value()).map_err(|e| corrupt(e.to_string()))?;
+        let block = Block {
+            number: BlockNumber(r.number),
+            timestamp: r.timestamp,
+            old_root: root_from_hex(&r.old_root).map_err(corrupt)?,
+            new_root: root_from_hex(&r.new_root).map_err(corrupt)?,
+            ops: r.ops,
+            chunks: r.chunks,
+            chain_count: r.chain_count,
+        };
+        Ok(Some(StoredBlock { block, txs: r.txs }))
+    }
+
+    /// Stores block `n`'s proof in the verifier contract's encoding (8 × 32 bytes).
+    pub fn put_proof(&self, n: u32, proof: &[[u8; 32]; 8]) -> Result<(), StoreError> {
+        let bytes = proof.concat();
+        let txn = self.db.begin_write().map_err(db_err)?;
+        txn.open_table(PROOFS).map_err(db_err)?.insert(n, bytes.as_slice()).map_err(db_err)?;
+        txn.commit().map_err(db_err)
+    }
+
+    /// Block `n`'s proof, if a prover has returned it.
+    pub fn proof(&self, n: u32) -> Result<Option<[[u8; 32]; 8]>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(PROOFS).map_err(db_err)?;
+        let Some(value) = table.get(n).map_err(db_err)? else { return Ok(None) };
+        let bytes = value.value();
+        if bytes.len() != 256 {
+            return Err(StoreError::Corrupt {
+                block: n,
+                reason: format!("proof of {} bytes, expected 256", bytes.len()),
+            });
+        }
+        let mut proof = [[0u8; 32]; 8];
+        for (i, word) in proof.iter_mut().enumerate() {
+            word.copy_from_slice(&bytes[32 * i..32 * (i + 1)]);
+        }
+        Ok(Some(proof))
+    }
+}
