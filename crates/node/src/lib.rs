@@ -5,6 +5,7 @@
 //! * [`pipeline`]: the per-chain L1 pipeline (commit → prove → sync → execute), resuming from
 //!   each chain's counters.
 //! * [`oracle`]: in-process oracle keys for the devnet.
+//! * [`watcher`]: each chain's priority requests, confirmed, in serial order, never twice.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -13,7 +14,9 @@ pub mod oracle;
 pub mod pipeline;
 pub mod prover;
 pub mod store;
+pub mod watcher;
 
 pub use oracle::LocalOracles;
 pub use pipeline::{Action, ChainSender, Pipeline, PipelineError, StepReport};
 pub use store::{BlockStore, StoreError, StoredBlock};
+pub use watcher::{PriorityWatcher, WatchError};
