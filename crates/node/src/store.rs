@@ -8,10 +8,12 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use zklink_block::Block;
 use zklink_crypto::{fr_to_bytes, Fr};
-use zklink_types::{BlockNumber, L2Tx, Op};
+use zklink_types::{BlockNumber, L2Tx, Op, PriorityTx};
 
 const BLOCKS: TableDefinition<u32, &[u8]> = TableDefinition::new("blocks");
 const PROOFS: TableDefinition<u32, &[u8]> = TableDefinition::new("proofs");
+/// Txs applied to the open block, in order, written before they are acknowledged.
+const WAL: TableDefinition<u64, &[u8]> = TableDefinition::new("wal");
 
 /// Errors of the block store.
 #[derive(thiserror::Error, Debug)]
@@ -48,6 +50,18 @@ pub struct StoredBlock {
     pub block: Block,
     /// One entry per op.
     pub txs: Vec<Option<L2Tx>>,
+    /// The priority requests among its ops, in order (to replay the block).
+    pub priority: Vec<PriorityTx>,
+}
+
+/// A tx applied to the open block, as the write-ahead log keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "tx")]
+pub enum WalEntry {
+    /// A signed L2 tx.
+    L2(L2Tx),
+    /// A priority request from L1.
+    Priority(PriorityTx),
 }
 
 /// The on-disk form: roots as 32-byte big-endian hex.
@@ -62,6 +76,8 @@ struct Record {
     chunks: usize,
     chain_count: u8,
     txs: Vec<Option<L2Tx>>,
+    #[serde(default)]
+    priority: Vec<PriorityTx>,
 }
 
 fn root_hex(r: &Fr) -> String {
@@ -88,6 +104,7 @@ impl BlockStore {
         let txn = db.begin_write().map_err(db_err)?;
         txn.open_table(BLOCKS).map_err(db_err)?;
         txn.open_table(PROOFS).map_err(db_err)?;
+        txn.open_table(WAL).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Self { db })
     }
@@ -100,7 +117,8 @@ impl BlockStore {
         Ok(last)
     }
 
-    /// Appends the next block, durably.
+    /// Appends the next block durably and, in the same transaction, empties the write-ahead log
+    /// (the block holds every tx it had).
     pub fn put_block(&self, b: &StoredBlock) -> Result<(), StoreError> {
         let expected = self.last_block()? + 1;
         if b.block.number.0 != expected {
@@ -115,11 +133,41 @@ impl BlockStore {
             chunks: b.block.chunks,
             chain_count: b.block.chain_count,
             txs: b.txs.clone(),
+            priority: b.priority.clone(),
         };
         let bytes = serde_json::to_vec(&record).map_err(db_err)?;
         let txn = self.db.begin_write().map_err(db_err)?;
         txn.open_table(BLOCKS).map_err(db_err)?.insert(expected, bytes.as_slice()).map_err(db_err)?;
+        txn.open_table(WAL).map_err(db_err)?.retain(|_, _| false).map_err(db_err)?;
         txn.commit().map_err(db_err)
+    }
+
+    /// Appends a tx of the open block to the write-ahead log, durably.
+    pub fn append_wal(&self, entry: &WalEntry) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(entry).map_err(db_err)?;
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut table = txn.open_table(WAL).map_err(db_err)?;
+            let next = table.last().map_err(db_err)?.map_or(0, |(k, _)| k.value() + 1);
+            table.insert(next, bytes.as_slice()).map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    /// The write-ahead log: the open block's txs in the order they were applied.
+    pub fn wal(&self) -> Result<Vec<WalEntry>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(WAL).map_err(db_err)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(db_err)? {
+            let (k, v) = entry.map_err(db_err)?;
+            let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+                block: 0,
+                reason: format!("WAL entry {}: {e}", k.value()),
+            };
+            out.push(serde_json::from_slice(v.value()).map_err(corrupt)?);
+        }
+        Ok(out)
     }
 
     /// Block `n`, if stored.
@@ -138,7 +186,7 @@ impl BlockStore {
             chunks: r.chunks,
             chain_count: r.chain_count,
         };
-        Ok(Some(StoredBlock { block, txs: r.txs }))
+        Ok(Some(StoredBlock { block, txs: r.txs, priority: r.priority }))
     }
 
     /// Stores block `n`'s proof in the verifier contract's encoding (8 × 32 bytes).
