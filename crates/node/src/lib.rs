@@ -5,6 +5,7 @@
 //! * [`prover`]: proving a stored block from its start state.
 //! * [`pipeline`]: the per-chain L1 pipeline (commit → prove → sync → execute), resuming from
 //!   each chain's counters.
+//! * [`node`]: the main loop tying them together, with the prover on its own thread.
 //! * [`oracle`]: in-process oracle keys for the devnet.
 //! * [`watcher`]: each chain's priority requests, confirmed, in serial order, never twice.
 
@@ -12,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod keeper;
+pub mod node;
 pub mod oracle;
 pub mod pipeline;
 pub mod prover;
@@ -19,6 +21,7 @@ pub mod store;
 pub mod watcher;
 
 pub use keeper::{KeeperError, ProofJob, StateKeeper, SubmitError};
+pub use node::{ChainEndpoint, Node, NodeConfig, NodeError, NodeHandle};
 pub use oracle::LocalOracles;
 pub use pipeline::{Action, ChainSender, Pipeline, PipelineError, StepReport};
 pub use store::{BlockStore, StoreError, StoredBlock};
