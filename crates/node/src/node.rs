@@ -84,6 +84,11 @@ pub struct NodeHandle {
 }
 
 impl NodeHandle {
+    /// Handles over a keeper and its store (the node makes these; tests and tools may too).
+    pub fn new(keeper: StateKeeper, store: Arc<BlockStore>) -> Self {
+        Self { keeper: Arc::new(Mutex::new(keeper)), store }
+    }
+
     /// The state keeper (lock briefly; never across an await).
     pub fn keeper(&self) -> MutexGuard<'_, StateKeeper> {
         self.keeper.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -1,0 +1,207 @@
+//! zklink's JSON-RPC 2.0 API over HTTP. Methods (docs/api.md):
+//!
+//! | method | params | result |
+//! |---|---|---|
+//! | `zklink_health` | — | `"ok"` |
+//! | `zklink_network` | — | the network: chains, tokens, preset |
+//! | `zklink_account` | `[address]` | the account (id, nonce, key hash, non-zero balances) or `null` |
+//! | `zklink_submitTx` | `[tx]` | the tx hash once the tx is applied and durable |
+//! | `zklink_blockNumber` | — | `{ sealed, pendingChunks }` |
+//! | `zklink_block` | `[number]` | the sealed block or `null` |
+//!
+//! Rejections are JSON-RPC errors with a code per kind ([`codes`]) and the reason as message.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::net::SocketAddr;
+
+use jsonrpsee::server::{Server, ServerHandle};
+use jsonrpsee::types::{ErrorObjectOwned, Params};
+use jsonrpsee::RpcModule;
+use serde::Serialize;
+use zklink_node::node::unix_now;
+use zklink_node::{NodeHandle, SubmitError};
+use zklink_types::{Address, L2Tx, Network, SubAccountId, TokenId, TxHash};
+
+/// Error codes of the API (the JSON-RPC server range).
+pub mod codes {
+    /// The params are not what the method takes.
+    pub const INVALID_PARAMS: i32 = -32602;
+    /// The tx is invalid: bad signature, nonce, balance, fields…
+    pub const TX_REJECTED: i32 = -32001;
+    /// The same tx was already accepted.
+    pub const TX_DUPLICATE: i32 = -32002;
+    /// A priority request out of order (not submitted through the API).
+    pub const OUT_OF_ORDER: i32 = -32003;
+    /// The node cannot accept txs until it is restarted (storage failure).
+    pub const NODE_STOPPED: i32 = -32010;
+    /// Reading the node's store failed.
+    pub const INTERNAL: i32 = -32603;
+}
+
+/// Errors starting the server.
+#[derive(thiserror::Error, Debug)]
+pub enum ApiError {
+    /// Binding or starting the HTTP server failed.
+    #[error("API server: {0}")]
+    Server(String),
+}
+
+/// A running API server.
+pub struct Api {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    handle: ServerHandle,
+}
+
+impl Api {
+    /// Stops the server and waits until it has.
+    pub async fn stop(self) {
+        let _ = self.handle.stop();
+        self.handle.stopped().await;
+    }
+}
+
+/// An account as the API shows it.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    /// Account id.
+    pub id: u32,
+    /// L1 owner.
+    pub address: Address,
+    /// Next nonce.
+    pub nonce: u32,
+    /// L2 key hash (zero: no key set).
+    pub pubkey_hash: String,
+    /// Non-zero balances (L2 units, decimal strings).
+    pub balances: Vec<BalanceView>,
+}
+
+/// One balance.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct BalanceView {
+    /// Sub-account.
+    pub sub_account: u8,
+    /// Token id.
+    pub token: u16,
+    /// Amount, L2 units (18 decimals), as a decimal string.
+    pub amount: String,
+}
+
+/// A sealed block as the API shows it.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockView {
+    /// Number.
+    pub number: u32,
+    /// Seal time (Unix seconds).
+    pub timestamp: u64,
+    /// State root after it (hex).
+    pub new_root: String,
+    /// Its size in chunks.
+    pub chunks: usize,
+    /// Its ops.
+    pub ops: Vec<zklink_types::Op>,
+    /// Hashes of its L2 txs (null for priority requests).
+    pub tx_hashes: Vec<Option<TxHash>>,
+}
+
+fn invalid(msg: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(codes::INVALID_PARAMS, msg.into(), None::<()>)
+}
+
+fn internal(msg: impl ToString) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(codes::INTERNAL, msg.to_string(), None::<()>)
+}
+
+fn submit_error(e: SubmitError) -> ErrorObjectOwned {
+    let code = match &e {
+        SubmitError::Rejected(_) => codes::TX_REJECTED,
+        SubmitError::Duplicate(_) => codes::TX_DUPLICATE,
+        SubmitError::OutOfOrder { .. } => codes::OUT_OF_ORDER,
+        SubmitError::Storage(_) | SubmitError::Stopped => codes::NODE_STOPPED,
+    };
+    ErrorObjectOwned::owned(code, e.to_string(), None::<()>)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::from("0x");
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+fn account(node: &NodeHandle, network: &Network, address: Address) -> Option<AccountView> {
+    let keeper = node.keeper();
+    let state = keeper.state();
+    let id = state.account_id_by_address(&address)?;
+    let acc = state.account(id)?;
+    let mut tokens: Vec<u16> = vec![1];
+    tokens.extend(network.tokens.iter().map(|t| t.id.0));
+    let subs = 1u16 << network.preset.sub_account_bits;
+    let mut balances = Vec::new();
+    for sub in 0..subs {
+        for &token in &tokens {
+            let amount = state.balance(id, SubAccountId(sub as u8), TokenId(token));
+            if amount != 0 {
+                balances.push(BalanceView { sub_account: sub as u8, token, amount: amount.to_string() });
+            }
+        }
+    }
+    Some(AccountView { id: id.0, address, nonce: acc.nonce.0, pubkey_hash: hex(&acc.pubkey_hash.0), balances })
+}
+
+fn block(node: &NodeHandle, n: u32) -> Result<Option<BlockView>, ErrorObjectOwned> {
+    let Some(b) = node.store().block(n).map_err(internal)? else { return Ok(None) };
+    let tx_hashes = b.txs.iter().map(|t| t.as_ref().and_then(|t| t.hash().ok())).collect();
+    Ok(Some(BlockView {
+        number: n,
+        timestamp: b.block.timestamp,
+        new_root: hex(&zklink_crypto::fr_to_bytes(&b.block.new_root)),
+        chunks: b.block.chunks,
+        ops: b.block.ops,
+        tx_hashes,
+    }))
+}
+
+/// Method names are unique literals, so registering cannot fail.
+fn ok<T>(r: Result<T, jsonrpsee::core::RegisterMethodError>) {
+    r.map(drop).expect("method names are unique literals");
+}
+
+/// The API's methods over `node`.
+pub fn module(node: NodeHandle, network: Network) -> RpcModule<(NodeHandle, Network)> {
+    let mut m = RpcModule::new((node, network));
+    ok(m.register_method("zklink_health", |_, _, _| "ok"));
+    ok(m.register_method("zklink_network", |_, ctx, _| Ok::<_, ErrorObjectOwned>(ctx.1.clone())));
+    ok(m.register_method("zklink_account", |params: Params, ctx, _| {
+        let (address,): (Address,) = params.parse().map_err(|e| invalid(format!("expected [address]: {e}")))?;
+        Ok::<_, ErrorObjectOwned>(account(&ctx.0, &ctx.1, address))
+    }));
+    ok(m.register_method("zklink_submitTx", |params: Params, ctx, _| {
+        let (tx,): (L2Tx,) = params.parse().map_err(|e| invalid(format!("expected [tx]: {e}")))?;
+        ctx.0.keeper().submit(tx, unix_now()).map_err(submit_error)
+    }));
+    ok(m.register_method("zklink_blockNumber", |_, ctx, _| {
+        let keeper = ctx.0.keeper();
+        serde_json::json!({ "sealed": keeper.next_block_number() - 1, "pendingChunks": keeper.pending_chunks() })
+    }));
+    ok(m.register_method("zklink_block", |params: Params, ctx, _| {
+        let (n,): (u32,) = params.parse().map_err(|e| invalid(format!("expected [number]: {e}")))?;
+        block(&ctx.0, n)
+    }));
+    m
+}
+
+/// Serves the API on `addr` (e.g. `127.0.0.1:0`).
+pub async fn serve(addr: SocketAddr, node: NodeHandle, network: Network) -> Result<Api, ApiError> {
+    let server = Server::builder().build(addr).await.map_err(|e| ApiError::Server(e.to_string()))?;
+    let addr = server.local_addr().map_err(|e| ApiError::Server(e.to_string()))?;
+    let handle = server.start(module(node, network));
+    tracing::info!(%addr, "JSON-RPC API listening");
+    Ok(Api { addr, handle })
+}
