@@ -109,8 +109,10 @@ pub struct BlockView {
     pub tx_hashes: Vec<Option<TxHash>>,
 }
 
-fn invalid(msg: impl Into<String>) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(codes::INVALID_PARAMS, msg.into(), None::<()>)
+/// Invalid params: what the method takes, and the parser's reason.
+fn invalid(expected: &str, e: ErrorObjectOwned) -> ErrorObjectOwned {
+    let reason = e.data().map_or_else(|| e.message().to_string(), |d| d.get().trim_matches('"').to_string());
+    ErrorObjectOwned::owned(codes::INVALID_PARAMS, format!("expected {expected}: {reason}"), None::<()>)
 }
 
 fn internal(msg: impl ToString) -> ErrorObjectOwned {
@@ -179,11 +181,11 @@ pub fn module(node: NodeHandle, network: Network) -> RpcModule<(NodeHandle, Netw
     ok(m.register_method("zklink_health", |_, _, _| "ok"));
     ok(m.register_method("zklink_network", |_, ctx, _| Ok::<_, ErrorObjectOwned>(ctx.1.clone())));
     ok(m.register_method("zklink_account", |params: Params, ctx, _| {
-        let (address,): (Address,) = params.parse().map_err(|e| invalid(format!("expected [address]: {e}")))?;
+        let (address,): (Address,) = params.parse().map_err(|e| invalid("[address]", e))?;
         Ok::<_, ErrorObjectOwned>(account(&ctx.0, &ctx.1, address))
     }));
     ok(m.register_method("zklink_submitTx", |params: Params, ctx, _| {
-        let (tx,): (L2Tx,) = params.parse().map_err(|e| invalid(format!("expected [tx]: {e}")))?;
+        let (tx,): (L2Tx,) = params.parse().map_err(|e| invalid("[tx]", e))?;
         ctx.0.keeper().submit(tx, unix_now()).map_err(submit_error)
     }));
     ok(m.register_method("zklink_blockNumber", |_, ctx, _| {
@@ -191,7 +193,7 @@ pub fn module(node: NodeHandle, network: Network) -> RpcModule<(NodeHandle, Netw
         serde_json::json!({ "sealed": keeper.next_block_number() - 1, "pendingChunks": keeper.pending_chunks() })
     }));
     ok(m.register_method("zklink_block", |params: Params, ctx, _| {
-        let (n,): (u32,) = params.parse().map_err(|e| invalid(format!("expected [number]: {e}")))?;
+        let (n,): (u32,) = params.parse().map_err(|e| invalid("[number]", e))?;
         block(&ctx.0, n)
     }));
     m
