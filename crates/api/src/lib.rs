@@ -19,10 +19,10 @@ use std::net::SocketAddr;
 use jsonrpsee::server::{Server, ServerHandle};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::RpcModule;
-use serde::Serialize;
 use zklink_node::node::unix_now;
 use zklink_node::{NodeHandle, SubmitError};
-use zklink_types::{Address, L2Tx, Network, SubAccountId, TokenId, TxHash};
+use zklink_types::api::{AccountView, BalanceView, BlockNumberView, BlockView};
+use zklink_types::{Address, L2Tx, Network, SubAccountId, TokenId};
 
 /// Error codes of the API (the JSON-RPC server range).
 pub mod codes {
@@ -61,52 +61,6 @@ impl Api {
         let _ = self.handle.stop();
         self.handle.stopped().await;
     }
-}
-
-/// An account as the API shows it.
-#[derive(Serialize, Debug, Clone)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountView {
-    /// Account id.
-    pub id: u32,
-    /// L1 owner.
-    pub address: Address,
-    /// Next nonce.
-    pub nonce: u32,
-    /// L2 key hash (zero: no key set).
-    pub pubkey_hash: String,
-    /// Non-zero balances (L2 units, decimal strings).
-    pub balances: Vec<BalanceView>,
-}
-
-/// One balance.
-#[derive(Serialize, Debug, Clone)]
-#[serde(rename_all = "camelCase")]
-pub struct BalanceView {
-    /// Sub-account.
-    pub sub_account: u8,
-    /// Token id.
-    pub token: u16,
-    /// Amount, L2 units (18 decimals), as a decimal string.
-    pub amount: String,
-}
-
-/// A sealed block as the API shows it.
-#[derive(Serialize, Debug, Clone)]
-#[serde(rename_all = "camelCase")]
-pub struct BlockView {
-    /// Number.
-    pub number: u32,
-    /// Seal time (Unix seconds).
-    pub timestamp: u64,
-    /// State root after it (hex).
-    pub new_root: String,
-    /// Its size in chunks.
-    pub chunks: usize,
-    /// Its ops.
-    pub ops: Vec<zklink_types::Op>,
-    /// Hashes of its L2 txs (null for priority requests).
-    pub tx_hashes: Vec<Option<TxHash>>,
 }
 
 /// Invalid params: what the method takes, and the parser's reason.
@@ -188,9 +142,9 @@ pub fn module(node: NodeHandle, network: Network) -> RpcModule<(NodeHandle, Netw
         let (tx,): (L2Tx,) = params.parse().map_err(|e| invalid("[tx]", e))?;
         ctx.0.keeper().submit(tx, unix_now()).map_err(submit_error)
     }));
-    ok(m.register_method("zklink_blockNumber", |_, ctx, _| {
+    ok(m.register_method("zklink_blockNumber", |_, ctx, _| -> Result<BlockNumberView, ErrorObjectOwned> {
         let keeper = ctx.0.keeper();
-        serde_json::json!({ "sealed": keeper.next_block_number() - 1, "pendingChunks": keeper.pending_chunks() })
+        Ok(BlockNumberView { sealed: keeper.next_block_number() - 1, pending_chunks: keeper.pending_chunks() })
     }));
     ok(m.register_method("zklink_block", |params: Params, ctx, _| {
         let (n,): (u32,) = params.parse().map_err(|e| invalid("[number]", e))?;

@@ -1,8 +1,9 @@
-//! `zklink`: one binary, a subcommand per role. So far: `devnet`.
+//! `zklink`: one binary, a subcommand per role. So far: `devnet` and `wallet`.
 
 #![forbid(unsafe_code)]
 
 mod devnet;
+mod wallet;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +20,9 @@ enum Command {
     /// Run a local network: 3 anvil chains with the contracts and test tokens deployed, the node
     /// with an in-process prover and oracles, and the JSON-RPC API. Ctrl-C stops everything.
     Devnet(devnet::Args),
+    /// A user's wallet: derive the L2 key from an L1 key, deposit, activate, transfer, withdraw,
+    /// request a full exit, show balances.
+    Wallet(wallet::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -37,6 +41,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = match cli.command {
         Command::Devnet(args) => runtime.block_on(devnet::run(args)),
+        Command::Wallet(args) => runtime.block_on(wallet::run(args)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 //! `docs/protocol.md` is the byte-exact specification of everything encoded here.
 
 pub mod amount;
+pub mod api;
 pub mod bytes;
 pub mod error;
 pub mod ids;
