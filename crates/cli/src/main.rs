@@ -1,8 +1,9 @@
-//! `zklink`: one binary, a subcommand per role. So far: `devnet` and `wallet`.
+//! `zklink`: one binary, a subcommand per role. So far: `devnet`, `node` and `wallet`.
 
 #![forbid(unsafe_code)]
 
 mod devnet;
+mod node;
 mod wallet;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,8 @@ enum Command {
     /// Run a local network: 3 anvil chains with the contracts and test tokens deployed, the node
     /// with an in-process prover and oracles, and the JSON-RPC API. Ctrl-C stops everything.
     Devnet(devnet::Args),
+    /// Run the operator node against configured chains, with the JSON-RPC API (`--config` file).
+    Node(node::Args),
     /// A user's wallet: derive the L2 key from an L1 key, deposit, activate, transfer, withdraw,
     /// request a full exit, show balances.
     Wallet(wallet::Args),
@@ -42,6 +45,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Devnet(args) => runtime.block_on(devnet::run(args)),
         Command::Wallet(args) => runtime.block_on(wallet::run(args)),
+        Command::Node(args) => runtime.block_on(node::run(args)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

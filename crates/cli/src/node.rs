@@ -1,0 +1,114 @@
+//! `zklink node`: the operator node against configured chains, with the JSON-RPC API. The
+//! configuration is one JSON file (`--config`), so a node can be restarted, e.g. after a crash,
+//! with exactly the same settings; its database lives in `dataDir`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::B256;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest::Url;
+use serde::{Deserialize, Serialize};
+use zklink_circuit::block::BlockCircuit;
+use zklink_node::{ChainEndpoint, Node, NodeConfig};
+use zklink_prover::KeyStore;
+use zklink_types::{Address, Network};
+
+/// Options of `zklink node`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The node's configuration file (JSON; see `NodeFile`).
+    #[arg(long, env = "ZKLINK_NODE_CONFIG")]
+    config: PathBuf,
+}
+
+/// One chain in the configuration file.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainFile {
+    /// JSON-RPC endpoint of the chain.
+    pub url: Url,
+    /// The zklink proxy on it.
+    pub zklink: Address,
+    /// The L1 block of its deployment.
+    pub deployed_at: u64,
+}
+
+/// The configuration file of `zklink node`.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeFile {
+    /// The network (with the deployed contract and token addresses).
+    pub network: Network,
+    /// One entry per chain, in chain order.
+    pub chains: Vec<ChainFile>,
+    /// The validator's L1 secret key (hex).
+    pub operator_key: B256,
+    /// In-process oracle keys (hex; devnets only).
+    pub oracle_keys: Vec<B256>,
+    /// The node's database directory.
+    pub data_dir: PathBuf,
+    /// Owner of the fee account at genesis.
+    pub fee_owner: Address,
+    /// Directory of the proving keys (`<shape>.pk` with its `.json`).
+    pub key_dir: PathBuf,
+    /// Block sizes (chunks) to prove; a key per size must be in `keyDir`.
+    pub block_sizes: Vec<usize>,
+    /// Address of the JSON-RPC API.
+    pub rpc: SocketAddr,
+    /// Seal the open block once it is this old (ms).
+    pub block_time_ms: u64,
+    /// Pause between passes (ms).
+    pub poll_ms: u64,
+    /// Confirmations before a priority request is taken.
+    pub confirmations: u64,
+    /// Blocks per L1 transaction at most.
+    pub max_batch: u32,
+}
+
+fn signer(key: &B256) -> Result<PrivateKeySigner, String> {
+    PrivateKeySigner::from_bytes(key).map_err(|e| format!("invalid key: {e}"))
+}
+
+/// Runs the node until Ctrl-C or SIGTERM.
+pub async fn run(args: Args) -> Result<(), String> {
+    let text = std::fs::read_to_string(&args.config).map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let f: NodeFile = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", args.config.display()))?;
+    f.network.validate().map_err(|e| format!("network: {e}"))?;
+    let chains = f.network.chains.len() as u8;
+    let store = KeyStore::new(f.key_dir.clone());
+    let mut block_keys = Vec::new();
+    for &chunks in &f.block_sizes {
+        let name = BlockCircuit::shape_name(&f.network.preset, chains, chunks);
+        let (pk, _) = store.load(&name).map_err(|e| format!("proving key {name}: {e}"))?;
+        block_keys.push((chunks, Arc::new(pk)));
+    }
+    let node = Node::open(NodeConfig {
+        network: f.network.clone(),
+        chains: f
+            .chains
+            .iter()
+            .map(|c| ChainEndpoint { url: c.url.clone(), zklink: c.zklink, deployed_at: c.deployed_at })
+            .collect(),
+        operator: signer(&f.operator_key)?,
+        oracles: f.oracle_keys.iter().map(signer).collect::<Result<_, _>>()?,
+        data_dir: f.data_dir.clone(),
+        fee_owner: f.fee_owner,
+        block_time: Duration::from_millis(f.block_time_ms),
+        poll_interval: Duration::from_millis(f.poll_ms),
+        confirmations: f.confirmations,
+        block_keys,
+        max_batch: f.max_batch,
+    })
+    .map_err(|e| e.to_string())?;
+    let api = zklink_api::serve(f.rpc, node.handle(), f.network.clone()).await.map_err(|e| e.to_string())?;
+    println!("zklink node: JSON-RPC API on http://{}", api.addr);
+    node.run(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
+    api.stop().await;
+    Ok(())
+}
