@@ -203,6 +203,64 @@ impl Wallet {
         .await
     }
 
+    /// Signs a limit order of this account's sub-account 0 in order slot `slot` (`nonce`: the
+    /// slot's current order nonce to continue it, or the next one to replace it). `price` is quote
+    /// per base with 18 decimals; fee ratios are over 10000.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn sign_order(
+        &self,
+        slot: u16,
+        nonce: u32,
+        base: TokenId,
+        quote: TokenId,
+        amount: u128,
+        price: u128,
+        is_sell: bool,
+        fee_ratios: (u8, u8),
+    ) -> Result<Order, SdkError> {
+        let (id, _) = self.id_and_nonce().await?;
+        let order = Order {
+            account_id: id,
+            sub_account_id: SubAccountId(0),
+            slot_id: SlotId(slot),
+            nonce: OrderNonce(nonce),
+            base_token: base,
+            quote_token: quote,
+            amount,
+            price: Price(price),
+            is_sell,
+            maker_fee_ratio: fee_ratios.0,
+            taker_fee_ratio: fee_ratios.1,
+            signature: TxSignature::default(),
+        };
+        order.sign(&self.l2).map_err(|e| SdkError::Input(e.to_string()))
+    }
+
+    /// Submits the matching of two signed orders (the maker's rests, the taker's crosses it);
+    /// this account submits, collects the trading fees and pays `fee` in `fee_token`.
+    pub async fn match_orders(
+        &self,
+        maker: Order,
+        taker: Order,
+        fee_token: TokenId,
+        fee: u128,
+    ) -> Result<TxHash, SdkError> {
+        let (id, nonce) = self.id_and_nonce().await?;
+        self.submit(L2Tx::OrderMatching(Box::new(OrderMatching {
+            account_id: id,
+            sub_account_id: SubAccountId(0),
+            nonce,
+            maker,
+            taker,
+            fee_token,
+            fee,
+            expect_base_amount: 0,
+            expect_quote_amount: 0,
+            signature: TxSignature::default(),
+        })))
+        .await
+    }
+
     /// A client for `chain`'s contract at the L1 endpoint `l1_url`, signing with this wallet's key.
     pub fn l1(&self, chain: ChainId, l1_url: Url) -> Result<L1Client, SdkError> {
         let info = self.network.check_chain(chain).map_err(|e| SdkError::Input(e.to_string()))?;

@@ -1,0 +1,182 @@
+//! The devnet scenario end to end: three anvil chains, the node with real proofs, and wallets
+//! talking to its API.
+//!
+//! * USDC deposited on chain 1 and USDT on chain 2 become one USD balance.
+//! * Two users' limit orders are matched with a partial fill.
+//! * A USD withdrawal paid as USDT on chain 3 is rejected while chain 3 holds no USDT. It is
+//!   accepted once another user deposits USDT there.
+//! * A fast withdrawal is paid early by an acceptor, who is repaid at execution.
+//! * Every block is committed, proven, synced and executed on all three chains.
+//!
+//! Skips (with a message) without the pinned anvil, unless `CI=true`.
+
+#[path = "../../l1/tests/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::U256;
+use support::*;
+use zklink_contracts::zklink::TestToken;
+use zklink_executor::testkit::TEST_FEE_OWNER;
+use zklink_l1::{TestChains, WithdrawalKey};
+use zklink_node::{ChainEndpoint, Node, NodeConfig};
+use zklink_sdk::{SdkError, Wallet};
+use zklink_types::{ChainId, Network, TokenId};
+
+const USD: TokenId = TokenId(1);
+const USDC: TokenId = TokenId(17);
+const USDT: TokenId = TokenId(18);
+const WETH: TokenId = TokenId(32);
+
+async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !done().await {
+        assert!(start.elapsed() < Duration::from_secs(300), "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn node_config(
+    chains: &TestChains,
+    dir: &std::path::Path,
+    pk: Arc<ark_groth16::ProvingKey<ark_bn254::Bn254>>,
+) -> NodeConfig {
+    NodeConfig {
+        network: chains.network.clone(),
+        chains: chains
+            .chains
+            .iter()
+            .map(|c| ChainEndpoint {
+                url: c.anvil.endpoint_url(),
+                zklink: c.deployment.zklink,
+                deployed_at: c.deployment.deployed_at,
+            })
+            .collect(),
+        operator: chains.chain(1).anvil.signer(0).unwrap(),
+        oracles: oracles(),
+        data_dir: dir.to_path_buf(),
+        fee_owner: TEST_FEE_OWNER,
+        block_time: Duration::from_millis(300),
+        poll_interval: Duration::from_millis(100),
+        confirmations: 0,
+        block_keys: vec![(4, pk)],
+        max_batch: 8,
+    }
+}
+
+/// Mints `amount` (L1 units) of `token` on chain `id` to `w` and deposits it (as USD if `usd`).
+async fn deposit(chains: &TestChains, id: u8, w: &Wallet, token: TokenId, amount: u128, usd: bool) {
+    let chain = chains.chain(id);
+    let t = TestToken::new(chain.token(token.0).unwrap(), chain.client.provider().clone());
+    t.mint(w.address(), U256::from(amount)).send().await.unwrap().get_receipt().await.unwrap();
+    w.deposit(ChainId(id), chain.anvil.endpoint_url(), token, amount, usd).await.unwrap();
+}
+
+async fn usd(w: &Wallet, token: TokenId) -> u128 {
+    w.account().await.unwrap().map_or(0, |a| a.balance(0, token.0))
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_devnet_scenario_runs_end_to_end() {
+    if !have_anvil() {
+        return;
+    }
+    let network = Network::dev(3);
+    let pk = Arc::new(block_key(&network));
+    let chains = start(network, TestKeys { block: Some((*pk).clone()), exit: None }, 1_000, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::open(node_config(&chains, dir.path(), pk)).unwrap();
+    let api = zklink_api::serve("127.0.0.1:0".parse().unwrap(), node.handle(), chains.network.clone()).await.unwrap();
+    let url = format!("http://{}", api.addr);
+    let (c1, c3) = (chains.chain(1), chains.chain(3));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+
+    let scenario = async {
+        let key = |i: usize| c1.anvil.keys()[i].0;
+        let (alice, bob, carol) = (
+            Wallet::connect(&url, &key(1)).await.unwrap(),
+            Wallet::connect(&url, &key(2)).await.unwrap(),
+            Wallet::connect(&url, &key(3)).await.unwrap(),
+        );
+
+        // One USD balance from USDC on chain 1 and USDT on chain 2.
+        deposit(&chains, 1, &alice, USDC, 600_000_000, true).await;
+        deposit(&chains, 2, &alice, USDT, 400 * E18, true).await;
+        deposit(&chains, 2, &bob, WETH, 10 * E18, false).await;
+        wait_for("the deposits", async || usd(&alice, USD).await == 1_000 * E18 && usd(&bob, WETH).await == 10 * E18)
+            .await;
+        alice.change_pubkey(ChainId(1), USD, 0).await.unwrap();
+        bob.change_pubkey(ChainId(2), USD, 0).await.unwrap();
+
+        // Bob sells 2 WETH at 100 USD; alice buys 1: bob's order is partly filled.
+        let price = 100 * E18;
+        let ask = bob.sign_order(0, 0, WETH, USD, 2 * E18, price, true, (10, 20)).await.unwrap();
+        let bid = alice.sign_order(0, 0, WETH, USD, E18, price, false, (10, 20)).await.unwrap();
+        alice.match_orders(ask.clone(), bid, USD, 0).await.unwrap();
+        assert_eq!(usd(&bob, WETH).await, 9 * E18);
+        assert_eq!(usd(&bob, USD).await, 100 * E18 - 100 * E18 * 10 / 10_000, "less the 0.1 % maker fee");
+        let alice_weth = usd(&alice, WETH).await;
+        assert!(alice_weth > 99 * E18 / 100 && alice_weth <= E18, "{alice_weth}");
+        // The rest of bob's order is still open in his slot: a second buyer can take it.
+        let bid2 = alice.sign_order(1, 0, WETH, USD, E18, price, false, (10, 20)).await.unwrap();
+        alice.match_orders(ask, bid2, USD, 0).await.unwrap();
+        assert_eq!(usd(&bob, WETH).await, 8 * E18, "filled completely");
+
+        // USD paid as USDT on chain 3: refused until chain 3 holds USDT.
+        let early = alice.withdraw(ChainId(3), USD, USDT, 50 * E18, 0, 0).await.unwrap_err();
+        assert!(matches!(early, SdkError::Node { code: zklink_api::codes::TX_REJECTED, .. }), "{early}");
+        deposit(&chains, 3, &carol, USDT, 1_000 * E18, true).await;
+        wait_for("carol's deposit", async || usd(&carol, USD).await == 1_000 * E18).await;
+        alice.withdraw(ChainId(3), USD, USDT, 50 * E18, 0, 0).await.unwrap();
+
+        // A fast withdrawal of 20 USD as USDC on chain 1, paid at once by dev account 4.
+        let before = alice.account().await.unwrap().unwrap();
+        alice.withdraw(ChainId(1), USD, USDC, 20 * E18, 0, 50).await.unwrap();
+        c1.fund(4, USDC.0, 100_000_000).await.unwrap();
+        let acceptor = c1.client_for(4).unwrap();
+        let w = WithdrawalKey {
+            receiver: alice.address(),
+            l1_token: USDC.0,
+            amount: 20 * E18,
+            fee_ratio: 50,
+            account: before.id,
+            sub: 0,
+            nonce: before.nonce,
+        };
+        acceptor.accept_withdraw(&w, U256::ZERO).await.unwrap();
+        let usdc = TestToken::new(c1.token(USDC.0).unwrap(), c1.client.provider().clone());
+        assert_eq!(
+            usdc.balanceOf(alice.address()).call().await.unwrap(),
+            U256::from(19_900_000u64),
+            "20 USDC less 0.5 %"
+        );
+
+        // Everything reaches execution on every chain.
+        wait_for("execution of every block on every chain", async || {
+            let n = alice.block_number().await.unwrap();
+            if n.pending_chunks != 0 || n.sealed == 0 {
+                return false;
+            }
+            for c in &chains.chains {
+                if c.client.block_counters().await.unwrap().executed != n.sealed {
+                    return false;
+                }
+            }
+            true
+        })
+        .await;
+        let acceptor_address = c1.anvil.address(4).unwrap();
+        assert_eq!(c1.client.pending_balance(acceptor_address, USDC.0).await.unwrap(), 20_000_000, "repaid in full");
+        assert_eq!(c3.client.pending_balance(alice.address(), USDT.0).await.unwrap(), 50 * E18);
+        let _ = stop.send(());
+    };
+    tokio::join!(
+        node.run(async {
+            let _ = stopped.await;
+        }),
+        scenario
+    );
+    api.stop().await;
+}
