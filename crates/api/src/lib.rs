@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use jsonrpsee::server::{Server, ServerHandle};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::RpcModule;
+use zklink_executor::verify::VerifiedTx;
 use zklink_node::node::unix_now;
 use zklink_node::{NodeHandle, SubmitError};
 use zklink_types::api::{AccountView, BalanceView, BlockNumberView, BlockView};
@@ -140,7 +141,9 @@ pub fn module(node: NodeHandle, network: Network) -> RpcModule<(NodeHandle, Netw
     }));
     ok(m.register_method("zklink_submitTx", |params: Params, ctx, _| {
         let (tx,): (L2Tx,) = params.parse().map_err(|e| invalid("[tx]", e))?;
-        ctx.0.keeper().submit(tx, unix_now()).map_err(submit_error)
+        // Signatures are checked before the keeper's lock is taken, in parallel across requests.
+        let verified = VerifiedTx::verify(tx).map_err(|e| submit_error(SubmitError::Rejected(e)))?;
+        ctx.0.keeper().submit_verified(verified, unix_now()).map_err(submit_error)
     }));
     ok(m.register_method("zklink_blockNumber", |_, ctx, _| -> Result<BlockNumberView, ErrorObjectOwned> {
         let keeper = ctx.0.keeper();

@@ -1,7 +1,8 @@
-//! `zklink`: one binary, a subcommand per role. So far: `devnet`, `node` and `wallet`.
+//! `zklink`: one binary, a subcommand per role. So far: `devnet`, `node`, `wallet` and `bench load`.
 
 #![forbid(unsafe_code)]
 
+mod bench;
 mod devnet;
 mod node;
 mod wallet;
@@ -23,9 +24,18 @@ enum Command {
     Devnet(devnet::Args),
     /// Run the operator node against configured chains, with the JSON-RPC API (`--config` file).
     Node(node::Args),
+    /// Benchmarks (figures for docs/benchmarks.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// A user's wallet: derive the L2 key from an L1 key, deposit, activate, transfer, withdraw,
     /// request a full exit, show balances.
     Wallet(wallet::Args),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// API submission throughput and acknowledgement latency, on loopback.
+    Load(bench::LoadArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -35,7 +45,7 @@ fn main() -> std::process::ExitCode {
         .add_directive("gr1cs=off".parse().expect("a valid directive"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -46,6 +56,7 @@ fn main() -> std::process::ExitCode {
         Command::Devnet(args) => runtime.block_on(devnet::run(args)),
         Command::Wallet(args) => runtime.block_on(wallet::run(args)),
         Command::Node(args) => runtime.block_on(node::run(args)),
+        Command::Bench(BenchCommand::Load(args)) => runtime.block_on(bench::load(args)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -198,10 +198,15 @@ impl StateKeeper {
 
     /// Verifies, applies and logs a signed tx; returns its hash once it is durable.
     pub fn submit(&mut self, tx: L2Tx, now: u64) -> Result<TxHash, SubmitError> {
+        self.submit_verified(VerifiedTx::verify(tx)?, now)
+    }
+
+    /// Applies and logs a tx whose signatures were checked already: callers verify before taking
+    /// the keeper's lock, so signature checks run in parallel, off the sequencing path.
+    pub fn submit_verified(&mut self, verified: VerifiedTx, now: u64) -> Result<TxHash, SubmitError> {
         if self.stopped {
             return Err(SubmitError::Stopped);
         }
-        let verified = VerifiedTx::verify(tx)?;
         if self.seen.contains(&verified.hash()) {
             return Err(SubmitError::Duplicate(verified.hash()));
         }
