@@ -151,3 +151,136 @@ pub async fn load(args: LoadArgs) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// Options of `zklink bench devnet`.
+#[derive(clap::Args)]
+pub struct DevnetArgs {
+    /// Rounds of deposit, transfer and withdrawal.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// The node's block time (ms).
+    #[arg(long, default_value_t = 500)]
+    block_time_ms: u64,
+}
+
+/// Polls `done` every 50 ms until it holds (at most 10 minutes); returns how long it took.
+async fn time_until(
+    what: &str,
+    start: Instant,
+    mut done: impl AsyncFnMut() -> Result<bool, String>,
+) -> Result<Duration, String> {
+    while !done().await? {
+        if start.elapsed() > Duration::from_secs(600) {
+            return Err(format!("{what} did not happen within 10 minutes"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(start.elapsed())
+}
+
+/// One round's latencies: deposit → credited, transfer → executed on every chain, withdrawal → claimable.
+async fn devnet_round(
+    chains: &zklink_l1::TestChains,
+    w: &zklink_sdk::Wallet,
+    round: usize,
+) -> Result<[Duration; 3], String> {
+    use zklink_types::{ChainId, TokenId};
+    let (usd, usdc) = (TokenId(1), TokenId(17));
+    let c1 = chains.chain(1);
+    let err = |e: zklink_sdk::SdkError| e.to_string();
+    let balance = async || Ok::<_, String>(w.account().await.map_err(err)?.map_or(0, |a| a.balance(0, usd.0)));
+    let token =
+        zklink_contracts::zklink::TestToken::new(c1.token(usdc.0).ok_or("no USDC")?, c1.client.provider().clone());
+    token
+        .mint(w.address(), alloy::primitives::U256::from(10_000_000u64))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .get_receipt()
+        .await
+        .map_err(|e| e.to_string())?;
+    let before = balance().await?;
+    w.deposit(ChainId(1), c1.anvil.endpoint_url(), usdc, 10_000_000, true).await.map_err(err)?;
+    let start = Instant::now();
+    let deposit = time_until("credit", start, async || Ok(balance().await? >= before + 10 * E18)).await?;
+    if round == 0 {
+        w.change_pubkey(ChainId(1), usd, 0).await.map_err(err)?;
+    }
+
+    let start = Instant::now();
+    let hash = w.transfer(alloy::primitives::Address::repeat_byte(0xf1), usd, E18, 0).await.map_err(err)?;
+    let transfer = time_until("execution", start, async || {
+        let Some(n) = w.block_of(hash, 1).await.map_err(err)? else { return Ok(false) };
+        for c in &chains.chains {
+            if c.client.block_counters().await.map_err(|e| e.to_string())?.executed < n {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await?;
+
+    let pending = async || c1.client.pending_balance(w.address(), usdc.0).await.map_err(|e| e.to_string());
+    let claimable = pending().await?;
+    let start = Instant::now();
+    w.withdraw(ChainId(1), usd, usdc, E18, 0, 0).await.map_err(err)?;
+    let withdraw = time_until("claimable", start, async || Ok(pending().await? > claimable)).await?;
+    Ok([deposit, transfer, withdraw])
+}
+
+/// Runs the devnet in-process and times deposit → credited, transfer → executed on every chain
+/// and withdrawal → claimable.
+pub async fn devnet(args: DevnetArgs) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("zklink-bench-devnet-{}", std::process::id()));
+    let crate::devnet::Devnet { chains, node, api } = crate::devnet::launch(crate::devnet::LaunchOptions {
+        data_dir: dir.clone(),
+        rpc: "127.0.0.1:0".parse().expect("literal"),
+        block_time: Duration::from_millis(args.block_time_ms),
+        priority_expiration_blocks: 10_000,
+    })
+    .await?;
+    let url = format!("http://{}", api.addr);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let key = chains.chain(1).anvil.keys()[1];
+    let measure = async {
+        let result = async {
+            let w = zklink_sdk::Wallet::connect(&url, &key.0).await.map_err(|e| e.to_string())?;
+            let mut rounds = Vec::new();
+            for r in 0..args.rounds {
+                let t = devnet_round(&chains, &w, r).await?;
+                eprintln!(
+                    "round {}: deposit→credited {:.2} s, transfer→executed {:.2} s, withdraw→claimable {:.2} s",
+                    r + 1,
+                    t[0].as_secs_f64(),
+                    t[1].as_secs_f64(),
+                    t[2].as_secs_f64()
+                );
+                rounds.push(t);
+            }
+            Ok::<_, String>(rounds)
+        }
+        .await;
+        let _ = stop.send(());
+        result
+    };
+    let ((), rounds) = tokio::join!(
+        node.run(async {
+            let _ = stopped.await;
+        }),
+        measure
+    );
+    api.stop().await;
+    drop(chains);
+    let _ = std::fs::remove_dir_all(&dir);
+    let rounds = rounds?;
+    let mean = |i: usize| rounds.iter().map(|r| r[i].as_secs_f64()).sum::<f64>() / rounds.len().max(1) as f64;
+    println!(
+        "devnet latencies ({} rounds, block time {} ms, 4-chunk dev blocks, one prover thread):",
+        rounds.len(),
+        args.block_time_ms
+    );
+    println!("  deposit → credited on L2                 {:.2} s", mean(0));
+    println!("  transfer → executed on all 3 chains      {:.2} s", mean(1));
+    println!("  withdrawal → claimable on L1             {:.2} s", mean(2));
+    Ok(())
+}

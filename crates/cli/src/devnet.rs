@@ -59,8 +59,30 @@ fn ensure_anvil() -> Result<(), String> {
     }
 }
 
-/// Runs the devnet until Ctrl-C.
-pub async fn run(args: Args) -> Result<(), String> {
+/// A running devnet: the chains, the node (not yet running) and its API.
+pub struct Devnet {
+    /// The anvil chains with everything deployed (dropping them stops the anvils).
+    pub chains: TestChains,
+    /// The node; call `run`.
+    pub node: Node,
+    /// The API server.
+    pub api: zklink_api::Api,
+}
+
+/// What `launch` needs.
+pub struct LaunchOptions {
+    /// The node's database directory (wiped first).
+    pub data_dir: PathBuf,
+    /// The API's address.
+    pub rpc: SocketAddr,
+    /// Block time.
+    pub block_time: Duration,
+    /// Request expiry in L1 blocks.
+    pub priority_expiration_blocks: u64,
+}
+
+/// Starts 3 anvil chains with everything deployed, opens the node and serves its API.
+pub async fn launch(opts: LaunchOptions) -> Result<Devnet, String> {
     ensure_anvil()?;
     let network = Network::dev(3);
     let preset = network.preset.clone();
@@ -87,16 +109,15 @@ pub async fn run(args: Args) -> Result<(), String> {
         exit_key: None,
         oracles: oracles.iter().map(|o| o.address()).collect(),
         oracle_threshold: 2,
-        priority_expiration_blocks: args.priority_expiration_blocks,
+        priority_expiration_blocks: opts.priority_expiration_blocks,
         timelock_delay: None,
     })
     .await
     .map_err(|e| e.to_string())?;
-
     if chains.chain(1).anvil.address(0) != Some(fee_owner) {
         return Err("anvil's account 0 is not the expected dev key".into());
     }
-    let _ = std::fs::remove_dir_all(&args.data_dir);
+    let _ = std::fs::remove_dir_all(&opts.data_dir);
     let node = Node::open(NodeConfig {
         network: chains.network.clone(),
         chains: chains
@@ -110,16 +131,28 @@ pub async fn run(args: Args) -> Result<(), String> {
             .collect(),
         operator,
         oracles,
-        data_dir: args.data_dir.clone(),
+        data_dir: opts.data_dir.clone(),
         fee_owner,
-        block_time: Duration::from_millis(args.block_time_ms),
+        block_time: opts.block_time,
         poll_interval: Duration::from_millis(250),
         confirmations: 0,
         block_keys: vec![(chunks, Arc::new(pk))],
         max_batch: 8,
     })
     .map_err(|e| e.to_string())?;
-    let api = zklink_api::serve(args.rpc, node.handle(), chains.network.clone()).await.map_err(|e| e.to_string())?;
+    let api = zklink_api::serve(opts.rpc, node.handle(), chains.network.clone()).await.map_err(|e| e.to_string())?;
+    Ok(Devnet { chains, node, api })
+}
+
+/// Runs the devnet until Ctrl-C.
+pub async fn run(args: Args) -> Result<(), String> {
+    let Devnet { chains, node, api } = launch(LaunchOptions {
+        data_dir: args.data_dir,
+        rpc: args.rpc,
+        block_time: Duration::from_millis(args.block_time_ms),
+        priority_expiration_blocks: args.priority_expiration_blocks,
+    })
+    .await?;
     print_summary(&chains, &api);
     node.run(async {
         let _ = tokio::signal::ctrl_c().await;

@@ -36,6 +36,9 @@ enum Command {
 enum BenchCommand {
     /// API submission throughput and acknowledgement latency, on loopback.
     Load(bench::LoadArgs),
+    /// Devnet latencies: deposit → credited, transfer → executed on every chain, withdrawal →
+    /// claimable (runs a devnet in-process).
+    Devnet(bench::DevnetArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -57,6 +60,7 @@ fn main() -> std::process::ExitCode {
         Command::Wallet(args) => runtime.block_on(wallet::run(args)),
         Command::Node(args) => runtime.block_on(node::run(args)),
         Command::Bench(BenchCommand::Load(args)) => runtime.block_on(bench::load(args)),
+        Command::Bench(BenchCommand::Devnet(args)) => runtime.block_on(bench::devnet(args)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

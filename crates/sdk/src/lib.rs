@@ -16,7 +16,7 @@ use k256::ecdsa::SigningKey;
 use zklink_crypto::eddsa::PrivateKey;
 use zklink_crypto::l1::{address_of, derive_l2_key, sign_change_pubkey, L1Domain};
 use zklink_l1::L1Client;
-use zklink_types::api::{AccountView, BlockNumberView};
+use zklink_types::api::{AccountView, BlockNumberView, BlockView};
 use zklink_types::*;
 
 /// Errors of the SDK.
@@ -124,6 +124,24 @@ impl Wallet {
     /// Sealed blocks and the open block's size.
     pub async fn block_number(&self) -> Result<BlockNumberView, SdkError> {
         Ok(self.api.request("zklink_blockNumber", rpc_params![]).await?)
+    }
+
+    /// Sealed block `n`, if any.
+    pub async fn block(&self, n: u32) -> Result<Option<BlockView>, SdkError> {
+        Ok(self.api.request("zklink_block", rpc_params![n]).await?)
+    }
+
+    /// The number of the sealed block holding tx `hash`, searching from block `from` on.
+    pub async fn block_of(&self, hash: TxHash, from: u32) -> Result<Option<u32>, SdkError> {
+        let sealed = self.block_number().await?.sealed;
+        for n in from.max(1)..=sealed {
+            if let Some(b) = self.block(n).await? {
+                if b.tx_hashes.contains(&Some(hash)) {
+                    return Ok(Some(n));
+                }
+            }
+        }
+        Ok(None)
     }
 
     async fn id_and_nonce(&self) -> Result<(AccountId, Nonce), SdkError> {
