@@ -10,7 +10,7 @@ use zklink_circuit::block::BlockCircuit;
 use zklink_contracts::devnet::{anvil_binary, workspace_root, DevnetError};
 use zklink_crypto::fr_to_bytes;
 use zklink_l1::{TestChains, TestChainsConfig};
-use zklink_node::{ChainEndpoint, Node, NodeConfig};
+use zklink_node::{Node, NodeConfig};
 use zklink_prover::{dev_key_dir, KeyStore, INSECURE_DEV_SEED};
 use zklink_state::State;
 use zklink_types::Network;
@@ -118,28 +118,16 @@ pub async fn launch(opts: LaunchOptions) -> Result<Devnet, String> {
         return Err("anvil's account 0 is not the expected dev key".into());
     }
     let _ = std::fs::remove_dir_all(&opts.data_dir);
-    let node = Node::open(NodeConfig {
-        network: chains.network.clone(),
-        chains: chains
-            .chains
-            .iter()
-            .map(|c| ChainEndpoint {
-                url: c.anvil.endpoint_url(),
-                zklink: c.deployment.zklink,
-                deployed_at: c.deployment.deployed_at,
-            })
-            .collect(),
-        operator,
-        oracles,
-        data_dir: opts.data_dir.clone(),
+    let config = NodeConfig::for_test_chains(
+        &chains,
+        opts.data_dir.clone(),
         fee_owner,
-        block_time: opts.block_time,
-        poll_interval: Duration::from_millis(250),
-        confirmations: 0,
-        block_keys: vec![(chunks, Arc::new(pk))],
-        max_batch: 8,
-    })
+        oracles,
+        vec![(chunks, Arc::new(pk))],
+        opts.block_time,
+    )
     .map_err(|e| e.to_string())?;
+    let node = Node::open(config).map_err(|e| e.to_string())?;
     let api = zklink_api::serve(opts.rpc, node.handle(), chains.network.clone()).await.map_err(|e| e.to_string())?;
     Ok(Devnet { chains, node, api })
 }

@@ -28,6 +28,8 @@ use zklink_types::{Address, ChainId, Network, TokenId};
 const USD: TokenId = TokenId(1);
 const USDC: TokenId = TokenId(17);
 
+const DEADLINE: Duration = Duration::from_secs(240);
+
 /// The node process; killed (SIGKILL) when dropped.
 struct NodeProcess(Child);
 
@@ -88,14 +90,6 @@ fn write_config(chains: &TestChains, dir: &Path, port: u16) -> std::path::PathBu
     path
 }
 
-async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !done().await {
-        assert!(start.elapsed() < Duration::from_secs(240), "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 async fn connect(url: &str, key: &[u8; 32]) -> Wallet {
     let start = Instant::now();
     loop {
@@ -129,8 +123,10 @@ async fn no_acknowledged_tx_is_lost_when_the_node_is_killed() {
     let usdc = TestToken::new(c1.token(USDC.0).unwrap(), c1.client.provider().clone());
     usdc.mint(w.address(), U256::from(100_000_000u64)).send().await.unwrap().get_receipt().await.unwrap();
     w.deposit(ChainId(1), c1.anvil.endpoint_url(), USDC, 100_000_000, true).await.unwrap();
-    wait_for("the deposit", async || w.account().await.unwrap().is_some_and(|a| a.balance(0, USD.0) == 100 * E18))
-        .await;
+    wait_for("the deposit", DEADLINE, async || {
+        w.account().await.unwrap().is_some_and(|a| a.balance(0, USD.0) == 100 * E18)
+    })
+    .await;
 
     // Kill -9 right after the acknowledgements.
     w.change_pubkey(ChainId(1), USD, 0).await.unwrap();
@@ -150,17 +146,9 @@ async fn no_acknowledged_tx_is_lost_when_the_node_is_killed() {
     node.kill();
     let _node = NodeProcess::start(&config, &log);
     let w = connect(&url, &key.0).await;
-    wait_for("every sealed block executed on every chain", async || {
+    wait_for("every sealed block executed on every chain", DEADLINE, async || {
         let n = w.block_number().await.unwrap();
-        if n.pending_chunks != 0 || n.sealed == 0 {
-            return false;
-        }
-        for c in &chains.chains {
-            if c.client.block_counters().await.unwrap().executed != n.sealed {
-                return false;
-            }
-        }
-        true
+        n.pending_chunks == 0 && executed_everywhere(&chains, n.sealed).await
     })
     .await;
     assert_eq!(c1.client.pending_balance(w.address(), USDC.0).await.unwrap(), 5_000_000, "the withdrawal is claimable");

@@ -62,6 +62,47 @@ pub struct NodeConfig {
     pub max_batch: u32,
 }
 
+impl NodeConfig {
+    /// A node for local [`zklink_l1::TestChains`]: their endpoints and network, dev account 0 as
+    /// validator, 0 confirmations, 4 blocks per L1 transaction, a 100 ms pass; `oracles` sign
+    /// in-process and `block_keys` prove.
+    pub fn for_test_chains(
+        chains: &zklink_l1::TestChains,
+        data_dir: PathBuf,
+        fee_owner: Address,
+        oracles: Vec<PrivateKeySigner>,
+        block_keys: Vec<(usize, Arc<ProvingKey<Bn254>>)>,
+        block_time: Duration,
+    ) -> Result<Self, NodeError> {
+        let operator = chains
+            .chains
+            .first()
+            .and_then(|c| c.anvil.signer(0))
+            .ok_or_else(|| NodeError::Config("the test chains have no dev account".into()))?;
+        Ok(Self {
+            network: chains.network.clone(),
+            chains: chains
+                .chains
+                .iter()
+                .map(|c| ChainEndpoint {
+                    url: c.anvil.endpoint_url(),
+                    zklink: c.deployment.zklink,
+                    deployed_at: c.deployment.deployed_at,
+                })
+                .collect(),
+            operator,
+            oracles,
+            data_dir,
+            fee_owner,
+            block_time,
+            poll_interval: Duration::from_millis(100),
+            confirmations: 0,
+            block_keys,
+            max_batch: 4,
+        })
+    }
+}
+
 /// Errors starting the node.
 #[derive(thiserror::Error, Debug)]
 pub enum NodeError {

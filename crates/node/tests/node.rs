@@ -10,13 +10,16 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+
+use ark_bn254::Bn254;
+use ark_groth16::ProvingKey;
+use std::time::Duration;
 
 use support::*;
 use zklink_executor::testkit::{TestNet, TEST_FEE_OWNER};
 use zklink_executor::Executor;
 use zklink_l1::TestChains;
-use zklink_node::{ChainEndpoint, Node, NodeConfig, NodeHandle};
+use zklink_node::{Node, NodeConfig, NodeHandle};
 use zklink_types::{AccountId, Network, SubAccountId, TokenId};
 
 const USD: u16 = 1;
@@ -24,60 +27,16 @@ const USDC: u16 = 17;
 const USDT: u16 = 18;
 const DEADLINE: Duration = Duration::from_secs(240);
 
-fn config(
-    chains: &TestChains,
-    dir: &std::path::Path,
-    pk: &Arc<ark_groth16::ProvingKey<ark_bn254::Bn254>>,
-) -> NodeConfig {
-    NodeConfig {
-        network: chains.network.clone(),
-        chains: chains
-            .chains
-            .iter()
-            .map(|c| ChainEndpoint {
-                url: c.anvil.endpoint_url(),
-                zklink: c.deployment.zklink,
-                deployed_at: c.deployment.deployed_at,
-            })
-            .collect(),
-        operator: chains.chain(1).anvil.signer(0).unwrap(),
-        oracles: oracles(),
-        data_dir: dir.to_path_buf(),
-        fee_owner: TEST_FEE_OWNER,
-        block_time: Duration::from_millis(500),
-        poll_interval: Duration::from_millis(100),
-        confirmations: 0,
-        block_keys: vec![(4, pk.clone())],
-        max_batch: 8,
-    }
+fn node_config(chains: &TestChains, dir: &std::path::Path, pk: &Arc<ProvingKey<Bn254>>) -> NodeConfig {
+    let keys = vec![(4, pk.clone())];
+    NodeConfig::for_test_chains(chains, dir.to_path_buf(), TEST_FEE_OWNER, oracles(), keys, Duration::from_millis(500))
+        .unwrap()
 }
 
 fn usd_of(node: &NodeHandle, who: zklink_types::Address) -> u128 {
     let keeper = node.keeper();
     let Some(id) = keeper.state().account_id_by_address(&who) else { return 0 };
     keeper.state().balance(id, SubAccountId(0), TokenId(USD))
-}
-
-/// Polls `done` every 200 ms until it holds, at most [`DEADLINE`].
-async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !done().await {
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn all_executed(chains: &TestChains, node: &NodeHandle) -> bool {
-    let last = node.store().last_block().unwrap();
-    if last == 0 || node.keeper().pending_chunks() != 0 {
-        return false;
-    }
-    for c in &chains.chains {
-        if c.client.block_counters().await.unwrap().executed != last {
-            return false;
-        }
-    }
-    true
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -100,11 +59,11 @@ async fn the_node_takes_deposits_and_txs_to_execution_on_every_chain() {
         user.deposit_erc20(c.token(token).unwrap(), amount, alice.address, 0, true).await.unwrap();
     }
 
-    let node = Node::open(config(&chains, dir.path(), &pk)).unwrap();
+    let node = Node::open(node_config(&chains, dir.path(), &pk)).unwrap();
     let handle = node.handle();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let scenario = async {
-        wait_for("both deposits", async || usd_of(&handle, alice.address) == 150 * E18).await;
+        wait_for("both deposits", DEADLINE, async || usd_of(&handle, alice.address) == 150 * E18).await;
         // Txs signed against the node's state.
         let mut client = TestNet::new(chains.network.clone());
         client.exec = Executor::new(chains.network.clone(), handle.keeper().state().clone()).unwrap();
@@ -113,7 +72,11 @@ async fn the_node_takes_deposits_and_txs_to_execution_on_every_chain() {
         handle.keeper().submit(cpk, zklink_node::node::unix_now()).unwrap();
         let transfer = client.transfer_tx(&alice, bob.address, USD, 10 * E18, 0);
         handle.keeper().submit(transfer, zklink_node::node::unix_now()).unwrap();
-        wait_for("execution on every chain", async || all_executed(&chains, &handle).await).await;
+        wait_for("execution on every chain", DEADLINE, async || {
+            let sealed = handle.store().last_block().unwrap();
+            handle.keeper().pending_chunks() == 0 && executed_everywhere(&chains, sealed).await
+        })
+        .await;
         let _ = stop.send(());
     };
     tokio::join!(
@@ -130,7 +93,7 @@ async fn the_node_takes_deposits_and_txs_to_execution_on_every_chain() {
     drop(handle);
 
     // Restart: the same state, no deposit taken twice, nothing new to do.
-    let node = Node::open(config(&chains, dir.path(), &pk)).unwrap();
+    let node = Node::open(node_config(&chains, dir.path(), &pk)).unwrap();
     let handle = node.handle();
     assert_eq!(handle.keeper().state().clone().root(), root);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

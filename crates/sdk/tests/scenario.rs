@@ -14,14 +14,17 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+
+use ark_bn254::Bn254;
+use ark_groth16::ProvingKey;
+use std::time::Duration;
 
 use alloy::primitives::U256;
 use support::*;
 use zklink_contracts::zklink::TestToken;
 use zklink_executor::testkit::TEST_FEE_OWNER;
 use zklink_l1::{TestChains, WithdrawalKey};
-use zklink_node::{ChainEndpoint, Node, NodeConfig};
+use zklink_node::{Node, NodeConfig};
 use zklink_sdk::{SdkError, Wallet};
 use zklink_types::{ChainId, Network, TokenId};
 
@@ -29,42 +32,6 @@ const USD: TokenId = TokenId(1);
 const USDC: TokenId = TokenId(17);
 const USDT: TokenId = TokenId(18);
 const WETH: TokenId = TokenId(32);
-
-async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !done().await {
-        assert!(start.elapsed() < Duration::from_secs(300), "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn node_config(
-    chains: &TestChains,
-    dir: &std::path::Path,
-    pk: Arc<ark_groth16::ProvingKey<ark_bn254::Bn254>>,
-) -> NodeConfig {
-    NodeConfig {
-        network: chains.network.clone(),
-        chains: chains
-            .chains
-            .iter()
-            .map(|c| ChainEndpoint {
-                url: c.anvil.endpoint_url(),
-                zklink: c.deployment.zklink,
-                deployed_at: c.deployment.deployed_at,
-            })
-            .collect(),
-        operator: chains.chain(1).anvil.signer(0).unwrap(),
-        oracles: oracles(),
-        data_dir: dir.to_path_buf(),
-        fee_owner: TEST_FEE_OWNER,
-        block_time: Duration::from_millis(300),
-        poll_interval: Duration::from_millis(100),
-        confirmations: 0,
-        block_keys: vec![(4, pk)],
-        max_batch: 8,
-    }
-}
 
 /// Mints `amount` (L1 units) of `token` on chain `id` to `w` and deposits it (as USD if `usd`).
 async fn deposit(chains: &TestChains, id: u8, w: &Wallet, token: TokenId, amount: u128, usd: bool) {
@@ -76,6 +43,14 @@ async fn deposit(chains: &TestChains, id: u8, w: &Wallet, token: TokenId, amount
 
 async fn usd(w: &Wallet, token: TokenId) -> u128 {
     w.account().await.unwrap().map_or(0, |a| a.balance(0, token.0))
+}
+
+const DEADLINE: Duration = Duration::from_secs(300);
+
+fn node_config(chains: &TestChains, dir: &std::path::Path, pk: Arc<ProvingKey<Bn254>>) -> NodeConfig {
+    let keys = vec![(4, pk)];
+    NodeConfig::for_test_chains(chains, dir.to_path_buf(), TEST_FEE_OWNER, oracles(), keys, Duration::from_millis(300))
+        .unwrap()
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -105,8 +80,10 @@ async fn the_devnet_scenario_runs_end_to_end() {
         deposit(&chains, 1, &alice, USDC, 600_000_000, true).await;
         deposit(&chains, 2, &alice, USDT, 400 * E18, true).await;
         deposit(&chains, 2, &bob, WETH, 10 * E18, false).await;
-        wait_for("the deposits", async || usd(&alice, USD).await == 1_000 * E18 && usd(&bob, WETH).await == 10 * E18)
-            .await;
+        wait_for("the deposits", DEADLINE, async || {
+            usd(&alice, USD).await == 1_000 * E18 && usd(&bob, WETH).await == 10 * E18
+        })
+        .await;
         alice.change_pubkey(ChainId(1), USD, 0).await.unwrap();
         bob.change_pubkey(ChainId(2), USD, 0).await.unwrap();
 
@@ -128,7 +105,7 @@ async fn the_devnet_scenario_runs_end_to_end() {
         let early = alice.withdraw(ChainId(3), USD, USDT, 50 * E18, 0, 0).await.unwrap_err();
         assert!(matches!(early, SdkError::Node { code: zklink_api::codes::TX_REJECTED, .. }), "{early}");
         deposit(&chains, 3, &carol, USDT, 1_000 * E18, true).await;
-        wait_for("carol's deposit", async || usd(&carol, USD).await == 1_000 * E18).await;
+        wait_for("carol's deposit", DEADLINE, async || usd(&carol, USD).await == 1_000 * E18).await;
         alice.withdraw(ChainId(3), USD, USDT, 50 * E18, 0, 0).await.unwrap();
 
         // A fast withdrawal of 20 USD as USDC on chain 1, paid at once by dev account 4.
@@ -154,17 +131,9 @@ async fn the_devnet_scenario_runs_end_to_end() {
         );
 
         // Everything reaches execution on every chain.
-        wait_for("execution of every block on every chain", async || {
+        wait_for("execution of every block on every chain", DEADLINE, async || {
             let n = alice.block_number().await.unwrap();
-            if n.pending_chunks != 0 || n.sealed == 0 {
-                return false;
-            }
-            for c in &chains.chains {
-                if c.client.block_counters().await.unwrap().executed != n.sealed {
-                    return false;
-                }
-            }
-            true
+            n.pending_chunks == 0 && executed_everywhere(&chains, n.sealed).await
         })
         .await;
         let acceptor_address = c1.anvil.address(4).unwrap();

@@ -9,54 +9,29 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+
+use ark_bn254::Bn254;
+use ark_groth16::ProvingKey;
+use std::time::Duration;
 
 use alloy::primitives::{B256, U256};
 use support::*;
 use zklink_contracts::zklink::TestToken;
 use zklink_executor::testkit::TEST_FEE_OWNER;
 use zklink_l1::TestChains;
-use zklink_node::{ChainEndpoint, Node, NodeConfig};
+use zklink_node::{Node, NodeConfig};
 use zklink_sdk::{SdkError, Wallet};
 use zklink_types::{Address, ChainId, Network, TokenId};
 
 const USD: TokenId = TokenId(1);
 const USDC: TokenId = TokenId(17);
 
-async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !done().await {
-        assert!(start.elapsed() < Duration::from_secs(240), "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+const DEADLINE: Duration = Duration::from_secs(300);
 
-fn node_config(
-    chains: &TestChains,
-    dir: &std::path::Path,
-    pk: Arc<ark_groth16::ProvingKey<ark_bn254::Bn254>>,
-) -> NodeConfig {
-    NodeConfig {
-        network: chains.network.clone(),
-        chains: chains
-            .chains
-            .iter()
-            .map(|c| ChainEndpoint {
-                url: c.anvil.endpoint_url(),
-                zklink: c.deployment.zklink,
-                deployed_at: c.deployment.deployed_at,
-            })
-            .collect(),
-        operator: chains.chain(1).anvil.signer(0).unwrap(),
-        oracles: oracles(),
-        data_dir: dir.to_path_buf(),
-        fee_owner: TEST_FEE_OWNER,
-        block_time: Duration::from_millis(300),
-        poll_interval: Duration::from_millis(100),
-        confirmations: 0,
-        block_keys: vec![(4, pk)],
-        max_batch: 8,
-    }
+fn node_config(chains: &TestChains, dir: &std::path::Path, pk: Arc<ProvingKey<Bn254>>) -> NodeConfig {
+    let keys = vec![(4, pk)];
+    NodeConfig::for_test_chains(chains, dir.to_path_buf(), TEST_FEE_OWNER, oracles(), keys, Duration::from_millis(300))
+        .unwrap()
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -82,8 +57,10 @@ async fn a_wallet_deposits_transfers_withdraws_and_exits() {
         usdc.mint(w.address(), U256::from(100_000_000u64)).send().await.unwrap().get_receipt().await.unwrap();
         let l1 = c1.anvil.endpoint_url();
         w.deposit(ChainId(1), l1.clone(), USDC, 100_000_000, true).await.unwrap();
-        wait_for("the deposit", async || w.account().await.unwrap().is_some_and(|a| a.balance(0, USD.0) == 100 * E18))
-            .await;
+        wait_for("the deposit", DEADLINE, async || {
+            w.account().await.unwrap().is_some_and(|a| a.balance(0, USD.0) == 100 * E18)
+        })
+        .await;
 
         w.change_pubkey(ChainId(1), USD, 0).await.unwrap();
         let friend = Address::repeat_byte(0xf1);
@@ -97,7 +74,7 @@ async fn a_wallet_deposits_transfers_withdraws_and_exits() {
 
         // The full exit is an L1 request: the node must take it from chain 1's queue.
         w.request_full_exit(ChainId(1), l1, USDC, USD).await.unwrap();
-        wait_for("withdrawal and exit claimable", async || {
+        wait_for("withdrawal and exit claimable", DEADLINE, async || {
             c1.client.pending_balance(w.address(), USDC.0).await.unwrap() == 90_000_000
         })
         .await;

@@ -227,3 +227,25 @@ pub async fn token_balance(chain: &zklink_l1::TestChain, token: u16, owner: Addr
         .await
         .expect("balanceOf")
 }
+
+/// Polls `done` every 200 ms until it holds; panics after `limit`.
+pub async fn wait_for(what: &str, limit: std::time::Duration, mut done: impl AsyncFnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done().await {
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Whether every chain has executed `blocks` blocks (and `blocks` > 0).
+pub async fn executed_everywhere(chains: &TestChains, blocks: u32) -> bool {
+    if blocks == 0 {
+        return false;
+    }
+    for c in &chains.chains {
+        if c.client.block_counters().await.expect("block counters").executed != blocks {
+            return false;
+        }
+    }
+    true
+}
