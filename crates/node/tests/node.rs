@@ -10,11 +10,10 @@
 mod support;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use ark_bn254::Bn254;
 use ark_groth16::ProvingKey;
-use std::time::Duration;
-
 use support::*;
 use zklink_executor::testkit::{TestNet, TEST_FEE_OWNER};
 use zklink_executor::Executor;

@@ -8,25 +8,25 @@
 //! * A fast withdrawal is paid early by an acceptor, who is repaid at execution.
 //! * Every block is committed, proven, synced and executed on all three chains.
 //!
+//! Also a single wallet's round trip: deposit, key, transfer, a typed overdraft rejection,
+//! withdrawal and a full exit requested on L1, both claimable on chain 1.
+//!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
 #[path = "../../l1/tests/support/mod.rs"]
 mod support;
 
 use std::sync::Arc;
-
-use ark_bn254::Bn254;
-use ark_groth16::ProvingKey;
 use std::time::Duration;
 
-use alloy::primitives::U256;
+use alloy::primitives::{B256, U256};
 use support::*;
 use zklink_contracts::zklink::TestToken;
 use zklink_executor::testkit::TEST_FEE_OWNER;
 use zklink_l1::{TestChains, WithdrawalKey};
 use zklink_node::{Node, NodeConfig};
 use zklink_sdk::{SdkError, Wallet};
-use zklink_types::{ChainId, Network, TokenId};
+use zklink_types::{Address, ChainId, Network, TokenId};
 
 const USD: TokenId = TokenId(1);
 const USDC: TokenId = TokenId(17);
@@ -47,23 +47,88 @@ async fn usd(w: &Wallet, token: TokenId) -> u128 {
 
 const DEADLINE: Duration = Duration::from_secs(300);
 
-fn node_config(chains: &TestChains, dir: &std::path::Path, pk: Arc<ProvingKey<Bn254>>) -> NodeConfig {
-    let keys = vec![(4, pk)];
-    NodeConfig::for_test_chains(chains, dir.to_path_buf(), TEST_FEE_OWNER, oracles(), keys, Duration::from_millis(300))
-        .unwrap()
+/// Three anvil chains with everything deployed, the node (not yet running) with the cached dev
+/// key, and its API on loopback; `None` (skip) without anvil.
+struct Devnet {
+    chains: TestChains,
+    node: Node,
+    api: zklink_api::Api,
+    _dir: tempfile::TempDir,
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn the_devnet_scenario_runs_end_to_end() {
+async fn devnet() -> Option<Devnet> {
     if !have_anvil() {
-        return;
+        return None;
     }
     let network = Network::dev(3);
     let pk = Arc::new(block_key(&network));
     let chains = start(network, TestKeys { block: Some((*pk).clone()), exit: None }, 1_000, None).await;
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::open(node_config(&chains, dir.path(), pk)).unwrap();
+    let keys = vec![(4, pk)];
+    let config = NodeConfig::for_test_chains(
+        &chains,
+        dir.path().to_path_buf(),
+        TEST_FEE_OWNER,
+        oracles(),
+        keys,
+        Duration::from_millis(300),
+    );
+    let node = Node::open(config.unwrap()).unwrap();
     let api = zklink_api::serve("127.0.0.1:0".parse().unwrap(), node.handle(), chains.network.clone()).await.unwrap();
+    Some(Devnet { chains, node, api, _dir: dir })
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_wallet_deposits_transfers_withdraws_and_exits() {
+    let Some(Devnet { chains, node, api, _dir }) = devnet().await else { return };
+    let url = format!("http://{}", api.addr);
+    let c1 = chains.chain(1);
+    let key: B256 = c1.anvil.keys()[1];
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+
+    let scenario = async {
+        let w = Wallet::connect(&url, &key.0).await.unwrap();
+        assert_eq!(Some(w.address()), c1.anvil.address(1));
+        let usdc = TestToken::new(c1.token(USDC.0).unwrap(), c1.client.provider().clone());
+        usdc.mint(w.address(), U256::from(100_000_000u64)).send().await.unwrap().get_receipt().await.unwrap();
+        let l1 = c1.anvil.endpoint_url();
+        w.deposit(ChainId(1), l1.clone(), USDC, 100_000_000, true).await.unwrap();
+        wait_for("the deposit", DEADLINE, async || {
+            w.account().await.unwrap().is_some_and(|a| a.balance(0, USD.0) == 100 * E18)
+        })
+        .await;
+
+        w.change_pubkey(ChainId(1), USD, 0).await.unwrap();
+        let friend = Address::repeat_byte(0xf1);
+        w.transfer(friend, USD, 10 * E18, 0).await.unwrap();
+        let overdraft = w.transfer(friend, USD, 1_000 * E18, 0).await.unwrap_err();
+        assert!(matches!(overdraft, SdkError::Node { code: zklink_api::codes::TX_REJECTED, .. }), "{overdraft}");
+        w.withdraw(ChainId(1), USD, USDC, 5 * E18, 0, 0).await.unwrap();
+        let account = w.account().await.unwrap().unwrap();
+        assert_eq!(account.balance(0, USD.0), 85 * E18);
+        assert!(account.has_key());
+
+        // The full exit is an L1 request: the node must take it from chain 1's queue.
+        w.request_full_exit(ChainId(1), l1, USDC, USD).await.unwrap();
+        wait_for("withdrawal and exit claimable", DEADLINE, async || {
+            c1.client.pending_balance(w.address(), USDC.0).await.unwrap() == 90_000_000
+        })
+        .await;
+        assert_eq!(w.account().await.unwrap().unwrap().balance(0, USD.0), 0, "the exit took the whole balance");
+        let _ = stop.send(());
+    };
+    tokio::join!(
+        node.run(async {
+            let _ = stopped.await;
+        }),
+        scenario
+    );
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_devnet_scenario_runs_end_to_end() {
+    let Some(Devnet { chains, node, api, _dir }) = devnet().await else { return };
     let url = format!("http://{}", api.addr);
     let (c1, c3) = (chains.chain(1), chains.chain(3));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
