@@ -84,14 +84,6 @@ fn submit_error(e: SubmitError) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, e.to_string(), None::<()>)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::from("0x");
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
-}
-
 fn account(node: &NodeHandle, network: &Network, address: Address) -> Option<AccountView> {
     let keeper = node.keeper();
     let state = keeper.state();
@@ -109,7 +101,7 @@ fn account(node: &NodeHandle, network: &Network, address: Address) -> Option<Acc
             }
         }
     }
-    Some(AccountView { id: id.0, address, nonce: acc.nonce.0, pubkey_hash: hex(&acc.pubkey_hash.0), balances })
+    Some(AccountView { id: id.0, address, nonce: acc.nonce.0, pubkey_hash: acc.pubkey_hash.to_string(), balances })
 }
 
 fn block(node: &NodeHandle, n: u32) -> Result<Option<BlockView>, ErrorObjectOwned> {
@@ -118,7 +110,7 @@ fn block(node: &NodeHandle, n: u32) -> Result<Option<BlockView>, ErrorObjectOwne
     Ok(Some(BlockView {
         number: n,
         timestamp: b.block.timestamp,
-        new_root: hex(&zklink_crypto::fr_to_bytes(&b.block.new_root)),
+        new_root: format!("0x{}", hex::encode(zklink_crypto::fr_to_bytes(&b.block.new_root))),
         chunks: b.block.chunks,
         ops: b.block.ops,
         tx_hashes,

@@ -1,5 +1,6 @@
 //! `zklink wallet`: a user's commands against a node's API (and a chain's RPC for L1 calls).
 
+use alloy::primitives::B256;
 use alloy::transports::http::reqwest::Url;
 use zklink_sdk::{format_units, parse_units, SdkError, Wallet};
 use zklink_types::{Address, ChainId, TokenId};
@@ -12,7 +13,7 @@ pub struct Args {
     api: String,
     /// The L1 secret key (hex); the L2 key is derived from it.
     #[arg(long, env = "ZKLINK_KEY", hide_env_values = true)]
-    key: String,
+    key: B256,
     #[command(subcommand)]
     command: Command,
 }
@@ -100,18 +101,6 @@ enum Command {
     },
 }
 
-fn secret(hex: &str) -> Result<[u8; 32], String> {
-    let hex = hex.trim_start_matches("0x");
-    if hex.len() != 64 {
-        return Err("the key must be 32 bytes of hex".into());
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| "the key must be hex".to_string())?;
-    }
-    Ok(out)
-}
-
 fn symbol(w: &Wallet, token: u16) -> String {
     if token == 1 {
         return "USD".into();
@@ -121,13 +110,13 @@ fn symbol(w: &Wallet, token: u16) -> String {
 
 /// Runs a wallet command and prints its outcome.
 pub async fn run(args: Args) -> Result<(), String> {
-    let w = Wallet::connect(&args.api, &secret(&args.key)?).await.map_err(|e| e.to_string())?;
+    let w = Wallet::connect(&args.api, &args.key.0).await.map_err(|e| e.to_string())?;
     let l2 = |s: &str| parse_units(s, 18).map_err(|e| e.to_string());
     let err = |e: SdkError| e.to_string();
     match args.command {
         Command::Address => {
             println!("address      {}", w.address());
-            println!("L2 key hash  0x{}", w.pubkey_hash().0.iter().map(|b| format!("{b:02x}")).collect::<String>());
+            println!("L2 key hash  {}", w.pubkey_hash());
         }
         Command::Balances => match w.account().await.map_err(err)? {
             None => println!("{} has no L2 account yet: deposit to it first", w.address()),

@@ -139,8 +139,10 @@ impl Pipeline {
         let mut report = StepReport::default();
         let last = store.last_block()?;
         let max_batch = self.max_batch;
+        // Read once per pass, then advanced by what this pass sends.
+        let mut counters = Vec::with_capacity(self.chains.len());
         for c in &mut self.chains {
-            let k = c.client.block_counters().await.map_err(|e| c.l1(e))?;
+            let mut k = c.client.block_counters().await.map_err(|e| c.l1(e))?;
             if k.committed > last {
                 return Err(PipelineError::AheadOfStore { chain: c.chain.0, committed: k.committed, stored: last });
             }
@@ -149,25 +151,30 @@ impl Pipeline {
                 let to = last.min(k.committed + max_batch);
                 commit(c, store, k.committed, to).await?;
                 report.actions.push((c.chain.0, Action::Commit, k.committed + 1, to));
+                k.committed = to;
             }
-            let proofs = available_proofs(store, k.proven, k.committed.max(last).min(k.proven + max_batch))?;
-            let committed_now = c.client.block_counters().await.map_err(|e| c.l1(e))?.committed;
-            let proofs: Vec<_> = proofs.into_iter().take_while(|(n, _)| *n <= committed_now).collect();
+            let proofs = available_proofs(store, k.proven, k.committed.min(k.proven + max_batch))?;
             if let (Some(first), Some(last_proof)) = (proofs.first().map(|p| p.0), proofs.last().map(|p| p.0)) {
                 prove(c, store, &proofs).await?;
                 report.actions.push((c.chain.0, Action::Prove, first, last_proof));
+                k.proven = last_proof;
             }
+            counters.push(k);
         }
-        self.sync_and_execute(store, &mut report).await?;
+        self.sync_and_execute(store, &counters, &mut report).await?;
         Ok(report)
     }
 
     /// Syncs every chain to the newest block proven on all of them, then executes what is synced.
-    async fn sync_and_execute(&mut self, store: &BlockStore, report: &mut StepReport) -> Result<(), PipelineError> {
-        let counters = self.counters().await?;
+    async fn sync_and_execute(
+        &mut self,
+        store: &BlockStore,
+        counters: &[BlockCounters],
+        report: &mut StepReport,
+    ) -> Result<(), PipelineError> {
         let target = counters.iter().map(|k| k.proven).min().unwrap_or(0);
         let max_batch = self.max_batch;
-        for (c, k) in self.chains.iter_mut().zip(&counters) {
+        for (c, k) in self.chains.iter_mut().zip(counters) {
             if k.synced < target {
                 let info = c.info(store, target)?;
                 let signatures = self.oracles.attest(target, info.syncHash);

@@ -81,14 +81,11 @@ struct Record {
 }
 
 fn root_hex(r: &Fr) -> String {
-    fr_to_bytes(r).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(fr_to_bytes(r))
 }
 
 fn root_from_hex(s: &str) -> Result<Fr, String> {
-    let bytes: Vec<u8> = (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or("bad hex"))
-        .collect::<Result<_, _>>()?;
+    let bytes = hex::decode(s).map_err(|e| e.to_string())?;
     zklink_state::store::fr_from_bytes(&bytes).map_err(|e| e.to_string())
 }
 
