@@ -1,18 +1,34 @@
-//! zklink's JSON-RPC 2.0 API over HTTP. Methods (docs/api.md):
+//! zklink's JSON-RPC 2.0 API, over HTTP and WebSocket on one port (docs/api.md; the
+//! machine-readable description is docs/openrpc.json, served by `rpc.discover`).
 //!
 //! | method | params | result |
 //! |---|---|---|
-//! | `zklink_health` | — | `"ok"` |
+//! | `zklink_health` | — | the node's health |
 //! | `zklink_network` | — | the network: chains, tokens, preset |
 //! | `zklink_account` | `[address]` | the account (id, nonce, key hash, non-zero balances) or `null` |
-//! | `zklink_submitTx` | `[tx]` | the tx hash once the tx is applied and durable |
+//! | `zklink_submitTx` | `[tx]` | the tx hash once the tx is applied or queued, durably |
+//! | `zklink_txStatus` | `[hash]` | the tx's stage, block and L1 transactions, or `null` |
+//! | `zklink_estimateFee` | `[txType, feeToken]` | the least fee accepted |
 //! | `zklink_blockNumber` | — | `{ sealed, pendingChunks }` |
-//! | `zklink_block` | `[number]` | the sealed block or `null` |
+//! | `zklink_block` | `[number]` | the sealed block with its status on every chain, or `null` |
+//! | `zklink_pendingWithdrawals` | `[chainId]` | withdrawals to the chain not yet executed on it |
+//! | `zklink_proverLease` | `[token, worker]` | a proof job, or `null` (remote provers) |
+//! | `zklink_proverSubmit` | `[token, block, proof]` | `true` once the proof verified and is stored |
+//! | `zklink_subscribeBlocks` | — | block events (WebSocket) |
+//! | `zklink_subscribeAccount` | `[address]` | the account whenever it changes (WebSocket) |
+//! | `zklink_subscribeTx` | `[hash]` | the tx's status whenever it changes (WebSocket) |
+//! | `rpc.discover` | — | the OpenRPC document |
 //!
-//! Rejections are JSON-RPC errors with a code per kind ([`codes`]) and the reason as message.
+//! `GET /health` and `GET /metrics` on the same port serve the health view and Prometheus
+//! metrics. Rejections are JSON-RPC errors with a code per kind ([`codes`]) and the reason as
+//! message.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod http;
+pub mod subscriptions;
+pub mod views;
 
 use std::net::SocketAddr;
 
@@ -21,9 +37,12 @@ use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::RpcModule;
 use zklink_executor::verify::VerifiedTx;
 use zklink_node::node::unix_now;
-use zklink_node::{NodeHandle, SubmitError};
-use zklink_types::api::{AccountView, BalanceView, BlockNumberView, BlockView};
-use zklink_types::{Address, L2Tx, Network, SubAccountId, TokenId};
+use zklink_node::{NodeHandle, ProofError, SubmitError, Submitted};
+use zklink_types::api::BlockNumberView;
+use zklink_types::{Address, L2Tx, Network, TxHash};
+
+/// The OpenRPC description of every method (docs/openrpc.json).
+pub const OPENRPC: &str = include_str!("../../../docs/openrpc.json");
 
 /// Error codes of the API (the JSON-RPC server range).
 pub mod codes {
@@ -35,8 +54,16 @@ pub mod codes {
     pub const TX_DUPLICATE: i32 = -32002;
     /// A priority request out of order (not submitted through the API).
     pub const OUT_OF_ORDER: i32 = -32003;
+    /// A tx with a future nonce may not wait: too far ahead, or a queue limit reached.
+    pub const QUEUE_LIMIT: i32 = -32004;
+    /// The fee is below the node's price or in a token it does not take.
+    pub const FEE: i32 = -32005;
     /// The node cannot accept txs until it is restarted (storage failure).
     pub const NODE_STOPPED: i32 = -32010;
+    /// A prover's proof was refused (it does not verify, or the job is not leased).
+    pub const PROOF_REFUSED: i32 = -32020;
+    /// A prover method was called without the node's prover token.
+    pub const UNAUTHORIZED: i32 = -32021;
     /// Reading the node's store failed.
     pub const INTERNAL: i32 = -32603;
 }
@@ -44,9 +71,26 @@ pub mod codes {
 /// Errors starting the server.
 #[derive(thiserror::Error, Debug)]
 pub enum ApiError {
-    /// Binding or starting the HTTP server failed.
+    /// Binding or starting the server failed.
     #[error("API server: {0}")]
     Server(String),
+}
+
+/// Options of the API.
+#[derive(Clone, Debug, Default)]
+pub struct ApiConfig {
+    /// The secret remote provers present; `None`: no prover methods are served.
+    pub prover_token: Option<String>,
+}
+
+/// What every method sees.
+pub struct Context {
+    /// The node.
+    pub node: NodeHandle,
+    /// The network.
+    pub network: Network,
+    /// See [`ApiConfig::prover_token`].
+    pub prover_token: Option<String>,
 }
 
 /// A running API server.
@@ -65,56 +109,66 @@ impl Api {
 }
 
 /// Invalid params: what the method takes, and the parser's reason.
-fn invalid(expected: &str, e: ErrorObjectOwned) -> ErrorObjectOwned {
+pub(crate) fn invalid(expected: &str, e: ErrorObjectOwned) -> ErrorObjectOwned {
     let reason = e.data().map_or_else(|| e.message().to_string(), |d| d.get().trim_matches('"').to_string());
     ErrorObjectOwned::owned(codes::INVALID_PARAMS, format!("expected {expected}: {reason}"), None::<()>)
 }
 
+fn error(code: i32, msg: impl ToString) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, msg.to_string(), None::<()>)
+}
+
 fn internal(msg: impl ToString) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(codes::INTERNAL, msg.to_string(), None::<()>)
+    error(codes::INTERNAL, msg)
 }
 
-fn submit_error(e: SubmitError) -> ErrorObjectOwned {
-    let code = match &e {
-        SubmitError::Rejected(_) => codes::TX_REJECTED,
-        SubmitError::Duplicate(_) => codes::TX_DUPLICATE,
-        SubmitError::OutOfOrder { .. } => codes::OUT_OF_ORDER,
-        SubmitError::Storage(_) | SubmitError::Stopped => codes::NODE_STOPPED,
-    };
-    ErrorObjectOwned::owned(code, e.to_string(), None::<()>)
+/// The error code of a refusal and its label in the metrics.
+fn refusal(e: &SubmitError) -> (i32, &'static str) {
+    match e {
+        SubmitError::Rejected(_) => (codes::TX_REJECTED, "rejected"),
+        SubmitError::Fee(_) => (codes::FEE, "fee"),
+        SubmitError::Duplicate(_) => (codes::TX_DUPLICATE, "duplicate"),
+        SubmitError::Queue(_) => (codes::QUEUE_LIMIT, "queue"),
+        SubmitError::OutOfOrder { .. } => (codes::OUT_OF_ORDER, "out_of_order"),
+        SubmitError::Storage(_) | SubmitError::Stopped => (codes::NODE_STOPPED, "stopped"),
+    }
 }
 
-fn account(node: &NodeHandle, network: &Network, address: Address) -> Option<AccountView> {
-    let keeper = node.keeper();
-    let state = keeper.state();
-    let id = state.account_id_by_address(&address)?;
-    let acc = state.account(id)?;
-    let mut tokens: Vec<u16> = vec![1];
-    tokens.extend(network.tokens.iter().map(|t| t.id.0));
-    let subs = 1u16 << network.preset.sub_account_bits;
-    let mut balances = Vec::new();
-    for sub in 0..subs {
-        for &token in &tokens {
-            let amount = state.balance(id, SubAccountId(sub as u8), TokenId(token));
-            if amount != 0 {
-                balances.push(BalanceView { sub_account: sub as u8, token, amount: amount.to_string() });
-            }
+fn submit(ctx: &Context, tx: L2Tx) -> Result<TxHash, ErrorObjectOwned> {
+    let metrics = ctx.node.metrics();
+    // Signatures are checked before the keeper's lock is taken, in parallel across requests.
+    let result = VerifiedTx::verify(tx)
+        .map_err(SubmitError::Rejected)
+        .and_then(|verified| ctx.node.keeper().submit_verified(verified, unix_now()));
+    match result {
+        Ok(submitted) => {
+            let status = if matches!(submitted, Submitted::Queued(_)) { "queued" } else { "applied" };
+            metrics.txs_accepted.with_label_values(&[status]).inc();
+            Ok(submitted.hash())
+        }
+        Err(e) => {
+            let (code, label) = refusal(&e);
+            metrics.txs_refused.with_label_values(&[label]).inc();
+            Err(error(code, e))
         }
     }
-    Some(AccountView { id: id.0, address, nonce: acc.nonce.0, pubkey_hash: acc.pubkey_hash.to_string(), balances })
 }
 
-fn block(node: &NodeHandle, n: u32) -> Result<Option<BlockView>, ErrorObjectOwned> {
-    let Some(b) = node.store().block(n).map_err(internal)? else { return Ok(None) };
-    let tx_hashes = b.txs.iter().map(|t| t.as_ref().and_then(|t| t.hash().ok())).collect();
-    Ok(Some(BlockView {
-        number: n,
-        timestamp: b.block.timestamp,
-        new_root: format!("0x{}", hex::encode(zklink_crypto::fr_to_bytes(&b.block.new_root))),
-        chunks: b.block.chunks,
-        ops: b.block.ops,
-        tx_hashes,
-    }))
+/// The prover token must be the configured one.
+fn authorise(ctx: &Context, token: &str) -> Result<(), ErrorObjectOwned> {
+    match &ctx.prover_token {
+        Some(t) if t == token => Ok(()),
+        _ => Err(error(codes::UNAUTHORIZED, "the prover token is wrong")),
+    }
+}
+
+fn prover_submit(ctx: &Context, block: u32, proof: &str) -> Result<bool, ErrorObjectOwned> {
+    let proof = zklink_node::prover::decode_proof(proof).map_err(|e| error(codes::INVALID_PARAMS, e))?;
+    match ctx.node.complete_proof(block, &proof) {
+        Ok(()) => Ok(true),
+        Err(e @ ProofError::Store(_)) => Err(internal(e)),
+        Err(e) => Err(error(codes::PROOF_REFUSED, e)),
+    }
 }
 
 /// Method names are unique literals, so registering cannot fail.
@@ -123,36 +177,93 @@ fn ok<T>(r: Result<T, jsonrpsee::core::RegisterMethodError>) {
 }
 
 /// The API's methods over `node`.
-pub fn module(node: NodeHandle, network: Network) -> RpcModule<(NodeHandle, Network)> {
-    let mut m = RpcModule::new((node, network));
-    ok(m.register_method("zklink_health", |_, _, _| "ok"));
-    ok(m.register_method("zklink_network", |_, ctx, _| Ok::<_, ErrorObjectOwned>(ctx.1.clone())));
+pub fn module(node: NodeHandle, network: Network, cfg: ApiConfig) -> RpcModule<Context> {
+    let serve_prover = cfg.prover_token.is_some();
+    let mut m = RpcModule::new(Context { node, network, prover_token: cfg.prover_token });
+    ok(m.register_method("zklink_health", |_, ctx, _| Ok::<_, ErrorObjectOwned>(views::health(&ctx.node))));
+    ok(m.register_method("zklink_network", |_, ctx, _| Ok::<_, ErrorObjectOwned>(ctx.network.clone())));
     ok(m.register_method("zklink_account", |params: Params, ctx, _| {
         let (address,): (Address,) = params.parse().map_err(|e| invalid("[address]", e))?;
-        Ok::<_, ErrorObjectOwned>(account(&ctx.0, &ctx.1, address))
+        Ok::<_, ErrorObjectOwned>(views::account(&ctx.node, &ctx.network, address))
     }));
     ok(m.register_method("zklink_submitTx", |params: Params, ctx, _| {
         let (tx,): (L2Tx,) = params.parse().map_err(|e| invalid("[tx]", e))?;
-        // Signatures are checked before the keeper's lock is taken, in parallel across requests.
-        let verified = VerifiedTx::verify(tx).map_err(|e| submit_error(SubmitError::Rejected(e)))?;
-        ctx.0.keeper().submit_verified(verified, unix_now()).map_err(submit_error)
+        submit(ctx, tx)
     }));
-    ok(m.register_method("zklink_blockNumber", |_, ctx, _| -> Result<BlockNumberView, ErrorObjectOwned> {
-        let keeper = ctx.0.keeper();
-        Ok(BlockNumberView { sealed: keeper.next_block_number() - 1, pending_chunks: keeper.pending_chunks() })
+    ok(m.register_method("zklink_txStatus", |params: Params, ctx, _| {
+        let (hash,): (TxHash,) = params.parse().map_err(|e| invalid("[tx hash]", e))?;
+        views::tx_status(&ctx.node, hash).map_err(internal)
+    }));
+    ok(m.register_method("zklink_estimateFee", |params: Params, ctx, _| {
+        let (kind, token): (String, u16) = params.parse().map_err(|e| invalid("[txType, feeToken]", e))?;
+        views::fee(&ctx.node, &kind, token).map_err(|e| error(codes::INVALID_PARAMS, e))
+    }));
+    ok(m.register_method("zklink_blockNumber", |_, ctx, _| {
+        let keeper = ctx.node.keeper();
+        Ok::<_, ErrorObjectOwned>(BlockNumberView {
+            sealed: keeper.next_block_number() - 1,
+            pending_chunks: keeper.pending_chunks(),
+        })
     }));
     ok(m.register_method("zklink_block", |params: Params, ctx, _| {
         let (n,): (u32,) = params.parse().map_err(|e| invalid("[number]", e))?;
-        block(&ctx.0, n)
+        views::block(&ctx.node, n).map_err(internal)
+    }));
+    ok(m.register_method("zklink_pendingWithdrawals", |params: Params, ctx, _| {
+        let (chain,): (u8,) = params.parse().map_err(|e| invalid("[chainId]", e))?;
+        views::pending_withdrawals(&ctx.node, chain).map_err(internal)
+    }));
+    if serve_prover {
+        ok(m.register_method("zklink_proverLease", |params: Params, ctx, _| {
+            let (token, worker): (String, String) = params.parse().map_err(|e| invalid("[token, worker]", e))?;
+            authorise(ctx, &token)?;
+            ctx.node.proofs().lease(&worker).map_err(internal)
+        }));
+        ok(m.register_method("zklink_proverSubmit", |params: Params, ctx, _| {
+            let (token, block, proof): (String, u32, String) =
+                params.parse().map_err(|e| invalid("[token, block, proof]", e))?;
+            authorise(ctx, &token)?;
+            prover_submit(ctx, block, &proof)
+        }));
+    }
+    ok(m.register_subscription(
+        "zklink_subscribeBlocks",
+        "zklink_blockEvent",
+        "zklink_unsubscribeBlocks",
+        |_, pending, ctx, _| async move { subscriptions::blocks(pending, ctx.node.clone()).await },
+    ));
+    ok(m.register_subscription(
+        "zklink_subscribeAccount",
+        "zklink_accountChanged",
+        "zklink_unsubscribeAccount",
+        |params, pending, ctx, _| async move { subscriptions::account(params, pending, &ctx).await },
+    ));
+    ok(m.register_subscription(
+        "zklink_subscribeTx",
+        "zklink_txStatusChanged",
+        "zklink_unsubscribeTx",
+        |params, pending, ctx, _| async move { subscriptions::tx(params, pending, &ctx).await },
+    ));
+    ok(m.register_method("rpc.discover", |_, _, _| {
+        serde_json::from_str::<serde_json::Value>(OPENRPC).map_err(internal)
     }));
     m
 }
 
-/// Serves the API on `addr` (e.g. `127.0.0.1:0`).
+/// Serves the API on `addr` (e.g. `127.0.0.1:0`) without prover methods.
 pub async fn serve(addr: SocketAddr, node: NodeHandle, network: Network) -> Result<Api, ApiError> {
-    let server = Server::builder().build(addr).await.map_err(|e| ApiError::Server(e.to_string()))?;
+    serve_with(addr, node, network, ApiConfig::default()).await
+}
+
+/// Serves the API on `addr`: JSON-RPC over HTTP and WebSocket, `/health` and `/metrics`.
+pub async fn serve_with(addr: SocketAddr, node: NodeHandle, network: Network, cfg: ApiConfig) -> Result<Api, ApiError> {
+    let server = Server::builder()
+        .set_http_middleware(tower::ServiceBuilder::new().layer(http::Probes::new(node.clone())))
+        .build(addr)
+        .await
+        .map_err(|e| ApiError::Server(e.to_string()))?;
     let addr = server.local_addr().map_err(|e| ApiError::Server(e.to_string()))?;
-    let handle = server.start(module(node, network));
-    tracing::info!(%addr, "JSON-RPC API listening");
+    let handle = server.start(module(node, network, cfg));
+    tracing::info!(%addr, "JSON-RPC API listening (HTTP and WebSocket; GET /health, GET /metrics)");
     Ok(Api { addr, handle })
 }

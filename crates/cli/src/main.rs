@@ -1,10 +1,11 @@
-//! `zklink`: one binary, a subcommand per role. So far: `devnet`, `node`, `wallet` and `bench load`.
+//! `zklink`: one binary, a subcommand per role. `devnet`, `node`, `prover`, `wallet` and `bench`.
 
 #![forbid(unsafe_code)]
 
 mod bench;
 mod devnet;
 mod node;
+mod prover;
 mod wallet;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,8 @@ enum Command {
     Devnet(devnet::Args),
     /// Run the operator node against configured chains, with the JSON-RPC API (`--config` file).
     Node(node::Args),
+    /// Run a remote prover worker for a node: lease proof jobs, prove, return the proofs.
+    Prover(prover::Args),
     /// Benchmarks (figures for docs/benchmarks.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -59,6 +62,7 @@ fn main() -> std::process::ExitCode {
         Command::Devnet(args) => runtime.block_on(devnet::run(args)),
         Command::Wallet(args) => runtime.block_on(wallet::run(args)),
         Command::Node(args) => runtime.block_on(node::run(args)),
+        Command::Prover(args) => runtime.block_on(prover::run(args)),
         Command::Bench(BenchCommand::Load(args)) => runtime.block_on(bench::load(args)),
         Command::Bench(BenchCommand::Devnet(args)) => runtime.block_on(bench::devnet(args)),
     };

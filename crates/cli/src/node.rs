@@ -12,7 +12,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
 use serde::{Deserialize, Serialize};
 use zklink_circuit::block::BlockCircuit;
-use zklink_node::{ChainEndpoint, Node, NodeConfig};
+use zklink_node::{ChainEndpoint, FeePolicy, MempoolLimits, Node, NodeConfig};
 use zklink_prover::KeyStore;
 use zklink_types::{Address, Network};
 
@@ -66,6 +66,28 @@ pub struct NodeFile {
     pub confirmations: u64,
     /// Blocks per L1 transaction at most.
     pub max_batch: u32,
+    /// Whether the node proves blocks itself (default true); remote workers may prove too.
+    #[serde(default = "yes")]
+    pub local_prover: bool,
+    /// The secret remote provers (`zklink prover`) present; none: no prover methods are served.
+    #[serde(default)]
+    pub prover_token: Option<String>,
+    /// Seconds a prover may hold a job before it is offered again (default 600).
+    #[serde(default)]
+    pub proof_lease_secs: Option<u64>,
+    /// The fee price: USD (L2 units, 18 decimals) per chunk; 0 (default): no fee required.
+    #[serde(default, with = "zklink_types::serde_str")]
+    pub fee_usd_per_chunk: u128,
+    /// Txs one account may have waiting for an earlier nonce (default 16).
+    #[serde(default)]
+    pub mempool_per_account: Option<u32>,
+    /// Txs all accounts together may have waiting (default 10000).
+    #[serde(default)]
+    pub mempool_total: Option<usize>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn signer(key: &B256) -> Result<PrivateKeySigner, String> {
@@ -101,9 +123,18 @@ pub async fn run(args: Args) -> Result<(), String> {
         confirmations: f.confirmations,
         block_keys,
         max_batch: f.max_batch,
+        local_prover: f.local_prover,
+        proof_lease: f.proof_lease_secs.map_or(zklink_node::node::DEFAULT_PROOF_LEASE, Duration::from_secs),
+        mempool: MempoolLimits {
+            per_account: f.mempool_per_account.unwrap_or(MempoolLimits::default().per_account),
+            total: f.mempool_total.unwrap_or(MempoolLimits::default().total),
+        },
+        fees: FeePolicy { usd_per_chunk: f.fee_usd_per_chunk },
     })
     .map_err(|e| e.to_string())?;
-    let api = zklink_api::serve(f.rpc, node.handle(), f.network.clone()).await.map_err(|e| e.to_string())?;
+    let api_cfg = zklink_api::ApiConfig { prover_token: f.prover_token.clone() };
+    let api =
+        zklink_api::serve_with(f.rpc, node.handle(), f.network.clone(), api_cfg).await.map_err(|e| e.to_string())?;
     println!("zklink node: JSON-RPC API on http://{}", api.addr);
     node.run(async {
         let _ = tokio::signal::ctrl_c().await;

@@ -4,27 +4,23 @@
 //! replays the stored blocks (checking each against the store) and then the log.
 //!
 //! Blocks are sealed before a tx could overflow `max_chunks` (the largest shape with a proving
-//! key), so every sealed block has a circuit that proves it. Txs are not queued: one with a
-//! future nonce is rejected with the executor's typed error and may be resubmitted.
+//! key), so every sealed block has a circuit that proves it. A tx with a future nonce waits in the
+//! [`Mempool`] (and durably in the store's queue, so it too survives a crash) until the txs before
+//! it are applied; one whose turn comes but fails is dropped and its failure recorded.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use tokio::sync::broadcast;
 use zklink_executor::verify::VerifiedTx;
 use zklink_executor::Executor;
 use zklink_state::State;
-use zklink_types::{Address, BlockNumber, L2Tx, Network, PriorityTx, TxError, TxHash};
+use zklink_types::{AccountId, Address, BlockNumber, L2Tx, Network, PriorityTx, TxError, TxHash};
 
+use crate::events::{NodeEvent, EVENT_BUFFER};
+use crate::fees::{max_chunks, FeeError, FeePolicy};
+use crate::mempool::{Mempool, MempoolLimits, QueueError};
 use crate::store::{BlockStore, StoreError, StoredBlock, WalEntry};
-
-/// The most chunks `tx`'s op can take (§8: a transfer to a new account takes 2).
-fn max_chunks(tx: &L2Tx) -> usize {
-    match tx {
-        L2Tx::Transfer(_) => 2,
-        L2Tx::Withdraw(_) | L2Tx::ChangePubKey(_) | L2Tx::ForcedExit(_) => 3,
-        L2Tx::OrderMatching(_) => 4,
-    }
-}
 
 /// Deposits and full exits take 2 chunks.
 const PRIORITY_CHUNKS: usize = 2;
@@ -35,9 +31,15 @@ pub enum SubmitError {
     /// The tx is invalid (signature, nonce, balance, …): the executor's typed reason.
     #[error("rejected: {0}")]
     Rejected(#[from] TxError),
-    /// The same tx is already in the open block.
+    /// The same tx is already in the open block or waiting.
     #[error("tx {0:?} was already accepted")]
     Duplicate(TxHash),
+    /// The fee is too low or in a token the node does not take.
+    #[error("rejected: {0}")]
+    Fee(#[from] FeeError),
+    /// A tx with a future nonce may not wait.
+    #[error("not queued: {0}")]
+    Queue(#[from] QueueError),
     /// A priority request out of serial order.
     #[error("chain {chain}: priority request {got} out of order (expected {expected})")]
     OutOfOrder {
@@ -84,6 +86,24 @@ pub enum KeeperError {
     },
 }
 
+/// What became of an accepted tx.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// Applied to the open block.
+    Applied(TxHash),
+    /// Waiting for an earlier nonce of its account.
+    Queued(TxHash),
+}
+
+impl Submitted {
+    /// The tx hash.
+    pub fn hash(&self) -> TxHash {
+        match self {
+            Self::Applied(h) | Self::Queued(h) => *h,
+        }
+    }
+}
+
 /// A sealed block not proven yet, with the state at its start (the prover replays from it).
 pub struct ProofJob {
     /// The block.
@@ -102,6 +122,9 @@ pub struct StateKeeper {
     txs: Vec<Option<L2Tx>>,
     priority: Vec<PriorityTx>,
     seen: HashSet<TxHash>,
+    mempool: Mempool,
+    fees: FeePolicy,
+    events: broadcast::Sender<NodeEvent>,
     next_serials: Vec<u64>,
     jobs: Vec<ProofJob>,
     /// Blocks sealed so far (the last block's number).
@@ -110,13 +133,24 @@ pub struct StateKeeper {
 }
 
 impl StateKeeper {
-    /// Opens the keeper over `store`: replays every stored block and the write-ahead log.
-    /// Blocks without a proof become proof jobs.
+    /// Opens the keeper over `store`: replays every stored block and the write-ahead log, then
+    /// reloads the queue. Blocks without a proof become proof jobs.
     pub fn open(
         network: Network,
         store: Arc<BlockStore>,
         fee_owner: Address,
         max_chunks: usize,
+    ) -> Result<Self, KeeperError> {
+        Self::open_with(network, store, fee_owner, max_chunks, MempoolLimits::default())
+    }
+
+    /// [`StateKeeper::open`] with the queue's limits.
+    pub fn open_with(
+        network: Network,
+        store: Arc<BlockStore>,
+        fee_owner: Address,
+        max_chunks: usize,
+        limits: MempoolLimits,
     ) -> Result<Self, KeeperError> {
         let chains = network.chains.len();
         let state = State::genesis(network.preset.clone(), fee_owner);
@@ -129,12 +163,16 @@ impl StateKeeper {
             txs: Vec::new(),
             priority: Vec::new(),
             seen: HashSet::new(),
+            mempool: Mempool::new(limits),
+            fees: FeePolicy::default(),
+            events: broadcast::channel(EVENT_BUFFER).0,
             next_serials: vec![0; chains],
             jobs: Vec::new(),
             sealed: 0,
             stopped: false,
         };
         keeper.replay()?;
+        keeper.reload_queue()?;
         Ok(keeper)
     }
 
@@ -171,6 +209,80 @@ impl StateKeeper {
         Ok(())
     }
 
+    /// Puts the stored queue back in the mempool: txs applied before the crash leave it, txs whose
+    /// nonce another tx took fail, and whatever became applicable is applied.
+    fn reload_queue(&mut self) -> Result<(), KeeperError> {
+        for tx in self.store.queued()? {
+            let hash = tx.hash().map_err(|e| KeeperError::Replay { block: 0, reason: format!("queue: {e}") })?;
+            let verified = match VerifiedTx::verify(tx) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.store.drop_queued(&hash, Some(&e.to_string()))?;
+                    continue;
+                }
+            };
+            let (account, nonce) = (verified.tx().signer(), verified.tx().nonce().0);
+            let next = self.next_nonce(account).unwrap_or(0);
+            if nonce >= next {
+                self.mempool.insert(verified);
+            } else if self.seen.contains(&hash) || self.store.tx_location(&hash)?.is_some() {
+                self.store.drop_queued(&hash, None)?;
+            } else {
+                self.store.drop_queued(&hash, Some(&format!("nonce {nonce} was used by another tx")))?;
+            }
+        }
+        let now = crate::node::unix_now();
+        for account in self.mempool.accounts() {
+            self.promote(account, now);
+        }
+        Ok(())
+    }
+
+    /// The next nonce of `account`, if it exists.
+    fn next_nonce(&self, account: AccountId) -> Option<u32> {
+        self.exec.state().account(account).map(|a| a.nonce.0)
+    }
+
+    /// Charges fees by `policy` from now on (replayed txs are not checked again).
+    pub fn set_fee_policy(&mut self, policy: FeePolicy) {
+        self.fees = policy;
+    }
+
+    /// The fee policy.
+    pub fn fee_policy(&self) -> FeePolicy {
+        self.fees
+    }
+
+    /// Whether txs are accepted (not after a storage failure).
+    pub fn accepting(&self) -> bool {
+        !self.stopped
+    }
+
+    /// The keeper's event stream.
+    pub fn events(&self) -> broadcast::Sender<NodeEvent> {
+        self.events.clone()
+    }
+
+    fn emit(&self, event: NodeEvent) {
+        // No subscriber is not an error.
+        let _ = self.events.send(event);
+    }
+
+    /// Txs waiting for an earlier nonce.
+    pub fn queued(&self) -> usize {
+        self.mempool.len()
+    }
+
+    /// Whether `hash` is in the open block (applied, durable, not sealed yet).
+    pub fn is_pending(&self, hash: &TxHash) -> bool {
+        self.seen.contains(hash)
+    }
+
+    /// Whether `hash` waits for an earlier nonce.
+    pub fn is_queued(&self, hash: &TxHash) -> bool {
+        self.mempool.contains(hash)
+    }
+
     /// The number the open block will get.
     pub fn next_block_number(&self) -> u32 {
         self.sealed + 1
@@ -196,26 +308,73 @@ impl StateKeeper {
         std::mem::take(&mut self.jobs)
     }
 
-    /// Verifies, applies and logs a signed tx; returns its hash once it is durable.
-    pub fn submit(&mut self, tx: L2Tx, now: u64) -> Result<TxHash, SubmitError> {
+    /// Verifies, applies and logs a signed tx (or queues it if its nonce is ahead); returns what
+    /// became of it once that is durable.
+    pub fn submit(&mut self, tx: L2Tx, now: u64) -> Result<Submitted, SubmitError> {
         self.submit_verified(VerifiedTx::verify(tx)?, now)
     }
 
-    /// Applies and logs a tx whose signatures were checked already: callers verify before taking
-    /// the keeper's lock, so signature checks run in parallel, off the sequencing path.
-    pub fn submit_verified(&mut self, verified: VerifiedTx, now: u64) -> Result<TxHash, SubmitError> {
+    /// [`StateKeeper::submit`] for a tx whose signatures were checked already: callers verify
+    /// before taking the keeper's lock, so signature checks run in parallel, off the sequencing
+    /// path.
+    pub fn submit_verified(&mut self, verified: VerifiedTx, now: u64) -> Result<Submitted, SubmitError> {
         if self.stopped {
             return Err(SubmitError::Stopped);
         }
-        if self.seen.contains(&verified.hash()) {
-            return Err(SubmitError::Duplicate(verified.hash()));
+        let hash = verified.hash();
+        if self.seen.contains(&hash) || self.mempool.contains(&hash) {
+            return Err(SubmitError::Duplicate(hash));
         }
+        self.fees.check(verified.tx())?;
+        let (account, nonce) = (verified.tx().signer(), verified.tx().nonce().0);
+        if let Some(next) = self.next_nonce(account).filter(|&next| nonce > next) {
+            self.mempool.check(account, nonce, next)?;
+            self.store.put_queued(&hash, verified.tx())?;
+            self.mempool.insert(verified);
+            self.emit(NodeEvent::TxQueued { hash });
+            return Ok(Submitted::Queued(hash));
+        }
+        self.apply_new(verified, false, now)?;
+        self.promote(account, now);
+        Ok(Submitted::Applied(hash))
+    }
+
+    /// Applies, logs and records a new tx; `queued`: it leaves the stored queue in the same write.
+    fn apply_new(&mut self, verified: VerifiedTx, queued: bool, now: u64) -> Result<(), SubmitError> {
+        let hash = verified.hash();
         self.make_room(max_chunks(verified.tx()), now)?;
         self.exec.apply_verified(&verified)?;
-        self.log(WalEntry::L2(verified.tx().clone()))?;
-        self.seen.insert(verified.hash());
-        self.txs.push(Some(verified.tx().clone()));
-        Ok(verified.hash())
+        self.log(WalEntry::L2(verified.tx().clone()), queued.then_some(&hash))?;
+        self.seen.insert(hash);
+        self.txs.push(Some(verified.into_tx()));
+        self.emit(NodeEvent::TxApplied { hash });
+        Ok(())
+    }
+
+    /// Applies `account`'s queued txs while the next one waits; the first that fails is dropped
+    /// with its reason (the ones after it keep waiting for a replacement).
+    fn promote(&mut self, account: AccountId, now: u64) {
+        while let Some(next) = self.next_nonce(account) {
+            let Some(verified) = self.mempool.take(account, next) else { return };
+            let hash = verified.hash();
+            match self.apply_new(verified, true, now) {
+                Ok(()) => {}
+                Err(SubmitError::Rejected(e)) => {
+                    let reason = e.to_string();
+                    if let Err(e) = self.store.drop_queued(&hash, Some(&reason)) {
+                        tracing::error!(error = %e, "recording a failed queued tx");
+                    }
+                    tracing::info!(tx = ?hash, %reason, "a queued tx failed");
+                    self.emit(NodeEvent::TxFailed { hash, reason });
+                    return;
+                }
+                Err(e) => {
+                    // Still in the stored queue: it is retried when the keeper is reopened.
+                    tracing::error!(error = %e, tx = ?hash, "applying a queued tx");
+                    return;
+                }
+            }
+        }
     }
 
     /// Applies and logs a priority request (from the watcher, in serial order).
@@ -224,8 +383,11 @@ impl StateKeeper {
             return Err(SubmitError::Stopped);
         }
         self.make_room(PRIORITY_CHUNKS, now)?;
+        let (chain, serial_id) = (tx.chain_id().0, serial_of(&tx));
         self.apply_priority(tx.clone())?;
-        self.log(WalEntry::Priority(tx))
+        self.log(WalEntry::Priority(tx), None)?;
+        self.emit(NodeEvent::PriorityApplied { chain, serial_id });
+        Ok(())
     }
 
     /// Seals the open block if it has ops; returns its number.
@@ -242,6 +404,7 @@ impl StateKeeper {
             "block sealed"
         );
         self.jobs.push(job);
+        self.emit(NodeEvent::BlockSealed { number: block.block.number.0 });
         Ok(Some(block.block.number.0))
     }
 
@@ -256,8 +419,8 @@ impl StateKeeper {
         Ok(())
     }
 
-    fn log(&mut self, entry: WalEntry) -> Result<(), SubmitError> {
-        self.store.append_wal(&entry).map_err(|e| {
+    fn log(&mut self, entry: WalEntry, unqueue: Option<&TxHash>) -> Result<(), SubmitError> {
+        self.store.append_wal(&entry, unqueue).map_err(|e| {
             self.stopped = true;
             SubmitError::Storage(e)
         })
@@ -274,10 +437,7 @@ impl StateKeeper {
     fn apply_priority(&mut self, tx: PriorityTx) -> Result<(), SubmitError> {
         let chain = tx.chain_id().0;
         let expected = self.next_serial(chain);
-        let got = match &tx {
-            PriorityTx::Deposit(d) => d.serial_id.0,
-            PriorityTx::FullExit(f) => f.serial_id.0,
-        };
+        let got = serial_of(&tx);
         if got != expected {
             return Err(SubmitError::OutOfOrder { chain, expected, got });
         }
@@ -303,5 +463,12 @@ impl StateKeeper {
         self.seen.clear();
         self.sealed = number;
         Ok((block.clone(), ProofJob { block, start }))
+    }
+}
+
+fn serial_of(tx: &PriorityTx) -> u64 {
+    match tx {
+        PriorityTx::Deposit(d) => d.serial_id.0,
+        PriorityTx::FullExit(f) => f.serial_id.0,
     }
 }

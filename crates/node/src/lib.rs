@@ -1,8 +1,13 @@
 //! The zklink operator node.
 //!
 //! * [`keeper`]: the state keeper: applies txs, seals blocks, write-ahead log, replay on open.
+//! * [`mempool`]: txs waiting for an earlier nonce, with per-account and total limits.
+//! * [`events`]: the node's event stream (txs applied, blocks sealed, L1 progress).
+//! * [`fees`]: the fee policy (USD per chunk) and the chunks each tx type takes.
 //! * [`store`]: the durable block store (redb): sealed blocks with their txs, and proofs.
-//! * [`prover`]: proving a stored block from its start state.
+//! * [`proofs`]: the prover job queue served to in-process and remote workers; proofs verified.
+//! * [`prover`]: proving a leased witness or a stored block; the proof's wire form.
+//! * [`metrics`]: the node's Prometheus metrics.
 //! * [`pipeline`]: the per-chain L1 pipeline (commit → prove → sync → execute), resuming from
 //!   each chain's counters.
 //! * [`node`]: the main loop tying them together, with the prover on its own thread.
@@ -12,17 +17,26 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod events;
+pub mod fees;
 pub mod keeper;
+pub mod mempool;
+pub mod metrics;
 pub mod node;
 pub mod oracle;
 pub mod pipeline;
+pub mod proofs;
 pub mod prover;
 pub mod store;
 pub mod watcher;
 
-pub use keeper::{KeeperError, ProofJob, StateKeeper, SubmitError};
-pub use node::{ChainEndpoint, Node, NodeConfig, NodeError, NodeHandle};
+pub use events::NodeEvent;
+pub use fees::{FeeError, FeePolicy};
+pub use keeper::{KeeperError, ProofJob, StateKeeper, SubmitError, Submitted};
+pub use mempool::{MempoolLimits, QueueError};
+pub use node::{ChainEndpoint, ChainStatus, Node, NodeConfig, NodeError, NodeHandle};
 pub use oracle::LocalOracles;
-pub use pipeline::{Action, ChainSender, Pipeline, PipelineError, StepReport};
+pub use pipeline::{Action, ChainSender, Pipeline, PipelineError, Sent, StepReport};
+pub use proofs::{Lease, ProofError, ProofQueue};
 pub use store::{BlockStore, StoreError, StoredBlock};
 pub use watcher::{PriorityWatcher, WatchError};

@@ -1,10 +1,11 @@
 //! The node's main loop: each pass takes the confirmed priority requests of every chain into the
-//! state keeper, seals the open block once it is `block_time` old, hands new proof jobs to the
-//! prover thread, and runs one pass of the L1 pipeline. Errors of one pass are logged and the next
-//! pass retries; the loop ends when the shutdown signal fires.
+//! state keeper, seals the open block once it is `block_time` old, queues new proof jobs for the
+//! prover workers, and runs one pass of the L1 pipeline, recording what it sent and each chain's
+//! progress. Errors of one pass are logged and the next pass retries; the loop ends when the
+//! shutdown signal fires.
 
 use std::path::PathBuf;
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use alloy::primitives::{Address, B256};
@@ -12,16 +13,21 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
 use ark_bn254::Bn254;
 use ark_groth16::ProvingKey;
+use tokio::sync::broadcast;
 use zklink_crypto::fr_to_bytes;
 use zklink_l1::client::connect;
-use zklink_l1::L1Client;
+use zklink_l1::{BlockCounters, L1Client};
 use zklink_state::State;
 use zklink_types::{ChainId, Network};
 
-use crate::keeper::{KeeperError, ProofJob, StateKeeper};
+use crate::events::NodeEvent;
+use crate::keeper::{KeeperError, StateKeeper};
+use crate::mempool::MempoolLimits;
+use crate::metrics::Metrics;
 use crate::oracle::LocalOracles;
-use crate::pipeline::{ChainSender, Pipeline};
-use crate::prover::prove_and_store;
+use crate::pipeline::{Action, ChainSender, Pipeline, PipelineError, StepReport};
+use crate::proofs::ProofQueue;
+use crate::prover::prove_witness;
 use crate::store::{BlockStore, StoreError};
 use crate::watcher::PriorityWatcher;
 
@@ -60,6 +66,14 @@ pub struct NodeConfig {
     pub block_keys: Vec<(usize, Arc<ProvingKey<Bn254>>)>,
     /// Blocks per L1 transaction at most.
     pub max_batch: u32,
+    /// Whether the node proves blocks itself (otherwise only remote workers do).
+    pub local_prover: bool,
+    /// How long a worker may hold a proof job before it is offered again.
+    pub proof_lease: Duration,
+    /// Limits on txs waiting for an earlier nonce.
+    pub mempool: MempoolLimits,
+    /// Fees charged.
+    pub fees: crate::FeePolicy,
 }
 
 impl NodeConfig {
@@ -99,6 +113,10 @@ impl NodeConfig {
             confirmations: 0,
             block_keys,
             max_batch: 4,
+            local_prover: true,
+            proof_lease: DEFAULT_PROOF_LEASE,
+            mempool: MempoolLimits::default(),
+            fees: crate::FeePolicy::default(),
         })
     }
 }
@@ -117,17 +135,52 @@ pub enum NodeError {
     Keeper(#[from] KeeperError),
 }
 
+/// How long a worker may hold a proof job by default: several times a dev block's proving time.
+pub const DEFAULT_PROOF_LEASE: Duration = Duration::from_secs(600);
+
+/// What the node last learnt of one chain.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChainStatus {
+    /// The zklink chain id.
+    pub chain: u8,
+    /// Its block counters after the last successful pass (none before the first).
+    pub counters: Option<BlockCounters>,
+    /// When a pass last succeeded on it (Unix seconds).
+    pub last_success: Option<u64>,
+    /// The last pass's error, if it failed.
+    pub error: Option<String>,
+}
+
 /// A running node's shared handles (the API reads and submits through them).
 #[derive(Clone)]
 pub struct NodeHandle {
     keeper: Arc<Mutex<StateKeeper>>,
     store: Arc<BlockStore>,
+    events: broadcast::Sender<NodeEvent>,
+    chains: Arc<RwLock<Vec<ChainStatus>>>,
+    proofs: Arc<ProofQueue>,
+    metrics: Arc<Metrics>,
 }
 
 impl NodeHandle {
-    /// Handles over a keeper and its store (the node makes these; tests and tools may too).
+    /// Handles over a keeper and its store, with a proof queue that has no keys (the node makes
+    /// its own; tests and tools may use this).
     pub fn new(keeper: StateKeeper, store: Arc<BlockStore>) -> Self {
-        Self { keeper: Arc::new(Mutex::new(keeper)), store }
+        let proofs = ProofQueue::new(store.clone(), Vec::new(), DEFAULT_PROOF_LEASE, keeper.events());
+        Self::with_queue(keeper, store, proofs, 0)
+    }
+
+    fn with_queue(keeper: StateKeeper, store: Arc<BlockStore>, proofs: ProofQueue, chains: u8) -> Self {
+        Self {
+            events: keeper.events(),
+            keeper: Arc::new(Mutex::new(keeper)),
+            store,
+            chains: Arc::new(RwLock::new(
+                (1..=chains).map(|chain| ChainStatus { chain, ..Default::default() }).collect(),
+            )),
+            proofs: Arc::new(proofs),
+            metrics: Arc::new(Metrics::new()),
+        }
     }
 
     /// The state keeper (lock briefly; never across an await).
@@ -139,6 +192,97 @@ impl NodeHandle {
     pub fn store(&self) -> &BlockStore {
         &self.store
     }
+
+    /// A receiver of the node's events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.events.subscribe()
+    }
+
+    /// What the node last learnt of each chain.
+    pub fn chains(&self) -> Vec<ChainStatus> {
+        self.chains.read().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// The prover job queue.
+    pub fn proofs(&self) -> &ProofQueue {
+        &self.proofs
+    }
+
+    /// The node's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Records a pipeline pass: counters, L1 transactions, errors; updates gauges.
+    fn record_pass(&self, result: &Result<StepReport, PipelineError>) {
+        let now = unix_now();
+        let m = &self.metrics;
+        let mut chains = self.chains.write().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(report) => {
+                for (status, k) in chains.iter_mut().zip(&report.counters) {
+                    status.counters = Some(*k);
+                    status.last_success = Some(now);
+                    status.error = None;
+                    for stage in Action::ALL {
+                        m.l1_blocks
+                            .with_label_values(&[&status.chain.to_string(), stage.name()])
+                            .set(stage.of(k) as i64);
+                    }
+                }
+                for s in &report.sent {
+                    if let Err(e) = self.store.put_l1_tx(s.chain, s.action as u8, s.first, s.last, &s.tx.0) {
+                        tracing::warn!(error = %e, "recording an L1 transaction");
+                    }
+                    m.l1_txs.with_label_values(&[&s.chain.to_string(), s.action.name()]).inc();
+                    let _ = self.events.send(NodeEvent::L1Sent {
+                        chain: s.chain,
+                        stage: s.action,
+                        first: s.first,
+                        last: s.last,
+                        tx: s.tx,
+                    });
+                }
+            }
+            Err(e) => {
+                let failed = match e {
+                    PipelineError::L1 { chain, .. }
+                    | PipelineError::AheadOfStore { chain, .. }
+                    | PipelineError::Diverged { chain, .. } => Some(*chain),
+                    _ => None,
+                };
+                for status in chains.iter_mut().filter(|c| failed.is_none_or(|f| f == c.chain)) {
+                    status.error = Some(e.to_string());
+                    m.pipeline_errors.with_label_values(&[&status.chain.to_string()]).inc();
+                }
+            }
+        }
+    }
+
+    /// Hands a worker's proof to the queue (verified, then stored) and counts it.
+    pub fn complete_proof(&self, block: u32, proof: &ark_groth16::Proof<Bn254>) -> Result<(), crate::ProofError> {
+        let result = self.proofs.complete(block, proof);
+        match &result {
+            Ok(()) => self.metrics.proofs.inc(),
+            Err(crate::ProofError::Invalid(_)) => self.metrics.proofs_refused.inc(),
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Updates the keeper and queue gauges.
+    fn record_gauges(&self) {
+        let m = &self.metrics;
+        {
+            let keeper = self.keeper();
+            m.queued.set(keeper.queued() as i64);
+            m.open_block_chunks.set(keeper.pending_chunks() as i64);
+            m.sealed.set(keeper.next_block_number() as i64 - 1);
+        }
+        let (waiting, leased) = self.proofs.backlog();
+        m.proof_jobs.with_label_values(&["waiting"]).set(waiting as i64);
+        m.proof_jobs.with_label_values(&["leased"]).set(leased as i64);
+    }
 }
 
 /// The operator node.
@@ -149,6 +293,7 @@ pub struct Node {
     block_time: Duration,
     poll_interval: Duration,
     keys: Vec<(usize, Arc<ProvingKey<Bn254>>)>,
+    local_prover: bool,
 }
 
 /// Seconds since the Unix epoch.
@@ -172,7 +317,9 @@ impl Node {
         std::fs::create_dir_all(&cfg.data_dir)
             .map_err(|e| NodeError::Config(format!("{}: {e}", cfg.data_dir.display())))?;
         let store = Arc::new(BlockStore::open(&cfg.data_dir.join("node.redb"))?);
-        let keeper = StateKeeper::open(cfg.network.clone(), store.clone(), cfg.fee_owner, max_chunks)?;
+        let mut keeper =
+            StateKeeper::open_with(cfg.network.clone(), store.clone(), cfg.fee_owner, max_chunks, cfg.mempool)?;
+        keeper.set_fee_policy(cfg.fees);
         let genesis = State::genesis(cfg.network.preset.clone(), cfg.fee_owner).root();
         let genesis = B256::from(fr_to_bytes(&genesis));
         let mut watchers = Vec::new();
@@ -192,13 +339,17 @@ impl Node {
             senders.push(ChainSender::new(ChainId(info.id.0), info.data_availability, client, genesis));
         }
         let oracles = LocalOracles::new(cfg.network.network_id, cfg.oracles.clone());
+        let vks = cfg.block_keys.iter().map(|(c, pk)| (*c, pk.vk.clone())).collect();
+        let proofs = ProofQueue::new(store.clone(), vks, cfg.proof_lease, keeper.events());
+        let chain_count = cfg.network.chains.len() as u8;
         Ok(Self {
-            handle: NodeHandle { keeper: Arc::new(Mutex::new(keeper)), store },
+            handle: NodeHandle::with_queue(keeper, store, proofs, chain_count),
             watchers,
             pipeline: Pipeline::new(senders, oracles, cfg.max_batch),
             block_time: cfg.block_time,
             poll_interval: cfg.poll_interval,
             keys: cfg.block_keys,
+            local_prover: cfg.local_prover,
         })
     }
 
@@ -209,7 +360,7 @@ impl Node {
 
     /// Runs until `shutdown` resolves. The prover thread finishes the proof it is making first.
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
-        let (jobs, prover) = self.start_prover();
+        let prover = self.local_prover.then(|| self.start_prover());
         tokio::pin!(shutdown);
         let mut opened = Instant::now();
         loop {
@@ -225,22 +376,25 @@ impl Node {
                     }
                     opened = Instant::now();
                 }
-                for job in keeper.take_jobs() {
-                    let _ = jobs.send(job);
-                }
+                self.handle.proofs.push(keeper.take_jobs());
             }
-            match self.pipeline.step(self.handle.store()).await {
-                Ok(r) if !r.actions.is_empty() => tracing::info!(actions = ?r.actions, "L1 pipeline"),
+            let pass = self.pipeline.step(self.handle.store()).await;
+            match &pass {
+                Ok(r) if !r.sent.is_empty() => tracing::info!(actions = ?r.actions(), "L1 pipeline"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "L1 pipeline pass failed; retrying"),
             }
+            self.handle.record_pass(&pass);
+            self.handle.record_gauges();
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = tokio::time::sleep(self.poll_interval) => {}
             }
         }
-        drop(jobs);
-        let _ = prover.join();
+        self.handle.proofs.stop();
+        if let Some(prover) = prover {
+            let _ = prover.join();
+        }
         tracing::info!("node stopped");
     }
 
@@ -248,6 +402,8 @@ impl Node {
         for w in &mut self.watchers {
             match w.poll().await {
                 Ok(txs) => {
+                    let chain = w.chain().0.to_string();
+                    self.handle.metrics.priority_requests.with_label_values(&[&chain]).inc_by(txs.len() as u64);
                     let mut keeper = self.handle.keeper();
                     for tx in txs {
                         if let Err(e) = keeper.submit_priority(tx, unix_now()) {
@@ -260,23 +416,36 @@ impl Node {
         }
     }
 
-    /// The prover thread: proves each job with the key of its block's size.
-    fn start_prover(&self) -> (mpsc::Sender<ProofJob>, std::thread::JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel::<ProofJob>();
-        let store = self.handle.store.clone();
+    /// The in-process prover: a worker of the proof queue like remote ones, on its own thread.
+    fn start_prover(&self) -> std::thread::JoinHandle<()> {
+        let handle = self.handle.clone();
         let keys = self.keys.clone();
-        let thread = std::thread::spawn(move || {
-            for mut job in rx {
-                let chunks = job.block.block.chunks;
+        std::thread::spawn(move || {
+            let queue = handle.proofs();
+            while !queue.stopped() {
+                let lease = match queue.lease_blocking("in-process", Duration::from_millis(500)) {
+                    Ok(Some(lease)) => lease,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::error!(error = %e, "no proof job");
+                        std::thread::sleep(Duration::from_secs(1));
+                        continue;
+                    }
+                };
+                let (block, chunks) = (lease.block, lease.chunks);
                 let Some((_, pk)) = keys.iter().find(|(c, _)| *c == chunks) else {
-                    tracing::error!(block = job.block.block.number.0, chunks, "no proving key for this block size");
+                    tracing::error!(block, chunks, "no proving key for this block size");
                     continue;
                 };
-                if let Err(e) = prove_and_store(&store, pk, &mut job.start, &job.block) {
-                    tracing::error!(error = %e, "proving failed");
+                let started = Instant::now();
+                let result = prove_witness(pk, lease.witness)
+                    .map_err(|e| e.to_string())
+                    .and_then(|proof| handle.complete_proof(block, &proof).map_err(|e| e.to_string()));
+                match result {
+                    Ok(()) => handle.metrics.proving_seconds.observe(started.elapsed().as_secs_f64()),
+                    Err(e) => tracing::error!(block, error = %e, "proving failed"),
                 }
             }
-        });
-        (tx, thread)
+        })
     }
 }

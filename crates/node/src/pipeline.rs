@@ -90,15 +90,41 @@ impl ChainSender {
     }
 }
 
-/// What one pass did, per chain: `(chain, action, first block, last block)`.
+/// What one pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StepReport {
-    /// The actions taken.
-    pub actions: Vec<(u8, Action, u32, u32)>,
+    /// The L1 transactions sent, in order.
+    pub sent: Vec<Sent>,
+    /// Every chain's counters after the pass, in chain order.
+    pub counters: Vec<BlockCounters>,
 }
 
-/// An L1 transaction the pipeline sent.
+impl StepReport {
+    /// What was sent as `(chain, action, first block, last block)`.
+    pub fn actions(&self) -> Vec<(u8, Action, u32, u32)> {
+        self.sent.iter().map(|s| (s.chain, s.action, s.first, s.last)).collect()
+    }
+}
+
+/// One L1 transaction the pipeline sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sent {
+    /// The zklink chain id.
+    pub chain: u8,
+    /// What it did.
+    pub action: Action,
+    /// First block.
+    pub first: u32,
+    /// Last block.
+    pub last: u32,
+    /// Its hash.
+    pub tx: B256,
+}
+
+/// The stages a block goes through on each chain, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[repr(u8)]
 pub enum Action {
     /// `commitBlocks`.
     Commit,
@@ -108,6 +134,31 @@ pub enum Action {
     Sync,
     /// `executeBlocks`.
     Execute,
+}
+
+impl Action {
+    /// All stages in order.
+    pub const ALL: [Action; 4] = [Action::Commit, Action::Prove, Action::Sync, Action::Execute];
+
+    /// Its name in metrics and the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Commit => "commit",
+            Action::Prove => "prove",
+            Action::Sync => "sync",
+            Action::Execute => "execute",
+        }
+    }
+
+    /// The block count a chain's counters report for this stage.
+    pub fn of(self, k: &BlockCounters) -> u32 {
+        match self {
+            Action::Commit => k.committed,
+            Action::Prove => k.proven,
+            Action::Sync => k.synced,
+            Action::Execute => k.executed,
+        }
+    }
 }
 
 /// Drives every chain of the network.
@@ -149,19 +200,26 @@ impl Pipeline {
             check_same_history(c, store, k.committed).await?;
             if k.committed < last {
                 let to = last.min(k.committed + max_batch);
-                commit(c, store, k.committed, to).await?;
-                report.actions.push((c.chain.0, Action::Commit, k.committed + 1, to));
+                let tx = commit(c, store, k.committed, to).await?;
+                report.sent.push(Sent {
+                    chain: c.chain.0,
+                    action: Action::Commit,
+                    first: k.committed + 1,
+                    last: to,
+                    tx,
+                });
                 k.committed = to;
             }
             let proofs = available_proofs(store, k.proven, k.committed.min(k.proven + max_batch))?;
             if let (Some(first), Some(last_proof)) = (proofs.first().map(|p| p.0), proofs.last().map(|p| p.0)) {
-                prove(c, store, &proofs).await?;
-                report.actions.push((c.chain.0, Action::Prove, first, last_proof));
+                let tx = prove(c, store, &proofs).await?;
+                report.sent.push(Sent { chain: c.chain.0, action: Action::Prove, first, last: last_proof, tx });
                 k.proven = last_proof;
             }
             counters.push(k);
         }
-        self.sync_and_execute(store, &counters, &mut report).await?;
+        self.sync_and_execute(store, &mut counters, &mut report).await?;
+        report.counters = counters;
         Ok(report)
     }
 
@@ -169,7 +227,7 @@ impl Pipeline {
     async fn sync_and_execute(
         &mut self,
         store: &BlockStore,
-        counters: &[BlockCounters],
+        counters: &mut [BlockCounters],
         report: &mut StepReport,
     ) -> Result<(), PipelineError> {
         let target = counters.iter().map(|k| k.proven).min().unwrap_or(0);
@@ -178,10 +236,18 @@ impl Pipeline {
             if k.synced < target {
                 let info = c.info(store, target)?;
                 let signatures = self.oracles.attest(target, info.syncHash);
-                c.client.sync_blocks(&info, signatures).await.map_err(|e| c.l1(e))?;
-                report.actions.push((c.chain.0, Action::Sync, k.synced + 1, target));
+                let r = c.client.sync_blocks(&info, signatures).await.map_err(|e| c.l1(e))?;
+                let tx = r.transaction_hash;
+                report.sent.push(Sent {
+                    chain: c.chain.0,
+                    action: Action::Sync,
+                    first: k.synced + 1,
+                    last: target,
+                    tx,
+                });
+                k.synced = target;
             }
-            let synced = k.synced.max(target);
+            let synced = k.synced;
             if k.executed < synced {
                 let to = synced.min(k.executed + max_batch);
                 let mut blocks = Vec::new();
@@ -190,8 +256,15 @@ impl Pipeline {
                     let info = c.info(store, n)?;
                     blocks.push(execute_info(&b.block, c.chain, &info).map_err(|_| PipelineError::MissingBlock(n))?);
                 }
-                c.client.execute_blocks(blocks).await.map_err(|e| c.l1(e))?;
-                report.actions.push((c.chain.0, Action::Execute, k.executed + 1, to));
+                let tx = c.client.execute_blocks(blocks).await.map_err(|e| c.l1(e))?.transaction_hash;
+                report.sent.push(Sent {
+                    chain: c.chain.0,
+                    action: Action::Execute,
+                    first: k.executed + 1,
+                    last: to,
+                    tx,
+                });
+                k.executed = to;
             }
         }
         Ok(())
@@ -211,7 +284,7 @@ async fn check_same_history(c: &mut ChainSender, store: &BlockStore, committed: 
     Ok(())
 }
 
-async fn commit(c: &mut ChainSender, store: &BlockStore, from: u32, to: u32) -> Result<(), PipelineError> {
+async fn commit(c: &mut ChainSender, store: &BlockStore, from: u32, to: u32) -> Result<B256, PipelineError> {
     let prev = c.info(store, from)?;
     let mut blocks = Vec::new();
     for n in from + 1..=to {
@@ -221,8 +294,8 @@ async fn commit(c: &mut ChainSender, store: &BlockStore, from: u32, to: u32) -> 
             .map_err(|_| PipelineError::MissingBlock(n))?;
         blocks.push(info);
     }
-    c.client.commit_blocks(&prev, blocks).await.map_err(|e| c.l1(e))?;
-    Ok(())
+    let receipt = c.client.commit_blocks(&prev, blocks).await.map_err(|e| c.l1(e))?;
+    Ok(receipt.transaction_hash)
 }
 
 /// Consecutive proofs after block `proven`, up to block `to`.
@@ -235,7 +308,7 @@ fn available_proofs(store: &BlockStore, proven: u32, to: u32) -> Result<Vec<(u32
     Ok(out)
 }
 
-async fn prove(c: &mut ChainSender, store: &BlockStore, proofs: &[(u32, [U256; 8])]) -> Result<(), PipelineError> {
+async fn prove(c: &mut ChainSender, store: &BlockStore, proofs: &[(u32, [U256; 8])]) -> Result<B256, PipelineError> {
     let mut infos = Vec::new();
     let mut chunks = Vec::new();
     for (n, _) in proofs {
@@ -243,6 +316,6 @@ async fn prove(c: &mut ChainSender, store: &BlockStore, proofs: &[(u32, [U256; 8
         chunks.push(store.block(*n)?.ok_or(PipelineError::MissingBlock(*n))?.block.chunks as u32);
     }
     let proofs = proofs.iter().map(|(_, p)| *p).collect();
-    c.client.prove_blocks(infos, chunks, proofs).await.map_err(|e| c.l1(e))?;
-    Ok(())
+    let receipt = c.client.prove_blocks(infos, chunks, proofs).await.map_err(|e| c.l1(e))?;
+    Ok(receipt.transaction_hash)
 }

@@ -1,6 +1,8 @@
 //! The node's durable block store (redb): every sealed block with the signed txs that produced it,
 //! and each block's proof once a prover returns it. A block is written before anything about it
 //! is sent to L1, so after a crash the L1 pipeline finds on disk whatever a chain already holds.
+//! Beside them: the write-ahead log of the open block, the queue of accepted txs waiting for an
+//! earlier nonce, an index of sealed txs by hash, and the L1 transactions sent for each block.
 
 use std::path::Path;
 
@@ -8,12 +10,20 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use zklink_block::Block;
 use zklink_crypto::{fr_to_bytes, Fr};
-use zklink_types::{BlockNumber, L2Tx, Op, PriorityTx};
+use zklink_types::{BlockNumber, L2Tx, Op, PriorityTx, TxHash};
 
 const BLOCKS: TableDefinition<u32, &[u8]> = TableDefinition::new("blocks");
 const PROOFS: TableDefinition<u32, &[u8]> = TableDefinition::new("proofs");
 /// Txs applied to the open block, in order, written before they are acknowledged.
 const WAL: TableDefinition<u64, &[u8]> = TableDefinition::new("wal");
+/// Where each sealed L2 tx is: tx hash → (block, op index).
+const TX_INDEX: TableDefinition<&[u8; 32], (u32, u32)> = TableDefinition::new("tx_index");
+/// Accepted txs waiting for an earlier nonce of their account: tx hash → the tx.
+const QUEUE: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("queue");
+/// Queued txs that failed when their turn came: tx hash → the reason.
+const FAILED: TableDefinition<&[u8; 32], &str> = TableDefinition::new("failed");
+/// The L1 transaction that took a block through a stage on a chain: (chain, stage, block) → hash.
+const L1_TXS: TableDefinition<(u8, u8, u32), &[u8; 32]> = TableDefinition::new("l1_txs");
 
 /// Errors of the block store.
 #[derive(thiserror::Error, Debug)]
@@ -102,6 +112,10 @@ impl BlockStore {
         txn.open_table(BLOCKS).map_err(db_err)?;
         txn.open_table(PROOFS).map_err(db_err)?;
         txn.open_table(WAL).map_err(db_err)?;
+        txn.open_table(TX_INDEX).map_err(db_err)?;
+        txn.open_table(QUEUE).map_err(db_err)?;
+        txn.open_table(FAILED).map_err(db_err)?;
+        txn.open_table(L1_TXS).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Self { db })
     }
@@ -114,8 +128,8 @@ impl BlockStore {
         Ok(last)
     }
 
-    /// Appends the next block durably and, in the same transaction, empties the write-ahead log
-    /// (the block holds every tx it had).
+    /// Appends the next block durably and, in the same transaction, indexes its txs and empties
+    /// the write-ahead log (the block holds every tx it had).
     pub fn put_block(&self, b: &StoredBlock) -> Result<(), StoreError> {
         let expected = self.last_block()? + 1;
         if b.block.number.0 != expected {
@@ -135,12 +149,21 @@ impl BlockStore {
         let bytes = serde_json::to_vec(&record).map_err(db_err)?;
         let txn = self.db.begin_write().map_err(db_err)?;
         txn.open_table(BLOCKS).map_err(db_err)?.insert(expected, bytes.as_slice()).map_err(db_err)?;
+        {
+            let mut index = txn.open_table(TX_INDEX).map_err(db_err)?;
+            for (i, tx) in b.txs.iter().enumerate() {
+                if let Some(hash) = tx.as_ref().and_then(|t| t.hash().ok()) {
+                    index.insert(&hash.0, (expected, i as u32)).map_err(db_err)?;
+                }
+            }
+        }
         txn.open_table(WAL).map_err(db_err)?.retain(|_, _| false).map_err(db_err)?;
         txn.commit().map_err(db_err)
     }
 
-    /// Appends a tx of the open block to the write-ahead log, durably.
-    pub fn append_wal(&self, entry: &WalEntry) -> Result<(), StoreError> {
+    /// Appends a tx of the open block to the write-ahead log, durably; `unqueue` names a queued tx
+    /// this entry is (it leaves the queue in the same transaction).
+    pub fn append_wal(&self, entry: &WalEntry, unqueue: Option<&TxHash>) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(entry).map_err(db_err)?;
         let txn = self.db.begin_write().map_err(db_err)?;
         {
@@ -148,7 +171,84 @@ impl BlockStore {
             let next = table.last().map_err(db_err)?.map_or(0, |(k, _)| k.value() + 1);
             table.insert(next, bytes.as_slice()).map_err(db_err)?;
         }
+        if let Some(hash) = unqueue {
+            txn.open_table(QUEUE).map_err(db_err)?.remove(&hash.0).map_err(db_err)?;
+        }
         txn.commit().map_err(db_err)
+    }
+
+    /// Where a sealed tx is: (block, op index).
+    pub fn tx_location(&self, hash: &TxHash) -> Result<Option<(u32, u32)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(TX_INDEX).map_err(db_err)?;
+        Ok(table.get(&hash.0).map_err(db_err)?.map(|v| v.value()))
+    }
+
+    /// Keeps an accepted tx that waits for an earlier nonce, durably.
+    pub fn put_queued(&self, hash: &TxHash, tx: &L2Tx) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(tx).map_err(db_err)?;
+        let txn = self.db.begin_write().map_err(db_err)?;
+        txn.open_table(QUEUE).map_err(db_err)?.insert(&hash.0, bytes.as_slice()).map_err(db_err)?;
+        txn.commit().map_err(db_err)
+    }
+
+    /// Every queued tx.
+    pub fn queued(&self) -> Result<Vec<L2Tx>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(QUEUE).map_err(db_err)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(db_err)? {
+            let (k, v) = entry.map_err(db_err)?;
+            let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+                block: 0,
+                reason: format!("queued tx 0x{}: {e}", hex::encode(k.value())),
+            };
+            out.push(serde_json::from_slice(v.value()).map_err(corrupt)?);
+        }
+        Ok(out)
+    }
+
+    /// Drops a queued tx; `reason` records why it failed (shown as its status).
+    pub fn drop_queued(&self, hash: &TxHash, reason: Option<&str>) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        txn.open_table(QUEUE).map_err(db_err)?.remove(&hash.0).map_err(db_err)?;
+        if let Some(reason) = reason {
+            txn.open_table(FAILED).map_err(db_err)?.insert(&hash.0, reason).map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    /// Whether `hash` is queued.
+    pub fn is_queued(&self, hash: &TxHash) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(QUEUE).map_err(db_err)?;
+        Ok(table.get(&hash.0).map_err(db_err)?.is_some())
+    }
+
+    /// Why a queued tx failed, if it did.
+    pub fn failure(&self, hash: &TxHash) -> Result<Option<String>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(FAILED).map_err(db_err)?;
+        Ok(table.get(&hash.0).map_err(db_err)?.map(|v| v.value().to_string()))
+    }
+
+    /// Records the L1 transaction `tx` that took blocks `first..=last` through `stage` on `chain`.
+    pub fn put_l1_tx(&self, chain: u8, stage: u8, first: u32, last: u32, tx: &[u8; 32]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut table = txn.open_table(L1_TXS).map_err(db_err)?;
+            for n in first..=last {
+                table.insert((chain, stage, n), tx).map_err(db_err)?;
+            }
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    /// The L1 transaction that took block `n` through `stage` on `chain`, if this node sent it.
+    pub fn l1_tx(&self, chain: u8, stage: u8, n: u32) -> Result<Option<[u8; 32]>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(L1_TXS).map_err(db_err)?;
+        Ok(table.get((chain, stage, n)).map_err(db_err)?.map(|v| *v.value()))
     }
 
     /// The write-ahead log: the open block's txs in the order they were applied.

@@ -54,6 +54,11 @@ pub struct PriorityWatcher {
 
 impl PriorityWatcher {
     /// Watches the deployment at `address` from L1 block `from_block`; requests below
+    /// The zklink chain it watches.
+    pub fn chain(&self) -> ChainId {
+        self.chain
+    }
+
     /// `next_serial` were already taken and are skipped.
     pub fn new(
         chain: ChainId,

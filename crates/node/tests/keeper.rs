@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use zklink_executor::testkit::TestUser;
 use zklink_executor::testkit::{TestNet, TEST_FEE_OWNER};
-use zklink_node::{BlockStore, StateKeeper, SubmitError};
-use zklink_types::{L2Tx, Network, PriorityTx, TxError};
+use zklink_node::{BlockStore, MempoolLimits, QueueError, StateKeeper, SubmitError, Submitted};
+use zklink_types::{L2Tx, Network, PriorityTx};
 
 const E18: u128 = 1_000_000_000_000_000_000;
 const USD: u16 = 1;
@@ -53,7 +54,7 @@ fn acknowledged_txs_survive_a_crash_and_blocks_replay() {
     keeper.submit(cpk, 2).unwrap();
     assert_eq!(store.last_block().unwrap(), 1, "sealed before the block outgrew 4 chunks");
 
-    // Rejections: a tampered signature, a duplicate, a future nonce; none is logged.
+    // Rejections: a tampered signature, a duplicate; none is logged. A future nonce waits.
     let transfer = mirror.transfer_tx(&alice, bob.address, USD, E18, 0);
     let mut tampered = transfer.clone();
     if let L2Tx::Transfer(t) = &mut tampered {
@@ -61,15 +62,15 @@ fn acknowledged_txs_survive_a_crash_and_blocks_replay() {
     }
     assert!(matches!(keeper.submit(tampered, 2), Err(SubmitError::Rejected(_))));
     mirror.apply_l2(transfer.clone()).unwrap();
-    let hash = keeper.submit(transfer.clone(), 2).unwrap();
+    let hash = keeper.submit(transfer.clone(), 2).unwrap().hash();
     assert!(matches!(keeper.submit(transfer.clone(), 2), Err(SubmitError::Duplicate(h)) if h == hash));
     let mut future = mirror.transfer_tx(&alice, bob.address, USD, E18, 0);
     if let L2Tx::Transfer(t) = &mut future {
         t.nonce.0 += 1;
     }
     let future = future.sign(&alice.l2).unwrap();
-    let err = keeper.submit(future, 2);
-    assert!(matches!(err, Err(SubmitError::Rejected(TxError::NonceMismatch { .. }))), "a future nonce: {err:?}");
+    let queued = keeper.submit(future, 2).unwrap();
+    assert!(matches!(queued, Submitted::Queued(_)), "a future nonce waits: {queued:?}");
     let root = keeper.state().clone().root();
 
     // Crash: the keeper vanishes with an open block; everything acknowledged is back.
@@ -79,6 +80,7 @@ fn acknowledged_txs_survive_a_crash_and_blocks_replay() {
     assert_eq!(store.last_block().unwrap(), 2, "the change-pubkey (3 chunks) left no room for a transfer");
     assert_eq!(keeper.pending_chunks(), 1, "the transfer, from the log");
     assert!(matches!(keeper.submit(transfer, 3), Err(SubmitError::Duplicate(_))), "still known after the crash");
+    assert!(keeper.is_queued(&queued.hash()), "the queued tx survived the crash too");
     assert_eq!(keeper.take_jobs().len(), 2, "blocks 1 and 2 are sealed and unproven");
 
     // Sealing writes the block and empties the log; a reopened keeper replays it exactly.
@@ -94,4 +96,78 @@ fn acknowledged_txs_survive_a_crash_and_blocks_replay() {
     assert_eq!(jobs.iter().map(|j| j.block.block.number.0).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(jobs[1].block.priority, Vec::<PriorityTx>::new());
     assert_eq!(jobs[0].block.priority.len(), 2);
+}
+
+/// `mirror`'s transfer from `u` with another nonce, signed again.
+fn transfer_at(mirror: &TestNet, u: &TestUser, to: &TestUser, amount: u128, nonce: u32) -> L2Tx {
+    let mut tx = mirror.transfer_tx(u, to.address, USD, amount, 0);
+    if let L2Tx::Transfer(t) = &mut tx {
+        t.nonce.0 = nonce;
+    }
+    tx.sign(&u.l2).unwrap()
+}
+
+#[test]
+fn future_nonces_wait_durably_within_limits_and_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(BlockStore::open(&dir.path().join("node.redb")).unwrap());
+    let limits = MempoolLimits { per_account: 3, total: 4 };
+    let open = || StateKeeper::open_with(Network::dev(3), store.clone(), TEST_FEE_OWNER, 16, limits).unwrap();
+    let mut keeper = open();
+    let mut mirror = TestNet::dev();
+    let (alice, bob) = (mirror.user(0), mirror.user(1));
+    for (serial, u) in [&alice, &bob].into_iter().enumerate() {
+        let d = with_serial(mirror.deposit_tx(1, u.address, 0, 17, USD, 10 * E18), serial as u64);
+        mirror.apply_priority(&d).unwrap();
+        keeper.submit_priority(d, 1).unwrap();
+        let cpk = mirror.change_pubkey_tx(u);
+        mirror.apply_l2(cpk.clone()).unwrap();
+        keeper.submit(cpk, 1).unwrap();
+    }
+    let n = mirror.nonce_of(&alice).0;
+
+    // Nonces n+1 and n+2 wait; the same tx again, another tx for a taken nonce and a nonce past
+    // the limit are refused with their reasons.
+    let t1 = transfer_at(&mirror, &alice, &bob, E18, n + 1);
+    let t2 = transfer_at(&mirror, &alice, &bob, E18, n + 2);
+    assert!(matches!(keeper.submit(t1.clone(), 1).unwrap(), Submitted::Queued(_)));
+    assert!(matches!(keeper.submit(t2, 1).unwrap(), Submitted::Queued(_)));
+    assert!(matches!(keeper.submit(t1, 1), Err(SubmitError::Duplicate(_))));
+    let other = transfer_at(&mirror, &alice, &bob, 2 * E18, n + 1);
+    assert!(matches!(keeper.submit(other, 1), Err(SubmitError::Queue(QueueError::NonceTaken { .. }))));
+    let far = transfer_at(&mirror, &alice, &bob, E18, n + 4);
+    assert!(matches!(keeper.submit(far, 1), Err(SubmitError::Queue(QueueError::NonceTooFar { .. }))));
+    // Bob's n+1 fits the total of 4; his n+2 and n+3 do not (4 would wait after n+2).
+    let nb = mirror.nonce_of(&bob).0;
+    keeper.submit(transfer_at(&mirror, &bob, &alice, E18, nb + 1), 1).unwrap();
+    // Bob's next one overdraws: it will fail when its turn comes.
+    let overdraw = transfer_at(&mirror, &bob, &alice, 100 * E18, nb + 2);
+    let overdraw_hash = overdraw.hash().unwrap();
+    keeper.submit(overdraw, 1).unwrap();
+    let full = transfer_at(&mirror, &bob, &alice, E18, nb + 3);
+    assert!(matches!(keeper.submit(full, 1), Err(SubmitError::Queue(QueueError::Full { limit: 4 }))));
+    assert_eq!(keeper.queued(), 4);
+
+    // A crash keeps the queue.
+    drop(keeper);
+    let mut keeper = open();
+    assert_eq!(keeper.queued(), 4, "the queue survived");
+
+    // Filling the gaps applies the waiting txs in nonce order; bob's overdraft fails and is
+    // recorded, and nothing after it is applied.
+    let t0 = mirror.transfer_tx(&alice, bob.address, USD, E18, 0);
+    assert!(matches!(keeper.submit(t0, 1).unwrap(), Submitted::Applied(_)));
+    let alice_id = keeper.state().account_id_by_address(&alice.address).unwrap();
+    assert_eq!(keeper.state().account(alice_id).unwrap().nonce.0, n + 3, "n, n+1 and n+2 applied");
+    keeper.submit(mirror.transfer_tx(&bob, alice.address, USD, E18, 0), 1).unwrap();
+    assert_eq!(keeper.queued(), 0);
+    assert!(store.failure(&overdraw_hash).unwrap().is_some_and(|r| r.contains("balance")), "recorded with its reason");
+    let bob_id = keeper.state().account_id_by_address(&bob.address).unwrap();
+    assert_eq!(keeper.state().account(bob_id).unwrap().nonce.0, nb + 2, "n and n+1 applied, the overdraft not");
+
+    // After another crash nothing is applied twice: the applied txs left the stored queue.
+    let root = keeper.state().clone().root();
+    drop(keeper);
+    let keeper = open();
+    assert_eq!((keeper.queued(), keeper.state().clone().root()), (0, root));
 }

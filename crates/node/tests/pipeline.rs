@@ -76,8 +76,8 @@ async fn the_pipeline_drives_every_chain_and_resumes_after_a_restart() {
     // One pass: everything sealed is committed, proofs 1..=2 land, block 2 syncs and executes.
     let mut p = pipeline(&chains, genesis);
     let report = p.step(&store).await.unwrap();
-    assert!(report.actions.contains(&(1, Action::Commit, 1, 3)), "{report:?}");
-    assert!(report.actions.contains(&(3, Action::Execute, 1, 2)), "{report:?}");
+    assert!(report.actions().contains(&(1, Action::Commit, 1, 3)), "{report:?}");
+    assert!(report.actions().contains(&(3, Action::Execute, 1, 2)), "{report:?}");
     let k = BlockCounters { committed: 3, proven: 2, synced: 2, executed: 2 };
     assert_eq!(p.counters().await.unwrap(), all(k));
 
@@ -93,7 +93,7 @@ async fn the_pipeline_drives_every_chain_and_resumes_after_a_restart() {
     p.step(&store).await.unwrap();
     let k = BlockCounters { committed: 3, proven: 3, synced: 3, executed: 3 };
     assert_eq!(p.counters().await.unwrap(), all(k));
-    assert!(p.step(&store).await.unwrap().actions.is_empty(), "nothing left to do");
+    assert!(p.step(&store).await.unwrap().sent.is_empty(), "nothing left to do");
     assert_eq!(c2.client.pending_balance(alice.address, USDC).await.unwrap(), 5_000_000, "the withdrawal is claimable");
 
     // A store behind the chains, or with another history, is refused.

@@ -840,6 +840,22 @@ pub mod fr_serde {
         FrStr::deserialize(d).map(|f| f.0)
     }
 
+    /// `#[serde(with = "fr_serde::pair")]` for `(Fr, Fr)` (a curve point's coordinates).
+    pub mod pair {
+        use super::FrStr;
+        use ark_bn254::Fr;
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &(Fr, Fr), s: S) -> Result<S::Ok, S::Error> {
+            (FrStr(v.0), FrStr(v.1)).serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(Fr, Fr), D::Error> {
+            let (a, b) = <(FrStr, FrStr)>::deserialize(d)?;
+            Ok((a.0, b.0))
+        }
+    }
+
     /// `#[serde(with = "fr_serde::siblings")]` for `Vec<[Fr; 3]>`.
     pub mod siblings {
         use super::FrStr;

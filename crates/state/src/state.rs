@@ -55,12 +55,15 @@ impl TreeShapes {
 }
 
 /// The fields an account leaf hashes.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccountLeaf {
     pub address: Address,
     pub pubkey_hash: PubKeyHash,
     pub nonce: Nonce,
+    #[serde(with = "crate::smt::fr_serde")]
     pub balance_root: Fr,
+    #[serde(with = "crate::smt::fr_serde")]
     pub order_root: Fr,
 }
 

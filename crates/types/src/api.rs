@@ -65,6 +65,8 @@ pub struct BlockView {
     pub ops: Vec<Op>,
     /// Hashes of its L2 txs (null for priority requests).
     pub tx_hashes: Vec<Option<TxHash>>,
+    /// Its progress on every chain.
+    pub status: BlockStatusView,
 }
 
 /// The sealed block count and the open block's size.
@@ -75,4 +77,153 @@ pub struct BlockNumberView {
     pub sealed: u32,
     /// Chunks used in the open block.
     pub pending_chunks: usize,
+}
+
+/// How far a block (or a tx's block) has gone, from accepted to executed on L1.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "camelCase")]
+pub enum Stage {
+    /// Waiting for an earlier nonce of its account (txs only).
+    Queued,
+    /// Applied to the open block, durably (txs only).
+    Pending,
+    /// In a sealed block.
+    Sealed,
+    /// The block is committed on L1.
+    Committed,
+    /// Its proof is verified on L1.
+    Proven,
+    /// The oracles attested that every chain holds it.
+    Synced,
+    /// Executed: its withdrawals are claimable.
+    Executed,
+}
+
+/// A block's progress on one chain, with the L1 transactions this node sent for it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainStageView {
+    /// The zklink chain id.
+    pub chain: u8,
+    /// How far the block is on this chain.
+    pub stage: Stage,
+    /// `commitBlocks` transaction.
+    pub commit_tx: Option<alloy_primitives::B256>,
+    /// `proveBlocks` transaction.
+    pub prove_tx: Option<alloy_primitives::B256>,
+    /// `syncBlocks` transaction.
+    pub sync_tx: Option<alloy_primitives::B256>,
+    /// `executeBlocks` transaction.
+    pub execute_tx: Option<alloy_primitives::B256>,
+}
+
+/// A sealed block's progress on every chain.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockStatusView {
+    /// The block.
+    pub number: u32,
+    /// The least advanced chain's stage.
+    pub stage: Stage,
+    /// Per chain, in chain order.
+    pub chains: Vec<ChainStageView>,
+}
+
+/// Where a tx is.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TxStatusView {
+    /// The tx.
+    pub hash: TxHash,
+    /// Its stage (the least advanced chain's once sealed); `failed` set instead when it failed.
+    pub stage: Stage,
+    /// Why a queued tx failed when its turn came (it will never be applied).
+    pub failed: Option<String>,
+    /// Its block, once sealed.
+    pub block: Option<u32>,
+    /// Its op's index in the block.
+    pub index: Option<u32>,
+    /// Its block's progress per chain, once sealed.
+    pub chains: Vec<ChainStageView>,
+}
+
+/// The fee a tx must pay.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FeeView {
+    /// The tx type (`Transfer`, `Withdraw`, `ChangePubKey`, `ForcedExit`, `OrderMatching`).
+    pub tx_type: String,
+    /// The token the fee is paid in.
+    pub fee_token: u16,
+    /// The least fee accepted, L2 units, as a decimal string.
+    pub fee: String,
+    /// The chunks the fee pays for (the op's largest size).
+    pub chunks: usize,
+}
+
+/// A withdrawal sealed in a block not yet executed on its chain: an acceptor may pay it now
+/// (`acceptWithdraw` with these fields) and be repaid at execution.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingWithdrawalView {
+    /// Its block.
+    pub block: u32,
+    /// The chain it is paid on.
+    pub chain: u8,
+    /// The receiver on L1.
+    pub receiver: Address,
+    /// The token paid on L1.
+    pub l1_token: u16,
+    /// The amount, L2 units (18 decimals), as a decimal string.
+    pub amount: String,
+    /// The fee ratio the owner offers an acceptor (over 10000); 0: not a fast withdrawal.
+    pub fast_withdraw_fee_ratio: u16,
+    /// The owner's account.
+    pub account_id: u32,
+    /// Its sub-account.
+    pub sub_account_id: u8,
+    /// The nonce the withdrawal used (keys it on L1).
+    pub nonce: u32,
+}
+
+/// One chain in [`HealthView`].
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainHealthView {
+    /// The zklink chain id.
+    pub chain: u8,
+    /// Blocks committed, proven, synced and executed on it, as last read.
+    pub committed: Option<u32>,
+    /// See `committed`.
+    pub proven: Option<u32>,
+    /// See `committed`.
+    pub synced: Option<u32>,
+    /// See `committed`.
+    pub executed: Option<u32>,
+    /// Seconds since a pipeline pass last succeeded on it.
+    pub seconds_since_success: Option<u64>,
+    /// The last pass's error.
+    pub error: Option<String>,
+}
+
+/// The node's health (`zklink_health`, `GET /health`).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthView {
+    /// `ok`, or `degraded` with the reasons in `problems`.
+    pub status: String,
+    /// What is wrong.
+    pub problems: Vec<String>,
+    /// Whether txs are accepted (false after a storage failure).
+    pub accepting: bool,
+    /// Blocks sealed.
+    pub sealed: u32,
+    /// Txs waiting for an earlier nonce.
+    pub queued: usize,
+    /// Proof jobs waiting for a worker.
+    pub proof_jobs_waiting: usize,
+    /// Proof jobs a worker holds.
+    pub proof_jobs_leased: usize,
+    /// Each chain.
+    pub chains: Vec<ChainHealthView>,
 }

@@ -531,6 +531,18 @@ impl L2Tx {
         }
     }
 
+    /// The fee's token and amount (a transfer pays in the token it moves, a withdrawal in its
+    /// source token).
+    pub fn fee(&self) -> (TokenId, Amount) {
+        match self {
+            L2Tx::ChangePubKey(t) => (t.fee_token, t.fee),
+            L2Tx::Transfer(t) => (t.token, t.fee),
+            L2Tx::Withdraw(t) => (t.l2_source_token, t.fee),
+            L2Tx::ForcedExit(t) => (t.fee_token, t.fee),
+            L2Tx::OrderMatching(t) => (t.fee_token, t.fee),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             L2Tx::ChangePubKey(_) => "ChangePubKey",

@@ -9,8 +9,10 @@ use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::ConstraintSystemRef;
+use serde::{Deserialize, Serialize};
 use zklink_crypto::Fr;
 use zklink_state::account::address_to_field;
+use zklink_state::smt::fr_serde;
 use zklink_state::{AccountLeaf, MerklePath};
 use zklink_types::Preset;
 
@@ -45,9 +47,11 @@ impl TreeDepths {
 /// A sub-leaf value: `hi·2^128 + lo` (order slots: nonce and residue; balances: 0 and balance).
 /// Field elements, as the circuit sees them, so that tests can also express lies (a
 /// "balance" below zero) and show the circuit rejects them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubLeaf {
+    #[serde(with = "fr_serde")]
     pub hi: Fr,
+    #[serde(with = "fr_serde")]
     pub lo: Fr,
 }
 
@@ -58,7 +62,8 @@ impl SubLeaf {
 }
 
 /// Native witness of one slot.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SlotWitness {
     pub account: u32,
     pub account_path: MerklePath,

@@ -8,9 +8,11 @@
 use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::ConstraintSystemRef;
+use serde::{Deserialize, Serialize};
 use zklink_block::Block;
 use zklink_crypto::eddsa::{PublicKey, Signature};
 use zklink_crypto::Fr;
+use zklink_state::smt::fr_serde;
 use zklink_state::{OrderSlot, State};
 use zklink_types::amount::mul_div_floor;
 use zklink_types::op::{OrderMatchingOp, CHUNK_BYTES};
@@ -38,9 +40,11 @@ pub enum WitnessError {
 }
 
 /// A signature check's inputs: public key A, R8 and S (little-endian bytes).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SigWitness {
+    #[serde(with = "fr_serde::pair")]
     pub a: (Fr, Fr),
+    #[serde(with = "fr_serde::pair")]
     pub r8: (Fr, Fr),
     pub s: [u8; 32],
 }
@@ -63,7 +67,8 @@ impl SigWitness {
 
 /// Order-matching values that are signed but not published: caps, prices and the fee ratio
 /// each order accepts for the role it did not play.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrderAux {
     pub expect_base: u128,
     pub expect_quote: u128,
@@ -101,15 +106,20 @@ impl OrderAux {
     }
 }
 
-/// Everything the block circuit needs for one block.
-#[derive(Clone, Debug)]
+/// Everything the block circuit needs for one block. It serialises (JSON) so a node can hand it to
+/// a remote prover worker.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BlockWitness {
     pub preset: Preset,
     pub chain_count: u8,
     pub number: u32,
     pub timestamp: u64,
+    #[serde(with = "fr_serde")]
     pub old_root: Fr,
+    #[serde(with = "fr_serde")]
     pub new_root: Fr,
+    #[serde(with = "fr_serde")]
     pub public_input: Fr,
     /// `chunks · 24` bytes, Noop padding included.
     pub pubdata: Vec<u8>,

@@ -1,0 +1,190 @@
+//! The prover job queue. Every sealed block without a proof waits here; workers lease a job (the
+//! block's circuit witness, built from the state at its start), prove it and hand the proof back.
+//! Workers are the node's in-process prover thread and any number of remote `zklink prover`
+//! processes through the API; the queue does not trust them: a proof is verified against the
+//! block's public input before it is stored, and a lease not returned in time is offered again.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use ark_bn254::Bn254;
+use ark_groth16::{Proof, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use zklink_circuit::block::BlockWitness;
+use zklink_crypto::Fr;
+
+use crate::events::NodeEvent;
+use crate::keeper::ProofJob;
+use crate::store::{BlockStore, StoreError};
+
+/// A leased job: what a worker proves.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lease {
+    /// The block.
+    pub block: u32,
+    /// Its size: the worker proves with the key of this shape.
+    pub chunks: usize,
+    /// The circuit's witness.
+    pub witness: BlockWitness,
+}
+
+/// Why a job could not be leased or a proof was refused.
+#[derive(thiserror::Error, Debug)]
+pub enum ProofError {
+    /// The witness could not be built (the stored block does not replay on its start state).
+    #[error("block {block}: witness: {reason}")]
+    Witness {
+        /// The block.
+        block: u32,
+        /// Why.
+        reason: String,
+    },
+    /// No such job is leased (never sealed, already proven, or the lease expired and another
+    /// worker returned it first).
+    #[error("block {0} has no proof job waiting for a proof")]
+    NotLeased(u32),
+    /// The node has no verifying key for the block's size.
+    #[error("block {block}: no key for {chunks}-chunk blocks")]
+    NoKey {
+        /// The block.
+        block: u32,
+        /// Its size.
+        chunks: usize,
+    },
+    /// The proof is not a valid proof of the block.
+    #[error("block {0}: the proof does not verify")]
+    Invalid(u32),
+    /// Storing the proof failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+struct Leased {
+    job: ProofJob,
+    public_input: Fr,
+    until: Instant,
+    worker: String,
+}
+
+#[derive(Default)]
+struct Jobs {
+    waiting: BTreeMap<u32, ProofJob>,
+    leased: BTreeMap<u32, Leased>,
+    stopped: bool,
+}
+
+/// The queue (shared by the node, its prover thread and the API).
+pub struct ProofQueue {
+    jobs: Mutex<Jobs>,
+    ready: Condvar,
+    store: Arc<BlockStore>,
+    keys: Vec<(usize, VerifyingKey<Bn254>)>,
+    lease_time: Duration,
+    events: broadcast::Sender<NodeEvent>,
+}
+
+impl ProofQueue {
+    /// A queue storing proofs in `store`, verifying them with `keys` (by block size); a lease
+    /// lasts `lease_time`; stored proofs are announced on `events`.
+    pub fn new(
+        store: Arc<BlockStore>,
+        keys: Vec<(usize, VerifyingKey<Bn254>)>,
+        lease_time: Duration,
+        events: broadcast::Sender<NodeEvent>,
+    ) -> Self {
+        Self { jobs: Mutex::new(Jobs::default()), ready: Condvar::new(), store, keys, lease_time, events }
+    }
+
+    fn jobs(&self) -> MutexGuard<'_, Jobs> {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds sealed blocks to prove.
+    pub fn push(&self, jobs: impl IntoIterator<Item = ProofJob>) {
+        let mut j = self.jobs();
+        for job in jobs {
+            j.waiting.insert(job.block.block.number.0, job);
+        }
+        self.ready.notify_all();
+    }
+
+    /// Jobs waiting and jobs leased.
+    pub fn backlog(&self) -> (usize, usize) {
+        let j = self.jobs();
+        (j.waiting.len(), j.leased.len())
+    }
+
+    /// Leases the oldest job (expired leases first come back) to `worker`.
+    pub fn lease(&self, worker: &str) -> Result<Option<Lease>, ProofError> {
+        let mut j = self.jobs();
+        let now = Instant::now();
+        let expired: Vec<u32> = j.leased.iter().filter(|(_, l)| l.until <= now).map(|(n, _)| *n).collect();
+        for n in expired {
+            if let Some(l) = j.leased.remove(&n) {
+                tracing::warn!(block = n, worker = %l.worker, "proof lease expired; offering the job again");
+                j.waiting.insert(n, l.job);
+            }
+        }
+        let Some((&block, _)) = j.waiting.first_key_value() else { return Ok(None) };
+        let job = j.waiting.remove(&block).expect("the first key is there");
+        let mut start = job.start.clone();
+        let witness = match BlockWitness::build(&mut start, &job.block.block, &job.block.txs) {
+            Ok(w) => w,
+            Err(e) => {
+                // Kept for a later look; without a witness it can never be proven.
+                j.waiting.insert(block, job);
+                return Err(ProofError::Witness { block, reason: e.to_string() });
+            }
+        };
+        let chunks = job.block.block.chunks;
+        let leased =
+            Leased { job, public_input: witness.public_input, until: now + self.lease_time, worker: worker.into() };
+        j.leased.insert(block, leased);
+        tracing::debug!(block, worker, "proof job leased");
+        Ok(Some(Lease { block, chunks, witness }))
+    }
+
+    /// [`ProofQueue::lease`], waiting up to `wait` for a job (the in-process worker's loop).
+    pub fn lease_blocking(&self, worker: &str, wait: Duration) -> Result<Option<Lease>, ProofError> {
+        {
+            let j = self.jobs();
+            if j.waiting.is_empty() && !j.stopped {
+                drop(self.ready.wait_timeout(j, wait).unwrap_or_else(|p| p.into_inner()));
+            }
+        }
+        self.lease(worker)
+    }
+
+    /// Wakes waiting workers and tells them to stop.
+    pub fn stop(&self) {
+        self.jobs().stopped = true;
+        self.ready.notify_all();
+    }
+
+    /// Whether [`ProofQueue::stop`] was called.
+    pub fn stopped(&self) -> bool {
+        self.jobs().stopped
+    }
+
+    /// Takes a worker's proof of a leased block: verified, then stored.
+    pub fn complete(&self, block: u32, proof: &Proof<Bn254>) -> Result<(), ProofError> {
+        let mut j = self.jobs();
+        let leased = j.leased.get(&block).ok_or(ProofError::NotLeased(block))?;
+        let chunks = leased.job.block.block.chunks;
+        let (_, vk) = self.keys.iter().find(|(c, _)| *c == chunks).ok_or(ProofError::NoKey { block, chunks })?;
+        let valid = zklink_prover::verify(vk, &[leased.public_input], proof).unwrap_or(false);
+        if !valid {
+            tracing::warn!(block, worker = %leased.worker, "a worker returned a proof that does not verify");
+            return Err(ProofError::Invalid(block));
+        }
+        let words = zklink_contracts::proof_to_evm(proof).map(|w| w.to_be_bytes::<32>());
+        self.store.put_proof(block, &words)?;
+        let worker = j.leased.remove(&block).map(|l| l.worker).unwrap_or_default();
+        tracing::info!(block, %worker, "block proven");
+        let _ = self.events.send(NodeEvent::BlockProven { number: block });
+        Ok(())
+    }
+}
