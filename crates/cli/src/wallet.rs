@@ -3,7 +3,8 @@
 use alloy::primitives::B256;
 use alloy::transports::http::reqwest::Url;
 use zklink_sdk::{format_units, parse_units, SdkError, Wallet};
-use zklink_types::{Address, ChainId, TokenId};
+use zklink_types::api::TxStatusView;
+use zklink_types::{Address, ChainId, Order, TokenId, TxHash};
 
 /// Options of `zklink wallet`.
 #[derive(clap::Args)]
@@ -59,9 +60,9 @@ enum Command {
         /// Amount in whole tokens.
         #[arg(long)]
         amount: String,
-        /// Fee in whole tokens of the same token.
-        #[arg(long, default_value = "0")]
-        fee: String,
+        /// Fee in whole tokens of the same token (default: the node's estimate).
+        #[arg(long)]
+        fee: Option<String>,
     },
     /// Withdraw to this address on CHAIN.
     Withdraw {
@@ -77,12 +78,73 @@ enum Command {
         /// Amount in whole tokens.
         #[arg(long)]
         amount: String,
-        /// Fee in whole tokens.
-        #[arg(long, default_value = "0")]
-        fee: String,
+        /// Fee in whole tokens (default: the node's estimate).
+        #[arg(long)]
+        fee: Option<String>,
         /// Fast-withdrawal fee ratio in basis points (0: wait for execution).
         #[arg(long, default_value_t = 0)]
         fast_ratio: u16,
+    },
+    /// Show where a tx is: queued, pending, or its block's stage on every chain with the L1
+    /// transactions.
+    Status {
+        /// The tx hash (0x…).
+        hash: TxHash,
+    },
+    /// Show the fee the node takes for a tx type.
+    Fee {
+        /// Transfer, Withdraw, ChangePubKey, ForcedExit or OrderMatching.
+        #[arg(long, default_value = "Transfer")]
+        r#type: String,
+        /// Fee token id.
+        #[arg(long, default_value_t = 1)]
+        token: u16,
+    },
+    /// Sign a limit order and write it as JSON (for a matcher to submit with `match`).
+    Order {
+        /// Sell BASE (default: buy it).
+        #[arg(long)]
+        sell: bool,
+        /// Base token id.
+        #[arg(long)]
+        base: u16,
+        /// Quote token id (1 = USD).
+        #[arg(long, default_value_t = 1)]
+        quote: u16,
+        /// Base amount in whole tokens.
+        #[arg(long)]
+        amount: String,
+        /// Price: quote per base, in whole tokens ("100.5").
+        #[arg(long)]
+        price: String,
+        /// Order slot (each slot holds one live order).
+        #[arg(long, default_value_t = 0)]
+        slot: u16,
+        /// The slot's order nonce (the current one continues a partly filled order).
+        #[arg(long, default_value_t = 0)]
+        nonce: u32,
+        /// Maker and taker fee ratios accepted, over 10000.
+        #[arg(long, default_value_t = 10)]
+        maker_fee: u8,
+        /// See `maker_fee`.
+        #[arg(long, default_value_t = 20)]
+        taker_fee: u8,
+        /// Where to write the signed order.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Match two signed orders (files from `order`): this account submits and collects the
+    /// trading fees.
+    Match {
+        /// The resting order.
+        #[arg(long)]
+        maker: std::path::PathBuf,
+        /// The crossing order.
+        #[arg(long)]
+        taker: std::path::PathBuf,
+        /// Fee token id.
+        #[arg(long, default_value_t = 1)]
+        fee_token: u16,
     },
     /// Request on L1 a full exit of a token to CHAIN (works even if the operator ignores L2 txs).
     FullExit {
@@ -143,13 +205,15 @@ pub async fn run(args: Args) -> Result<(), String> {
             println!("L2 key set: tx {hash:?}");
         }
         Command::Transfer { to, token, amount, fee } => {
-            let hash = w.transfer(to, TokenId(token), l2(&amount)?, l2(&fee)?).await.map_err(err)?;
+            let fee = fee_or_estimate(&w, fee, "Transfer", token).await?;
+            let hash = w.transfer(to, TokenId(token), l2(&amount)?, fee).await.map_err(err)?;
             println!("transferred {amount} {} to {to}: tx {hash:?}", symbol(&w, token));
         }
         Command::Withdraw { chain, token, as_token, amount, fee, fast_ratio } => {
             let l1_token = TokenId(as_token.unwrap_or(token));
+            let fee = fee_or_estimate(&w, fee, "Withdraw", token).await?;
             let hash = w
-                .withdraw(ChainId(chain), TokenId(token), l1_token, l2(&amount)?, l2(&fee)?, fast_ratio)
+                .withdraw(ChainId(chain), TokenId(token), l1_token, l2(&amount)?, fee, fast_ratio)
                 .await
                 .map_err(err)?;
             println!(
@@ -158,6 +222,47 @@ pub async fn run(args: Args) -> Result<(), String> {
                 symbol(&w, l1_token.0)
             );
         }
+        Command::Status { hash } => match w.tx_status(hash).await.map_err(err)? {
+            None => println!("the node does not know tx {hash:?} (never accepted, or refused)"),
+            Some(s) => print_status(&s),
+        },
+        Command::Fee { r#type, token } => {
+            let fee = w.estimate_fee(&r#type, TokenId(token)).await.map_err(err)?;
+            println!("{type} fee: {} {}", format_units(fee, 18), symbol(&w, token), type = r#type);
+        }
+        Command::Order { sell, base, quote, amount, price, slot, nonce, maker_fee, taker_fee, out } => {
+            let order = w
+                .sign_order(
+                    slot,
+                    nonce,
+                    TokenId(base),
+                    TokenId(quote),
+                    l2(&amount)?,
+                    l2(&price)?,
+                    sell,
+                    (maker_fee, taker_fee),
+                )
+                .await
+                .map_err(err)?;
+            let json = serde_json::to_string_pretty(&order).map_err(|e| e.to_string())?;
+            std::fs::write(&out, json).map_err(|e| format!("{}: {e}", out.display()))?;
+            let side = if sell { "sell" } else { "buy" };
+            println!(
+                "signed: {side} {amount} {} at {price} {} (slot {slot}) → {}",
+                symbol(&w, base),
+                symbol(&w, quote),
+                out.display()
+            );
+        }
+        Command::Match { maker, taker, fee_token } => {
+            let read = |p: &std::path::Path| -> Result<Order, String> {
+                let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                serde_json::from_str(&text).map_err(|e| format!("{}: not a signed order: {e}", p.display()))
+            };
+            let fee = fee_or_estimate(&w, None, "OrderMatching", fee_token).await?;
+            let hash = w.match_orders(read(&maker)?, read(&taker)?, TokenId(fee_token), fee).await.map_err(err)?;
+            println!("orders matched: tx {hash:?}");
+        }
         Command::FullExit { chain, l1, token, as_token } => {
             let l1_token = TokenId(as_token.unwrap_or(token));
             w.request_full_exit(ChainId(chain), l1, l1_token, TokenId(token)).await.map_err(err)?;
@@ -165,4 +270,29 @@ pub async fn run(args: Args) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The fee given in whole tokens, or the node's estimate.
+async fn fee_or_estimate(w: &Wallet, fee: Option<String>, kind: &str, token: u16) -> Result<u128, String> {
+    match fee {
+        Some(f) => parse_units(&f, 18).map_err(|e| e.to_string()),
+        None => w.estimate_fee(kind, TokenId(token)).await.map_err(|e| e.to_string()),
+    }
+}
+
+fn print_status(s: &TxStatusView) {
+    match (&s.failed, s.block) {
+        (Some(reason), _) => println!("tx {:?}: failed: {reason}", s.hash),
+        (None, Some(block)) => println!("tx {:?}: {:?} (block {block}, op {})", s.hash, s.stage, s.index.unwrap_or(0)),
+        (None, None) => println!("tx {:?}: {:?}", s.hash, s.stage),
+    }
+    for c in &s.chains {
+        println!("  chain {}  {:?}", c.chain, c.stage);
+        let txs = [("commit", c.commit_tx), ("prove", c.prove_tx), ("sync", c.sync_tx), ("execute", c.execute_tx)];
+        for (what, tx) in txs {
+            if let Some(tx) = tx {
+                println!("    {what:<8} {tx}");
+            }
+        }
+    }
 }

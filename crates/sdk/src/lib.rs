@@ -16,7 +16,7 @@ use k256::ecdsa::SigningKey;
 use zklink_crypto::eddsa::PrivateKey;
 use zklink_crypto::l1::{address_of, derive_l2_key, sign_change_pubkey, L1Domain};
 use zklink_l1::L1Client;
-use zklink_types::api::{AccountView, BlockNumberView, BlockView};
+use zklink_types::api::{AccountView, BlockNumberView, BlockView, FeeView, PendingWithdrawalView, Stage, TxStatusView};
 use zklink_types::*;
 
 /// Errors of the SDK.
@@ -42,6 +42,9 @@ pub enum SdkError {
     /// An L1 call failed.
     #[error(transparent)]
     L1(#[from] Box<zklink_l1::L1Error>),
+    /// Waiting took too long.
+    #[error("timed out: {0}")]
+    Timeout(String),
 }
 
 impl From<jsonrpsee::core::client::Error> for SdkError {
@@ -131,17 +134,47 @@ impl Wallet {
         Ok(self.api.request("zklink_block", rpc_params![n]).await?)
     }
 
-    /// The number of the sealed block holding tx `hash`, searching from block `from` on.
-    pub async fn block_of(&self, hash: TxHash, from: u32) -> Result<Option<u32>, SdkError> {
-        let sealed = self.block_number().await?.sealed;
-        for n in from.max(1)..=sealed {
-            if let Some(b) = self.block(n).await? {
-                if b.tx_hashes.contains(&Some(hash)) {
-                    return Ok(Some(n));
+    /// The number of the sealed block holding tx `hash` (`from` is ignored: the node indexes txs).
+    pub async fn block_of(&self, hash: TxHash, _from: u32) -> Result<Option<u32>, SdkError> {
+        Ok(self.tx_status(hash).await?.and_then(|s| s.block))
+    }
+
+    /// Where tx `hash` is: queued, pending, or its block's stage on every chain (`None`: unknown).
+    pub async fn tx_status(&self, hash: TxHash) -> Result<Option<TxStatusView>, SdkError> {
+        Ok(self.api.request("zklink_txStatus", rpc_params![hash]).await?)
+    }
+
+    /// Polls tx `hash` every `every` until it reaches `stage` (or failed), for at most `limit`.
+    pub async fn wait_for_stage(
+        &self,
+        hash: TxHash,
+        stage: Stage,
+        every: std::time::Duration,
+        limit: std::time::Duration,
+    ) -> Result<TxStatusView, SdkError> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(s) = self.tx_status(hash).await? {
+                if s.stage >= stage || s.failed.is_some() {
+                    return Ok(s);
                 }
             }
+            if std::time::Instant::now() >= deadline {
+                return Err(SdkError::Timeout(format!("tx {hash:?} did not reach {stage:?} in {limit:?}")));
+            }
+            tokio::time::sleep(every).await;
         }
-        Ok(None)
+    }
+
+    /// The least fee the node takes for a tx of `kind` (`Transfer`, `Withdraw`, …) in `token`.
+    pub async fn estimate_fee(&self, kind: &str, token: TokenId) -> Result<u128, SdkError> {
+        let fee: FeeView = self.api.request("zklink_estimateFee", rpc_params![kind, token.0]).await?;
+        fee.fee.parse().map_err(|_| SdkError::Input(format!("the node returned fee {:?}", fee.fee)))
+    }
+
+    /// Withdrawals to `chain` not yet executed there (what a fast-withdrawal acceptor may pay).
+    pub async fn pending_withdrawals(&self, chain: ChainId) -> Result<Vec<PendingWithdrawalView>, SdkError> {
+        Ok(self.api.request("zklink_pendingWithdrawals", rpc_params![chain.0]).await?)
     }
 
     async fn id_and_nonce(&self) -> Result<(AccountId, Nonce), SdkError> {

@@ -26,6 +26,7 @@ use zklink_executor::testkit::TEST_FEE_OWNER;
 use zklink_l1::{TestChains, WithdrawalKey};
 use zklink_node::{Node, NodeConfig};
 use zklink_sdk::{SdkError, Wallet};
+use zklink_types::api::Stage;
 use zklink_types::{Address, ChainId, Network, TokenId};
 
 const USD: TokenId = TokenId(1);
@@ -174,19 +175,27 @@ async fn the_devnet_scenario_runs_end_to_end() {
         alice.withdraw(ChainId(3), USD, USDT, 50 * E18, 0, 0).await.unwrap();
 
         // A fast withdrawal of 20 USD as USDC on chain 1, paid at once by dev account 4.
-        let before = alice.account().await.unwrap().unwrap();
-        alice.withdraw(ChainId(1), USD, USDC, 20 * E18, 0, 50).await.unwrap();
+        // The acceptor finds it among the pending withdrawals once it is sealed.
+        let fast = alice.withdraw(ChainId(1), USD, USDC, 20 * E18, 0, 50).await.unwrap();
         c1.fund(4, USDC.0, 100_000_000).await.unwrap();
         let acceptor = c1.client_for(4).unwrap();
+        let mut listed = Vec::new();
+        wait_for("the fast withdrawal listed for acceptors", DEADLINE, async || {
+            listed = alice.pending_withdrawals(ChainId(1)).await.unwrap();
+            listed.iter().any(|p| p.fast_withdraw_fee_ratio == 50)
+        })
+        .await;
+        let p = listed.iter().find(|p| p.fast_withdraw_fee_ratio == 50).unwrap();
         let w = WithdrawalKey {
-            receiver: alice.address(),
-            l1_token: USDC.0,
-            amount: 20 * E18,
-            fee_ratio: 50,
-            account: before.id,
-            sub: 0,
-            nonce: before.nonce,
+            receiver: p.receiver,
+            l1_token: p.l1_token,
+            amount: p.amount.parse().unwrap(),
+            fee_ratio: p.fast_withdraw_fee_ratio,
+            account: p.account_id,
+            sub: p.sub_account_id,
+            nonce: p.nonce,
         };
+        assert_eq!((w.receiver, w.amount), (alice.address(), 20 * E18));
         acceptor.accept_withdraw(&w, U256::ZERO).await.unwrap();
         let usdc = TestToken::new(c1.token(USDC.0).unwrap(), c1.client.provider().clone());
         assert_eq!(
@@ -201,6 +210,12 @@ async fn the_devnet_scenario_runs_end_to_end() {
             n.pending_chunks == 0 && executed_everywhere(&chains, n.sealed).await
         })
         .await;
+        // Its status shows every chain's L1 transactions.
+        let status = alice.wait_for_stage(fast, Stage::Executed, Duration::from_millis(200), DEADLINE).await.unwrap();
+        assert_eq!(status.stage, Stage::Executed, "{status:?}");
+        assert_eq!(status.chains.len(), 3);
+        assert!(status.chains.iter().all(|c| c.commit_tx.is_some() && c.execute_tx.is_some()), "{status:?}");
+        assert!(alice.pending_withdrawals(ChainId(1)).await.unwrap().is_empty(), "executed: none pending");
         let acceptor_address = c1.anvil.address(4).unwrap();
         assert_eq!(c1.client.pending_balance(acceptor_address, USDC.0).await.unwrap(), 20_000_000, "repaid in full");
         assert_eq!(c3.client.pending_balance(alice.address(), USDT.0).await.unwrap(), 50 * E18);

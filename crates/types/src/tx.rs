@@ -54,6 +54,18 @@ impl std::fmt::Display for TxHash {
     }
 }
 
+impl std::str::FromStr for TxHash {
+    type Err = String;
+
+    /// `0x` and 64 hex digits (the prefix is optional).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(s), &mut out)
+            .map_err(|e| format!("a tx hash is 32 bytes of hex (0x + 64 digits): {e}"))?;
+        Ok(TxHash(out))
+    }
+}
+
 fn check_receiver(to: &Address) -> Result<(), TxError> {
     if to.is_zero() {
         return Err(TxError::InvalidAddress("the zero address cannot own funds"));
