@@ -37,10 +37,19 @@ pub struct Args {
 /// Runs the worker until Ctrl-C.
 pub async fn run(args: Args) -> Result<(), String> {
     let api = client(&args.node).map_err(|e| e.to_string())?;
-    let network: Network = api
-        .request("zklink_network", rpc_params![])
-        .await
-        .map_err(|e| format!("reading the network from {}: {e}", args.node))?;
+    let network = loop {
+        // The node may start after its workers: wait for it (Ctrl-C stops waiting).
+        match api.request::<Network, _>("zklink_network", rpc_params![]).await {
+            Ok(network) => break network,
+            Err(e) => {
+                tracing::warn!(node = %args.node, error = %e, "the node does not answer yet; retrying in 1 s");
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    };
     let sizes = if args.block_sizes.is_empty() { network.preset.block_chunk_sizes.clone() } else { args.block_sizes };
     let dir = args.key_dir.unwrap_or_else(|| dev_key_dir(&workspace_root()));
     eprintln!("loading proving keys for {sizes:?}-chunk blocks from {}…", dir.display());

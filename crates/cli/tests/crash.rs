@@ -5,6 +5,9 @@
 //! * Killed again while blocks are moving through the L1 pipeline: after the restart every chain
 //!   commits, proves, syncs and executes every sealed block, and the chains agree with the store.
 //!
+//! The node has no in-process prover: a separate `zklink prover --node` process proves every
+//! block through the API and keeps serving across the node's restarts.
+//!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
 #[path = "../../l1/tests/support/mod.rs"]
@@ -30,21 +33,32 @@ const USDC: TokenId = TokenId(17);
 
 const DEADLINE: Duration = Duration::from_secs(240);
 
-/// The node process; killed (SIGKILL) when dropped.
+const PROVER_TOKEN: &str = "crash-test-prover";
+
+/// A `zklink` process (the node, or the remote prover); killed (SIGKILL) when dropped.
 struct NodeProcess(Child);
 
 impl NodeProcess {
     fn start(config: &Path, log: &Path) -> Self {
+        let config = config.to_str().unwrap();
+        Self::spawn(&["node", "--config", config], log)
+    }
+
+    fn prover(url: &str, log: &Path) -> Self {
+        let args = ["prover", "--node", url, "--token", PROVER_TOKEN, "--block-sizes", "4", "--idle-poll-ms", "200"];
+        Self::spawn(&args, log)
+    }
+
+    fn spawn(args: &[&str], log: &Path) -> Self {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_zklink"))
-            .args(["node", "--config"])
-            .arg(config)
+            .args(args)
             .env("RUST_LOG", "info,gr1cs=off")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
-            .expect("start zklink node");
+            .expect("start zklink");
         Self(child)
     }
 
@@ -84,6 +98,8 @@ fn write_config(chains: &TestChains, dir: &Path, port: u16) -> std::path::PathBu
         "pollMs": 100,
         "confirmations": 0,
         "maxBatch": 4,
+        "localProver": false,
+        "proverToken": PROVER_TOKEN,
     });
     let path = dir.join("node.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
@@ -119,6 +135,7 @@ async fn no_acknowledged_tx_is_lost_when_the_node_is_killed() {
     let key = c1.anvil.keys()[1];
 
     let node = NodeProcess::start(&config, &log);
+    let _prover = NodeProcess::prover(&url, &dir.path().join("prover.log"));
     let w = connect(&url, &key.0).await;
     let usdc = TestToken::new(c1.token(USDC.0).unwrap(), c1.client.provider().clone());
     usdc.mint(w.address(), U256::from(100_000_000u64)).send().await.unwrap().get_receipt().await.unwrap();

@@ -1,6 +1,11 @@
 //! A local anvil (the EVM dev node) for tests and the devnet: the build pinned in
 //! `tools/l1/package-lock.json` (`npm ci --prefix tools/l1`), listening on 127.0.0.1 on a port the
-//! OS picks, with a chosen chain id, killed when the [`Anvil`] handle is dropped.
+//! OS picks (or a fixed one), with a chosen chain id, killed when the [`Anvil`] handle is dropped.
+//!
+//! With [`AnvilOptions::state`] the chain persists: anvil loads the file at start if it exists,
+//! dumps its state there every [`AnvilOptions::state_interval`] seconds and when it exits on
+//! SIGINT or SIGTERM (blocks, receipts and logs included). [`Anvil::stop`] is that clean exit;
+//! dropping the handle still kills the process (SIGKILL), losing what was not dumped yet.
 //!
 //! `tools/l1/node_modules/.bin/anvil` is a Node wrapper (`@foundry-rs/anvil/bin.mjs`) that runs the
 //! native binary from the platform package `@foundry-rs/anvil-<os>-<arch>` as a child process.
@@ -59,6 +64,16 @@ pub enum DevnetError {
     /// anvil printed something this module cannot parse.
     #[error("unexpected anvil output: {0}")]
     Output(String),
+    /// anvil did not exit cleanly when asked to stop: its state file may miss the latest blocks.
+    #[error("anvil (chain id {chain_id}) did not stop cleanly ({reason}); its stderr: {stderr}")]
+    Stop {
+        /// The chain id it ran.
+        chain_id: u64,
+        /// What happened.
+        reason: String,
+        /// The tail of anvil's stderr.
+        stderr: String,
+    },
 }
 
 /// The workspace root (two levels above this crate's manifest).
@@ -96,6 +111,26 @@ pub fn anvil_binary() -> Result<PathBuf, DevnetError> {
     }
 }
 
+/// How long [`Anvil::stop`] callers usually give anvil to dump its state and exit.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How to start an anvil beyond its chain id. The default is what [`Anvil::spawn`] does: a port
+/// the OS picks, nothing on disk, the caller's process group.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnvilOptions {
+    /// The port to listen on (127.0.0.1); 0 lets the OS pick one.
+    pub port: u16,
+    /// `--state <file>`: load the chain from this file if it exists, dump it there on exit.
+    pub state: Option<PathBuf>,
+    /// `--state-interval <seconds>`: also dump every this many seconds (needs `state`), so that
+    /// a process killed with SIGKILL loses at most that much.
+    pub state_interval: Option<u64>,
+    /// Start anvil in a process group of its own (Unix), so that the Ctrl-C a terminal sends to
+    /// the foreground group does not reach it: the owner then stops it with [`Anvil::stop`] when
+    /// it is done with the chain, after its own shutdown.
+    pub own_process_group: bool,
+}
+
 /// A running anvil. Dropping it kills the process.
 #[derive(Debug)]
 pub struct Anvil {
@@ -103,6 +138,7 @@ pub struct Anvil {
     port: u16,
     chain_id: u64,
     keys: Vec<B256>,
+    state: Option<PathBuf>,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -112,12 +148,40 @@ impl Anvil {
         Self::spawn_with(&anvil_binary()?, chain_id, &[])
     }
 
+    /// Starts the pinned anvil ([`anvil_binary`]) on 127.0.0.1 with `chain_id` and `options`.
+    pub fn spawn_with_options(chain_id: u64, options: &AnvilOptions) -> Result<Self, DevnetError> {
+        Self::spawn_inner(&anvil_binary()?, chain_id, options, &[])
+    }
+
     /// Starts `binary` (an anvil) on 127.0.0.1, on a port the OS picks, with `chain_id` and any
     /// `extra_args`, and waits (at most [`STARTUP_TIMEOUT`]) until it listens.
     pub fn spawn_with(binary: &Path, chain_id: u64, extra_args: &[&str]) -> Result<Self, DevnetError> {
-        let mut child = Command::new(binary)
-            .args(["--host", "127.0.0.1", "--port", "0", "--chain-id"])
-            .arg(chain_id.to_string())
+        Self::spawn_inner(binary, chain_id, &AnvilOptions::default(), extra_args)
+    }
+
+    fn spawn_inner(
+        binary: &Path,
+        chain_id: u64,
+        options: &AnvilOptions,
+        extra_args: &[&str],
+    ) -> Result<Self, DevnetError> {
+        let mut command = Command::new(binary);
+        command
+            .args(["--host", "127.0.0.1", "--port"])
+            .arg(options.port.to_string())
+            .arg("--chain-id")
+            .arg(chain_id.to_string());
+        if let Some(state) = &options.state {
+            command.arg("--state").arg(state);
+            if let Some(secs) = options.state_interval {
+                command.arg("--state-interval").arg(secs.max(1).to_string());
+            }
+        }
+        #[cfg(unix)]
+        if options.own_process_group {
+            std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        }
+        let mut child = command
             .args(extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -147,7 +211,7 @@ impl Anvil {
         }
 
         // Build the handle first: on any error below, dropping it kills the process.
-        let mut anvil = Self { child, port: 0, chain_id, keys: Vec::new(), stderr };
+        let mut anvil = Self { child, port: 0, chain_id, keys: Vec::new(), state: options.state.clone(), stderr };
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         let mut in_keys = false;
         loop {
@@ -183,8 +247,7 @@ impl Anvil {
     }
 
     fn startup_error(&self, reason: String) -> DevnetError {
-        let stderr = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
-        DevnetError::Startup { reason, stderr }
+        DevnetError::Startup { reason, stderr: self.stderr_tail() }
     }
 
     /// The TCP port it listens on (127.0.0.1).
@@ -195,6 +258,84 @@ impl Anvil {
     /// The chain id it was started with.
     pub fn chain_id(&self) -> u64 {
         self.chain_id
+    }
+
+    /// The state file it loads from and dumps to, if it was started with one.
+    pub fn state_file(&self) -> Option<&Path> {
+        self.state.as_deref()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Asks anvil to exit cleanly: SIGINT on Unix (anvil dumps its state file, if it has one,
+    /// then exits); elsewhere it is killed. Returns at once; [`Self::wait_stopped`] waits.
+    pub fn request_stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        #[cfg(unix)]
+        {
+            // `kill -INT <pid>`: no unsafe code and no libc binding for one signal.
+            let sent = Command::new("kill")
+                .args(["-INT", &self.child.id().to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if sent {
+                return;
+            }
+        }
+        let _ = self.child.kill();
+    }
+
+    /// Waits at most `timeout` for the process to exit after [`Self::request_stop`], and kills it
+    /// (SIGKILL) if it is still running then. An error unless it exited by itself with success
+    /// (with a state file: unless the file holds the whole chain).
+    pub fn wait_stopped(&mut self, timeout: Duration) -> Result<(), DevnetError> {
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                waited => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    let reason = match waited {
+                        Err(e) => format!("waiting for it failed ({e}); killed"),
+                        _ => format!("still running after {timeout:?}; killed"),
+                    };
+                    return Err(self.stop_error(reason));
+                }
+            }
+        };
+        if status.success() {
+            Ok(())
+        } else {
+            // Let the stderr thread catch up with the last lines before reporting.
+            std::thread::sleep(Duration::from_millis(50));
+            Err(self.stop_error(format!("exited: {status}")))
+        }
+    }
+
+    fn stop_error(&self, reason: String) -> DevnetError {
+        DevnetError::Stop { chain_id: self.chain_id, reason, stderr: self.stderr_tail() }
+    }
+
+    /// Stops anvil cleanly ([`Self::request_stop`], then [`Self::wait_stopped`] for at most
+    /// `timeout`): with a state file, the file holds the whole chain afterwards.
+    pub fn stop(mut self, timeout: Duration) -> Result<(), DevnetError> {
+        self.request_stop();
+        self.wait_stopped(timeout)
+    }
+
+    /// The tail of what anvil wrote to stderr.
+    pub fn stderr_tail(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// The HTTP JSON-RPC endpoint, `http://127.0.0.1:<port>`.
@@ -254,7 +395,7 @@ pub fn anvil_for_tests(chain_id: u64) -> Result<Option<Anvil>, DevnetError> {
 
 impl Drop for Anvil {
     fn drop(&mut self) {
-        // SIGKILL, then reap it so no zombie is left behind.
+        // SIGKILL (a no-op once it has exited), then reap it so no zombie is left behind.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -281,5 +422,54 @@ fn drain_tail(pipe: impl Read, sink: &Mutex<String>) {
                 s.drain(..cut);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::network::TransactionBuilder;
+    use alloy::primitives::U256;
+    use alloy::rpc::types::TransactionRequest;
+
+    /// Stopped with SIGINT, a chain started with a state file comes back on the same port with
+    /// its blocks, receipts and balances.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_stopped_chain_resumes_from_its_state_file() {
+        match anvil_binary() {
+            Ok(_) => {}
+            Err(e @ DevnetError::BinaryMissing { .. }) if std::env::var("CI").as_deref() != Ok("true") => {
+                eprintln!("SKIPPING an anvil test: {e}");
+                return;
+            }
+            Err(e) => panic!("{e}"),
+        }
+        let dir = std::env::temp_dir().join(format!("zklink-anvil-state-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let state = dir.join("chain.json");
+        let options = AnvilOptions { state: Some(state.clone()), state_interval: Some(60), ..Default::default() };
+
+        let anvil = Anvil::spawn_with_options(9_001, &options).unwrap();
+        let (port, to) = (anvil.port(), anvil.address(1).unwrap());
+        let provider = anvil.provider(0).unwrap();
+        let tx = TransactionRequest::default().with_to(to).with_value(U256::from(7));
+        let receipt = provider.send_transaction(tx).await.unwrap().get_receipt().await.unwrap();
+        let _: serde_json::Value = provider.raw_request("anvil_mine".into(), (U256::from(3),)).await.unwrap();
+        let height = provider.get_block_number().await.unwrap();
+        let balance = provider.get_balance(to).await.unwrap();
+        assert!(!state.exists(), "nothing dumped before the interval or the exit");
+        anvil.stop(STOP_TIMEOUT).expect("anvil exits cleanly on SIGINT");
+        assert!(state.is_file(), "anvil dumped its state on exit");
+
+        let anvil = Anvil::spawn_with_options(9_001, &AnvilOptions { port, ..options }).unwrap();
+        assert_eq!((anvil.port(), anvil.state_file()), (port, Some(state.as_path())));
+        let provider = anvil.provider(0).unwrap();
+        assert_eq!(provider.get_block_number().await.unwrap(), height);
+        assert_eq!(provider.get_balance(to).await.unwrap(), balance);
+        let again = provider.get_transaction_receipt(receipt.transaction_hash).await.unwrap().expect("kept receipt");
+        assert_eq!(again.block_number, receipt.block_number);
+        drop(anvil);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

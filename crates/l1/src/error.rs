@@ -34,6 +34,46 @@ pub enum L1Error {
         /// The transaction hash.
         tx: B256,
     },
+    /// No transaction for `nonce` was mined after every replacement the [`crate::SendPolicy`]
+    /// allows. They stay in the nodes' pools and may still be mined: read the state before
+    /// retrying.
+    #[error("{call}: nonce {nonce} still not mined after {} transactions {txs:?}; they may still be mined", txs.len())]
+    Stuck {
+        /// The entry point.
+        call: &'static str,
+        /// The nonce every attempt used.
+        nonce: u64,
+        /// Every transaction broadcast for it, oldest first.
+        txs: Vec<B256>,
+    },
+    /// A stuck transaction could not be replaced: a valid bump needs a max fee above the
+    /// [`crate::SendPolicy`]'s cap. The transactions sent may still be mined.
+    #[error(
+        "{call}: nonce {nonce} is stuck and a replacement needs a max fee of {needed} wei, above the cap of {cap} wei"
+    )]
+    FeeCapReached {
+        /// The entry point.
+        call: &'static str,
+        /// The nonce every attempt used.
+        nonce: u64,
+        /// The cap, wei per gas.
+        cap: u128,
+        /// The lowest max fee a replacement would need, wei per gas.
+        needed: u128,
+        /// Every transaction broadcast for it, oldest first.
+        txs: Vec<B256>,
+    },
+    /// The node says `nonce` is used, yet none of the transactions sent for it has a receipt:
+    /// another process sending from the same key took it (or a reorganisation dropped ours).
+    #[error("{call}: nonce {nonce} was used by none of {txs:?}")]
+    NonceTaken {
+        /// The entry point.
+        call: &'static str,
+        /// The nonce.
+        nonce: u64,
+        /// Every transaction broadcast for it, oldest first.
+        txs: Vec<B256>,
+    },
     /// The node could not be reached or answered with an error.
     #[error("{what}: {message}")]
     Rpc {

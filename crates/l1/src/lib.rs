@@ -4,7 +4,8 @@
 //! * [`deploy`]: the whole contract set of one chain (verifiers, periphery, implementation,
 //!   proxy, configuration, Timelock governor).
 //! * [`client`]: typed calls for every entry point; reverts come back as the contracts' decoded
-//!   errors; gas is estimated with a margin and nonces are read per transaction.
+//!   errors; gas is estimated with a margin, the nonce is pinned per call and a stuck transaction
+//!   is replaced with higher fees under a [`SendPolicy`].
 //! * [`events`]: the deployment's events behind a confirmation depth, with deep reorgs detected.
 //! * [`testchains`]: N local anvils with everything deployed, for tests and the devnet.
 
@@ -17,8 +18,10 @@ mod error;
 pub mod events;
 pub mod testchains;
 
-pub use client::{BlockCounters, ExitCall, L1Client, TimelockClient, WithdrawalKey};
+pub use client::{BlockCounters, ExitCall, L1Client, SendPolicy, TimelockClient, WithdrawalKey};
 pub use deploy::{deploy, DeployConfig, Deployment, TokenListing};
 pub use error::{L1Error, Revert};
 pub use events::{EventReader, L1Event};
-pub use testchains::{TestChain, TestChains, TestChainsConfig, NATIVE_TOKEN_ID};
+pub use testchains::{
+    state_file, ChainRecord, ChainsManifest, ChainsSetup, TestChain, TestChains, TestChainsConfig, NATIVE_TOKEN_ID,
+};

@@ -1,13 +1,21 @@
 //! Local multi-chain test networks: one anvil per connected chain (127.0.0.1, distinct EVM chain
 //! ids), each with the whole contract set deployed and the network's tokens as test ERC-20s, plus
-//! the native coin. Dropping [`TestChains`] stops every anvil.
+//! the native coin. Dropping [`TestChains`] kills every anvil.
+//!
+//! Chains can outlive the process: [`TestChains::start_with`] keeps each chain in a state file
+//! (see [`ChainsSetup`]), [`TestChains::manifest`] records what was deployed where,
+//! [`TestChains::stop`] stops the anvils cleanly (their state dumped), and [`TestChains::resume`]
+//! starts them again from their files with the recorded deployment, without deploying.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use ark_bn254::Bn254;
 use ark_groth16::VerifyingKey;
 use serde_json::{json, Value};
-use zklink_contracts::devnet::Anvil;
+use zklink_contracts::devnet::{Anvil, AnvilOptions, DevnetError};
 use zklink_contracts::zklink::{Config, TestToken};
 use zklink_types::{ChainId, Network, TokenId, TokenInfo, TokenOnChain};
 
@@ -42,6 +50,169 @@ pub struct TestChainsConfig {
     /// A Timelock governor with this delay (seconds), admin = dev account 0; `None`: account 0
     /// stays governor.
     pub timelock_delay: Option<u64>,
+}
+
+/// How the anvils of a [`TestChains`] run. The default (what [`TestChains::start`] uses): ports
+/// the OS picks, nothing on disk, killed with the process.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChainsSetup {
+    /// Chain n (1-based) listens on `base_port + n − 1`. `None`: the OS picks the ports at a
+    /// start, and [`TestChains::resume`] reuses the recorded ones.
+    pub base_port: Option<u16>,
+    /// Keep chain n in `<state_dir>/chain-<n>.json` ([`state_file`]): loaded at a resume, dumped
+    /// every `state_interval` seconds and when the chain is stopped with [`TestChains::stop`].
+    pub state_dir: Option<PathBuf>,
+    /// Seconds between periodic dumps (with `state_dir`); `None`: only on a clean stop.
+    pub state_interval: Option<u64>,
+    /// Run the anvils in process groups of their own, so that a terminal's Ctrl-C reaches only
+    /// the owner, which then stops them with [`TestChains::stop`] after its own shutdown.
+    pub own_process_group: bool,
+}
+
+impl ChainsSetup {
+    /// The options of the anvil of chain `index + 1` (`recorded` port: the port a resumed chain
+    /// had, 0 at a start).
+    fn anvil_options(&self, index: usize, chain: ChainId, recorded: u16) -> Result<AnvilOptions, String> {
+        let port = match self.base_port {
+            Some(base) if base != 0 => u16::try_from(index)
+                .ok()
+                .and_then(|i| base.checked_add(i))
+                .ok_or_else(|| format!("port {base} + {index} is out of range"))?,
+            _ => recorded,
+        };
+        Ok(AnvilOptions {
+            port,
+            state: self.state_dir.as_deref().map(|d| state_file(d, chain.0)),
+            state_interval: self.state_interval,
+            own_process_group: self.own_process_group,
+        })
+    }
+}
+
+/// The state file of chain `chain` (1-based) in `dir`: `chain-<chain>.json`.
+pub fn state_file(dir: &Path, chain: u8) -> PathBuf {
+    dir.join(format!("chain-{chain}.json"))
+}
+
+/// What [`TestChains::start_with`] produced, enough to [`TestChains::resume`] the chains later:
+/// the network (with the deployed addresses) and per chain its EVM chain id, port, deployment
+/// and test tokens. [`Self::to_json`] and [`Self::from_json`] convert it to and from JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainsManifest {
+    /// The network, as [`TestChains::network`].
+    pub network: Network,
+    /// Chains 1..=n in order.
+    pub chains: Vec<ChainRecord>,
+}
+
+/// One chain of a [`ChainsManifest`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainRecord {
+    /// The EVM chain id.
+    pub evm_chain_id: u64,
+    /// The port its anvil listened on (127.0.0.1).
+    pub port: u16,
+    /// The contracts.
+    pub deployment: Deployment,
+    /// The listed ERC-20s: (token id, address, decimals).
+    pub tokens: Vec<(u16, Address, u8)>,
+}
+
+impl ChainsManifest {
+    /// The manifest as JSON (`network`, and per chain `evmChainId`, `port`, `deployment`,
+    /// `tokens`).
+    pub fn to_json(&self) -> Value {
+        let chains: Vec<Value> = self
+            .chains
+            .iter()
+            .map(|c| {
+                let d = &c.deployment;
+                json!({
+                    "evmChainId": c.evm_chain_id,
+                    "port": c.port,
+                    "deployment": {
+                        "zklink": d.zklink,
+                        "implementation": d.implementation,
+                        "periphery": d.periphery,
+                        "timelock": d.timelock,
+                        "blockVerifiers": d.block_verifiers.iter()
+                            .map(|(chunks, address)| json!({ "chunks": chunks, "address": address }))
+                            .collect::<Vec<_>>(),
+                        "exitVerifier": d.exit_verifier,
+                        "deployedAt": d.deployed_at,
+                    },
+                    "tokens": c.tokens.iter()
+                        .map(|(id, address, decimals)| json!({ "id": id, "address": address, "decimals": decimals }))
+                        .collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        json!({ "network": self.network, "chains": chains })
+    }
+
+    /// Reads a manifest written by [`Self::to_json`]; the error says what is wrong with it.
+    pub fn from_json(v: &Value) -> Result<Self, String> {
+        Self::parse(v).map_err(|e| format!("test chains manifest: {e}"))
+    }
+
+    fn parse(v: &Value) -> Result<Self, String> {
+        let network: Network =
+            serde_json::from_value(field(v, "network")?.clone()).map_err(|e| format!("network: {e}"))?;
+        let chains = array(v, "chains")?
+            .iter()
+            .map(|c| {
+                let d = field(c, "deployment")?;
+                let block_verifiers = array(d, "blockVerifiers")?
+                    .iter()
+                    .map(|b| Ok((number(b, "chunks")?, address(b, "address")?)))
+                    .collect::<Result<_, String>>()?;
+                let deployment = Deployment {
+                    zklink: address(d, "zklink")?,
+                    implementation: address(d, "implementation")?,
+                    periphery: address(d, "periphery")?,
+                    timelock: optional_address(d, "timelock")?,
+                    block_verifiers,
+                    exit_verifier: optional_address(d, "exitVerifier")?,
+                    deployed_at: number(d, "deployedAt")?,
+                };
+                let tokens = array(c, "tokens")?
+                    .iter()
+                    .map(|t| Ok((number(t, "id")?, address(t, "address")?, number(t, "decimals")?)))
+                    .collect::<Result<_, String>>()?;
+                Ok(ChainRecord { evm_chain_id: number(c, "evmChainId")?, port: number(c, "port")?, deployment, tokens })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if chains.len() != network.chains.len() {
+            return Err(format!("{} chains for a network of {}", chains.len(), network.chains.len()));
+        }
+        Ok(Self { network, chains })
+    }
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, String> {
+    v.get(name).ok_or_else(|| format!("`{name}` is missing"))
+}
+
+fn array<'a>(v: &'a Value, name: &str) -> Result<&'a Vec<Value>, String> {
+    field(v, name)?.as_array().ok_or_else(|| format!("`{name}` is not an array"))
+}
+
+fn number<T: TryFrom<u64>>(v: &Value, name: &str) -> Result<T, String> {
+    field(v, name)?
+        .as_u64()
+        .and_then(|n| T::try_from(n).ok())
+        .ok_or_else(|| format!("`{name}` is not a number in range"))
+}
+
+fn address(v: &Value, name: &str) -> Result<Address, String> {
+    field(v, name)?.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| format!("`{name}` is not an address"))
+}
+
+fn optional_address(v: &Value, name: &str) -> Result<Option<Address>, String> {
+    match v.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => address(v, name).map(Some),
+    }
 }
 
 /// One chain of a [`TestChains`].
@@ -118,13 +289,23 @@ pub struct TestChains {
 impl TestChains {
     /// Starts one anvil per chain of `cfg.network` and deploys everything on each.
     pub async fn start(cfg: TestChainsConfig) -> Result<Self, L1Error> {
+        Self::start_with(cfg, &ChainsSetup::default()).await
+    }
+
+    /// [`Self::start`] with the anvils set up as `setup` says (fixed ports, state files). A state
+    /// file that already exists is an error: anvil would load that old chain.
+    pub async fn start_with(cfg: TestChainsConfig, setup: &ChainsSetup) -> Result<Self, L1Error> {
         let mut network = cfg.network.clone();
         network.tokens.retain(|t| t.id.0 != NATIVE_TOKEN_ID);
         network.tokens.push(TokenInfo { id: TokenId(NATIVE_TOKEN_ID), symbol: "ETH".into(), chains: Vec::new() });
         let mut chains = Vec::new();
         for i in 0..network.chains.len() {
             let info = network.chains[i].clone();
-            let anvil = Anvil::spawn(info.l1_chain_id)?;
+            let options = setup.anvil_options(i, info.id, 0).map_err(L1Error::Config)?;
+            if let Some(state) = options.state.as_deref().filter(|s| s.exists()) {
+                return Err(L1Error::Config(format!("{} exists: a new chain would load it", state.display())));
+            }
+            let anvil = Anvil::spawn_with_options(info.l1_chain_id, &options)?;
             let provider = anvil.provider(0).ok_or_else(|| L1Error::Config("anvil has no dev accounts".into()))?;
             let deployer = anvil.address(0).unwrap_or_default();
             let mut tokens = Vec::new();
@@ -177,6 +358,89 @@ impl TestChains {
         Ok(Self { chains, network })
     }
 
+    /// Starts the chains of `manifest` again from their state files in `setup.state_dir`
+    /// (required), on the ports `setup` says or else the recorded ones, with the recorded
+    /// deployment: nothing is deployed. Fails if a state file is missing, or if the chain it
+    /// holds has a different chain id or no zklink contract at the recorded address.
+    pub async fn resume(manifest: &ChainsManifest, setup: &ChainsSetup) -> Result<Self, L1Error> {
+        let dir =
+            setup.state_dir.as_deref().ok_or_else(|| L1Error::Config("resuming needs a state directory".into()))?;
+        if manifest.chains.len() != manifest.network.chains.len() {
+            return Err(L1Error::Config("test chains manifest: the chains do not match the network".into()));
+        }
+        manifest.network.validate().map_err(L1Error::Config)?;
+        let mut chains = Vec::new();
+        for (i, (record, info)) in manifest.chains.iter().zip(&manifest.network.chains).enumerate() {
+            if record.evm_chain_id != info.l1_chain_id || record.deployment.zklink != info.contract {
+                return Err(L1Error::Config(format!(
+                    "test chains manifest: chain {} does not match the network",
+                    info.id.0
+                )));
+            }
+            let options = setup.anvil_options(i, info.id, record.port).map_err(L1Error::Config)?;
+            if !options.state.as_deref().is_some_and(Path::is_file) {
+                return Err(L1Error::Config(format!("{} is missing", state_file(dir, info.id.0).display())));
+            }
+            let anvil = Anvil::spawn_with_options(record.evm_chain_id, &options)?;
+            let provider = anvil.provider(0).ok_or_else(|| L1Error::Config("anvil has no dev accounts".into()))?;
+            let chain_id = provider.get_chain_id().await.map_err(|e| L1Error::rpc("eth_chainId", e))?;
+            let code =
+                provider.get_code_at(record.deployment.zklink).await.map_err(|e| L1Error::rpc("eth_getCode", e))?;
+            if chain_id != record.evm_chain_id || code.is_empty() {
+                return Err(L1Error::Config(format!(
+                    "{} does not hold chain {} (EVM chain id {chain_id}, {} bytes of code at {})",
+                    state_file(dir, info.id.0).display(),
+                    info.id.0,
+                    code.len(),
+                    record.deployment.zklink
+                )));
+            }
+            let client = L1Client::new(provider, record.deployment.zklink);
+            chains.push(TestChain {
+                anvil,
+                client,
+                deployment: record.deployment.clone(),
+                tokens: record.tokens.clone(),
+            });
+        }
+        Ok(Self { chains, network: manifest.network.clone() })
+    }
+
+    /// What was deployed where, to [`Self::resume`] from.
+    pub fn manifest(&self) -> ChainsManifest {
+        ChainsManifest {
+            network: self.network.clone(),
+            chains: self
+                .chains
+                .iter()
+                .map(|c| ChainRecord {
+                    evm_chain_id: c.anvil.chain_id(),
+                    port: c.anvil.port(),
+                    deployment: c.deployment.clone(),
+                    tokens: c.tokens.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Stops every anvil cleanly (SIGINT, so that each dumps its state file), waiting at most
+    /// `timeout` in all; an anvil still running then is killed. The first failure is returned
+    /// after every chain was stopped.
+    pub fn stop(mut self, timeout: Duration) -> Result<(), DevnetError> {
+        for c in &mut self.chains {
+            c.anvil.request_stop();
+        }
+        let deadline = Instant::now() + timeout;
+        let mut result = Ok(());
+        for c in &mut self.chains {
+            let stopped = c.anvil.wait_stopped(deadline.saturating_duration_since(Instant::now()));
+            if let (Err(e), Ok(())) = (stopped, &result) {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
     /// Chain `id` (1-based).
     pub fn chain(&self, id: u8) -> &TestChain {
         &self.chains[id as usize - 1]
@@ -187,4 +451,41 @@ fn set_token_on_chain(t: &mut TokenInfo, chain: ChainId, address: Address, decim
     t.chains.retain(|c| c.chain != chain);
     t.chains.push(TokenOnChain { chain, address, decimals });
     t.chains.sort_by_key(|c| c.chain.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_survives_json() {
+        let network = Network::dev(3);
+        let chains = network
+            .chains
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ChainRecord {
+                evm_chain_id: c.l1_chain_id,
+                port: 8545 + i as u16,
+                deployment: Deployment {
+                    zklink: Address::repeat_byte(1),
+                    implementation: Address::repeat_byte(2),
+                    periphery: Address::repeat_byte(3),
+                    timelock: (i == 0).then(|| Address::repeat_byte(4)),
+                    block_verifiers: vec![(4, Address::repeat_byte(5)), (16, Address::repeat_byte(6))],
+                    exit_verifier: None,
+                    deployed_at: 7 + i as u64,
+                },
+                tokens: vec![(17, Address::repeat_byte(8), 6), (32, Address::repeat_byte(9), 18)],
+            })
+            .collect();
+        let manifest = ChainsManifest { network, chains };
+        let text = serde_json::to_string(&manifest.to_json()).unwrap();
+        assert_eq!(ChainsManifest::from_json(&serde_json::from_str(&text).unwrap()).unwrap(), manifest);
+
+        let mut broken = manifest.to_json();
+        broken["chains"][1]["deployment"]["zklink"] = json!("nope");
+        let err = ChainsManifest::from_json(&broken).unwrap_err();
+        assert!(err.contains("`zklink` is not an address"), "{err}");
+    }
 }

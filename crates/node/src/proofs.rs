@@ -42,8 +42,7 @@ pub enum ProofError {
         /// Why.
         reason: String,
     },
-    /// No such job is leased (never sealed, already proven, or the lease expired and another
-    /// worker returned it first).
+    /// No proof job for this block (never sealed, or already proven).
     #[error("block {0} has no proof job waiting for a proof")]
     NotLeased(u32),
     /// The node has no verifying key for the block's size.
@@ -169,20 +168,30 @@ impl ProofQueue {
         self.jobs().stopped
     }
 
-    /// Takes a worker's proof of a leased block: verified, then stored.
+    /// Takes a worker's proof of a block waiting for one: verified, then stored. The block need not
+    /// be leased to that worker (its lease may have expired, or the node restarted since): a proof
+    /// that verifies is as good from anyone.
     pub fn complete(&self, block: u32, proof: &Proof<Bn254>) -> Result<(), ProofError> {
         let mut j = self.jobs();
-        let leased = j.leased.get(&block).ok_or(ProofError::NotLeased(block))?;
-        let chunks = leased.job.block.block.chunks;
+        let (public_input, chunks, worker) = match (j.leased.get(&block), j.waiting.get(&block)) {
+            (Some(l), _) => (l.public_input, l.job.block.block.chunks, l.worker.clone()),
+            (None, Some(job)) => {
+                let mut start = job.start.clone();
+                let witness = BlockWitness::build(&mut start, &job.block.block, &job.block.txs)
+                    .map_err(|e| ProofError::Witness { block, reason: e.to_string() })?;
+                (witness.public_input, job.block.block.chunks, "unleased".to_string())
+            }
+            (None, None) => return Err(ProofError::NotLeased(block)),
+        };
         let (_, vk) = self.keys.iter().find(|(c, _)| *c == chunks).ok_or(ProofError::NoKey { block, chunks })?;
-        let valid = zklink_prover::verify(vk, &[leased.public_input], proof).unwrap_or(false);
-        if !valid {
-            tracing::warn!(block, worker = %leased.worker, "a worker returned a proof that does not verify");
+        if !zklink_prover::verify(vk, &[public_input], proof).unwrap_or(false) {
+            tracing::warn!(block, %worker, "a worker returned a proof that does not verify");
             return Err(ProofError::Invalid(block));
         }
         let words = zklink_contracts::proof_to_evm(proof).map(|w| w.to_be_bytes::<32>());
         self.store.put_proof(block, &words)?;
-        let worker = j.leased.remove(&block).map(|l| l.worker).unwrap_or_default();
+        j.leased.remove(&block);
+        j.waiting.remove(&block);
         tracing::info!(block, %worker, "block proven");
         let _ = self.events.send(NodeEvent::BlockProven { number: block });
         Ok(())
