@@ -12,6 +12,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
 use serde::{Deserialize, Serialize};
 use zklink_circuit::block::BlockCircuit;
+use zklink_l1::SendPolicy;
 use zklink_node::{ChainEndpoint, FeePolicy, MempoolLimits, Node, NodeConfig};
 use zklink_prover::KeyStore;
 use zklink_types::{Address, Network};
@@ -84,6 +85,36 @@ pub struct NodeFile {
     /// Txs all accounts together may have waiting (default 10000).
     #[serde(default)]
     pub mempool_total: Option<usize>,
+    /// How L1 transactions are sent (defaults: replaced after 30 s, +20 %, 5 times, no cap).
+    #[serde(default)]
+    pub send_policy: SendPolicyFile,
+}
+
+/// `sendPolicy` in the configuration file; every field optional.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SendPolicyFile {
+    /// Seconds before an unmined transaction is replaced.
+    pub stuck_after_secs: Option<u64>,
+    /// Percent each replacement raises the fees by (at least 10).
+    pub bump_percent: Option<u64>,
+    /// Replacements before the call fails.
+    pub max_replacements: Option<u32>,
+    /// The highest max fee per gas, in gwei.
+    pub max_fee_gwei: Option<u64>,
+}
+
+impl SendPolicyFile {
+    fn policy(&self) -> SendPolicy {
+        let d = SendPolicy::default();
+        SendPolicy {
+            stuck_after: self.stuck_after_secs.map_or(d.stuck_after, Duration::from_secs),
+            bump_percent: self.bump_percent.unwrap_or(d.bump_percent),
+            max_replacements: self.max_replacements.unwrap_or(d.max_replacements),
+            max_fee_per_gas: self.max_fee_gwei.map(|g| u128::from(g) * 1_000_000_000).or(d.max_fee_per_gas),
+            poll_interval: d.poll_interval,
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -130,6 +161,11 @@ pub async fn run(args: Args) -> Result<(), String> {
             total: f.mempool_total.unwrap_or(MempoolLimits::default().total),
         },
         fees: FeePolicy { usd_per_chunk: f.fee_usd_per_chunk },
+        send_policy: {
+            let policy = f.send_policy.policy();
+            policy.validate().map_err(|e| format!("sendPolicy: {e}"))?;
+            policy
+        },
     })
     .map_err(|e| e.to_string())?;
     let api_cfg = zklink_api::ApiConfig { prover_token: f.prover_token.clone() };

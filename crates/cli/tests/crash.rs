@@ -2,8 +2,9 @@
 //!
 //! * Killed right after acknowledging txs, before sealing: every acknowledged tx is back after
 //!   the restart.
-//! * Killed again while blocks are moving through the L1 pipeline: after the restart every chain
-//!   commits, proves, syncs and executes every sealed block, and the chains agree with the store.
+//! * Killed again while blocks are moving through the L1 pipeline, and a third time once a block
+//!   is committed on L1 but not yet proven: after the restarts every chain commits, proves, syncs
+//!   and executes every sealed block, and the chains agree with the store.
 //!
 //! The node has no in-process prover: a separate `zklink prover --node` process proves every
 //! block through the API and keeps serving across the node's restarts.
@@ -161,6 +162,17 @@ async fn no_acknowledged_tx_is_lost_when_the_node_is_killed() {
     w.withdraw(ChainId(1), USD, USDC, 5 * E18, 0, 0).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     node.kill();
+    let node = NodeProcess::start(&config, &log);
+    let w = connect(&url, &key.0).await;
+
+    // Kill -9 once a block is committed on chain 1 and waits for its proof.
+    w.transfer(friend, USD, E18, 0).await.unwrap();
+    wait_for("a block committed but not yet proven on chain 1", DEADLINE, async || {
+        let k = c1.client.block_counters().await.unwrap();
+        k.committed > k.proven
+    })
+    .await;
+    node.kill();
     let _node = NodeProcess::start(&config, &log);
     let w = connect(&url, &key.0).await;
     wait_for("every sealed block executed on every chain", DEADLINE, async || {
@@ -169,5 +181,5 @@ async fn no_acknowledged_tx_is_lost_when_the_node_is_killed() {
     })
     .await;
     assert_eq!(c1.client.pending_balance(w.address(), USDC.0).await.unwrap(), 5_000_000, "the withdrawal is claimable");
-    assert_eq!(w.account().await.unwrap().unwrap().balance(0, USD.0), 92 * E18);
+    assert_eq!(w.account().await.unwrap().unwrap().balance(0, USD.0), 91 * E18);
 }

@@ -16,7 +16,7 @@ use ark_groth16::ProvingKey;
 use tokio::sync::broadcast;
 use zklink_crypto::fr_to_bytes;
 use zklink_l1::client::connect;
-use zklink_l1::{BlockCounters, L1Client};
+use zklink_l1::{BlockCounters, L1Client, SendPolicy};
 use zklink_state::State;
 use zklink_types::{ChainId, Network};
 
@@ -74,6 +74,8 @@ pub struct NodeConfig {
     pub mempool: MempoolLimits,
     /// Fees charged.
     pub fees: crate::FeePolicy,
+    /// How L1 transactions are sent: stuck ones are replaced with higher fees.
+    pub send_policy: SendPolicy,
 }
 
 impl NodeConfig {
@@ -117,6 +119,7 @@ impl NodeConfig {
             proof_lease: DEFAULT_PROOF_LEASE,
             mempool: MempoolLimits::default(),
             fees: crate::FeePolicy::default(),
+            send_policy: SendPolicy::default(),
         })
     }
 }
@@ -335,7 +338,7 @@ impl Node {
                 cfg.confirmations,
                 next,
             ));
-            let client = L1Client::new(provider, end.zklink);
+            let client = L1Client::new(provider, end.zklink).with_policy(cfg.send_policy.clone());
             senders.push(ChainSender::new(ChainId(info.id.0), info.data_availability, client, genesis));
         }
         let oracles = LocalOracles::new(cfg.network.network_id, cfg.oracles.clone());
