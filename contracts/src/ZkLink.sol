@@ -191,7 +191,7 @@ contract ZkLink is ZkLinkBase {
         for (uint256 i = 0; i < newBlocks.length; i++) {
             lastCommitted = _commitOne(lastCommitted, newBlocks[i]);
             storedBlockHashes[lastCommitted.blockNumber] = keccak256(abi.encode(lastCommitted));
-            emit BlockCommit(lastCommitted.blockNumber, lastCommitted.commitment, lastCommitted.syncHash);
+            emit BlockCommit(lastCommitted.blockNumber, lastCommitted);
         }
         totalBlocksCommitted = lastCommitted.blockNumber;
     }

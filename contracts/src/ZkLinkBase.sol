@@ -143,7 +143,9 @@ abstract contract ZkLinkBase {
     event NewPriorityRequest(
         address indexed sender, uint64 indexed serialId, uint8 opType, bytes pubData, uint64 expirationBlock
     );
-    event BlockCommit(uint32 indexed blockNumber, bytes32 commitment, bytes32 syncHash);
+    /// The block as stored (its keccak is `storedBlockHashes[blockNumber]`): what an oracle needs
+    /// to check a chain's history and to call `syncBlocks`, without trusting the operator.
+    event BlockCommit(uint32 indexed blockNumber, StoredBlockInfo info);
     event BlockProven(uint32 indexed blockNumber);
     event BlocksSynced(uint32 indexed blockNumber, bytes32 syncHash, uint256 signatures);
     event BlockExecuted(uint32 indexed blockNumber, bytes32 stateRoot);

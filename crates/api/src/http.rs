@@ -1,9 +1,11 @@
-//! Plain HTTP beside JSON-RPC on the API's port: `GET /health` (the health view as JSON, status
-//! 200 when ok and 503 when degraded, for load balancers and orchestrators) and `GET /metrics`
-//! (Prometheus text). Every other request goes to the JSON-RPC server.
+//! Plain HTTP beside JSON-RPC on one port: `GET` probes such as the node's `/health` (the health
+//! view as JSON, status 200 when ok and 503 when degraded, for load balancers and orchestrators)
+//! and `/metrics` (Prometheus text). Every other request goes to the JSON-RPC server. The oracle
+//! serves its own probes through the same layer.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use jsonrpsee::core::BoxError;
@@ -13,24 +15,45 @@ use zklink_node::NodeHandle;
 
 use crate::views;
 
-/// The layer that answers `/health` and `/metrics`.
+/// What a probe answers: HTTP status, content type, body.
+pub type ProbeResponse = (u16, &'static str, String);
+
+/// A handler for one `GET` path.
+pub type Probe = Arc<dyn Fn() -> ProbeResponse + Send + Sync>;
+
+/// The layer that answers `GET` on its paths and passes everything else to JSON-RPC.
 #[derive(Clone)]
 pub struct Probes {
-    node: NodeHandle,
+    routes: Arc<Vec<(&'static str, Probe)>>,
 }
 
 impl Probes {
-    /// Probes of `node`.
-    pub fn new(node: NodeHandle) -> Self {
-        Self { node }
+    /// Probes answering `routes` (path, handler).
+    pub fn new(routes: Vec<(&'static str, Probe)>) -> Self {
+        Self { routes: Arc::new(routes) }
+    }
+
+    /// The node's `/health` (200 when ok, 503 when degraded) and `/metrics`.
+    pub fn for_node(node: NodeHandle) -> Self {
+        let health_node = node.clone();
+        let health: Probe = Arc::new(move || {
+            let health = views::health(&health_node);
+            let status = if health.status == "ok" { 200 } else { 503 };
+            (status, "application/json", serde_json::to_string_pretty(&health).unwrap_or_default())
+        });
+        let metrics: Probe = Arc::new(move || (200, PROMETHEUS_TEXT, node.metrics().render()));
+        Self::new(vec![("/health", health), ("/metrics", metrics)])
     }
 }
+
+/// The content type of the Prometheus text format.
+pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4";
 
 impl<S> Layer<S> for Probes {
     type Service = ProbesService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ProbesService { inner, node: self.node.clone() }
+        ProbesService { inner, routes: self.routes.clone() }
     }
 }
 
@@ -38,7 +61,7 @@ impl<S> Layer<S> for Probes {
 #[derive(Clone)]
 pub struct ProbesService<S> {
     inner: S,
-    node: NodeHandle,
+    routes: Arc<Vec<(&'static str, Probe)>>,
 }
 
 fn respond(status: u16, content_type: &'static str, body: String) -> HttpResponse {
@@ -46,7 +69,7 @@ fn respond(status: u16, content_type: &'static str, body: String) -> HttpRespons
         .status(status)
         .header("content-type", content_type)
         .body(HttpBody::from(body))
-        .expect("a static status and header are valid")
+        .unwrap_or_else(|_| HttpResponse::new(HttpBody::from("invalid probe response")))
 }
 
 impl<S, B> Service<HttpRequest<B>> for ProbesService<S>
@@ -65,19 +88,9 @@ where
 
     fn call(&mut self, req: HttpRequest<B>) -> Self::Future {
         if req.method() == "GET" {
-            match req.uri().path() {
-                "/health" => {
-                    let health = views::health(&self.node);
-                    let status = if health.status == "ok" { 200 } else { 503 };
-                    let body = serde_json::to_string_pretty(&health).unwrap_or_default();
-                    return Box::pin(std::future::ready(Ok(respond(status, "application/json", body))));
-                }
-                "/metrics" => {
-                    let body = self.node.metrics().render();
-                    let response = respond(200, "text/plain; version=0.0.4", body);
-                    return Box::pin(std::future::ready(Ok(response)));
-                }
-                _ => {}
+            if let Some((_, probe)) = self.routes.iter().find(|(path, _)| *path == req.uri().path()) {
+                let (status, content_type, body) = probe();
+                return Box::pin(std::future::ready(Ok(respond(status, content_type, body))));
             }
         }
         let fut = self.inner.call(req);

@@ -258,7 +258,7 @@ pub async fn serve(addr: SocketAddr, node: NodeHandle, network: Network) -> Resu
 /// Serves the API on `addr`: JSON-RPC over HTTP and WebSocket, `/health` and `/metrics`.
 pub async fn serve_with(addr: SocketAddr, node: NodeHandle, network: Network, cfg: ApiConfig) -> Result<Api, ApiError> {
     let server = Server::builder()
-        .set_http_middleware(tower::ServiceBuilder::new().layer(http::Probes::new(node.clone())))
+        .set_http_middleware(tower::ServiceBuilder::new().layer(http::Probes::for_node(node.clone())))
         .build(addr)
         .await
         .map_err(|e| ApiError::Server(e.to_string()))?;

@@ -1,6 +1,7 @@
-//! In-process oracle signing, for the devnet until independent oracle nodes exist (issue 6): the
-//! keys sign a block's sync attestation only once the block is proven on every chain with the
-//! same sync hash, and the signatures go through the same `syncBlocks` path as real oracles'.
+//! In-process oracle signing, a shortcut for tests and a single-machine devnet: the keys sign a
+//! block's sync attestation once the block is proven on every chain, and the signatures go
+//! through the same `syncBlocks` path as the independent oracles' (`zklink-oracle`). With no keys
+//! the node leaves syncing to the oracle network.
 
 use alloy::primitives::{Bytes, B256};
 use alloy::signers::local::PrivateKeySigner;
@@ -20,6 +21,11 @@ impl LocalOracles {
         // The contract wants signatures in ascending signer order.
         keys.sort_by_key(|k| k.address());
         Self { network_id, keys }
+    }
+
+    /// Whether there are no keys (the oracle network attests instead).
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
     }
 
     /// 65-byte signatures of `(network id, block number, sync hash)`, in ascending signer order.
