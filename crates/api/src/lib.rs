@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `zklink_health` | — | the node's health |
 //! | `zklink_network` | — | the network: chains, tokens, preset |
-//! | `zklink_account` | `[address]` | the account (id, nonce, key hash, non-zero balances) or `null` |
+//! | `zklink_account` | `[address, view?]` | the account (id, nonce, key hash, non-zero balances, order slots) in the `latest` (default) or `executed` state, or `null` |
 //! | `zklink_submitTx` | `[tx]` | the tx hash once the tx is applied or queued, durably |
 //! | `zklink_txStatus` | `[hash]` | the tx's stage, block and L1 transactions, or `null` |
 //! | `zklink_estimateFee` | `[txType, feeToken]` | the least fee accepted |
@@ -171,6 +171,14 @@ fn prover_submit(ctx: &Context, block: u32, proof: &str) -> Result<bool, ErrorOb
     }
 }
 
+/// `[address]` (the latest state) or `[address, view]`.
+fn parse_account_params(params: &Params) -> Result<(Address, views::StateView), ErrorObjectOwned> {
+    let mut seq = params.sequence();
+    let address: Address = seq.next()?;
+    let view: Option<views::StateView> = seq.optional_next()?;
+    Ok((address, view.unwrap_or(views::StateView::Latest)))
+}
+
 /// Method names are unique literals, so registering cannot fail.
 fn ok<T>(r: Result<T, jsonrpsee::core::RegisterMethodError>) {
     r.map(drop).expect("method names are unique literals");
@@ -183,8 +191,9 @@ pub fn module(node: NodeHandle, network: Network, cfg: ApiConfig) -> RpcModule<C
     ok(m.register_method("zklink_health", |_, ctx, _| Ok::<_, ErrorObjectOwned>(views::health(&ctx.node))));
     ok(m.register_method("zklink_network", |_, ctx, _| Ok::<_, ErrorObjectOwned>(ctx.network.clone())));
     ok(m.register_method("zklink_account", |params: Params, ctx, _| {
-        let (address,): (Address,) = params.parse().map_err(|e| invalid("[address]", e))?;
-        Ok::<_, ErrorObjectOwned>(views::account(&ctx.node, &ctx.network, address))
+        let expected = "[address] or [address, \"latest\" | \"executed\"]";
+        let (address, view) = parse_account_params(&params).map_err(|e| invalid(expected, e))?;
+        Ok::<_, ErrorObjectOwned>(views::account(&ctx.node, address, view))
     }));
     ok(m.register_method("zklink_submitTx", |params: Params, ctx, _| {
         let (tx,): (L2Tx,) = params.parse().map_err(|e| invalid("[tx]", e))?;

@@ -2,11 +2,12 @@
 
 use zklink_node::fees::max_chunks_of;
 use zklink_node::{Action, ChainStatus, NodeHandle, StoreError};
+use zklink_state::State;
 use zklink_types::api::{
     AccountView, BalanceView, BlockStatusView, BlockView, ChainHealthView, ChainStageView, FeeView, HealthView,
-    PendingWithdrawalView, Stage, TxStatusView,
+    OrderSlotView, PendingWithdrawalView, Stage, TxStatusView,
 };
-use zklink_types::{Address, Network, Op, SubAccountId, TokenId, TxHash};
+use zklink_types::{Address, Op, SlotId, SubAccountId, TokenId, TxHash};
 
 /// A pass older than this makes the node unhealthy: it cannot reach the chain.
 pub const STALE_AFTER_SECS: u64 = 60;
@@ -14,25 +15,64 @@ pub const STALE_AFTER_SECS: u64 = 60;
 /// The most blocks [`pending_withdrawals`] reads.
 pub const PENDING_WITHDRAWAL_BLOCKS: u32 = 1_000;
 
-/// `address`'s account with its non-zero balances, or `None`.
-pub fn account(node: &NodeHandle, network: &Network, address: Address) -> Option<AccountView> {
-    let keeper = node.keeper();
-    let state = keeper.state();
-    let id = state.account_id_by_address(&address)?;
-    let acc = state.account(id)?;
-    let mut tokens: Vec<u16> = vec![1];
-    tokens.extend(network.tokens.iter().map(|t| t.id.0));
-    let subs = 1u16 << network.preset.sub_account_bits;
-    let mut balances = Vec::new();
-    for sub in 0..subs {
-        for &token in &tokens {
-            let amount = state.balance(id, SubAccountId(sub as u8), TokenId(token));
-            if amount != 0 {
-                balances.push(BalanceView { sub_account: sub as u8, token, amount: amount.to_string() });
-            }
+/// Which state an account is read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StateView {
+    /// The keeper's state: every accepted tx, the open block included.
+    Latest,
+    /// The state after the newest block executed on every chain.
+    Executed,
+}
+
+/// `address`'s account in `view`, or `None`.
+pub fn account(node: &NodeHandle, address: Address, view: StateView) -> Option<AccountView> {
+    match view {
+        StateView::Latest => account_in(node.keeper().state(), address, None),
+        StateView::Executed => {
+            let executed = node.executed();
+            account_in(executed.state(), address, Some(executed.block()))
         }
     }
-    Some(AccountView { id: id.0, address, nonce: acc.nonce.0, pubkey_hash: acc.pubkey_hash.to_string(), balances })
+}
+
+/// `address`'s account in `state` with its non-zero balances and used order slots.
+fn account_in(state: &State, address: Address, executed_block: Option<u32>) -> Option<AccountView> {
+    let id = state.account_id_by_address(&address)?;
+    let acc = state.account(id)?;
+    let preset = state.preset();
+    let split = |index: u64, bits: u32| ((index >> bits) as u8, (index & ((1 << bits) - 1)) as u16);
+    let balances = acc
+        .balances
+        .leaves()
+        .into_iter()
+        .map(|(index, _)| split(index, preset.token_bits))
+        .map(|(sub, token)| (sub, token, state.balance(id, SubAccountId(sub), TokenId(token))))
+        .filter(|(_, _, amount)| *amount != 0)
+        .map(|(sub_account, token, amount)| BalanceView { sub_account, token, amount: amount.to_string() })
+        .collect();
+    let orders = acc
+        .orders
+        .leaves()
+        .into_iter()
+        .map(|(index, _)| split(index, preset.slot_bits))
+        .map(|(sub, slot)| (sub, slot, state.order_slot(id, SubAccountId(sub), SlotId(slot))))
+        .map(|(sub_account, slot, o)| OrderSlotView {
+            sub_account,
+            slot,
+            nonce: o.nonce.0,
+            residue: o.residue.to_string(),
+        })
+        .collect();
+    Some(AccountView {
+        id: id.0,
+        address,
+        nonce: acc.nonce.0,
+        pubkey_hash: acc.pubkey_hash.to_string(),
+        balances,
+        orders,
+        executed_block,
+    })
 }
 
 /// The stage block `n` reached on a chain whose counters are `status`.

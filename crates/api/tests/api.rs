@@ -55,6 +55,13 @@ async fn the_api_serves_accounts_txs_and_blocks() {
     let nobody: Value =
         client.request("zklink_account", rpc_params![zklink_types::Address::repeat_byte(3)]).await.unwrap();
     assert!(nobody.is_null());
+    // Nothing is executed on L1 yet: the executed view has no such account.
+    let executed: Value = client.request("zklink_account", rpc_params![alice.address, "executed"]).await.unwrap();
+    assert!(executed.is_null(), "{executed}");
+    let latest: Value = client.request("zklink_account", rpc_params![alice.address, "latest"]).await.unwrap();
+    assert_eq!(latest["balances"], account["balances"]);
+    let bad = client.request::<Value, _>("zklink_account", rpc_params![alice.address, "soon"]).await.unwrap_err();
+    assert_eq!(code(bad), codes::INVALID_PARAMS);
 
     // Submission: accepted, then the duplicate and a tampered copy get their own codes.
     let cpk = mirror.change_pubkey_tx(&alice);

@@ -23,8 +23,12 @@ pub struct Args {
 enum Command {
     /// Show the L1 address and the L2 key hash.
     Address,
-    /// Show the account's id, nonce, key and balances.
-    Balances,
+    /// Show the account's id, nonce, key, balances and order slots.
+    Balances {
+        /// As of the newest block executed on every chain (default: the latest state).
+        #[arg(long)]
+        executed: bool,
+    },
     /// Deposit on L1 (an L1 transaction to chain CHAIN's contract).
     Deposit {
         /// zklink chain id (1..).
@@ -180,17 +184,29 @@ pub async fn run(args: Args) -> Result<(), String> {
             println!("address      {}", w.address());
             println!("L2 key hash  {}", w.pubkey_hash());
         }
-        Command::Balances => match w.account().await.map_err(err)? {
-            None => println!("{} has no L2 account yet: deposit to it first", w.address()),
-            Some(a) => {
-                let key = if a.has_key() { "set" } else { "not set (run `zklink wallet activate`)" };
-                println!("account {}  nonce {}  L2 key {key}", a.id, a.nonce);
-                for b in &a.balances {
-                    let amount = format_units(b.amount.parse().unwrap_or(0), 18);
-                    println!("  sub-account {}  {:>28} {}", b.sub_account, amount, symbol(&w, b.token));
+        Command::Balances { executed } => {
+            let account = if executed { w.account_executed().await } else { w.account().await };
+            match account.map_err(err)? {
+                None => println!("{} has no L2 account yet: deposit to it first", w.address()),
+                Some(a) => {
+                    let key = if a.has_key() { "set" } else { "not set (run `zklink wallet activate`)" };
+                    let when =
+                        a.executed_block.map_or_else(|| "latest".into(), |b| format!("executed up to block {b}"));
+                    println!("account {}  nonce {}  L2 key {key}  ({when})", a.id, a.nonce);
+                    for b in &a.balances {
+                        let amount = format_units(b.amount.parse().unwrap_or(0), 18);
+                        println!("  sub-account {}  {:>28} {}", b.sub_account, amount, symbol(&w, b.token));
+                    }
+                    for o in &a.orders {
+                        let residue = format_units(o.residue.parse().unwrap_or(0), 18);
+                        println!(
+                            "  sub-account {}  order slot {} (nonce {}): {residue} open",
+                            o.sub_account, o.slot, o.nonce
+                        );
+                    }
                 }
             }
-        },
+        }
         Command::Deposit { chain, l1, token, amount, usd } => {
             let (_, decimals) = w.token_on_chain(TokenId(token), ChainId(chain)).map_err(err)?;
             let l1_amount = parse_units(&amount, decimals).map_err(err)?;

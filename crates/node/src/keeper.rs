@@ -115,6 +115,7 @@ pub struct ProofJob {
 /// The sequencer's state.
 pub struct StateKeeper {
     exec: Executor,
+    fee_owner: Address,
     store: Arc<BlockStore>,
     max_chunks: usize,
     /// The state at the open block's start.
@@ -157,6 +158,7 @@ impl StateKeeper {
         let exec = Executor::new(network, state.clone()).map_err(KeeperError::Network)?;
         let mut keeper = Self {
             exec,
+            fee_owner,
             store,
             max_chunks,
             block_start: state,
@@ -281,6 +283,16 @@ impl StateKeeper {
     /// Whether `hash` waits for an earlier nonce.
     pub fn is_queued(&self, hash: &TxHash) -> bool {
         self.mempool.contains(hash)
+    }
+
+    /// The network it sequences.
+    pub fn network(&self) -> &Network {
+        self.exec.network()
+    }
+
+    /// The owner of the fee account at genesis.
+    pub fn fee_owner(&self) -> Address {
+        self.fee_owner
     }
 
     /// The number the open block will get.

@@ -3,6 +3,7 @@
 //! * [`keeper`]: the state keeper: applies txs, seals blocks, write-ahead log, replay on open.
 //! * [`mempool`]: txs waiting for an earlier nonce, with per-account and total limits.
 //! * [`events`]: the node's event stream (txs applied, blocks sealed, L1 progress).
+//! * [`executed`]: the state as of the newest block executed on every chain.
 //! * [`fees`]: the fee policy (USD per chunk) and the chunks each tx type takes.
 //! * [`store`]: the durable block store (redb): sealed blocks with their txs, and proofs.
 //! * [`proofs`]: the prover job queue served to in-process and remote workers; proofs verified.
@@ -18,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod events;
+pub mod executed;
 pub mod fees;
 pub mod keeper;
 pub mod mempool;

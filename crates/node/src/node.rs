@@ -21,6 +21,7 @@ use zklink_state::State;
 use zklink_types::{ChainId, Network};
 
 use crate::events::NodeEvent;
+use crate::executed::ExecutedState;
 use crate::keeper::{KeeperError, StateKeeper};
 use crate::mempool::MempoolLimits;
 use crate::metrics::Metrics;
@@ -163,6 +164,7 @@ pub struct NodeHandle {
     chains: Arc<RwLock<Vec<ChainStatus>>>,
     proofs: Arc<ProofQueue>,
     metrics: Arc<Metrics>,
+    executed: Arc<Mutex<ExecutedState>>,
 }
 
 impl NodeHandle {
@@ -174,7 +176,10 @@ impl NodeHandle {
     }
 
     fn with_queue(keeper: StateKeeper, store: Arc<BlockStore>, proofs: ProofQueue, chains: u8) -> Self {
+        let executed = ExecutedState::genesis(keeper.network().clone(), keeper.fee_owner())
+            .expect("the keeper's network and fee owner opened an executor already");
         Self {
+            executed: Arc::new(Mutex::new(executed)),
             events: keeper.events(),
             keeper: Arc::new(Mutex::new(keeper)),
             store,
@@ -204,6 +209,23 @@ impl NodeHandle {
     /// What the node last learnt of each chain.
     pub fn chains(&self) -> Vec<ChainStatus> {
         self.chains.read().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// The state as of the newest block executed on every chain (lock briefly).
+    pub fn executed(&self) -> MutexGuard<'_, ExecutedState> {
+        self.executed.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Advances the executed state to the newest block every chain executed.
+    fn advance_executed(&self) {
+        let chains = self.chains();
+        let Some(target) = chains.iter().map(|c| c.counters.map_or(0, |k| k.executed)).min() else { return };
+        let mut executed = self.executed();
+        if target > executed.block() {
+            if let Err(e) = executed.advance_to(&self.store, target) {
+                tracing::error!(error = %e, "advancing the executed state");
+            }
+        }
     }
 
     /// The prover job queue.
@@ -389,6 +411,7 @@ impl Node {
             }
             self.handle.record_pass(&pass);
             self.handle.record_gauges();
+            self.handle.advance_executed();
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = tokio::time::sleep(self.poll_interval) => {}

@@ -124,6 +124,11 @@ impl Wallet {
         Ok(self.api.request("zklink_account", rpc_params![self.address]).await?)
     }
 
+    /// The account as of the newest block executed on every chain (what L1 has paid out against).
+    pub async fn account_executed(&self) -> Result<Option<AccountView>, SdkError> {
+        Ok(self.api.request("zklink_account", rpc_params![self.address, "executed"]).await?)
+    }
+
     /// Sealed blocks and the open block's size.
     pub async fn block_number(&self) -> Result<BlockNumberView, SdkError> {
         Ok(self.api.request("zklink_blockNumber", rpc_params![]).await?)

@@ -159,6 +159,12 @@ async fn the_devnet_scenario_runs_end_to_end() {
         let bid = alice.sign_order(0, 0, WETH, USD, E18, price, false, (10, 20)).await.unwrap();
         alice.match_orders(ask.clone(), bid, USD, 0).await.unwrap();
         assert_eq!(usd(&bob, WETH).await, 9 * E18);
+        let slot = bob.account().await.unwrap().unwrap().orders;
+        assert_eq!(
+            (slot.len(), slot[0].residue.as_str()),
+            (1, "1000000000000000000"),
+            "half of bob's order rests: {slot:?}"
+        );
         assert_eq!(usd(&bob, USD).await, 100 * E18 - 100 * E18 * 10 / 10_000, "less the 0.1 % maker fee");
         let alice_weth = usd(&alice, WETH).await;
         assert!(alice_weth > 99 * E18 / 100 && alice_weth <= E18, "{alice_weth}");
@@ -216,6 +222,12 @@ async fn the_devnet_scenario_runs_end_to_end() {
         assert_eq!(status.chains.len(), 3);
         assert!(status.chains.iter().all(|c| c.commit_tx.is_some() && c.execute_tx.is_some()), "{status:?}");
         assert!(alice.pending_withdrawals(ChainId(1)).await.unwrap().is_empty(), "executed: none pending");
+        // Everything executed: the executed view has caught up with the latest one.
+        let latest = alice.account().await.unwrap().unwrap();
+        wait_for("the executed state", DEADLINE, async || {
+            alice.account_executed().await.unwrap().is_some_and(|a| a.balances == latest.balances)
+        })
+        .await;
         let acceptor_address = c1.anvil.address(4).unwrap();
         assert_eq!(c1.client.pending_balance(acceptor_address, USDC.0).await.unwrap(), 20_000_000, "repaid in full");
         assert_eq!(c3.client.pending_balance(alice.address(), USDT.0).await.unwrap(), 50 * E18);

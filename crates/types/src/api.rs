@@ -19,6 +19,27 @@ pub struct AccountView {
     pub pubkey_hash: String,
     /// Non-zero balances.
     pub balances: Vec<BalanceView>,
+    /// Order slots in use (a resting order's nonce and unfilled residue).
+    #[serde(default)]
+    pub orders: Vec<OrderSlotView>,
+    /// The block this view is as of: `null` for the latest state (open block included), else the
+    /// newest block executed on every chain.
+    #[serde(default)]
+    pub executed_block: Option<u32>,
+}
+
+/// One order slot.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderSlotView {
+    /// Sub-account.
+    pub sub_account: u8,
+    /// Slot.
+    pub slot: u16,
+    /// The order nonce the slot holds.
+    pub nonce: u32,
+    /// The base amount still open, as a decimal string.
+    pub residue: String,
 }
 
 impl AccountView {

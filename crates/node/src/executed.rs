@@ -1,0 +1,80 @@
+//! The state as of the newest block executed on every chain: the state L1 has paid out against,
+//! as opposed to the keeper's latest state (which includes sealed blocks still on their way and the
+//! open block). It is advanced by replaying stored blocks as chains execute them; the API serves
+//! it as the `executed` view of an account.
+
+use zklink_executor::verify::VerifiedTx;
+use zklink_executor::Executor;
+use zklink_state::State;
+use zklink_types::{Address, BlockNumber, Network};
+
+use crate::store::{BlockStore, StoreError};
+
+/// Why the executed state could not advance.
+#[derive(thiserror::Error, Debug)]
+pub enum ExecutedError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored block did not replay (the store is damaged).
+    #[error("replaying block {block} into the executed state: {reason}")]
+    Replay {
+        /// The block.
+        block: u32,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The executed state and the block it stands at.
+pub struct ExecutedState {
+    exec: Executor,
+    block: u32,
+}
+
+impl ExecutedState {
+    /// The genesis state of `network` with the fee account owned by `fee_owner`.
+    pub fn genesis(network: Network, fee_owner: Address) -> Result<Self, String> {
+        let state = State::genesis(network.preset.clone(), fee_owner);
+        Ok(Self { exec: Executor::new(network, state)?, block: 0 })
+    }
+
+    /// The block it stands at (0: genesis).
+    pub fn block(&self) -> u32 {
+        self.block
+    }
+
+    /// The state after that block.
+    pub fn state(&self) -> &State {
+        self.exec.state()
+    }
+
+    /// Replays stored blocks up to `target`.
+    pub fn advance_to(&mut self, store: &BlockStore, target: u32) -> Result<(), ExecutedError> {
+        while self.block < target {
+            let n = self.block + 1;
+            let fail = |reason: String| ExecutedError::Replay { block: n, reason };
+            let stored = store.block(n)?.ok_or_else(|| fail("missing from the store".into()))?;
+            let mut priority = stored.priority.iter();
+            for tx in &stored.txs {
+                match tx {
+                    Some(tx) => {
+                        let verified = VerifiedTx::verify(tx.clone()).map_err(|e| fail(e.to_string()))?;
+                        self.exec.apply_verified(&verified).map_err(|e| fail(e.to_string()))?;
+                    }
+                    None => {
+                        let p = priority.next().ok_or_else(|| fail("fewer priority requests than ops".into()))?;
+                        self.exec.apply_priority(p).map_err(|e| fail(e.to_string()))?;
+                    }
+                }
+            }
+            let sealed =
+                self.exec.seal_block(BlockNumber(n), stored.block.timestamp).map_err(|e| fail(e.to_string()))?;
+            if sealed.block.new_root != stored.block.new_root {
+                return Err(fail("the replayed root differs from the stored one".into()));
+            }
+            self.block = n;
+        }
+        Ok(())
+    }
+}
