@@ -1,10 +1,11 @@
-//! `zklink`: one binary, a subcommand per role. `devnet`, `node`, `prover`, `wallet` and `bench`.
+//! `zklink`: one binary, a subcommand per role. `devnet`, `node`, `prover`, `oracle`, `wallet` and `bench`.
 
 #![forbid(unsafe_code)]
 
 mod bench;
 mod devnet;
 mod node;
+mod oracle;
 mod prover;
 mod wallet;
 
@@ -25,6 +26,9 @@ enum Command {
     Devnet(devnet::Args),
     /// Run the operator node against configured chains, with the JSON-RPC API (`--config` file).
     Node(node::Args),
+    /// Run an independent oracle: read every chain from its own endpoints, attest blocks every
+    /// chain proved with the same sync hash, exchange attestations with peers, submit syncBlocks.
+    Oracle(oracle::Args),
     /// Run a remote prover worker for a node: lease proof jobs, prove, return the proofs.
     Prover(prover::Args),
     /// Benchmarks (figures for docs/benchmarks.md).
@@ -63,6 +67,7 @@ fn main() -> std::process::ExitCode {
         Command::Wallet(args) => runtime.block_on(wallet::run(args)),
         Command::Node(args) => runtime.block_on(node::run(args)),
         Command::Prover(args) => runtime.block_on(prover::run(args)),
+        Command::Oracle(args) => runtime.block_on(oracle::run(args)),
         Command::Bench(BenchCommand::Load(args)) => runtime.block_on(bench::load(args)),
         Command::Bench(BenchCommand::Devnet(args)) => runtime.block_on(bench::devnet(args)),
     };

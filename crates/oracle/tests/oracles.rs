@@ -4,7 +4,9 @@
 //! * with two of them offline, blocks are proven everywhere but not synced: withdrawals stall,
 //!   nothing is lost; restarted from their stores, they catch up and everything executes;
 //! * a minority cannot sync: an honest attestation plus one over a wrong hash, another network
-//!   or another block is refused by the contract.
+//!   or another block is refused by the contract;
+//! * once governance removes an oracle from the set, its attestations no longer count, and the
+//!   oracle that replaced it does.
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
@@ -190,15 +192,7 @@ async fn independent_oracles_sync_stall_when_offline_and_refuse_minorities() {
     wait_for("the transfer's block proven on every chain", DEADLINE, async || {
         let n = w.block_number().await.unwrap();
         sealed = n.sealed;
-        if n.pending_chunks != 0 || sealed <= before {
-            return false;
-        }
-        for ch in &chains.chains {
-            if ch.client.block_counters().await.unwrap().proven < sealed {
-                return false;
-            }
-        }
-        true
+        n.pending_chunks == 0 && sealed > before && proven_everywhere(&chains, sealed).await
     })
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -237,12 +231,61 @@ async fn independent_oracles_sync_stall_when_offline_and_refuse_minorities() {
     let metrics = reqwest_get(addrs[1], "/metrics").await;
     assert!(metrics.contains("zklink_oracle_attestations_total"), "{metrics}");
 
+    // Governance replaces C by a new oracle D (threshold still 2) on every chain. With B offline,
+    // A and C attest the next block, but C no longer counts: it stays unsynced until D runs.
+    let d_key = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x44)).unwrap();
+    let members = vec![keys[0].address(), keys[1].address(), d_key.address()];
+    for ch in &chains.chains {
+        let call = ch.client.periphery().setOracleSet(members.clone(), 2);
+        zklink_l1::client::send("setOracleSet", call).await.unwrap();
+        let _: Value = ch
+            .client
+            .provider()
+            .raw_request("anvil_setBalance".into(), (d_key.address(), U256::from(10u128.pow(20))))
+            .await
+            .unwrap();
+    }
+    let c_running = running.pop().unwrap();
+    running.pop().unwrap().stop().await; // B
+    let before = c1.client.block_counters().await.unwrap().synced;
+    w.transfer(Address::repeat_byte(0xf2), USD, 10u128.pow(18), 0).await.unwrap();
+    let mut sealed = 0;
+    wait_for("the next block proven on every chain", DEADLINE, async || {
+        let n = w.block_number().await.unwrap();
+        sealed = n.sealed;
+        n.pending_chunks == 0 && sealed > before && proven_everywhere(&chains, sealed).await
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        c1.client.block_counters().await.unwrap().synced,
+        before,
+        "a removed oracle's attestation does not count"
+    );
+    let d_addr = free_addr();
+    let d = start_oracle(&chains, &d_key, &dir.path().join("oracle-d"), d_addr, &addrs).await;
+    wait_for("the block synced with A and D and executed everywhere", DEADLINE, async || {
+        executed_everywhere(&chains, sealed).await
+    })
+    .await;
+    running.push(c_running);
+    running.push(d);
+
     for r in running {
         r.stop().await;
     }
     let _ = stop_node.send(());
     node_task.await.unwrap();
     api.stop().await;
+}
+
+async fn proven_everywhere(chains: &TestChains, block: u32) -> bool {
+    for ch in &chains.chains {
+        if ch.client.block_counters().await.unwrap().proven < block {
+            return false;
+        }
+    }
+    true
 }
 
 /// A plain HTTP/1.0 GET's body.

@@ -1,0 +1,90 @@
+//! `zklink oracle --config oracle.json`: an independent oracle node (see `zklink-oracle`). Its
+//! configuration names its own endpoint for every chain, its key and its peers; nothing comes from
+//! the operator.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy::primitives::B256;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest::Url;
+use serde::{Deserialize, Serialize};
+use zklink_l1::SendPolicy;
+use zklink_oracle::{ChainEndpoint, Oracle, OracleConfig};
+use zklink_types::{Address, Network};
+
+/// Options of `zklink oracle`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The oracle's configuration file (JSON; see `OracleFile`).
+    #[arg(long, env = "ZKLINK_ORACLE_CONFIG")]
+    config: PathBuf,
+}
+
+/// One chain in the configuration file: the oracle's own endpoint.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OracleChainFile {
+    /// JSON-RPC endpoint of the chain (the oracle's own node or provider).
+    pub url: Url,
+    /// The zklink proxy on it.
+    pub zklink: Address,
+    /// The L1 block of its deployment.
+    pub deployed_at: u64,
+}
+
+/// The configuration file of `zklink oracle`.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OracleFile {
+    /// The network (its id and chains).
+    pub network: Network,
+    /// One entry per chain, in chain order.
+    pub chains: Vec<OracleChainFile>,
+    /// The oracle's secret key (hex): it signs attestations and pays for `syncBlocks`.
+    pub key: B256,
+    /// The other oracles' APIs (`http://host:port`).
+    pub peers: Vec<String>,
+    /// Where its store lives.
+    pub data_dir: PathBuf,
+    /// Address of its own API (attestations, status, /metrics, /health).
+    pub listen: SocketAddr,
+    /// Confirmations before a chain's `BlockCommit` event is read.
+    pub confirmations: u64,
+    /// Pause between passes (ms).
+    pub poll_ms: u64,
+}
+
+/// Runs the oracle until Ctrl-C.
+pub async fn run(args: Args) -> Result<(), String> {
+    let text = std::fs::read_to_string(&args.config).map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let f: OracleFile = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", args.config.display()))?;
+    f.network.validate().map_err(|e| format!("network: {e}"))?;
+    let key = PrivateKeySigner::from_bytes(&f.key).map_err(|e| format!("key: {e}"))?;
+    let oracle = Oracle::open(OracleConfig {
+        network: f.network.clone(),
+        chains: f
+            .chains
+            .iter()
+            .map(|c| ChainEndpoint { url: c.url.clone(), zklink: c.zklink, deployed_at: c.deployed_at })
+            .collect(),
+        key,
+        peers: f.peers.clone(),
+        data_dir: f.data_dir.clone(),
+        confirmations: f.confirmations,
+        poll_interval: Duration::from_millis(f.poll_ms),
+        send_policy: SendPolicy::default(),
+    })
+    .map_err(|e| e.to_string())?;
+    let address = oracle.address();
+    let api = zklink_oracle::api::serve(f.listen, oracle.handle()).await?;
+    println!("zklink oracle {address}: API on http://{} ({} peers)", api.addr, f.peers.len());
+    oracle
+        .run(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+    api.stop().await;
+    Ok(())
+}
