@@ -282,23 +282,39 @@ impl Oracle {
         let proven = counters.iter().map(|k| k.proven).min().unwrap_or(0);
         let synced = counters.iter().map(|k| k.synced).min().unwrap_or(0);
         let mut report = PassReport { attested: self.attest(synced, proven).await?, ..Default::default() };
+        self.record(&counters)?;
         let pool = self.gather(synced).await?;
+        let mut failed = None;
         for (c, k) in self.chains.iter().zip(&counters) {
-            if let Some(block) = submit(c, k.synced, &pool).await? {
-                report.synced.push((c.chain, block));
+            // One chain failing does not keep the others from syncing.
+            match submit(c, k.synced, &pool).await {
+                Ok(Some(block)) => report.synced.push((c.chain, block)),
+                Ok(None) => {}
+                Err(e) => failed = Some(e),
             }
         }
+        match failed {
+            Some(e) => Err(e),
+            None => {
+                self.status_mut().error = None;
+                Ok(report)
+            }
+        }
+    }
+
+    /// Publishes the counters and the newest attestation in the status and metrics.
+    fn record(&self, counters: &[BlockCounters]) -> Result<(), OracleError> {
+        let last = self.handle.store.last()?;
         let mut status = self.status_mut();
         status.chains = self
             .chains
             .iter()
-            .zip(&counters)
+            .zip(counters)
             .map(|(c, k)| (c.chain, [k.committed, k.proven, k.synced, k.executed]))
             .collect();
-        status.last_attested = self.handle.store.last()?;
-        status.error = None;
-        self.handle.metrics.last_attested.set(i64::from(status.last_attested));
-        Ok(report)
+        status.last_attested = last;
+        self.handle.metrics.last_attested.set(i64::from(last));
+        Ok(())
     }
 
     /// Attests blocks `synced+1..=proven` in order, each only once every chain stores it with the
@@ -415,9 +431,12 @@ async fn submit(
         let signatures: Vec<Bytes> = members.iter().map(|a| a.signature.clone()).collect();
         return match c.client.sync_blocks(&info, signatures).await {
             Ok(_) => Ok(Some(block)),
-            // Another oracle was faster: harmless.
+            // Another oracle was faster (seen in simulation, or as a revert once mined): harmless.
             Err(L1Error::Reverted { revert: Revert::ZkLink(ZkLink::ZkLinkErrors::AlreadySynced(_)), .. }) => Ok(None),
-            Err(e) => Err(c.l1(e)),
+            Err(e) => match c.client.block_counters().await {
+                Ok(k) if k.synced >= block => Ok(None),
+                _ => Err(c.l1(e)),
+            },
         };
     }
     Ok(None)

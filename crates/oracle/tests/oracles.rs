@@ -13,14 +13,16 @@
 #[path = "../../l1/tests/support/mod.rs"]
 mod support;
 
+mod common;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, Bytes, B256, U256};
-use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
+use common::*;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
@@ -28,83 +30,15 @@ use serde_json::Value;
 use support::*;
 use zklink_contracts::zklink::{StoredBlockInfo, TestToken, ZkLink};
 use zklink_executor::testkit::TEST_FEE_OWNER;
-use zklink_l1::{EventReader, L1Error, SendPolicy, TestChains};
+use zklink_l1::{EventReader, L1Error, TestChains};
 use zklink_node::{Node, NodeConfig};
-use zklink_oracle::api::{serve, OracleApi};
-use zklink_oracle::{Attestation, ChainEndpoint, Oracle, OracleConfig};
+use zklink_oracle::Attestation;
 use zklink_sdk::Wallet;
 use zklink_types::{ChainId, Network, TokenId};
 
 const DEADLINE: Duration = Duration::from_secs(300);
 const USD: TokenId = TokenId(1);
 const USDC: TokenId = TokenId(17);
-
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
-/// A running oracle: its loop and its API.
-struct Running {
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-    api: OracleApi,
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap();
-        self.api.stop().await;
-    }
-}
-
-async fn start_oracle(
-    chains: &TestChains,
-    key: &PrivateKeySigner,
-    dir: &Path,
-    addr: SocketAddr,
-    peers: &[SocketAddr],
-) -> Running {
-    let cfg = OracleConfig {
-        network: chains.network.clone(),
-        chains: chains
-            .chains
-            .iter()
-            .map(|c| ChainEndpoint {
-                url: c.anvil.endpoint_url(),
-                zklink: c.deployment.zklink,
-                deployed_at: c.deployment.deployed_at,
-            })
-            .collect(),
-        key: key.clone(),
-        peers: peers.iter().filter(|p| **p != addr).map(|p| format!("http://{p}")).collect(),
-        data_dir: dir.to_path_buf(),
-        confirmations: 0,
-        poll_interval: Duration::from_millis(200),
-        send_policy: SendPolicy::default(),
-    };
-    let oracle = Oracle::open(cfg).unwrap();
-    let api = serve(addr, oracle.handle()).await.unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(oracle.run(async {
-        let _ = stopped.await;
-    }));
-    Running { stop, task, api }
-}
-
-/// Gives every oracle ETH for `syncBlocks` on every chain.
-async fn fund_oracles(chains: &TestChains) {
-    for c in &chains.chains {
-        for o in oracles() {
-            let _: Value = c
-                .client
-                .provider()
-                .raw_request("anvil_setBalance".into(), (o.address(), U256::from(10u128.pow(20))))
-                .await
-                .unwrap();
-        }
-    }
-}
 
 /// Block `n` as chain 1 stores it, from its `BlockCommit` event.
 async fn stored_on_chain_1(chains: &TestChains, n: u32) -> StoredBlockInfo {
@@ -238,13 +172,8 @@ async fn independent_oracles_sync_stall_when_offline_and_refuse_minorities() {
     for ch in &chains.chains {
         let call = ch.client.periphery().setOracleSet(members.clone(), 2);
         zklink_l1::client::send("setOracleSet", call).await.unwrap();
-        let _: Value = ch
-            .client
-            .provider()
-            .raw_request("anvil_setBalance".into(), (d_key.address(), U256::from(10u128.pow(20))))
-            .await
-            .unwrap();
     }
+    fund(&chains, d_key.address()).await;
     let c_running = running.pop().unwrap();
     running.pop().unwrap().stop().await; // B
     let before = c1.client.block_counters().await.unwrap().synced;
@@ -277,28 +206,4 @@ async fn independent_oracles_sync_stall_when_offline_and_refuse_minorities() {
     let _ = stop_node.send(());
     node_task.await.unwrap();
     api.stop().await;
-}
-
-async fn proven_everywhere(chains: &TestChains, block: u32) -> bool {
-    for ch in &chains.chains {
-        if ch.client.block_counters().await.unwrap().proven < block {
-            return false;
-        }
-    }
-    true
-}
-
-/// A plain HTTP/1.0 GET's body.
-async fn reqwest_get(addr: SocketAddr, path: &str) -> String {
-    let path = path.to_string();
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        response
-    })
-    .await
-    .unwrap()
 }
