@@ -5,8 +5,8 @@
 //!   nothing is lost; restarted from their stores, they catch up and everything executes;
 //! * a minority cannot sync: an honest attestation plus one over a wrong hash, another network
 //!   or another block is refused by the contract;
-//! * once governance removes an oracle from the set, its attestations no longer count, and the
-//!   oracle that replaced it does.
+//! * once governance (the Timelock, after its delay) replaces an oracle in the set, the removed
+//!   oracle's attestations no longer count, and the new oracle's do.
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
@@ -20,23 +20,29 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use alloy::eips::BlockId;
 use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
 use common::*;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
 use serde_json::Value;
 use support::*;
+use zklink_contracts::zklink::ZkLinkPeriphery;
 use zklink_contracts::zklink::{StoredBlockInfo, TestToken, ZkLink};
 use zklink_executor::testkit::TEST_FEE_OWNER;
-use zklink_l1::{EventReader, L1Error, TestChains};
+use zklink_l1::{EventReader, L1Error, TestChains, TimelockClient};
 use zklink_node::{Node, NodeConfig};
 use zklink_oracle::Attestation;
 use zklink_sdk::Wallet;
 use zklink_types::{ChainId, Network, TokenId};
 
 const DEADLINE: Duration = Duration::from_secs(300);
+/// The governor's delay (the Timelock's minimum).
+const TIMELOCK_DELAY: u64 = 3_600;
 const USD: TokenId = TokenId(1);
 const USDC: TokenId = TokenId(17);
 
@@ -66,7 +72,7 @@ async fn independent_oracles_sync_stall_when_offline_and_refuse_minorities() {
     }
     let network = Network::dev(3);
     let pk = Arc::new(block_key(&network));
-    let chains = start(network, TestKeys { block: Some((*pk).clone()), exit: None }, 1_000, None).await;
+    let chains = start(network, TestKeys { block: Some((*pk).clone()), exit: None }, 1_000, Some(TIMELOCK_DELAY)).await;
     fund_oracles(&chains).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = NodeConfig::for_test_chains(
@@ -165,13 +171,19 @@ async fn independent_oracles_sync_stall_when_offline_and_refuse_minorities() {
     let metrics = reqwest_get(addrs[1], "/metrics").await;
     assert!(metrics.contains("zklink_oracle_attestations_total"), "{metrics}");
 
-    // Governance replaces C by a new oracle D (threshold still 2) on every chain. With B offline,
-    // A and C attest the next block, but C no longer counts: it stays unsynced until D runs.
+    // Governance (the Timelock, after its delay) replaces C by a new oracle D, threshold still 2,
+    // on every chain. With B offline, A and C attest the next block, but C no longer counts: it
+    // stays unsynced until D runs.
     let d_key = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x44)).unwrap();
     let members = vec![keys[0].address(), keys[1].address(), d_key.address()];
+    let call = ZkLinkPeriphery::setOracleSetCall { members, threshold: 2 }.abi_encode();
     for ch in &chains.chains {
-        let call = ch.client.periphery().setOracleSet(members.clone(), 2);
-        zklink_l1::client::send("setOracleSet", call).await.unwrap();
+        let tl = TimelockClient::new(ch.anvil.provider(0).unwrap(), ch.deployment.timelock.unwrap());
+        let now = ch.client.provider().get_block(BlockId::latest()).await.unwrap().unwrap().header.timestamp;
+        let eta = now + TIMELOCK_DELAY + 10;
+        tl.queue(ch.client.address(), call.clone().into(), eta).await.unwrap();
+        ch.advance_time(TIMELOCK_DELAY + 20).await.unwrap();
+        tl.execute(ch.client.address(), call.clone().into(), eta).await.unwrap();
     }
     fund(&chains, d_key.address()).await;
     let c_running = running.pop().unwrap();
