@@ -232,7 +232,7 @@ async fn devnet_round(
 /// and withdrawal → claimable.
 pub async fn devnet(args: DevnetArgs) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("zklink-bench-devnet-{}", std::process::id()));
-    let crate::devnet::Devnet { chains, node, api } = crate::devnet::launch(crate::devnet::LaunchOptions {
+    let crate::devnet::Devnet { chains, node, api, oracles } = crate::devnet::launch(crate::devnet::LaunchOptions {
         data_dir: dir.clone(),
         rpc: "127.0.0.1:0".parse().expect("literal"),
         block_time: Duration::from_millis(args.block_time_ms),
@@ -263,12 +263,16 @@ pub async fn devnet(args: DevnetArgs) -> Result<(), String> {
         let _ = stop.send(());
         result
     };
+    let (oracles, oracle_apis): (Vec<_>, Vec<_>) = oracles.into_iter().unzip();
     let ((), rounds) = tokio::join!(
-        node.run(async {
+        crate::devnet::run_network(node, oracles, async {
             let _ = stopped.await;
         }),
         measure
     );
+    for oracle_api in oracle_apis {
+        oracle_api.stop().await;
+    }
     api.stop().await;
     drop(chains);
     let _ = std::fs::remove_dir_all(&dir);

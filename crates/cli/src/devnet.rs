@@ -19,6 +19,8 @@ use zklink_contracts::{constructor_args, verifying_key_hash, Groth16Verifier};
 use zklink_crypto::fr_to_bytes;
 use zklink_l1::{ChainsManifest, ChainsSetup, TestChains, TestChainsConfig};
 use zklink_node::{Node, NodeConfig, NodeHandle};
+use zklink_oracle::api::OracleApi;
+use zklink_oracle::{Oracle, OracleConfig};
 use zklink_prover::{dev_key_dir, KeyStore, ProvingKey, INSECURE_DEV_SEED};
 use zklink_state::State;
 use zklink_types::Network;
@@ -27,6 +29,8 @@ use zklink_types::Network;
 pub const MANIFEST: &str = "devnet.json";
 /// The node's database directory in the devnet's data directory.
 pub const NODE_DIR: &str = "node";
+/// The oracles' stores, one directory each, under the data directory.
+pub const ORACLES_DIR: &str = "oracles";
 
 /// Options of `zklink devnet`.
 #[derive(clap::Args)]
@@ -85,15 +89,81 @@ fn ensure_anvil() -> Result<(), String> {
     }
 }
 
-/// A running devnet: the chains, the node (not yet running) and its API.
+/// A running devnet: the chains, the node and the oracles (not yet running) and their APIs.
 pub struct Devnet {
     /// The anvil chains with everything deployed (dropping them kills the anvils;
     /// [`TestChains::stop`] stops them cleanly).
     pub chains: TestChains,
-    /// The node; call `run`.
+    /// The node; [`run_network`] runs it with the oracles.
     pub node: Node,
     /// The API server.
     pub api: zklink_api::Api,
+    /// Three independent oracles (threshold 2), each with its API; they sync every chain.
+    pub oracles: Vec<(Oracle, OracleApi)>,
+}
+
+/// Runs the node and the oracles until `shutdown` resolves; the node stops first (after the
+/// proof in progress), then the oracles.
+pub async fn run_network(node: Node, oracles: Vec<Oracle>, shutdown: impl std::future::Future<Output = ()>) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    for oracle in oracles {
+        let mut stopped = stopped.clone();
+        tasks.spawn(oracle.run(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
+    }
+    node.run(shutdown).await;
+    let _ = stop.send(true);
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Opens the devnet's oracles on `chains` with their stores under `dir` and serves their APIs
+/// (on the ports after `rpc`'s, or ones the OS picks); their keys get gas on every chain.
+async fn start_oracles(chains: &TestChains, dir: &Path, rpc: SocketAddr) -> Result<Vec<(Oracle, OracleApi)>, String> {
+    let keys = oracle_keys();
+    // The ports after the API's when free (stable across restarts), else ones the OS picks.
+    let pick = |i: u16| {
+        let preferred = (rpc.port() != 0).then(|| rpc.port().checked_add(i)).flatten().unwrap_or(0);
+        std::net::TcpListener::bind((rpc.ip(), preferred))
+            .or_else(|_| std::net::TcpListener::bind((rpc.ip(), 0)))
+            .and_then(|l| l.local_addr())
+    };
+    let addrs: Vec<SocketAddr> = (1..=keys.len() as u16)
+        .map(pick)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("choosing the oracles' ports: {e}"))?;
+    let mut oracles = Vec::new();
+    for (i, key) in keys.into_iter().enumerate() {
+        for c in &chains.chains {
+            let gas = (key.address(), alloy::primitives::U256::from(10u128.pow(21)));
+            let funded: Result<serde_json::Value, _> =
+                c.client.provider().raw_request("anvil_setBalance".into(), gas).await;
+            funded.map_err(|e| format!("funding oracle {}: {e}", key.address()))?;
+        }
+        let oracle = Oracle::open(OracleConfig {
+            network: chains.network.clone(),
+            chains: chains
+                .chains
+                .iter()
+                .map(|c| zklink_oracle::ChainEndpoint {
+                    url: c.anvil.endpoint_url(),
+                    zklink: c.deployment.zklink,
+                    deployed_at: c.deployment.deployed_at,
+                })
+                .collect(),
+            key,
+            peers: addrs.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, a)| format!("http://{a}")).collect(),
+            data_dir: dir.join(format!("oracle-{}", i + 1)),
+            confirmations: 0,
+            poll_interval: Duration::from_millis(200),
+            send_policy: zklink_l1::SendPolicy::default(),
+        })
+        .map_err(|e| e.to_string())?;
+        let api = zklink_oracle::api::serve(addrs[i], oracle.handle()).await?;
+        oracles.push((oracle, api));
+    }
+    Ok(oracles)
 }
 
 /// What `launch` needs.
@@ -175,11 +245,13 @@ async fn start_node(
     if chains.chain(1).anvil.address(0) != Some(fee_owner) {
         return Err("anvil's account 0 is not the expected dev key".into());
     }
+    let oracles_dir = node_dir.parent().map_or_else(|| node_dir.join(ORACLES_DIR), |d| d.join(ORACLES_DIR));
+    // No oracle keys in the node: the oracle network syncs.
     let config = NodeConfig::for_test_chains(
         &chains,
         node_dir,
         fee_owner,
-        oracle_keys(),
+        Vec::new(),
         vec![(keys.chunks, keys.pk.clone())],
         block_time,
     )
@@ -189,7 +261,8 @@ async fn start_node(
     let api_cfg = zklink_api::ApiConfig { prover_token: Some(DEVNET_PROVER_TOKEN.into()) };
     let api =
         zklink_api::serve_with(rpc, node.handle(), chains.network.clone(), api_cfg).await.map_err(|e| e.to_string())?;
-    Ok(Devnet { chains, node, api })
+    let oracles = start_oracles(&chains, &oracles_dir, api.addr).await?;
+    Ok(Devnet { chains, node, api, oracles })
 }
 
 /// Starts 3 new anvil chains (ports the OS picks, nothing kept) with everything deployed, opens
@@ -357,6 +430,7 @@ fn wipe(dir: &Path, chains: u8) -> Result<(), String> {
     for file in [MANIFEST, "node.redb"] {
         gone(std::fs::remove_file(dir.join(file)), &dir.join(file))?;
     }
+    gone(std::fs::remove_dir_all(dir.join(ORACLES_DIR)), &dir.join(ORACLES_DIR))?;
     gone(std::fs::remove_dir_all(dir.join(NODE_DIR)), &dir.join(NODE_DIR))
 }
 
@@ -489,7 +563,7 @@ pub async fn run(args: Args) -> Result<(), String> {
             return Ok(());
         }
     };
-    let (Devnet { chains, node, api }, started) = opened;
+    let (Devnet { chains, node, api, oracles }, started) = opened;
     match started {
         Started::Fresh => eprintln!("fresh devnet in {}", args.data_dir.display()),
         Started::Resumed(block) => {
@@ -500,12 +574,16 @@ pub async fn run(args: Args) -> Result<(), String> {
             eprintln!("resumed from {} at block {block} (L1 blocks {})", args.data_dir.display(), heights.join(", "));
         }
     }
-    print_summary(&chains, &api, &args.data_dir);
-    node.run(async {
+    print_summary(&chains, &api, &oracles, &args.data_dir);
+    let (oracles, oracle_apis): (Vec<_>, Vec<_>) = oracles.into_iter().unzip();
+    run_network(node, oracles, async {
         signals.recv().await;
         eprintln!("\nstopping (the node first: it finishes the proof in progress)…");
     })
     .await;
+    for oracle_api in oracle_apis {
+        oracle_api.stop().await;
+    }
     api.stop().await;
     let stopped = chains.stop(STOP_TIMEOUT);
     match stopped {
@@ -523,11 +601,19 @@ const ANVIL_KEY_0: [u8; 32] = [
     0x78, 0xcb, 0xed, 0x5e, 0xfc, 0xae, 0x78, 0x4d, 0x7b, 0xf4, 0xf2, 0xff, 0x80,
 ];
 
-fn print_summary(chains: &TestChains, api: &zklink_api::Api, dir: &Path) {
+fn print_summary(chains: &TestChains, api: &zklink_api::Api, oracles: &[(Oracle, OracleApi)], dir: &Path) {
     println!("\nzklink devnet is running (Ctrl-C stops it; a restart resumes from {})\n", dir.display());
     println!("  JSON-RPC API   http://{0} and ws://{0} (OpenRPC: rpc.discover)", api.addr);
     println!("  health         http://{}/health   metrics http://{}/metrics", api.addr, api.addr);
     println!("  more provers   zklink prover --node http://{} --token {DEVNET_PROVER_TOKEN}", api.addr);
+    for (oracle, oracle_api) in oracles {
+        println!(
+            "  oracle         http://{} ({}, threshold 2 of {})",
+            oracle_api.addr,
+            oracle.address(),
+            oracles.len()
+        );
+    }
     for (c, info) in chains.chains.iter().zip(&chains.network.chains) {
         let da = if info.data_availability { ", data availability" } else { "" };
         println!("  chain {}        {} (EVM chain id {}{da})", info.id.0, c.anvil.endpoint(), info.l1_chain_id);
