@@ -121,6 +121,13 @@ fn yes() -> bool {
     true
 }
 
+impl ChainFile {
+    /// The endpoint the node or oracle connects to.
+    pub fn endpoint(&self) -> ChainEndpoint {
+        ChainEndpoint { url: self.url.clone(), zklink: self.zklink, deployed_at: self.deployed_at }
+    }
+}
+
 fn signer(key: &B256) -> Result<PrivateKeySigner, String> {
     PrivateKeySigner::from_bytes(key).map_err(|e| format!("invalid key: {e}"))
 }
@@ -140,11 +147,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     }
     let node = Node::open(NodeConfig {
         network: f.network.clone(),
-        chains: f
-            .chains
-            .iter()
-            .map(|c| ChainEndpoint { url: c.url.clone(), zklink: c.zklink, deployed_at: c.deployed_at })
-            .collect(),
+        chains: f.chains.iter().map(ChainFile::endpoint).collect(),
         operator: signer(&f.operator_key)?,
         oracles: f.oracle_keys.iter().map(signer).collect::<Result<_, _>>()?,
         data_dir: f.data_dir.clone(),

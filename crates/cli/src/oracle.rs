@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use alloy::primitives::B256;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::transports::http::reqwest::Url;
 use serde::{Deserialize, Serialize};
 use zklink_l1::SendPolicy;
-use zklink_oracle::{ChainEndpoint, Oracle, OracleConfig};
-use zklink_types::{Address, Network};
+use zklink_oracle::{Oracle, OracleConfig};
+use zklink_types::Network;
+
+use crate::node::ChainFile;
 
 /// Options of `zklink oracle`.
 #[derive(clap::Args)]
@@ -22,26 +23,14 @@ pub struct Args {
     config: PathBuf,
 }
 
-/// One chain in the configuration file: the oracle's own endpoint.
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct OracleChainFile {
-    /// JSON-RPC endpoint of the chain (the oracle's own node or provider).
-    pub url: Url,
-    /// The zklink proxy on it.
-    pub zklink: Address,
-    /// The L1 block of its deployment.
-    pub deployed_at: u64,
-}
-
 /// The configuration file of `zklink oracle`.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OracleFile {
     /// The network (its id and chains).
     pub network: Network,
-    /// One entry per chain, in chain order.
-    pub chains: Vec<OracleChainFile>,
+    /// One entry per chain, in chain order: the oracle's own endpoints.
+    pub chains: Vec<ChainFile>,
     /// The oracle's secret key (hex): it signs attestations and pays for `syncBlocks`.
     pub key: B256,
     /// The other oracles' APIs (`http://host:port`).
@@ -64,11 +53,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     let key = PrivateKeySigner::from_bytes(&f.key).map_err(|e| format!("key: {e}"))?;
     let oracle = Oracle::open(OracleConfig {
         network: f.network.clone(),
-        chains: f
-            .chains
-            .iter()
-            .map(|c| ChainEndpoint { url: c.url.clone(), zklink: c.zklink, deployed_at: c.deployed_at })
-            .collect(),
+        chains: f.chains.iter().map(ChainFile::endpoint).collect(),
         key,
         peers: f.peers.clone(),
         data_dir: f.data_dir.clone(),

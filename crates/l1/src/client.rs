@@ -84,6 +84,17 @@ impl SendPolicy {
     }
 }
 
+/// Where one chain's zklink deployment is, as a node or an oracle reaches it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainEndpoint {
+    /// JSON-RPC endpoint of the chain.
+    pub url: Url,
+    /// The zklink proxy.
+    pub zklink: Address,
+    /// The L1 block it was deployed in (events are read from there).
+    pub deployed_at: u64,
+}
+
 /// A provider for `url` that signs with `signer` and fills the chain id ([`send`] pins the nonce,
 /// gas and fees itself).
 pub fn connect(url: Url, signer: PrivateKeySigner) -> DynProvider {

@@ -18,7 +18,7 @@ mod error;
 pub mod events;
 pub mod testchains;
 
-pub use client::{BlockCounters, ExitCall, L1Client, SendPolicy, TimelockClient, WithdrawalKey};
+pub use client::{BlockCounters, ChainEndpoint, ExitCall, L1Client, SendPolicy, TimelockClient, WithdrawalKey};
 pub use deploy::{deploy, DeployConfig, Deployment, TokenListing};
 pub use error::{L1Error, Revert};
 pub use events::{EventReader, L1Event};

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use alloy::primitives::{Address, B256};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::transports::http::reqwest::Url;
 use ark_bn254::Bn254;
 use ark_groth16::ProvingKey;
 use tokio::sync::broadcast;
 use zklink_crypto::fr_to_bytes;
 use zklink_l1::client::connect;
+pub use zklink_l1::ChainEndpoint;
 use zklink_l1::{BlockCounters, L1Client, SendPolicy};
 use zklink_state::State;
 use zklink_types::{ChainId, Network};
@@ -31,17 +31,6 @@ use crate::proofs::ProofQueue;
 use crate::prover::prove_witness;
 use crate::store::{BlockStore, StoreError};
 use crate::watcher::PriorityWatcher;
-
-/// Where one chain's deployment is.
-#[derive(Clone, Debug)]
-pub struct ChainEndpoint {
-    /// JSON-RPC endpoint.
-    pub url: Url,
-    /// The zklink proxy.
-    pub zklink: Address,
-    /// The L1 block it was deployed in (the watcher starts there).
-    pub deployed_at: u64,
-}
 
 /// Everything the node runs with.
 pub struct NodeConfig {

@@ -20,13 +20,13 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, Bytes, B256};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::transports::http::reqwest::Url;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
 use serde::Serialize;
 use zklink_contracts::zklink::{stored_block_hash, StoredBlockInfo, ZkLink};
 use zklink_l1::client::connect;
+pub use zklink_l1::ChainEndpoint;
 use zklink_l1::{BlockCounters, EventReader, L1Client, L1Error, Revert, SendPolicy};
 use zklink_types::Network;
 
@@ -36,17 +36,6 @@ use crate::store::{OracleStore, StoreError};
 
 /// Attestations a peer returns per request at most.
 pub const MAX_ATTESTATIONS: usize = 256;
-
-/// One chain, as this oracle reaches it.
-#[derive(Clone, Debug)]
-pub struct ChainEndpoint {
-    /// This oracle's own JSON-RPC endpoint for the chain.
-    pub url: Url,
-    /// The zklink proxy.
-    pub zklink: Address,
-    /// Its deployment block (events are read from there).
-    pub deployed_at: u64,
-}
 
 /// What an oracle runs with.
 pub struct OracleConfig {
