@@ -215,7 +215,8 @@ async fn the_devnet_resumes_from_disk_after_ctrl_c() {
     // 2. The restart resumes: same chains, same account, and the pipeline goes on.
     let mut devnet = DevnetProcess::start(dir.path(), rpc);
     let w = connect(&mut devnet, &url).await;
-    assert!(devnet.log_text().contains("resumed from"), "{}", devnet.log_text());
+    // The API answers before the start-up summary is printed (the oracles start in between).
+    wait_for("the resumed devnet's log", DEADLINE, async || devnet.log_text().contains("resumed from")).await;
     assert_eq!(manifest(dir.path()), chains, "same ports and contract addresses");
     assert_eq!(counters(&l1).await, before, "the chains kept their blocks");
     assert!(l1_heights(&l1).await.iter().zip(&heights).all(|(now, then)| now >= then));
@@ -238,8 +239,8 @@ async fn the_devnet_resumes_from_disk_after_ctrl_c() {
     drop(devnet);
     let mut devnet = DevnetProcess::start(dir.path(), rpc);
     let w = connect(&mut devnet, &url).await;
-    let log = devnet.log_text();
-    assert!(log.contains("left running") && log.contains("resumed from"), "{log}");
+    wait_for("the resumed devnet's log", DEADLINE, async || devnet.log_text().contains("resumed from")).await;
+    assert!(devnet.log_text().contains("left running"), "{}", devnet.log_text());
     assert_eq!(w.account().await.unwrap().unwrap(), account);
     assert_eq!(counters(&l1).await, before);
     devnet.interrupt();
