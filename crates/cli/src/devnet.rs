@@ -143,15 +143,7 @@ async fn start_oracles(chains: &TestChains, dir: &Path, rpc: SocketAddr) -> Resu
         }
         let oracle = Oracle::open(OracleConfig {
             network: chains.network.clone(),
-            chains: chains
-                .chains
-                .iter()
-                .map(|c| zklink_oracle::ChainEndpoint {
-                    url: c.anvil.endpoint_url(),
-                    zklink: c.deployment.zklink,
-                    deployed_at: c.deployment.deployed_at,
-                })
-                .collect(),
+            chains: chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
             key,
             peers: addrs.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, a)| format!("http://{a}")).collect(),
             data_dir: dir.join(format!("oracle-{}", i + 1)),

@@ -16,6 +16,7 @@
 //! means a transaction with that nonce was mined: ours is awaited for another `stuck_after`, else
 //! the call fails with [`L1Error::NonceTaken`] (another process sending from the key).
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use alloy::contract::{CallBuilder, CallDecoder};
@@ -362,6 +363,8 @@ pub struct L1Client {
     zklink: ZkLink::ZkLinkInstance<DynProvider>,
     periphery: ZkLinkPeriphery::ZkLinkPeripheryInstance<DynProvider>,
     policy: SendPolicy,
+    /// The address the provider signs with, found by the first send and reused.
+    sender: Arc<OnceLock<Address>>,
 }
 
 impl L1Client {
@@ -373,6 +376,7 @@ impl L1Client {
             periphery: ZkLinkPeriphery::new(zklink, provider.clone()),
             provider,
             policy: SendPolicy::default(),
+            sender: Arc::default(),
         }
     }
 
@@ -397,7 +401,17 @@ impl L1Client {
         call: &'static str,
         tx: CallBuilder<&DynProvider, D>,
     ) -> Result<TransactionReceipt, L1Error> {
-        send_with(&self.policy, call, tx).await
+        // A bad policy is refused before anything reaches the node; the signer is probed once
+        // per client, not once per transaction.
+        self.policy.validate().map_err(L1Error::Config)?;
+        let from = match self.sender.get() {
+            Some(from) => *from,
+            None => {
+                let from = signer_address(&self.provider, call).await?;
+                *self.sender.get_or_init(|| from)
+            }
+        };
+        send_with(&self.policy, call, tx.from(from)).await
     }
 
     /// The proxy's address: the deployment's address.

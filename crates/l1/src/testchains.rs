@@ -229,6 +229,15 @@ pub struct TestChain {
 }
 
 impl TestChain {
+    /// Where a node or an oracle reaches this chain's deployment.
+    pub fn endpoint(&self) -> crate::ChainEndpoint {
+        crate::ChainEndpoint {
+            url: self.anvil.endpoint_url(),
+            zklink: self.deployment.zklink,
+            deployed_at: self.deployment.deployed_at,
+        }
+    }
+
     /// The ERC-20 listed as `id` here.
     pub fn token(&self, id: u16) -> Option<Address> {
         self.tokens.iter().find(|t| t.0 == id).map(|t| t.1)

@@ -120,9 +120,4 @@ impl Mempool {
     pub fn accounts(&self) -> Vec<AccountId> {
         self.by_account.keys().map(|&a| AccountId(a)).collect()
     }
-
-    /// The hashes of `account`'s waiting txs, by nonce.
-    pub fn waiting(&self, account: AccountId) -> Vec<(u32, TxHash)> {
-        self.by_account.get(&account.0).map_or_else(Vec::new, |w| w.iter().map(|(n, t)| (*n, t.hash())).collect())
-    }
 }

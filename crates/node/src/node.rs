@@ -87,15 +87,7 @@ impl NodeConfig {
             .ok_or_else(|| NodeError::Config("the test chains have no dev account".into()))?;
         Ok(Self {
             network: chains.network.clone(),
-            chains: chains
-                .chains
-                .iter()
-                .map(|c| ChainEndpoint {
-                    url: c.anvil.endpoint_url(),
-                    zklink: c.deployment.zklink,
-                    deployed_at: c.deployment.deployed_at,
-                })
-                .collect(),
+            chains: chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
             operator,
             oracles,
             data_dir,

@@ -71,6 +71,11 @@ impl ChainSender {
         self.chain
     }
 
+    /// The record of an L1 transaction this chain was sent.
+    fn sent(&self, action: Action, first: u32, last: u32, tx: B256) -> Sent {
+        Sent { chain: self.chain.0, action, first, last, tx }
+    }
+
     fn l1(&self, source: L1Error) -> PipelineError {
         PipelineError::L1 { chain: self.chain.0, source: Box::new(source) }
     }
@@ -201,19 +206,13 @@ impl Pipeline {
             if k.committed < last {
                 let to = last.min(k.committed + max_batch);
                 let tx = commit(c, store, k.committed, to).await?;
-                report.sent.push(Sent {
-                    chain: c.chain.0,
-                    action: Action::Commit,
-                    first: k.committed + 1,
-                    last: to,
-                    tx,
-                });
+                report.sent.push(c.sent(Action::Commit, k.committed + 1, to, tx));
                 k.committed = to;
             }
             let proofs = available_proofs(store, k.proven, k.committed.min(k.proven + max_batch))?;
             if let (Some(first), Some(last_proof)) = (proofs.first().map(|p| p.0), proofs.last().map(|p| p.0)) {
                 let tx = prove(c, store, &proofs).await?;
-                report.sent.push(Sent { chain: c.chain.0, action: Action::Prove, first, last: last_proof, tx });
+                report.sent.push(c.sent(Action::Prove, first, last_proof, tx));
                 k.proven = last_proof;
             }
             counters.push(k);
@@ -240,14 +239,7 @@ impl Pipeline {
                 let info = c.info(store, target)?;
                 let signatures = self.oracles.attest(target, info.syncHash);
                 let r = c.client.sync_blocks(&info, signatures).await.map_err(|e| c.l1(e))?;
-                let tx = r.transaction_hash;
-                report.sent.push(Sent {
-                    chain: c.chain.0,
-                    action: Action::Sync,
-                    first: k.synced + 1,
-                    last: target,
-                    tx,
-                });
+                report.sent.push(c.sent(Action::Sync, k.synced + 1, target, r.transaction_hash));
                 k.synced = target;
             }
             let synced = k.synced;
@@ -260,13 +252,7 @@ impl Pipeline {
                     blocks.push(execute_info(&b.block, c.chain, &info).map_err(|_| PipelineError::MissingBlock(n))?);
                 }
                 let tx = c.client.execute_blocks(blocks).await.map_err(|e| c.l1(e))?.transaction_hash;
-                report.sent.push(Sent {
-                    chain: c.chain.0,
-                    action: Action::Execute,
-                    first: k.executed + 1,
-                    last: to,
-                    tx,
-                });
+                report.sent.push(c.sent(Action::Execute, k.executed + 1, to, tx));
                 k.executed = to;
             }
         }

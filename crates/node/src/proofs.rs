@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use zklink_circuit::block::BlockWitness;
 use zklink_crypto::Fr;
+use zklink_state::State;
 
 use crate::events::NodeEvent;
 use crate::keeper::ProofJob;
-use crate::store::{BlockStore, StoreError};
+use crate::store::{BlockStore, StoreError, StoredBlock};
 
 /// A leased job: what a worker proves.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -116,26 +117,19 @@ impl ProofQueue {
         (j.waiting.len(), j.leased.len())
     }
 
-    /// Leases the oldest job (expired leases first come back) to `worker`.
+    /// Leases the oldest job (expired leases first come back) to `worker`. The witness is built
+    /// outside the lock: it takes a while, and the node's loop and other workers use the queue.
     pub fn lease(&self, worker: &str) -> Result<Option<Lease>, ProofError> {
-        let mut j = self.jobs();
         let now = Instant::now();
-        let expired: Vec<u32> = j.leased.iter().filter(|(_, l)| l.until <= now).map(|(n, _)| *n).collect();
-        for n in expired {
-            if let Some(l) = j.leased.remove(&n) {
-                tracing::warn!(block = n, worker = %l.worker, "proof lease expired; offering the job again");
-                j.waiting.insert(n, l.job);
-            }
-        }
-        let Some((&block, _)) = j.waiting.first_key_value() else { return Ok(None) };
-        let job = j.waiting.remove(&block).expect("the first key is there");
-        let mut start = job.start.clone();
-        let witness = match BlockWitness::build(&mut start, &job.block.block, &job.block.txs) {
+        let Some((block, job)) = self.jobs().take_oldest(now) else { return Ok(None) };
+        let witness = witness_of(block, &mut job.start.clone(), &job.block);
+        let mut j = self.jobs();
+        let witness = match witness {
             Ok(w) => w,
             Err(e) => {
                 // Kept for a later look; without a witness it can never be proven.
                 j.waiting.insert(block, job);
-                return Err(ProofError::Witness { block, reason: e.to_string() });
+                return Err(e);
             }
         };
         let chunks = job.block.block.chunks;
@@ -170,18 +164,15 @@ impl ProofQueue {
 
     /// Takes a worker's proof of a block waiting for one: verified, then stored. The block need not
     /// be leased to that worker (its lease may have expired, or the node restarted since): a proof
-    /// that verifies is as good from anyone.
+    /// that verifies is as good from anyone. Verification runs outside the lock.
     pub fn complete(&self, block: u32, proof: &Proof<Bn254>) -> Result<(), ProofError> {
-        let mut j = self.jobs();
-        let (public_input, chunks, worker) = match (j.leased.get(&block), j.waiting.get(&block)) {
-            (Some(l), _) => (l.public_input, l.job.block.block.chunks, l.worker.clone()),
-            (None, Some(job)) => {
-                let mut start = job.start.clone();
-                let witness = BlockWitness::build(&mut start, &job.block.block, &job.block.txs)
-                    .map_err(|e| ProofError::Witness { block, reason: e.to_string() })?;
-                (witness.public_input, job.block.block.chunks, "unleased".to_string())
+        let (public_input, chunks, worker) = match self.jobs().claim(block) {
+            Claim::Leased { public_input, chunks, worker } => (public_input, chunks, worker),
+            Claim::Waiting(mut job) => {
+                let witness = witness_of(block, &mut job.start, &job.block)?;
+                (witness.public_input, job.block.block.chunks, "unleased".into())
             }
-            (None, None) => return Err(ProofError::NotLeased(block)),
+            Claim::Unknown => return Err(ProofError::NotLeased(block)),
         };
         let (_, vk) = self.keys.iter().find(|(c, _)| *c == chunks).ok_or(ProofError::NoKey { block, chunks })?;
         if !zklink_prover::verify(vk, &[public_input], proof).unwrap_or(false) {
@@ -190,10 +181,54 @@ impl ProofQueue {
         }
         let words = zklink_contracts::proof_to_evm(proof).map(|w| w.to_be_bytes::<32>());
         self.store.put_proof(block, &words)?;
+        let mut j = self.jobs();
         j.leased.remove(&block);
         j.waiting.remove(&block);
         tracing::info!(block, %worker, "block proven");
         let _ = self.events.send(NodeEvent::BlockProven { number: block });
         Ok(())
     }
+}
+
+/// What the queue knows of a block a worker returns a proof for.
+enum Claim {
+    /// Leased: its public input is known.
+    Leased { public_input: Fr, chunks: usize, worker: String },
+    /// Waiting (a copy): its public input comes from its witness.
+    Waiting(Box<ProofJob>),
+    /// Neither sealed-and-unproven nor leased.
+    Unknown,
+}
+
+impl Jobs {
+    /// Offers expired leases again, then takes the oldest waiting job.
+    fn take_oldest(&mut self, now: Instant) -> Option<(u32, ProofJob)> {
+        let expired: Vec<u32> = self.leased.iter().filter(|(_, l)| l.until <= now).map(|(n, _)| *n).collect();
+        for n in expired {
+            if let Some(l) = self.leased.remove(&n) {
+                tracing::warn!(block = n, worker = %l.worker, "proof lease expired; offering the job again");
+                self.waiting.insert(n, l.job);
+            }
+        }
+        self.waiting.pop_first()
+    }
+
+    fn claim(&self, block: u32) -> Claim {
+        match (self.leased.get(&block), self.waiting.get(&block)) {
+            (Some(l), _) => Claim::Leased {
+                public_input: l.public_input,
+                chunks: l.job.block.block.chunks,
+                worker: l.worker.clone(),
+            },
+            (None, Some(job)) => {
+                Claim::Waiting(Box::new(ProofJob { block: job.block.clone(), start: job.start.clone() }))
+            }
+            (None, None) => Claim::Unknown,
+        }
+    }
+}
+
+/// The circuit witness of stored block `b`, replayed on `start` (its start state, consumed).
+fn witness_of(block: u32, start: &mut State, b: &StoredBlock) -> Result<BlockWitness, ProofError> {
+    BlockWitness::build(start, &b.block, &b.txs).map_err(|e| ProofError::Witness { block, reason: e.to_string() })
 }

@@ -218,13 +218,6 @@ impl BlockStore {
         txn.commit().map_err(db_err)
     }
 
-    /// Whether `hash` is queued.
-    pub fn is_queued(&self, hash: &TxHash) -> Result<bool, StoreError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(QUEUE).map_err(db_err)?;
-        Ok(table.get(&hash.0).map_err(db_err)?.is_some())
-    }
-
     /// Why a queued tx failed, if it did.
     pub fn failure(&self, hash: &TxHash) -> Result<Option<String>, StoreError> {
         let txn = self.db.begin_read().map_err(db_err)?;

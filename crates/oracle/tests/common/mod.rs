@@ -12,7 +12,7 @@ use alloy::signers::local::PrivateKeySigner;
 use serde_json::Value;
 use zklink_l1::{SendPolicy, TestChains};
 use zklink_oracle::api::{serve, OracleApi};
-use zklink_oracle::{ChainEndpoint, Oracle, OracleConfig};
+use zklink_oracle::{Oracle, OracleConfig};
 
 use crate::support::oracles;
 
@@ -44,15 +44,7 @@ pub async fn start_oracle(
 ) -> Running {
     let cfg = OracleConfig {
         network: chains.network.clone(),
-        chains: chains
-            .chains
-            .iter()
-            .map(|c| ChainEndpoint {
-                url: c.anvil.endpoint_url(),
-                zklink: c.deployment.zklink,
-                deployed_at: c.deployment.deployed_at,
-            })
-            .collect(),
+        chains: chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
         key: key.clone(),
         peers: peers.iter().filter(|p| **p != addr).map(|p| format!("http://{p}")).collect(),
         data_dir: dir.to_path_buf(),
