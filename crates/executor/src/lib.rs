@@ -8,6 +8,7 @@
 
 pub mod handlers;
 pub mod plan;
+pub mod replay;
 pub mod testkit;
 pub mod verify;
 pub mod witness;
@@ -20,6 +21,7 @@ use zklink_types::{BlockNumber, L2Tx, Network, Op, PriorityTx, TxError, TxHash};
 
 pub use handlers::AuthFacts;
 pub use plan::{Plan, StateUpdate};
+pub use replay::ReplayError;
 pub use verify::{verify_batch, VerifiedTx};
 pub use witness::UpdateWitness;
 
@@ -146,6 +148,15 @@ impl Executor {
         };
         let updates = plan.updates;
         self.commit_op(op, Some(v.hash()), updates)
+    }
+
+    /// Replays an op read from pubdata (see [`replay`]): no signatures or rules, but every
+    /// fact the op states about the state is checked.
+    pub fn apply_op(&mut self, op: &Op) -> Result<&ExecutedOp, ReplayError> {
+        let mut plan = Plan::new(&self.state);
+        replay::plan_op(&mut plan, &self.network, op)?;
+        let updates = plan.updates;
+        Ok(self.commit_op(op.clone(), None, updates)?)
     }
 
     fn commit_op(

@@ -1,0 +1,257 @@
+//! Replaying ops from pubdata: the state change an op records, without the transaction that
+//! produced it.
+//!
+//! This is how the state is rebuilt from L1 alone (`zklink restore`): a block's pubdata holds
+//! every op, and each op carries enough to redo its updates (ids, amounts, fees, the nonce or
+//! order nonce it used, new keys and addresses). Signatures and rules are not checked again —
+//! the block's validity proof did that — but every field an op states about the state it
+//! applies to (an account's address, its nonce, an order slot's nonce) is compared with the
+//! state, so pubdata that does not fit the rebuilt state is reported instead of applied. The
+//! updates come out in the same order as the handlers plan them.
+
+use zklink_state::OrderSlot;
+use zklink_types::amount::mul_div_floor;
+use zklink_types::op::{OrderFill, OrderMatchingOp};
+use zklink_types::{
+    AccountId, Address, Network, Nonce, Op, OrderNonce, SubAccountId, TokenMapping, TxError, FEE_ACCOUNT_ID,
+    GLOBAL_ASSET_ACCOUNT_ID, ORDER_FEE_DENOMINATOR,
+};
+
+use crate::handlers::header;
+use crate::plan::Plan;
+
+/// Why an op could not be replayed.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum ReplayError {
+    /// A state rule failed (insufficient balance, a full tree, …).
+    #[error(transparent)]
+    Tx(#[from] TxError),
+    /// The op states something about the state that is not so.
+    #[error("{op} does not fit the state: {what}")]
+    Mismatch {
+        /// The op's kind.
+        op: &'static str,
+        /// What differs, with the op's and the state's values.
+        what: String,
+    },
+}
+
+fn mismatch(op: &'static str, what: String) -> ReplayError {
+    ReplayError::Mismatch { op, what }
+}
+
+/// Plans the updates `op` records.
+pub fn plan_op(plan: &mut Plan<'_>, network: &Network, op: &Op) -> Result<(), ReplayError> {
+    match op {
+        Op::Noop => Ok(()),
+        Op::Deposit(o) => {
+            network.check_chain(o.chain_id)?;
+            let account = existing_or_new(plan, "Deposit", o.account_id, o.owner)?;
+            let reserve = TokenMapping::new(o.l1_token, o.l2_token)?.reserve;
+            plan.credit(account, o.sub_account_id, o.l2_token, o.amount)?;
+            plan.credit(GLOBAL_ASSET_ACCOUNT_ID, o.chain_id.as_sub_account(), reserve, o.amount)?;
+            Ok(())
+        }
+        Op::Transfer(o) => {
+            let nonce = account_nonce(plan, o.from)?;
+            header(plan.state(), o.to)?;
+            transfer(plan, o.from, o.from_sub, o.token, o.amount, o.fee, nonce)?;
+            plan.credit(o.to, o.to_sub, o.token, o.amount)?;
+            plan.credit(FEE_ACCOUNT_ID, SubAccountId::default(), o.token, o.fee)?;
+            Ok(())
+        }
+        Op::TransferToNew(o) => {
+            let nonce = account_nonce(plan, o.from)?;
+            transfer(plan, o.from, o.from_sub, o.token, o.amount, o.fee, nonce)?;
+            if plan.state().account_id_by_address(&o.to_address).is_some() {
+                return Err(mismatch("TransferToNew", format!("{} already has an account", o.to_address)));
+            }
+            let to = plan.create_account(o.to_address)?;
+            if to != o.to {
+                return Err(mismatch("TransferToNew", format!("new account id {} but the next free id is {to}", o.to)));
+            }
+            plan.credit(to, o.to_sub, o.token, o.amount)?;
+            plan.credit(FEE_ACCOUNT_ID, SubAccountId::default(), o.token, o.fee)?;
+            Ok(())
+        }
+        Op::Withdraw(o) => {
+            network.check_chain(o.chain_id)?;
+            let nonce = stated_nonce(plan, "Withdraw", o.account_id, o.nonce)?;
+            let reserve = TokenMapping::new(o.l1_token, o.l2_token)?.reserve;
+            let total = o.amount.checked_add(o.fee).ok_or(TxError::ArithmeticOverflow("amount + fee"))?;
+            plan.debit(o.account_id, o.sub_account_id, o.l2_token, total)?;
+            plan.bump_nonce(o.account_id, nonce)?;
+            plan.debit(GLOBAL_ASSET_ACCOUNT_ID, o.chain_id.as_sub_account(), reserve, o.amount)?;
+            plan.credit(FEE_ACCOUNT_ID, SubAccountId::default(), o.l2_token, o.fee)?;
+            Ok(())
+        }
+        Op::FullExit(o) => {
+            network.check_chain(o.chain_id)?;
+            if o.amount > 0 {
+                let reserve = TokenMapping::new(o.l1_token, o.l2_token)?.reserve;
+                let owner = header(plan.state(), o.account_id)?.address;
+                if owner != o.owner {
+                    return Err(mismatch(
+                        "FullExit",
+                        format!("owner {} but account {} is {owner}", o.owner, o.account_id),
+                    ));
+                }
+                plan.debit(o.account_id, o.sub_account_id, o.l2_token, o.amount)?;
+                plan.debit(GLOBAL_ASSET_ACCOUNT_ID, o.chain_id.as_sub_account(), reserve, o.amount)?;
+            }
+            Ok(())
+        }
+        Op::ChangePubKey(o) => {
+            network.check_chain(o.chain_id)?;
+            let account = header(plan.state(), o.account_id)?;
+            if account.address != o.owner {
+                return Err(mismatch(
+                    "ChangePubKey",
+                    format!("owner {} but account {} is {}", o.owner, o.account_id, account.address),
+                ));
+            }
+            let nonce = stated_nonce(plan, "ChangePubKey", o.account_id, o.nonce)?;
+            plan.debit(o.account_id, o.sub_account_id, o.fee_token, o.fee)?;
+            plan.set_pubkey_hash(o.account_id, account.pubkey_hash, o.new_pk_hash);
+            plan.bump_nonce(o.account_id, nonce)?;
+            plan.credit(FEE_ACCOUNT_ID, SubAccountId::default(), o.fee_token, o.fee)?;
+            Ok(())
+        }
+        Op::ForcedExit(o) => {
+            network.check_chain(o.chain_id)?;
+            let nonce = account_nonce(plan, o.initiator)?;
+            let target = header(plan.state(), o.target)?.address;
+            if target != o.target_address {
+                return Err(mismatch(
+                    "ForcedExit",
+                    format!("target {} but account {} is {target}", o.target_address, o.target),
+                ));
+            }
+            let reserve = TokenMapping::new(o.l1_token, o.l2_token)?.reserve;
+            plan.debit(o.initiator, o.initiator_sub, o.fee_token, o.fee)?;
+            plan.bump_nonce(o.initiator, nonce)?;
+            plan.debit(o.target, o.target_sub, o.l2_token, o.amount)?;
+            plan.debit(GLOBAL_ASSET_ACCOUNT_ID, o.chain_id.as_sub_account(), reserve, o.amount)?;
+            plan.credit(FEE_ACCOUNT_ID, SubAccountId::default(), o.fee_token, o.fee)?;
+            Ok(())
+        }
+        Op::OrderMatching(o) => order_matching(plan, o),
+    }
+}
+
+/// The account `id`, created for `owner` if it is the next free id; its address must be `owner`.
+fn existing_or_new(
+    plan: &mut Plan<'_>,
+    op: &'static str,
+    id: AccountId,
+    owner: Address,
+) -> Result<AccountId, ReplayError> {
+    if let Some(account) = plan.state().account(id) {
+        if account.address != owner {
+            return Err(mismatch(op, format!("owner {owner} but account {id} is {}", account.address)));
+        }
+        return Ok(id);
+    }
+    if let Some(other) = plan.state().account_id_by_address(&owner) {
+        return Err(mismatch(op, format!("account {id} for {owner}, who already has account {other}")));
+    }
+    let created = plan.create_account(owner)?;
+    if created != id {
+        return Err(mismatch(op, format!("new account id {id} but the next free id is {created}")));
+    }
+    Ok(id)
+}
+
+fn account_nonce(plan: &Plan<'_>, id: AccountId) -> Result<Nonce, ReplayError> {
+    Ok(header(plan.state(), id)?.nonce)
+}
+
+/// The account's nonce, which must be the one the op says it used.
+fn stated_nonce(plan: &Plan<'_>, op: &'static str, id: AccountId, stated: Nonce) -> Result<Nonce, ReplayError> {
+    let nonce = account_nonce(plan, id)?;
+    if nonce != stated {
+        return Err(mismatch(op, format!("nonce {stated} but account {id} is at {nonce}")));
+    }
+    Ok(nonce)
+}
+
+/// The sender's side of a transfer: amount + fee debited, nonce bumped.
+fn transfer(
+    plan: &mut Plan<'_>,
+    from: AccountId,
+    sub: SubAccountId,
+    token: zklink_types::TokenId,
+    amount: u128,
+    fee: u128,
+    nonce: Nonce,
+) -> Result<(), ReplayError> {
+    let total = amount.checked_add(fee).ok_or(TxError::ArithmeticOverflow("amount + fee"))?;
+    plan.debit(from, sub, token, total)?;
+    plan.bump_nonce(from, nonce)?;
+    Ok(())
+}
+
+/// The slot before and after a fill of `base`, by the slot rule of the order-matching handler.
+fn fill_slot(
+    plan: &Plan<'_>,
+    sub: SubAccountId,
+    fill: &OrderFill,
+    base: u128,
+) -> Result<(OrderSlot, OrderSlot), ReplayError> {
+    let old = plan.state().order_slot(fill.account_id, sub, fill.slot_id);
+    let available = if old.residue != 0 && fill.nonce == old.nonce {
+        old.residue
+    } else if (old.residue != 0 && fill.nonce.0 == old.nonce.0 + 1) || (old.residue == 0 && fill.nonce == old.nonce) {
+        fill.amount
+    } else {
+        return Err(mismatch(
+            "OrderMatching",
+            format!(
+                "order nonce {} in slot {} of account {}, which holds nonce {} with residue {}",
+                fill.nonce.0, fill.slot_id.0, fill.account_id, old.nonce.0, old.residue
+            ),
+        ));
+    };
+    let residue = available.checked_sub(base).ok_or_else(|| {
+        mismatch(
+            "OrderMatching",
+            format!("fill {base} exceeds the {available} left of account {}'s order", fill.account_id),
+        )
+    })?;
+    let new = if residue > 0 {
+        OrderSlot { nonce: fill.nonce, residue }
+    } else {
+        OrderSlot { nonce: OrderNonce(fill.nonce.0 + 1), residue: 0 }
+    };
+    Ok((old, new))
+}
+
+fn fee_of(amount: u128, ratio: u8) -> u128 {
+    mul_div_floor(amount, ratio as u128, ORDER_FEE_DENOMINATOR).unwrap_or(0)
+}
+
+fn order_matching(plan: &mut Plan<'_>, o: &OrderMatchingOp) -> Result<(), ReplayError> {
+    let submitter_nonce = account_nonce(plan, o.submitter)?;
+    let (maker, taker, sub) = (&o.maker, &o.taker, o.sub_account_id);
+    let (base, quote) = (o.base_amount, o.quote_amount);
+    let (maker_gives, maker_gets) = if o.maker_is_sell { (base, quote) } else { (quote, base) };
+    let (sell_token, buy_token) =
+        if o.maker_is_sell { (o.base_token, o.quote_token) } else { (o.quote_token, o.base_token) };
+    let maker_fee = fee_of(maker_gets, maker.fee_ratio);
+    let taker_fee = fee_of(maker_gives, taker.fee_ratio);
+    let (maker_old, maker_new) = fill_slot(plan, sub, maker, base)?;
+    let (taker_old, taker_new) = fill_slot(plan, sub, taker, base)?;
+
+    plan.debit(maker.account_id, sub, sell_token, maker_gives)?;
+    plan.credit(maker.account_id, sub, buy_token, maker_gets - maker_fee)?;
+    plan.set_order_slot(maker.account_id, sub, maker.slot_id, maker_old, maker_new);
+    plan.debit(taker.account_id, sub, buy_token, maker_gets)?;
+    plan.credit(taker.account_id, sub, sell_token, maker_gives - taker_fee)?;
+    plan.set_order_slot(taker.account_id, sub, taker.slot_id, taker_old, taker_new);
+    plan.credit(o.submitter, sub, buy_token, maker_fee)?;
+    plan.credit(o.submitter, sub, sell_token, taker_fee)?;
+    plan.debit(o.submitter, sub, o.fee_token, o.fee)?;
+    plan.bump_nonce(o.submitter, submitter_nonce)?;
+    plan.credit(FEE_ACCOUNT_ID, SubAccountId::default(), o.fee_token, o.fee)?;
+    Ok(())
+}
