@@ -7,6 +7,8 @@
 //!   errors; gas is estimated with a margin, the nonce is pinned per call and a stuck transaction
 //!   is replaced with higher fees under a [`SendPolicy`].
 //! * [`events`]: the deployment's events behind a confirmation depth, with deep reorgs detected.
+//! * [`history`]: one chain's committed blocks, priority requests and counters, and a block's
+//!   pubdata from its commit calldata (restore and exodus tools).
 //! * [`testchains`]: N local anvils with everything deployed, for tests and the devnet.
 
 #![forbid(unsafe_code)]
@@ -16,12 +18,14 @@ pub mod client;
 pub mod deploy;
 mod error;
 pub mod events;
+pub mod history;
 pub mod testchains;
 
 pub use client::{BlockCounters, ChainEndpoint, ExitCall, L1Client, SendPolicy, TimelockClient, WithdrawalKey};
 pub use deploy::{deploy, DeployConfig, Deployment, TokenListing};
 pub use error::{L1Error, Revert};
 pub use events::{EventReader, L1Event};
+pub use history::{commit_pubdata, committed_pubdata, ChainHistory, CommittedBlock, HistoryError, QueuedRequest};
 pub use testchains::{
     state_file, ChainRecord, ChainsManifest, ChainsSetup, TestChain, TestChains, TestChainsConfig, NATIVE_TOKEN_ID,
 };

@@ -1,0 +1,539 @@
+//! Rebuilding the state from L1 alone.
+//!
+//! For each block after the restored one, up to the newest block any chain executed:
+//! 1. its pubdata is read from the `commitBlocks` calldata of a data-availability chain;
+//! 2. the block is rebuilt from it (number, timestamp and new root as committed, the old root is
+//!    the restored state's) and must be exactly what *every* chain stores for it: each chain's
+//!    `StoredBlockInfo` is recomputed (commitment, chain hashes, priority count, pending-ops hash,
+//!    sync hash) and compared;
+//! 3. each chain's deposits and full exits in it must be that chain's next queued requests;
+//! 4. its ops are replayed ([`zklink_executor::replay`]) and the new root must be the stored one.
+//!
+//! The state is checkpointed in redb every few blocks, so a stopped restore continues from its
+//! last checkpoint. At the end every chain's stored hash of its newest executed block (or the
+//! target, if lower) is read from the chain and compared, which ties the whole rebuilt history
+//! to what each chain executed (the sync hash chains every commitment before it).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use alloy::primitives::{Bytes, B256};
+use alloy::providers::{Provider, ProviderBuilder};
+use zklink_block::{fr_to_bytes, Block};
+use zklink_contracts::zklink::{commit_info, StoredBlockInfo};
+use zklink_crypto::Fr;
+use zklink_executor::{Executor, ReplayError};
+use zklink_l1::{committed_pubdata, ChainEndpoint, ChainHistory, HistoryError, L1Client};
+use zklink_state::store::fr_from_bytes;
+use zklink_state::{RedbStore, State, StateError, StateStore};
+use zklink_types::op::op_code;
+use zklink_types::{Address, BlockNumber, ChainId, Network, Op, CHUNK_BYTES};
+
+/// What a restore needs.
+#[derive(Clone, Debug)]
+pub struct RestoreConfig {
+    /// The network (preset, chains, tokens) the deployments were made for.
+    pub network: Network,
+    /// The fee account's owner at genesis (with the preset, it fixes the genesis root, which
+    /// every chain stores as block 0).
+    pub fee_owner: Address,
+    /// Every chain's deployment, in the network's chain order.
+    pub chains: Vec<ChainEndpoint>,
+    /// The redb file holding the restored state.
+    pub state_path: PathBuf,
+    /// Checkpoint the state at least every this many blocks.
+    pub checkpoint_every: u32,
+}
+
+/// Why a restore stopped. The state keeps its last checkpoint.
+#[derive(thiserror::Error, Debug)]
+pub enum RestoreError {
+    /// Reading a chain failed, or its history is inconsistent.
+    #[error("chain {chain}: {source}")]
+    Chain {
+        /// The chain.
+        chain: u8,
+        /// What failed.
+        #[source]
+        source: HistoryError,
+    },
+    /// The configuration does not fit the deployments.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The state is already past the requested block.
+    #[error(
+        "the restored state is at block {restored}, past the requested block {target}; \
+         restore into an empty state file to stop earlier"
+    )]
+    BeyondTarget {
+        /// The restored block.
+        restored: u32,
+        /// The requested one.
+        target: u32,
+    },
+    /// Only executed blocks are restored.
+    #[error("block {target} is not executed on any chain yet (the newest executed block is {executed})")]
+    NotExecuted {
+        /// The requested block.
+        target: u32,
+        /// The newest block executed on some chain.
+        executed: u32,
+    },
+    /// No data-availability chain gave the block's pubdata.
+    #[error("block {block}: no data-availability chain gave its pubdata: {reasons}")]
+    NoPubdata {
+        /// The block.
+        block: u32,
+        /// Each chain's reason.
+        reasons: String,
+    },
+    /// The pubdata does not decode into ops.
+    #[error("block {block}: the pubdata is malformed: {reason}")]
+    BadPubdata {
+        /// The block.
+        block: u32,
+        /// Why.
+        reason: String,
+    },
+    /// The block rebuilt from pubdata is not what a chain stores.
+    #[error("block {block}: chain {chain} stores something else than the pubdata rebuilds: {what}")]
+    BlockMismatch {
+        /// The block.
+        block: u32,
+        /// The chain.
+        chain: u8,
+        /// The fields that differ.
+        what: String,
+    },
+    /// A deposit or full exit in the pubdata is not the chain's next queued request.
+    #[error("block {block}: chain {chain}'s priority request {serial}: {what}")]
+    PriorityMismatch {
+        /// The block.
+        block: u32,
+        /// The chain.
+        chain: u8,
+        /// The request's serial id.
+        serial: u64,
+        /// What differs.
+        what: String,
+    },
+    /// An op did not replay on the rebuilt state.
+    #[error("block {block}, op {index}: {source}")]
+    Replay {
+        /// The block.
+        block: u32,
+        /// The op's position in the block.
+        index: usize,
+        /// Why.
+        #[source]
+        source: ReplayError,
+    },
+    /// The replayed state's root is not the block's.
+    #[error("block {block}: the rebuilt root {rebuilt} differs from the stored root {stored}")]
+    RootMismatch {
+        /// The block.
+        block: u32,
+        /// The rebuilt root.
+        rebuilt: B256,
+        /// The root every chain stores.
+        stored: B256,
+    },
+    /// The state file failed.
+    #[error("state store: {0}")]
+    Store(#[from] StateError),
+}
+
+/// One block restored (for progress reporting).
+#[derive(Clone, Copy, Debug)]
+pub struct BlockRestored {
+    /// The block.
+    pub block: u32,
+    /// The block the restore runs to.
+    pub target: u32,
+    /// Ops it held.
+    pub ops: usize,
+}
+
+/// What one chain says about the restored state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainCheck {
+    /// The chain.
+    pub chain: u8,
+    /// Its newest executed block.
+    pub executed: u32,
+    /// The block whose stored hash was read from the chain and matched (its executed block, or
+    /// the restored block if lower).
+    pub checked: u32,
+    /// Whether it is in exodus mode.
+    pub exodus: bool,
+    /// Requests queued there that no executed block consumed.
+    pub open_requests: u64,
+}
+
+/// The outcome of a restore run.
+#[derive(Clone, Debug)]
+pub struct RestoreReport {
+    /// The block the run started from (0: genesis).
+    pub from: u32,
+    /// The block restored.
+    pub block: u32,
+    /// The state root after it.
+    pub root: B256,
+    /// Ops replayed in this run.
+    pub ops: u64,
+    /// Accounts in the state.
+    pub accounts: usize,
+    /// Seconds this run took.
+    pub secs: f64,
+    /// Every chain's check.
+    pub chains: Vec<ChainCheck>,
+}
+
+/// A restored state and the chains it is restored from.
+pub struct Restorer {
+    network: Network,
+    histories: Vec<ChainHistory>,
+    store: RedbStore,
+    exec: Executor,
+    block: u32,
+    checkpoint_every: u32,
+    /// The last commit transaction read, with every block's pubdata in it.
+    pubdata_cache: Option<(B256, Vec<(u32, Vec<u8>)>)>,
+}
+
+fn root_bytes(root: &Fr) -> B256 {
+    B256::from(fr_to_bytes(root))
+}
+
+/// A read-only client of `end` (restore never sends).
+fn reader(end: &ChainEndpoint) -> L1Client {
+    L1Client::new(ProviderBuilder::new().connect_http(end.url.clone()).erased(), end.zklink)
+}
+
+impl Restorer {
+    /// Opens the state file (a new one starts at genesis) and the chains' readers.
+    pub fn open(cfg: RestoreConfig) -> Result<Self, RestoreError> {
+        cfg.network.validate().map_err(RestoreError::Config)?;
+        if cfg.chains.len() != cfg.network.chains.len() {
+            let (got, want) = (cfg.chains.len(), cfg.network.chains.len());
+            return Err(RestoreError::Config(format!("{got} chain endpoints for a network of {want} chains")));
+        }
+        if !cfg.network.chains.iter().any(|c| c.data_availability) {
+            return Err(RestoreError::Config("the network has no data-availability chain to read pubdata from".into()));
+        }
+        if let Some(dir) = cfg.state_path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| RestoreError::Config(format!("{}: {e}", dir.display())))?;
+        }
+        let store = RedbStore::open(&cfg.state_path)?;
+        let preset = cfg.network.preset.clone();
+        let genesis = State::genesis(preset.clone(), cfg.fee_owner);
+        let genesis_root = root_bytes(&genesis.clone().root());
+        let (state, block) = match store.load()? {
+            Some(stored) => {
+                let block = stored.block.0;
+                (State::from_stored_verified(preset, stored)?, block)
+            }
+            None => (genesis, 0),
+        };
+        let histories = cfg
+            .network
+            .chains
+            .iter()
+            .zip(&cfg.chains)
+            .map(|(info, end)| ChainHistory::new(info.id, reader(end), end.deployed_at, genesis_root))
+            .collect();
+        let exec = Executor::new(cfg.network.clone(), state).map_err(RestoreError::Config)?;
+        let checkpoint_every = cfg.checkpoint_every.max(1);
+        Ok(Self { network: cfg.network, histories, store, exec, block, checkpoint_every, pubdata_cache: None })
+    }
+
+    /// The restored block (0: genesis).
+    pub fn block(&self) -> u32 {
+        self.block
+    }
+
+    /// The restored state.
+    pub fn state(&self) -> &State {
+        self.exec.state()
+    }
+
+    /// The state, mutably (exit witnesses read Merkle paths, which flushes hashing).
+    pub fn state_mut(&mut self) -> &mut State {
+        self.exec.state_mut()
+    }
+
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// Every chain's history as of the last run.
+    pub fn histories(&self) -> &[ChainHistory] {
+        &self.histories
+    }
+
+    /// Reads every chain again (counters, new blocks and requests).
+    pub async fn refresh(&mut self) -> Result<(), RestoreError> {
+        for h in &mut self.histories {
+            let chain = h.chain().0;
+            h.refresh().await.map_err(|source| RestoreError::Chain { chain, source })?;
+        }
+        Ok(())
+    }
+
+    /// The newest block executed on some chain.
+    pub fn newest_executed(&self) -> u32 {
+        self.histories.iter().map(|h| h.counters().executed).max().unwrap_or(0)
+    }
+
+    /// Restores up to `until` (default: the newest block executed on any chain), calling
+    /// `progress` after each block, then checks the result against every chain.
+    pub async fn run(
+        &mut self,
+        until: Option<u32>,
+        mut progress: impl FnMut(&BlockRestored),
+    ) -> Result<RestoreReport, RestoreError> {
+        let started = Instant::now();
+        self.refresh().await?;
+        let executed = self.newest_executed();
+        let target = until.unwrap_or(executed);
+        if target > executed {
+            return Err(RestoreError::NotExecuted { target, executed });
+        }
+        if self.block > target {
+            return Err(RestoreError::BeyondTarget { restored: self.block, target });
+        }
+        let from = self.block;
+        self.check_restored_root()?;
+        let mut serials = self.consumed_requests(from);
+        let mut ops = 0u64;
+        while self.block < target {
+            let n = self.block + 1;
+            let count = self.restore_block(n, &mut serials).await?;
+            ops += count as u64;
+            if n % self.checkpoint_every == 0 || n == target {
+                self.checkpoint()?;
+            }
+            progress(&BlockRestored { block: n, target, ops: count });
+        }
+        let chains = self.check_chains().await?;
+        let root = root_bytes(&self.exec.root());
+        Ok(RestoreReport {
+            from,
+            block: self.block,
+            root,
+            ops,
+            accounts: self.exec.state().account_count(),
+            secs: started.elapsed().as_secs_f64(),
+            chains,
+        })
+    }
+
+    /// The restored state's root must be what every chain that committed the block stores.
+    fn check_restored_root(&mut self) -> Result<(), RestoreError> {
+        let rebuilt = root_bytes(&self.exec.root());
+        for h in &self.histories {
+            if let Some(info) = h.stored(self.block) {
+                if info.stateRoot != rebuilt {
+                    return Err(RestoreError::RootMismatch { block: self.block, rebuilt, stored: info.stateRoot });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Per chain, the requests blocks 1..=`block` consumed (the next serial id to expect).
+    fn consumed_requests(&self, block: u32) -> Vec<u64> {
+        let count = |h: &ChainHistory| (1..=block).filter_map(|n| h.stored(n)).map(|i| i.priorityOperations).sum();
+        self.histories.iter().map(count).collect()
+    }
+
+    /// Restores block `n`; returns its op count.
+    async fn restore_block(&mut self, n: u32, serials: &mut [u64]) -> Result<usize, RestoreError> {
+        let pubdata = self.pubdata(n).await?;
+        let block = self.rebuild(n, &pubdata)?;
+        self.check_block_everywhere(&block)?;
+        self.check_priority(&block, serials)?;
+        for (index, op) in block.ops.iter().enumerate() {
+            self.exec.apply_op(op).map_err(|source| RestoreError::Replay { block: n, index, source })?;
+        }
+        let sealed = self
+            .exec
+            .seal_block(BlockNumber(n), block.timestamp)
+            .map_err(|e| RestoreError::BadPubdata { block: n, reason: e.to_string() })?;
+        if sealed.block.new_root != block.new_root {
+            let (rebuilt, stored) = (root_bytes(&sealed.block.new_root), root_bytes(&block.new_root));
+            return Err(RestoreError::RootMismatch { block: n, rebuilt, stored });
+        }
+        self.block = n;
+        Ok(block.ops.len())
+    }
+
+    /// Block `n`'s pubdata from the first data-availability chain that has it.
+    async fn pubdata(&mut self, n: u32) -> Result<Vec<u8>, RestoreError> {
+        let mut reasons = Vec::new();
+        for (i, info) in self.network.chains.iter().enumerate() {
+            if !info.data_availability {
+                continue;
+            }
+            let h = &self.histories[i];
+            let Some(commit) = h.committed(n) else {
+                reasons.push(format!("chain {}: not committed there", info.id.0));
+                continue;
+            };
+            let cached = self.pubdata_cache.as_ref().filter(|(tx, _)| *tx == commit.tx_hash);
+            let blocks = match cached {
+                Some((_, blocks)) => blocks.clone(),
+                None => match committed_pubdata(h.client(), n, commit.tx_hash).await {
+                    Ok(blocks) => {
+                        self.pubdata_cache = Some((commit.tx_hash, blocks.clone()));
+                        blocks
+                    }
+                    Err(e) => {
+                        reasons.push(format!("chain {}: {e}", info.id.0));
+                        continue;
+                    }
+                },
+            };
+            match blocks.into_iter().find(|(b, _)| *b == n) {
+                Some((_, pubdata)) => return Ok(pubdata),
+                None => reasons.push(format!("chain {}: its commit transaction lacks the block", info.id.0)),
+            }
+        }
+        Err(RestoreError::NoPubdata { block: n, reasons: reasons.join("; ") })
+    }
+
+    /// The block as its pubdata and a chain's stored info describe it.
+    fn rebuild(&mut self, n: u32, pubdata: &[u8]) -> Result<Block, RestoreError> {
+        let bad = |reason: String| RestoreError::BadPubdata { block: n, reason };
+        let reference = self
+            .histories
+            .iter()
+            .find_map(|h| h.stored(n))
+            .ok_or_else(|| bad("no chain has the block committed".into()))?;
+        if pubdata.is_empty() || !pubdata.len().is_multiple_of(CHUNK_BYTES) {
+            return Err(bad(format!("{} bytes is not a whole number of {CHUNK_BYTES}-byte chunks", pubdata.len())));
+        }
+        let new_root = fr_from_bytes(reference.stateRoot.as_slice())
+            .map_err(|e| bad(format!("the stored state root is not a field element: {e}")))?;
+        let ops = Block::ops_from_pubdata(pubdata).map_err(|e| bad(e.to_string()))?;
+        let block = Block {
+            number: BlockNumber(n),
+            timestamp: reference.timestamp,
+            old_root: self.exec.root(),
+            new_root,
+            ops,
+            chunks: pubdata.len() / CHUNK_BYTES,
+            chain_count: self.network.chains.len() as u8,
+        };
+        // Decoding is strict (no unknown codes or non-zero padding); re-encoding must give the
+        // same bytes, so the ops replayed are exactly the data whose hash was proven.
+        if block.pubdata().map_err(|e| bad(e.to_string()))? != pubdata {
+            return Err(bad("the ops do not re-encode to the same pubdata".into()));
+        }
+        Ok(block)
+    }
+
+    /// Every chain that committed the block stores exactly the info this block gives.
+    fn check_block_everywhere(&self, block: &Block) -> Result<(), RestoreError> {
+        let n = block.number.0;
+        for (h, info) in self.histories.iter().zip(&self.network.chains) {
+            let (Some(stored), Some(prev)) = (h.stored(n), h.stored(n - 1)) else { continue };
+            let (_, expected) = commit_info(block, &[], info.id, info.data_availability, prev)
+                .map_err(|e| RestoreError::BadPubdata { block: n, reason: e.to_string() })?;
+            let what = info_diff(stored, &expected);
+            if !what.is_empty() {
+                return Err(RestoreError::BlockMismatch { block: n, chain: info.id.0, what });
+            }
+        }
+        Ok(())
+    }
+
+    /// Each chain's deposits and full exits in the block are its next queued requests.
+    fn check_priority(&self, block: &Block, serials: &mut [u64]) -> Result<(), RestoreError> {
+        let n = block.number.0;
+        for op in block.ops.iter().filter(|op| op.is_priority()) {
+            let chain = op.chain_id().map_or(0, |c| c.0);
+            let index = self.chain_index(ChainId(chain)).ok_or(RestoreError::BadPubdata {
+                block: n,
+                reason: format!("a priority op of unknown chain {chain}"),
+            })?;
+            let serial = serials[index];
+            let mismatch = |what: String| RestoreError::PriorityMismatch { block: n, chain, serial, what };
+            let request = self.histories[index]
+                .request(serial)
+                .ok_or_else(|| mismatch("was never queued (no NewPriorityRequest event)".into()))?;
+            let expected = queued_form(op).map_err(|e| mismatch(e.to_string()))?;
+            if request.pubdata != expected {
+                return Err(mismatch(format!("was queued as {} but the block has {}", request.pubdata, expected)));
+            }
+            serials[index] += 1;
+        }
+        Ok(())
+    }
+
+    fn chain_index(&self, chain: ChainId) -> Option<usize> {
+        self.network.chains.iter().position(|c| c.id == chain)
+    }
+
+    /// Writes the state changed since the last checkpoint, with the block and root.
+    fn checkpoint(&mut self) -> Result<(), RestoreError> {
+        let root = self.exec.root();
+        let changed = self.exec.state_mut().take_unsaved();
+        self.store.commit(BlockNumber(self.block), root, &changed)?;
+        Ok(())
+    }
+
+    /// Reads from every chain the stored hash of its newest executed block (or of the restored
+    /// block, if that is lower) and compares it with the history the state was rebuilt from.
+    async fn check_chains(&self) -> Result<Vec<ChainCheck>, RestoreError> {
+        let mut checks = Vec::new();
+        for h in &self.histories {
+            let chain = h.chain().0;
+            let counters = h.counters();
+            let checked = counters.executed.min(self.block);
+            h.check_stored(checked).await.map_err(|source| RestoreError::Chain { chain, source })?;
+            checks.push(ChainCheck {
+                chain,
+                executed: counters.executed,
+                checked,
+                exodus: h.exodus(),
+                open_requests: h.open_requests().count() as u64,
+            });
+        }
+        Ok(checks)
+    }
+}
+
+/// The op as its chain queued it: the fields L1 cannot know zeroed (a deposit's account id, a
+/// full exit's amount).
+fn queued_form(op: &Op) -> Result<Bytes, zklink_types::TxError> {
+    let mut bytes = op.pubdata()?;
+    match op.code() {
+        op_code::DEPOSIT => bytes[2..6].fill(0),
+        op_code::FULL_EXIT => bytes[11..27].fill(0),
+        _ => {}
+    }
+    Ok(bytes.into())
+}
+
+/// The fields in which `stored` differs from `expected`, named; empty if equal.
+fn info_diff(stored: &StoredBlockInfo, expected: &StoredBlockInfo) -> String {
+    let mut diffs = Vec::new();
+    let mut field = |name: &str, a: String, b: String| {
+        if a != b {
+            diffs.push(format!("{name} stored {a}, rebuilt {b}"));
+        }
+    };
+    field("timestamp", stored.timestamp.to_string(), expected.timestamp.to_string());
+    field("state root", stored.stateRoot.to_string(), expected.stateRoot.to_string());
+    field("commitment", stored.commitment.to_string(), expected.commitment.to_string());
+    field("sync hash", stored.syncHash.to_string(), expected.syncHash.to_string());
+    field("priority operations", stored.priorityOperations.to_string(), expected.priorityOperations.to_string());
+    field(
+        "pending on-chain ops hash",
+        stored.pendingOnchainOpsHash.to_string(),
+        expected.pendingOnchainOpsHash.to_string(),
+    );
+    diffs.join("; ")
+}

@@ -1,0 +1,311 @@
+//! The promise of issue 7 on three anvil chains with real proofs: users keep their funds when the
+//! operator's data is gone and the operator stops.
+//!
+//! 1. The operator node runs traffic of every kind (deposits on three chains merging into USD, keys,
+//!    transfers to old and new accounts, a partial order fill, a withdrawal, a full exit) until
+//!    every block is executed everywhere; then it stops and its data directory is deleted.
+//! 2. `restore` rebuilds the state from L1 alone — in two runs, the second continuing from the
+//!    first's checkpoint — to the operator's exact root, accounts, balances and order slots.
+//! 3. The operator ignores a full exit until it expires: chain 1 switches to exodus, the others
+//!    cannot until a request of theirs expires too; then every user exits on every chain, each
+//!    user's shares add up to the L2 balance, an unexecuted deposit is refunded, and a second exit
+//!    of the same balance is refused.
+//!
+//! Skips (with a message) without the pinned anvil, unless `CI=true`.
+
+#[path = "../../l1/tests/support/mod.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{B256, U256};
+use alloy::providers::Provider;
+use alloy::signers::local::PrivateKeySigner;
+use support::*;
+use zklink_contracts::zklink::ZkLink::ZkLinkErrors as E;
+use zklink_executor::testkit::{TestNet, TestUser, TEST_FEE_OWNER};
+use zklink_executor::Executor;
+use zklink_l1::{ExitCall, L1Client, TestChains};
+use zklink_node::{Node, NodeConfig, NodeHandle};
+use zklink_restore::{exodus, ChainExodus, ExitPlan, ExodusStatus, RestoreConfig, Restorer};
+use zklink_state::State;
+use zklink_types::{AccountId, ChainId, Network, SlotId, SubAccountId, TokenId};
+
+const USD: u16 = 1;
+const USDC: u16 = 17;
+const USDT: u16 = 18;
+const WETH: u16 = 32;
+const E6: u128 = 1_000_000;
+const EXPIRY: u64 = 400;
+const DEADLINE: Duration = Duration::from_secs(300);
+
+fn balance(state: &State, who: &TestUser, token: u16) -> u128 {
+    let Some(id) = state.account_id_by_address(&who.address) else { return 0 };
+    state.balance(id, SubAccountId(0), TokenId(token))
+}
+
+/// An L1 client of `chain` that signs with `user`'s L1 key, funded with gas money.
+async fn user_client(chains: &TestChains, chain: u8, user: &TestUser) -> L1Client {
+    let c = chains.chain(chain);
+    let signer = PrivateKeySigner::from_bytes(&B256::from_slice(&user.l1.to_bytes())).unwrap();
+    let _: serde_json::Value = c
+        .client
+        .provider()
+        .raw_request("anvil_setBalance".into(), (user.address, U256::from(10u128.pow(20))))
+        .await
+        .unwrap();
+    L1Client::new(zklink_l1::client::connect(c.endpoint().url, signer), c.deployment.zklink)
+}
+
+async fn user_clients(chains: &TestChains, user: &TestUser) -> Vec<L1Client> {
+    let mut out = Vec::new();
+    for c in 1..=3 {
+        out.push(user_client(chains, c, user).await);
+    }
+    out
+}
+
+fn restore_config(chains: &TestChains, dir: &std::path::Path) -> RestoreConfig {
+    RestoreConfig {
+        network: chains.network.clone(),
+        fee_owner: TEST_FEE_OWNER,
+        chains: chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
+        state_path: dir.join("state.redb"),
+        checkpoint_every: 2,
+    }
+}
+
+/// Runs the operator through the traffic; returns its final state.
+async fn operate(
+    chains: &TestChains,
+    pk: &Arc<ark_groth16::ProvingKey<ark_bn254::Bn254>>,
+    users: &[TestUser],
+) -> State {
+    let [alice, bob, carol, dave] = users else { panic!("four users") };
+    let dir = tempfile::tempdir().unwrap();
+    let config = NodeConfig::for_test_chains(
+        chains,
+        dir.path().to_path_buf(),
+        TEST_FEE_OWNER,
+        oracles(),
+        vec![(4, pk.clone())],
+        Duration::from_millis(500),
+    )
+    .unwrap();
+    for (chain, token, amount, to, usd) in [
+        (1u8, USDC, 1_000 * E6, alice, true),
+        (2, USDT, 600 * E18, alice, true),
+        (2, WETH, 10 * E18, bob, false),
+        (3, WETH, 6 * E18, bob, false),
+        (3, USDT, 400 * E18, carol, true),
+    ] {
+        let c = chains.chain(chain);
+        c.fund(1, token, amount).await.unwrap();
+        c.client_for(1).unwrap().deposit_erc20(c.token(token).unwrap(), amount, to.address, 0, usd).await.unwrap();
+    }
+    let node = Node::open(config).unwrap();
+    let handle = node.handle();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let scenario = async {
+        let credited = async || balance(handle.keeper().state(), carol, USD) == 400 * E18;
+        wait_for("the deposits", DEADLINE, credited).await;
+        submit_traffic(chains, &handle, alice, bob, carol, dave).await;
+        // Bob's full exit on chain 3 (an L1 request the operator serves).
+        let bob3 = user_client(chains, 3, bob).await;
+        let bob_id = handle.keeper().state().account_id_by_address(&bob.address).unwrap();
+        bob3.request_full_exit(bob_id.0, 0, WETH, WETH).await.unwrap();
+        wait_for("everything executed on every chain", DEADLINE, async || {
+            let sealed = handle.store().last_block().unwrap();
+            let exited = balance(handle.keeper().state(), bob, WETH) == 9 * E18;
+            exited && handle.keeper().pending_chunks() == 0 && executed_everywhere(chains, sealed).await
+        })
+        .await;
+        let _ = stop.send(());
+    };
+    tokio::join!(
+        node.run(async {
+            let _ = stopped.await;
+        }),
+        scenario
+    );
+    let state = handle.keeper().state().clone();
+    drop(handle);
+    // The operator's data directory is deleted.
+    dir.close().unwrap();
+    state
+}
+
+/// Keys, transfers to an old and a new account, a partial fill, a withdrawal.
+async fn submit_traffic(
+    chains: &TestChains,
+    handle: &NodeHandle,
+    alice: &TestUser,
+    bob: &TestUser,
+    carol: &TestUser,
+    dave: &TestUser,
+) {
+    let mut client = TestNet::new(chains.network.clone());
+    client.exec = Executor::new(chains.network.clone(), handle.keeper().state().clone()).unwrap();
+    let mut txs = Vec::new();
+    for u in [alice, bob, carol] {
+        let tx = client.change_pubkey_tx(u);
+        client.apply_l2(tx.clone()).unwrap();
+        txs.push(tx);
+    }
+    let maker = client.order(bob, 0, 0, WETH, USD, 4 * E18, 100 * E18, true);
+    let taker = client.order(alice, 0, 0, WETH, USD, E18, 100 * E18, false);
+    let built: Vec<Box<dyn Fn(&TestNet) -> zklink_types::L2Tx>> = vec![
+        Box::new(|c| c.transfer_tx(alice, bob.address, USD, 100 * E18, 0)),
+        Box::new(|c| c.transfer_tx(alice, dave.address, USD, 10 * E18, 0)),
+        Box::new(move |c| c.matching_tx(carol, maker.clone(), taker.clone(), USD, 0)),
+        Box::new(|c| c.withdraw_tx(alice, 1, USD, USDC, 50 * E18, 0, 0)),
+    ];
+    for build in built {
+        let tx = build(&client);
+        client.apply_l2(tx.clone()).unwrap();
+        txs.push(tx);
+    }
+    for tx in txs {
+        handle.keeper().submit(tx, zklink_node::node::unix_now()).unwrap();
+    }
+}
+
+/// Every account of `a` is in `b` with the same fields and leaves.
+fn assert_same_state(a: &State, b: &State) {
+    assert_eq!(a.account_count(), b.account_count(), "account count");
+    for id in 0..a.account_count() as u32 {
+        let (x, y) = (a.account(AccountId(id)).unwrap(), b.account(AccountId(id)).unwrap());
+        assert_eq!((x.address, x.pubkey_hash, x.nonce), (y.address, y.pubkey_hash, y.nonce), "account {id}");
+        assert_eq!(x.balances.leaves(), y.balances.leaves(), "account {id} balances");
+        assert_eq!(x.orders.leaves(), y.orders.leaves(), "account {id} order slots");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_from_l1_alone_then_every_user_exits_on_every_chain() {
+    if !have_anvil() {
+        return;
+    }
+    let network = Network::dev(3);
+    let pk = Arc::new(block_key(&network));
+    let exit_pk = exit_key(&network);
+    let keys = TestKeys { block: Some((*pk).clone()), exit: Some(exit_pk.clone()) };
+    let chains = start(network, keys, EXPIRY, None).await;
+    let mirror = TestNet::new(chains.network.clone());
+    let users: Vec<TestUser> = (0..4).map(|n| mirror.user(n)).collect();
+    let [alice, bob, carol, _dave] = &users[..] else { unreachable!() };
+
+    let mut operator_state = operate(&chains, &pk, &users).await;
+    let executed = chains.chain(1).client.block_counters().await.unwrap().executed;
+    assert!(executed >= 3, "several blocks executed, got {executed}");
+
+    // ---- restore, in two runs: to block 2, then (reopened) to the end.
+    let restore_dir = tempfile::tempdir().unwrap();
+    let mut restorer = Restorer::open(restore_config(&chains, restore_dir.path())).unwrap();
+    let first = restorer.run(Some(2), |_| {}).await.unwrap();
+    assert_eq!((first.from, first.block), (0, 2));
+    drop(restorer);
+    let mut restorer = Restorer::open(restore_config(&chains, restore_dir.path())).unwrap();
+    assert_eq!(restorer.block(), 2, "continues from its checkpoint");
+    let mut seen = Vec::new();
+    let report = restorer.run(None, |b| seen.push(b.block)).await.unwrap();
+    assert_eq!(seen, (3..=executed).collect::<Vec<_>>(), "progress for every block");
+    assert_eq!((report.from, report.block), (2, executed));
+    assert_eq!(report.root, B256::from(zklink_block::fr_to_bytes(&operator_state.root())), "the operator's root");
+    for check in &report.chains {
+        assert_eq!((check.executed, check.checked), (executed, executed), "chain {}", check.chain);
+    }
+    assert_same_state(restorer.state(), &operator_state);
+    let bob_id = restorer.state().account_id_by_address(&bob.address).unwrap();
+    let slot = restorer.state().order_slot(bob_id, SubAccountId(0), SlotId(0));
+    assert_eq!(slot.residue, 3 * E18, "bob's order rests with 3 WETH after the partial fill");
+    assert_eq!(balance(restorer.state(), bob, WETH), 9 * E18, "16 − 1 sold − 6 exited on chain 3");
+    let again = restorer.run(None, |_| {}).await.unwrap();
+    assert_eq!((again.from, again.ops), (executed, 0), "nothing new to restore");
+
+    // ---- the operator is gone. Alice claims her executed withdrawal the normal way first.
+    let alice_clients = user_clients(&chains, alice).await;
+    alice_clients[0].withdraw_pending_balance(alice.address, USDC, 50 * E6).await.unwrap();
+    // Alice's full exit on chain 1 is ignored; carol deposits on chain 3 and nothing takes it.
+    let alice_id = restorer.state().account_id_by_address(&alice.address).unwrap();
+    alice_clients[0].request_full_exit(alice_id.0, 0, USDC, USD).await.unwrap();
+    let c3 = chains.chain(3);
+    c3.fund(1, USDT, 100 * E18).await.unwrap();
+    c3.client_for(1).unwrap().deposit_erc20(c3.token(USDT).unwrap(), 100 * E18, carol.address, 0, true).await.unwrap();
+    chains.chain(1).mine(EXPIRY).await.unwrap();
+
+    // Only chain 1 can switch: chain 2 has no request waiting, chain 3's deposit is not old enough.
+    let first_run = exodus(&mut restorer, &alice_clients, alice.address, &exit_pk).await.unwrap();
+    let statuses: Vec<_> = first_run.iter().map(|c| c.status.clone()).collect();
+    assert_eq!(statuses[0], ExodusStatus::Activated);
+    assert!(matches!(&statuses[1], ExodusStatus::NotYet(why) if why.contains("request a full exit")), "{statuses:?}");
+    assert!(matches!(&statuses[2], ExodusStatus::NotYet(why) if why.contains("expires")), "{statuses:?}");
+    assert_eq!(first_run[0].refunded, 1, "alice's ignored request is dropped");
+
+    // Bob starts chain 2's clock; then every chain is in exodus.
+    let bob_clients = user_clients(&chains, bob).await;
+    bob_clients[1].request_full_exit(bob_id.0, 0, WETH, WETH).await.unwrap();
+    chains.chain(2).mine(EXPIRY).await.unwrap();
+    c3.mine(EXPIRY).await.unwrap();
+
+    let mut runs: BTreeMap<usize, Vec<ChainExodus>> = BTreeMap::new();
+    runs.insert(0, first_run);
+    for (i, user) in users.iter().enumerate() {
+        let clients = if i == 0 { alice_clients.clone() } else { user_clients(&chains, user).await };
+        let run = exodus(&mut restorer, &clients, user.address, &exit_pk).await.unwrap();
+        for c in &run {
+            assert!(!matches!(c.status, ExodusStatus::NotYet(_)), "chain {} in exodus: {:?}", c.chain, c.status);
+        }
+        runs.entry(i).or_default().extend(run);
+    }
+
+    // Each user's shares over every chain add up to the L2 balance (each share rounds down).
+    let exits = |i: usize| -> Vec<ExitCall> { runs[&i].iter().flat_map(|c| c.exits.clone()).collect() };
+    for (i, user) in users.iter().enumerate() {
+        for token in [USD, WETH] {
+            let claims: Vec<ExitCall> = exits(i).into_iter().filter(|e| e.l2_token == token).collect();
+            let total: u128 = claims.iter().map(|e| e.amount).sum();
+            let held = balance(&operator_state, user, token);
+            assert!(
+                total <= held && held - total < claims.len().max(1) as u128,
+                "user {i} token {token}: {total} of {held}"
+            );
+            if held > 0 {
+                assert!(!claims.is_empty(), "user {i} exits token {token}");
+            }
+        }
+    }
+    // USD comes from every chain's stablecoin reserve, in proportion.
+    let alice_usd: Vec<(u8, u128)> = runs[&0]
+        .iter()
+        .flat_map(|c| c.exits.iter().filter(|e| e.l2_token == USD).map(move |e| (c.chain, e.amount)))
+        .collect();
+    assert_eq!(alice_usd.len(), 3, "alice's USD is paid on all three chains: {alice_usd:?}");
+    let held = balance(&operator_state, alice, USD);
+    for (chain, reserve) in [(1u8, 950u128), (2, 600), (3, 400)] {
+        let share = alice_usd.iter().find(|(c, _)| *c == chain).unwrap().1;
+        assert_eq!(share, held * reserve / 1950, "chain {chain}'s share of alice's USD");
+    }
+    // What was paid on L1: the shares in whole L1 units, and carol's refund on chain 3.
+    let carol_chain3 = &runs[&2].iter().find(|c| c.chain == 3 && !c.claimed.is_empty()).unwrap().claimed;
+    let carol_share: u128 =
+        runs[&2].iter().filter(|c| c.chain == 3).flat_map(|c| c.exits.iter()).map(|e| e.amount).sum();
+    assert_eq!(carol_chain3, &vec![(USDT, 100 * E18 + carol_share)], "refund plus her share, in USDT");
+    assert!(token_balance(chains.chain(1), USDC, alice.address).await > U256::from(50 * E6), "alice got USDC back");
+
+    // A second exit of the same balance is refused.
+    let last = restorer.histories()[0].stored(executed).cloned().unwrap();
+    let block = restorer.block();
+    let network = restorer.network().clone();
+    let mut plan = ExitPlan::for_chain(restorer.state_mut(), block, &network, ChainId(1), last.clone()).unwrap();
+    let req = plan.requests(alice_id)[0];
+    let proven = plan.prove(&exit_pk, &req).unwrap();
+    assert!(matches!(
+        revert(alice_clients[0].perform_exodus(&last, &proven.call, proven.proof).await),
+        E::ExodusAlreadyPerformed(_)
+    ));
+    let rerun = exodus(&mut restorer, &alice_clients, alice.address, &exit_pk).await.unwrap();
+    assert!(rerun.iter().all(|c| c.exits.is_empty() && c.already_paid > 0), "nothing is paid twice");
+}
