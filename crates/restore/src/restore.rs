@@ -55,7 +55,7 @@ pub enum RestoreError {
         chain: u8,
         /// What failed.
         #[source]
-        source: HistoryError,
+        source: Box<HistoryError>,
     },
     /// The configuration does not fit the deployments.
     #[error("configuration: {0}")]
@@ -126,7 +126,7 @@ pub enum RestoreError {
         index: usize,
         /// Why.
         #[source]
-        source: ReplayError,
+        source: Box<ReplayError>,
     },
     /// The replayed state's root is not the block's.
     #[error("block {block}: the rebuilt root {rebuilt} differs from the stored root {stored}")]
@@ -189,6 +189,9 @@ pub struct RestoreReport {
     pub chains: Vec<ChainCheck>,
 }
 
+/// Every block's pubdata in one commit transaction: (block number, pubdata).
+type CommittedPubdata = Vec<(u32, Vec<u8>)>;
+
 /// A restored state and the chains it is restored from.
 pub struct Restorer {
     network: Network,
@@ -198,7 +201,7 @@ pub struct Restorer {
     block: u32,
     checkpoint_every: u32,
     /// The last commit transaction read, with every block's pubdata in it.
-    pubdata_cache: Option<(B256, Vec<(u32, Vec<u8>)>)>,
+    pubdata_cache: Option<(B256, CommittedPubdata)>,
 }
 
 fn root_bytes(root: &Fr) -> B256 {
@@ -276,7 +279,7 @@ impl Restorer {
     pub async fn refresh(&mut self) -> Result<(), RestoreError> {
         for h in &mut self.histories {
             let chain = h.chain().0;
-            h.refresh().await.map_err(|source| RestoreError::Chain { chain, source })?;
+            h.refresh().await.map_err(|source| RestoreError::Chain { chain, source: Box::new(source) })?;
         }
         Ok(())
     }
@@ -311,7 +314,7 @@ impl Restorer {
             let n = self.block + 1;
             let count = self.restore_block(n, &mut serials).await?;
             ops += count as u64;
-            if n % self.checkpoint_every == 0 || n == target {
+            if n.is_multiple_of(self.checkpoint_every) || n == target {
                 self.checkpoint()?;
             }
             progress(&BlockRestored { block: n, target, ops: count });
@@ -355,7 +358,11 @@ impl Restorer {
         self.check_block_everywhere(&block)?;
         self.check_priority(&block, serials)?;
         for (index, op) in block.ops.iter().enumerate() {
-            self.exec.apply_op(op).map_err(|source| RestoreError::Replay { block: n, index, source })?;
+            self.exec.apply_op(op).map_err(|source| RestoreError::Replay {
+                block: n,
+                index,
+                source: Box::new(source),
+            })?;
         }
         let sealed = self
             .exec
@@ -492,7 +499,7 @@ impl Restorer {
             let chain = h.chain().0;
             let counters = h.counters();
             let checked = counters.executed.min(self.block);
-            h.check_stored(checked).await.map_err(|source| RestoreError::Chain { chain, source })?;
+            h.check_stored(checked).await.map_err(|source| RestoreError::Chain { chain, source: Box::new(source) })?;
             checks.push(ChainCheck {
                 chain,
                 executed: counters.executed,

@@ -156,14 +156,14 @@ async fn submit_traffic(
     }
     let maker = client.order(bob, 0, 0, WETH, USD, 4 * E18, 100 * E18, true);
     let taker = client.order(alice, 0, 0, WETH, USD, E18, 100 * E18, false);
-    let built: Vec<Box<dyn Fn(&TestNet) -> zklink_types::L2Tx>> = vec![
-        Box::new(|c| c.transfer_tx(alice, bob.address, USD, 100 * E18, 0)),
-        Box::new(|c| c.transfer_tx(alice, dave.address, USD, 10 * E18, 0)),
-        Box::new(move |c| c.matching_tx(carol, maker.clone(), taker.clone(), USD, 0)),
-        Box::new(|c| c.withdraw_tx(alice, 1, USD, USDC, 50 * E18, 0, 0)),
-    ];
-    for build in built {
-        let tx = build(&client);
+    // Each tx is signed against the state after the previous one (nonces).
+    for step in 0..4 {
+        let tx = match step {
+            0 => client.transfer_tx(alice, bob.address, USD, 100 * E18, 0),
+            1 => client.transfer_tx(alice, dave.address, USD, 10 * E18, 0),
+            2 => client.matching_tx(carol, maker.clone(), taker.clone(), USD, 0),
+            _ => client.withdraw_tx(alice, 1, USD, USDC, 50 * E18, 0, 0),
+        };
         client.apply_l2(tx.clone()).unwrap();
         txs.push(tx);
     }
