@@ -1,4 +1,5 @@
-//! `zklink`: one binary, a subcommand per role. `devnet`, `node`, `prover`, `oracle`, `wallet` and `bench`.
+//! `zklink`: one binary, a subcommand per role. `devnet`, `node`, `prover`, `oracle`, `wallet`,
+//! `restore`, `exit-proof` and `bench`.
 
 #![forbid(unsafe_code)]
 
@@ -7,6 +8,7 @@ mod devnet;
 mod node;
 mod oracle;
 mod prover;
+mod restore;
 mod wallet;
 
 use clap::{Parser, Subcommand};
@@ -35,8 +37,15 @@ enum Command {
     #[command(subcommand)]
     Bench(BenchCommand),
     /// A user's wallet: derive the L2 key from an L1 key, deposit, activate, transfer, withdraw,
-    /// request a full exit, show balances.
+    /// request a full exit, show balances; `wallet exodus` leaves without the operator.
     Wallet(wallet::Args),
+    /// Rebuild the whole L2 state from L1 alone (pubdata from a data-availability chain, blocks
+    /// and priority requests from every chain), checked against every chain's executed block.
+    /// Continues from an earlier run's state directory; needs nothing from the operator.
+    Restore(restore::Args),
+    /// Prove an exit (account, sub-account, token, paying chain) from a restored state, against
+    /// the chain's last executed block, for `performExodus` once the chain is in exodus.
+    ExitProof(restore::ExitArgs),
 }
 
 #[derive(Subcommand)]
@@ -68,6 +77,8 @@ fn main() -> std::process::ExitCode {
         Command::Node(args) => runtime.block_on(node::run(args)),
         Command::Prover(args) => runtime.block_on(prover::run(args)),
         Command::Oracle(args) => runtime.block_on(oracle::run(args)),
+        Command::Restore(args) => runtime.block_on(restore::run(args)),
+        Command::ExitProof(args) => runtime.block_on(restore::exit_proof(args)),
         Command::Bench(BenchCommand::Load(args)) => runtime.block_on(bench::load(args)),
         Command::Bench(BenchCommand::Devnet(args)) => runtime.block_on(bench::devnet(args)),
     };

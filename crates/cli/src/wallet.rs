@@ -21,6 +21,11 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum Command {
+    /// Leave without the operator: restore the state from L1 (continuing in --state), then on
+    /// every chain switch to exodus once a request has expired there, refund unexecuted
+    /// deposits, prove and submit each of this address's exits, and claim what was credited.
+    /// Talks to the chains only, never to the node.
+    Exodus(crate::restore::ExodusArgs),
     /// Show the L1 address and the L2 key hash.
     Address,
     /// Show the account's id, nonce, key, balances and order slots.
@@ -176,6 +181,9 @@ fn symbol(w: &Wallet, token: u16) -> String {
 
 /// Runs a wallet command and prints its outcome.
 pub async fn run(args: Args) -> Result<(), String> {
+    if let Command::Exodus(exodus) = args.command {
+        return crate::restore::exodus(exodus, &args.key).await;
+    }
     let w = Wallet::connect(&args.api, &args.key.0).await.map_err(|e| e.to_string())?;
     let l2 = |s: &str| parse_units(s, 18).map_err(|e| e.to_string());
     let err = |e: SdkError| e.to_string();
@@ -284,6 +292,8 @@ pub async fn run(args: Args) -> Result<(), String> {
             w.request_full_exit(ChainId(chain), l1, l1_token, TokenId(token)).await.map_err(err)?;
             println!("full exit of {} requested on chain {chain}", symbol(&w, token));
         }
+        // Taken above, before connecting: it must work with the node gone.
+        Command::Exodus(exodus) => crate::restore::exodus(exodus, &args.key).await?,
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use alloy::primitives::{keccak256, B256};
 use zklink_l1::{ExitCall, L1Client, L1Error, QueuedRequest};
 use zklink_prover::ProvingKey;
 use zklink_types::op::op_code;
-use zklink_types::{Address, ChainId, USD_RESERVE_OFFSET, USD_TOKEN_ID};
+use zklink_types::{Address, ChainId, STABLECOIN_RANGE, USD_RESERVE_OFFSET, USD_TOKEN_ID};
 
 use crate::{ExitPlan, ExitProofError, RestoreError, Restorer};
 
@@ -110,7 +110,12 @@ pub async fn exodus(
     for (i, client) in clients.iter().enumerate() {
         let chain = restorer.histories()[i].chain();
         let l1 = |source| ExodusError::L1 { chain: chain.0, source };
-        let status = activate(restorer, i, client).await.map_err(l1)?;
+        let status = match activate(restorer, i, client).await.map_err(l1)? {
+            ExodusStatus::NotYet(why) if restorer.histories()[i].open_requests().next().is_none() => {
+                ExodusStatus::NotYet(start_clock(restorer, i, client, owner).await.map_err(l1)?.unwrap_or(why))
+            }
+            other => other,
+        };
         let mut report = ChainExodus {
             chain: chain.0,
             status: status.clone(),
@@ -169,6 +174,43 @@ async fn activate(restorer: &Restorer, i: usize, client: &L1Client) -> Result<Ex
             _ => Err(e),
         },
     }
+}
+
+/// With no request waiting on chain `i`, nothing can ever expire there: requests a full exit of
+/// one of `owner`'s balances so that the chain can switch to exodus once it expires. Returns what
+/// was done, or `None` if `owner` holds nothing this chain can exit.
+async fn start_clock(
+    restorer: &Restorer,
+    i: usize,
+    client: &L1Client,
+    owner: Address,
+) -> Result<Option<String>, L1Error> {
+    let chain = restorer.histories()[i].chain();
+    let state = restorer.state();
+    let Some(account) = state.account_id_by_address(&owner) else { return Ok(None) };
+    let Some(a) = state.account(account) else { return Ok(None) };
+    let preset = state.preset();
+    let network = restorer.network();
+    let listed = |t: u16| network.token_on_chain(zklink_types::TokenId(t), chain).is_ok();
+    let exitable = a.balances.leaves().into_iter().find_map(|(index, _)| {
+        let (sub, token) = ((index >> preset.token_bits) as u8, (index & preset.max_token_id() as u64) as u16);
+        // USD leaves as any stablecoin listed here; reserve ids 2..=16 are never user balances.
+        let l1 = match token {
+            t if t == USD_TOKEN_ID.0 => STABLECOIN_RANGE.clone().find(|&s| listed(s))?,
+            t if t >= *STABLECOIN_RANGE.start() => t,
+            _ => return None,
+        };
+        listed(l1).then_some((sub, l1, token))
+    });
+    let Some((sub, l1, l2)) = exitable else { return Ok(None) };
+    client.request_full_exit(account.0, sub, l1, l2).await?;
+    let expiry = client.zklink().PRIORITY_EXPIRATION_BLOCKS().call().await;
+    let expiry = expiry.map_err(|e| L1Error::from_contract("PRIORITY_EXPIRATION_BLOCKS", e))?;
+    Ok(Some(format!(
+        "no request was waiting on chain {}, so a full exit of token {l2} was requested there to start its \
+         clock; run this again in {expiry} L1 blocks, once it has expired",
+        chain.0
+    )))
 }
 
 /// Proves and submits every exit of `owner` on chain `i` not paid yet.

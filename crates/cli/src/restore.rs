@@ -1,0 +1,315 @@
+//! `zklink restore`, `zklink exit-proof` and `zklink wallet exodus`: recovering the state from L1
+//! alone, and leaving with it. None of them talks to the operator.
+//!
+//! They read a *network file*: the network, its genesis fee owner and every chain's endpoint and
+//! deployment. A node's configuration file is one (its other fields are ignored); the devnet
+//! writes `network.json` in its data directory.
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::B256;
+use alloy::signers::local::PrivateKeySigner;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use zklink_circuit::exit::{ExitCircuit, ExitRequest, ExitShape};
+use zklink_contracts::devnet::workspace_root;
+use zklink_l1::L1Client;
+use zklink_prover::{dev_key_dir, KeyStore, ProvingKey, INSECURE_DEV_SEED};
+use zklink_restore::{ChainExodus, ExitPlan, ExodusStatus, RestoreConfig, RestoreReport, Restorer};
+use zklink_types::{AccountId, Address, ChainId, Network, SubAccountId, TokenId, USD_TOKEN_ID};
+
+use crate::node::ChainFile;
+
+/// The public facts a restore needs.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkFile {
+    /// The network (preset, chains, tokens).
+    pub network: Network,
+    /// Owner of the fee account at genesis.
+    pub fee_owner: Address,
+    /// Every chain's endpoint and deployment, in chain order.
+    pub chains: Vec<ChainFile>,
+}
+
+impl NetworkFile {
+    /// Reads `path`.
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let f: Self = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        f.network.validate().map_err(|e| format!("{}: network: {e}", path.display()))?;
+        Ok(f)
+    }
+
+    /// Writes it as `path` (the devnet does).
+    pub fn write(&self, path: &Path) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    fn restore_config(&self, state_dir: &Path) -> RestoreConfig {
+        RestoreConfig {
+            network: self.network.clone(),
+            fee_owner: self.fee_owner,
+            chains: self.chains.iter().map(ChainFile::endpoint).collect(),
+            state_path: state_dir.join("state.redb"),
+            checkpoint_every: 100,
+        }
+    }
+}
+
+/// Where the restored state lives, shared by the three commands.
+#[derive(clap::Args, Clone)]
+pub struct Source {
+    /// The network file: network, fee owner, every chain's endpoint and deployment (a node's
+    /// config file works; the devnet writes `network.json` in its data directory).
+    #[arg(long, env = "ZKLINK_NETWORK")]
+    network: PathBuf,
+    /// Directory of the restored state; a later run continues from it.
+    #[arg(long, env = "ZKLINK_STATE_DIR", default_value = "zklink-restored")]
+    state: PathBuf,
+}
+
+impl Source {
+    fn open(&self) -> Result<(NetworkFile, Restorer), String> {
+        let file = NetworkFile::read(&self.network)?;
+        let restorer = Restorer::open(file.restore_config(&self.state)).map_err(|e| e.to_string())?;
+        Ok((file, restorer))
+    }
+}
+
+/// Options of `zklink restore`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    source: Source,
+    /// Stop at this block (default: the newest block executed on any chain).
+    #[arg(long)]
+    until: Option<u32>,
+}
+
+/// Restores (or continues restoring) and prints what every chain confirmed.
+pub async fn run(args: Args) -> Result<(), String> {
+    let (_, mut restorer) = args.source.open()?;
+    let report = restore_with_progress(&mut restorer, args.until).await?;
+    print_report(&report);
+    Ok(())
+}
+
+/// Runs the restore with a progress bar on a terminal.
+async fn restore_with_progress(restorer: &mut Restorer, until: Option<u32>) -> Result<RestoreReport, String> {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("restoring {bar:40} block {pos}/{len} [{elapsed}, {per_sec}, eta {eta}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = restorer
+        .run(until, |b| {
+            if bar.length().is_none() {
+                bar.set_length(u64::from(b.target));
+                bar.set_position(u64::from(b.block - 1));
+            }
+            bar.set_position(u64::from(b.block));
+        })
+        .await;
+    bar.finish_and_clear();
+    report.map_err(|e| e.to_string())
+}
+
+fn print_report(r: &RestoreReport) {
+    let blocks = r.block - r.from;
+    let rate = |n: f64| if r.secs > 0.0 { n / r.secs } else { 0.0 };
+    println!("restored to block {} (root {}), {} accounts", r.block, r.root, r.accounts);
+    println!(
+        "this run: blocks {}..={} — {blocks} blocks, {} ops in {:.2} s ({:.1} blocks/s, {:.0} ops/s)",
+        r.from + 1,
+        r.block,
+        r.ops,
+        r.secs,
+        rate(f64::from(blocks)),
+        rate(r.ops as f64)
+    );
+    for c in &r.chains {
+        println!(
+            "chain {}: executed {}; stored hash of block {} matches{}{}",
+            c.chain,
+            c.executed,
+            c.checked,
+            if c.exodus { "; in EXODUS" } else { "" },
+            if c.open_requests > 0 { format!("; {} requests unexecuted", c.open_requests) } else { String::new() }
+        );
+    }
+}
+
+/// The exit circuit's proving key: from `dir`, or for the dev preset made with the public dev
+/// seed (like the devnet's keys) when missing.
+fn exit_key(network: &Network, dir: Option<&Path>) -> Result<ProvingKey, String> {
+    let chains = network.chains.len() as u8;
+    let name = ExitCircuit::shape_name(&network.preset, chains);
+    let store = KeyStore::new(dir.map_or_else(|| dev_key_dir(&workspace_root()), Path::to_path_buf));
+    if network.preset.name == "dev" {
+        let shape = ExitShape::new(&network.preset, chains).map_err(|e| e.to_string())?;
+        return store
+            .load_or_setup(&name, INSECURE_DEV_SEED, || ExitCircuit::blank(shape.clone()))
+            .map_err(|e| e.to_string());
+    }
+    store.load(&name).map(|(pk, _)| pk).map_err(|e| format!("exit key {name}: {e}"))
+}
+
+/// Options of `zklink exit-proof`.
+#[derive(clap::Args)]
+pub struct ExitArgs {
+    #[command(flatten)]
+    source: Source,
+    /// The paying chain (it must be in exodus to accept the proof).
+    #[arg(long)]
+    chain: u8,
+    /// The exiting account id.
+    #[arg(long)]
+    account: u32,
+    /// Its sub-account.
+    #[arg(long, default_value_t = 0)]
+    sub: u8,
+    /// The balance's token (1 = USD).
+    #[arg(long)]
+    token: u16,
+    /// For USD, the stablecoin reserve paid from (reserve id 2..=16, i.e. stablecoin id − 15);
+    /// default: the token itself.
+    #[arg(long)]
+    reserve: Option<u16>,
+    /// Directory of the exit proving key (default: the dev key cache).
+    #[arg(long)]
+    key_dir: Option<PathBuf>,
+    /// Write the `performExodus` arguments and proof here as JSON (default: stdout).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Proves one exit from the restored state.
+pub async fn exit_proof(args: ExitArgs) -> Result<(), String> {
+    let (file, mut restorer) = args.source.open()?;
+    restorer.refresh().await.map_err(|e| e.to_string())?;
+    let reserve = match args.reserve {
+        Some(r) => r,
+        None if args.token == USD_TOKEN_ID.0 => {
+            return Err("USD is paid from a stablecoin reserve: pass --reserve 2..=16 (stablecoin id − 15)".into())
+        }
+        None => args.token,
+    };
+    let chain = ChainId(args.chain);
+    let index = file.network.chains.iter().position(|c| c.id == chain).ok_or(format!("no chain {}", args.chain))?;
+    let history = &restorer.histories()[index];
+    let executed = history.counters().executed;
+    let last = history.stored(executed).cloned().ok_or("the chain's executed block has no commit event")?;
+    let pk = exit_key(&file.network, args.key_dir.as_deref())?;
+    let block = restorer.block();
+    let mut plan = ExitPlan::for_chain(restorer.state_mut(), block, &file.network, chain, last.clone())
+        .map_err(|e| e.to_string())?;
+    let req = ExitRequest {
+        chain,
+        account: AccountId(args.account),
+        sub: SubAccountId(args.sub),
+        l2_token: TokenId(args.token),
+        reserve_token: TokenId(reserve),
+    };
+    let proven = plan.prove(&pk, &req).map_err(|e| e.to_string())?;
+    let r = &proven.report;
+    eprintln!(
+        "proved the exit of account {} on chain {} against block {}: {} (L2 units) to {} — {} constraints, \
+         synthesis {:.2} s, check {:.2} s, proving {:.2} s",
+        args.account,
+        args.chain,
+        block,
+        proven.call.amount,
+        proven.call.owner,
+        r.constraints,
+        r.synthesis.as_secs_f64(),
+        r.check.as_secs_f64(),
+        r.proving.as_secs_f64()
+    );
+    let json = serde_json::json!({
+        "chain": args.chain,
+        "lastExecuted": {
+            "blockNumber": last.blockNumber,
+            "priorityOperations": last.priorityOperations,
+            "pendingOnchainOpsHash": last.pendingOnchainOpsHash,
+            "timestamp": last.timestamp,
+            "stateRoot": last.stateRoot,
+            "commitment": last.commitment,
+            "syncHash": last.syncHash,
+        },
+        "owner": proven.call.owner,
+        "account": proven.call.account,
+        "sub": proven.call.sub,
+        "l2Token": proven.call.l2_token,
+        "reserveToken": proven.call.reserve_token,
+        "amount": proven.call.amount.to_string(),
+        "proof": proven.proof.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+    });
+    let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+    match &args.out {
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?,
+        None => println!("{text}"),
+    }
+    Ok(())
+}
+
+/// Options of `zklink wallet exodus`.
+#[derive(clap::Args)]
+pub struct ExodusArgs {
+    #[command(flatten)]
+    source: Source,
+    /// Directory of the exit proving key (default: the dev key cache).
+    #[arg(long)]
+    key_dir: Option<PathBuf>,
+}
+
+/// The wallet's exodus on every chain: restore (continuing), then activate, refund, exit, claim.
+pub async fn exodus(args: ExodusArgs, key: &B256) -> Result<(), String> {
+    let (file, mut restorer) = args.source.open()?;
+    let signer = PrivateKeySigner::from_bytes(key).map_err(|e| format!("invalid key: {e}"))?;
+    let owner = signer.address();
+    let report = restore_with_progress(&mut restorer, None).await?;
+    println!("restored to block {} (root {})", report.block, report.root);
+    let clients: Vec<L1Client> = file
+        .chains
+        .iter()
+        .map(|c| L1Client::new(zklink_l1::client::connect(c.url.clone(), signer.clone()), c.zklink))
+        .collect();
+    let pk = exit_key(&file.network, args.key_dir.as_deref())?;
+    let results = zklink_restore::exodus(&mut restorer, &clients, owner, &pk).await.map_err(|e| e.to_string())?;
+    for c in &results {
+        print_chain_exodus(c);
+    }
+    Ok(())
+}
+
+fn print_chain_exodus(c: &ChainExodus) {
+    let status = match &c.status {
+        ExodusStatus::Active => "in exodus".to_string(),
+        ExodusStatus::Activated => "switched to exodus now".to_string(),
+        ExodusStatus::NotYet(why) => format!("not in exodus: {why}"),
+    };
+    println!("chain {}: {status}", c.chain);
+    if matches!(c.status, ExodusStatus::NotYet(_)) {
+        return;
+    }
+    if c.refunded > 0 {
+        println!("  refunded {} unexecuted requests (deposits go back to their owners)", c.refunded);
+    }
+    for e in &c.exits {
+        println!(
+            "  exited account {} sub {} token {} from reserve {}: {} (L2 units), against block {}",
+            e.account, e.sub, e.l2_token, e.reserve_token, e.amount, c.block
+        );
+    }
+    if c.already_paid > 0 {
+        println!("  {} exits were already paid", c.already_paid);
+    }
+    for (token, amount) in &c.claimed {
+        println!("  claimed {amount} (L1 units) of token {token}");
+    }
+    if c.exits.is_empty() && c.claimed.is_empty() && c.already_paid == 0 {
+        println!("  nothing to exit here");
+    }
+}
