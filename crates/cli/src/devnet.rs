@@ -1,7 +1,7 @@
 //! `zklink devnet`: everything on one machine, on loopback, kept on disk across restarts.
 //!
 //! Everything lives under `--data-dir`: `devnet.json` (what was deployed where, written once the
-//! deployment succeeded), `chain-<n>.json` (each anvil's state, dumped every few seconds and on a
+//! deployment succeeded), `network.json` (the public facts `zklink restore` needs), `chain-<n>.json` (each anvil's state, dumped every few seconds and on a
 //! clean stop) and `node/` (the node's database). A start with all of them there resumes: the
 //! anvils come back on their ports with their blocks, the node replays its store and its pipeline
 //! continues from each chain's counters. Otherwise (or with `--fresh`) the devnet starts over.
@@ -14,6 +14,7 @@ use std::time::Duration;
 use alloy::primitives::B256;
 use alloy::providers::Provider;
 use zklink_circuit::block::BlockCircuit;
+use zklink_circuit::exit::{ExitCircuit, ExitShape};
 use zklink_contracts::devnet::{anvil_binary, workspace_root, DevnetError, STOP_TIMEOUT};
 use zklink_contracts::{constructor_args, verifying_key_hash, Groth16Verifier};
 use zklink_crypto::fr_to_bytes;
@@ -25,8 +26,13 @@ use zklink_prover::{dev_key_dir, KeyStore, ProvingKey, INSECURE_DEV_SEED};
 use zklink_state::State;
 use zklink_types::Network;
 
+use crate::node::ChainFile;
+use crate::restore::NetworkFile;
+
 /// The devnet's manifest in its data directory.
 pub const MANIFEST: &str = "devnet.json";
+/// The network file (`zklink restore --network`) in the devnet's data directory.
+pub const NETWORK_FILE: &str = "network.json";
 /// The node's database directory in the devnet's data directory.
 pub const NODE_DIR: &str = "node";
 /// The oracles' stores, one directory each, under the data directory.
@@ -175,6 +181,8 @@ struct Prepared {
     /// Chunks of the dev block shape.
     chunks: usize,
     pk: Arc<ProvingKey>,
+    /// The exit circuit's key (its verifier is deployed; `zklink exit-proof` proves with it).
+    exit_pk: ProvingKey,
 }
 
 /// Installs anvil if needed and loads (or makes) the proving key of `network`'s smallest block.
@@ -190,7 +198,12 @@ fn prepare(network: &Network) -> Result<Prepared, String> {
             BlockCircuit::blank(&preset, chains, chunks).expect("the dev shape is valid")
         })
         .map_err(|e| e.to_string())?;
-    Ok(Prepared { chunks, pk: Arc::new(pk) })
+    eprintln!("proving key of exits (created once, then cached)…");
+    let shape = ExitShape::new(&preset, chains).map_err(|e| e.to_string())?;
+    let exit_pk = store
+        .load_or_setup(&ExitCircuit::shape_name(&preset, chains), INSECURE_DEV_SEED, || ExitCircuit::blank(shape.clone()))
+        .map_err(|e| e.to_string())?;
+    Ok(Prepared { chunks, pk: Arc::new(pk), exit_pk })
 }
 
 /// Anvil's account 0: it deploys, validates and owns the fee account.
@@ -209,7 +222,7 @@ async fn deploy_chains(keys: &Prepared, expiration: u64, setup: &ChainsSetup) ->
             network,
             genesis_root: genesis,
             block_keys: vec![(keys.chunks as u32, keys.pk.vk.clone())],
-            exit_key: None,
+            exit_key: Some(keys.exit_pk.vk.clone()),
             oracles: oracle_keys().iter().map(|o| o.address()).collect(),
             oracle_threshold: 2,
             priority_expiration_blocks: expiration,
@@ -426,8 +439,22 @@ fn wipe(dir: &Path, chains: u8) -> Result<(), String> {
     gone(std::fs::remove_dir_all(dir.join(NODE_DIR)), &dir.join(NODE_DIR))
 }
 
-/// Writes `devnet.json` (atomically: a crash leaves the old one or the new one).
+/// Writes `devnet.json` (atomically: a crash leaves the old one or the new one), and
+/// `network.json`, the public facts `zklink restore` and `zklink wallet exodus` read.
 fn write_manifest(dir: &Path, chains: &TestChains) -> Result<(), String> {
+    let network = NetworkFile {
+        network: chains.network.clone(),
+        fee_owner: operator()?.address(),
+        chains: chains
+            .chains
+            .iter()
+            .map(|c| {
+                let end = c.endpoint();
+                ChainFile { url: end.url, zklink: end.zklink, deployed_at: end.deployed_at }
+            })
+            .collect(),
+    };
+    network.write(&dir.join(NETWORK_FILE))?;
     let mut json = chains.manifest().to_json();
     if let Some(object) = json.as_object_mut() {
         object.insert("version".into(), 1.into());
@@ -598,6 +625,7 @@ fn print_summary(chains: &TestChains, api: &zklink_api::Api, oracles: &[(Oracle,
     println!("  JSON-RPC API   http://{0} and ws://{0} (OpenRPC: rpc.discover)", api.addr);
     println!("  health         http://{}/health   metrics http://{}/metrics", api.addr, api.addr);
     println!("  more provers   zklink prover --node http://{} --token {DEVNET_PROVER_TOKEN}", api.addr);
+    println!("  restore        zklink restore --network {} (from L1 alone)", dir.join(NETWORK_FILE).display());
     for (oracle, oracle_api) in oracles {
         println!(
             "  oracle         http://{} ({}, threshold 2 of {})",
