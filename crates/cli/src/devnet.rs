@@ -201,7 +201,9 @@ fn prepare(network: &Network) -> Result<Prepared, String> {
     eprintln!("proving key of exits (created once, then cached)…");
     let shape = ExitShape::new(&preset, chains).map_err(|e| e.to_string())?;
     let exit_pk = store
-        .load_or_setup(&ExitCircuit::shape_name(&preset, chains), INSECURE_DEV_SEED, || ExitCircuit::blank(shape.clone()))
+        .load_or_setup(&ExitCircuit::shape_name(&preset, chains), INSECURE_DEV_SEED, || {
+            ExitCircuit::blank(shape.clone())
+        })
         .map_err(|e| e.to_string())?;
     Ok(Prepared { chunks, pk: Arc::new(pk), exit_pk })
 }

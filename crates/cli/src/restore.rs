@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use zklink_circuit::exit::{ExitCircuit, ExitRequest, ExitShape};
 use zklink_contracts::devnet::workspace_root;
 use zklink_l1::L1Client;
+use zklink_node::store::StoredBlock;
+use zklink_node::BlockStore;
 use zklink_prover::{dev_key_dir, KeyStore, ProvingKey, INSECURE_DEV_SEED};
-use zklink_restore::{ChainExodus, ExitPlan, ExodusStatus, RestoreConfig, RestoreReport, Restorer};
+use zklink_restore::{BlockRestored, ChainExodus, ExitPlan, ExodusStatus, RestoreConfig, RestoreReport, Restorer};
 use zklink_types::{AccountId, Address, ChainId, Network, SubAccountId, TokenId, USD_TOKEN_ID};
 
 use crate::node::ChainFile;
@@ -86,18 +88,58 @@ pub struct Args {
     /// Stop at this block (default: the newest block executed on any chain).
     #[arg(long)]
     until: Option<u32>,
+    /// Also write every restored block into a node's data directory (its `node.redb`), so that
+    /// `zklink node` started with that `dataDir` continues from the restored state. Use with a
+    /// fresh --state and a fresh directory (or the pair an earlier run left).
+    #[arg(long)]
+    into_node: Option<PathBuf>,
 }
 
 /// Restores (or continues restoring) and prints what every chain confirmed.
 pub async fn run(args: Args) -> Result<(), String> {
     let (_, mut restorer) = args.source.open()?;
-    let report = restore_with_progress(&mut restorer, args.until).await?;
+    let report = match &args.into_node {
+        None => restore_with_progress(&mut restorer, args.until, |_| Ok(())).await?,
+        Some(dir) => {
+            let store = node_store(dir, restorer.block())?;
+            let import = |b: &BlockRestored| {
+                store.put_block(&StoredBlock::imported(b.block.clone())).map_err(|e| format!("node store: {e}"))
+            };
+            restore_with_progress(&mut restorer, args.until, import).await?
+        }
+    };
     print_report(&report);
+    if let Some(dir) = &args.into_node {
+        println!(
+            "the node store in {} holds blocks 1..={}: start `zklink node` with dataDir there",
+            dir.display(),
+            report.block
+        );
+    }
     Ok(())
 }
 
-/// Runs the restore with a progress bar on a terminal.
-async fn restore_with_progress(restorer: &mut Restorer, until: Option<u32>) -> Result<RestoreReport, String> {
+/// The node store in `dir`, which must hold exactly the blocks the restored state has.
+fn node_store(dir: &Path, restored: u32) -> Result<BlockStore, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let store = BlockStore::open(&dir.join("node.redb")).map_err(|e| e.to_string())?;
+    let last = store.last_block().map_err(|e| e.to_string())?;
+    if last != restored {
+        return Err(format!(
+            "the node store in {} holds {last} blocks but the restored state is at block {restored}: \
+             use a fresh --state directory with a fresh node directory",
+            dir.display()
+        ));
+    }
+    Ok(store)
+}
+
+/// Runs the restore with a progress bar on a terminal, handing each block to `on_block`.
+async fn restore_with_progress(
+    restorer: &mut Restorer,
+    until: Option<u32>,
+    mut on_block: impl FnMut(&BlockRestored) -> Result<(), String>,
+) -> Result<RestoreReport, String> {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("restoring {bar:40} block {pos}/{len} [{elapsed}, {per_sec}, eta {eta}]")
@@ -107,9 +149,9 @@ async fn restore_with_progress(restorer: &mut Restorer, until: Option<u32>) -> R
         .run(until, |b| {
             if bar.length().is_none() {
                 bar.set_length(u64::from(b.target));
-                bar.set_position(u64::from(b.block - 1));
             }
-            bar.set_position(u64::from(b.block));
+            bar.set_position(u64::from(b.number));
+            on_block(b)
         })
         .await;
     bar.finish_and_clear();
@@ -269,7 +311,7 @@ pub async fn exodus(args: ExodusArgs, key: &B256) -> Result<(), String> {
     let (file, mut restorer) = args.source.open()?;
     let signer = PrivateKeySigner::from_bytes(key).map_err(|e| format!("invalid key: {e}"))?;
     let owner = signer.address();
-    let report = restore_with_progress(&mut restorer, None).await?;
+    let report = restore_with_progress(&mut restorer, None, |_| Ok(())).await?;
     println!("restored to block {} (root {})", report.block, report.root);
     let clients: Vec<L1Client> = file
         .chains

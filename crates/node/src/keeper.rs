@@ -182,6 +182,10 @@ impl StateKeeper {
         for n in 1..=self.store.last_block()? {
             let stored = self.store.block(n)?.ok_or(KeeperError::Replay { block: n, reason: "missing".into() })?;
             let fail = |reason: String| KeeperError::Replay { block: n, reason };
+            if stored.imported {
+                self.replay_imported(&stored)?;
+                continue;
+            }
             let mut priority = stored.priority.iter();
             for tx in &stored.txs {
                 match tx {
@@ -207,6 +211,26 @@ impl StateKeeper {
                 WalEntry::L2(tx) => self.apply_l2(tx).map_err(fail)?,
                 WalEntry::Priority(tx) => self.apply_priority(tx).map_err(fail)?,
             }
+        }
+        Ok(())
+    }
+
+    /// Replays a block imported from L1 from its ops. It was proven on L1, so it makes no proof
+    /// job (without signed txs there would be no witness anyway).
+    fn replay_imported(&mut self, stored: &StoredBlock) -> Result<(), KeeperError> {
+        let n = stored.block.number.0;
+        let fail = |reason: String| KeeperError::Replay { block: n, reason };
+        for op in &stored.block.ops {
+            self.exec.apply_op(op).map_err(|e| fail(e.to_string()))?;
+            if let Some(chain) = op.chain_id().filter(|_| op.is_priority()) {
+                let next =
+                    self.next_serials.get_mut(chain.0 as usize - 1).ok_or_else(|| fail(format!("chain {chain}")))?;
+                *next += 1;
+            }
+        }
+        let (sealed, _) = self.seal_open_block(stored.block.timestamp)?;
+        if sealed.block.new_root != stored.block.new_root {
+            return Err(fail("the replayed root differs from the imported one".into()));
         }
         Ok(())
     }
@@ -466,11 +490,8 @@ impl StateKeeper {
             .exec
             .seal_block(BlockNumber(number), timestamp)
             .map_err(|e| KeeperError::Seal { block: number, reason: e.to_string() })?;
-        let block = StoredBlock {
-            block: sealed.block,
-            txs: std::mem::take(&mut self.txs),
-            priority: std::mem::take(&mut self.priority),
-        };
+        let block =
+            StoredBlock::sealed(sealed.block, std::mem::take(&mut self.txs), std::mem::take(&mut self.priority));
         let start = std::mem::replace(&mut self.block_start, self.exec.state().clone());
         self.seen.clear();
         self.sealed = number;

@@ -62,6 +62,21 @@ pub struct StoredBlock {
     pub txs: Vec<Option<L2Tx>>,
     /// The priority requests among its ops, in order (to replay the block).
     pub priority: Vec<PriorityTx>,
+    /// Rebuilt from L1 by `zklink restore`: no signed txs (`txs` and `priority` are empty); it is
+    /// replayed from its ops, and it was proven on L1 before it was imported.
+    pub imported: bool,
+}
+
+impl StoredBlock {
+    /// A block the node sealed.
+    pub fn sealed(block: Block, txs: Vec<Option<L2Tx>>, priority: Vec<PriorityTx>) -> Self {
+        Self { block, txs, priority, imported: false }
+    }
+
+    /// A block rebuilt from L1 (an executed block's pubdata).
+    pub fn imported(block: Block) -> Self {
+        Self { block, txs: Vec::new(), priority: Vec::new(), imported: true }
+    }
 }
 
 /// A tx applied to the open block, as the write-ahead log keeps it.
@@ -88,6 +103,8 @@ struct Record {
     txs: Vec<Option<L2Tx>>,
     #[serde(default)]
     priority: Vec<PriorityTx>,
+    #[serde(default)]
+    imported: bool,
 }
 
 fn root_hex(r: &Fr) -> String {
@@ -145,6 +162,7 @@ impl BlockStore {
             chain_count: b.block.chain_count,
             txs: b.txs.clone(),
             priority: b.priority.clone(),
+            imported: b.imported,
         };
         let bytes = serde_json::to_vec(&record).map_err(db_err)?;
         let txn = self.db.begin_write().map_err(db_err)?;
@@ -276,7 +294,7 @@ impl BlockStore {
             chunks: r.chunks,
             chain_count: r.chain_count,
         };
-        Ok(Some(StoredBlock { block, txs: r.txs, priority: r.priority }))
+        Ok(Some(StoredBlock { block, txs: r.txs, priority: r.priority, imported: r.imported }))
     }
 
     /// Stores block `n`'s proof in the verifier contract's encoding (8 × 32 bytes).

@@ -63,10 +63,9 @@ async fn the_pipeline_drives_every_chain_and_resumes_after_a_restart() {
     rollup.apply(rollup.net.withdraw_tx(&alice, 2, USD, USDC, 5 * E18, 0, 0));
     rollup.seal();
     for b in &rollup.blocks {
-        store.put_block(&StoredBlock { block: b.block.clone(), txs: b.txs.clone(), priority: Vec::new() }).unwrap();
+        store.put_block(&StoredBlock::sealed(b.block.clone(), b.txs.clone(), Vec::new())).unwrap();
     }
-    let out_of_order =
-        StoredBlock { block: rollup.blocks[0].block.clone(), txs: rollup.blocks[0].txs.clone(), priority: Vec::new() };
+    let out_of_order = StoredBlock::sealed(rollup.blocks[0].block.clone(), rollup.blocks[0].txs.clone(), Vec::new());
     assert!(store.put_block(&out_of_order).is_err(), "blocks are appended in order");
     for n in 1..=2 {
         let b = store.block(n).unwrap().unwrap();
@@ -104,7 +103,7 @@ async fn the_pipeline_drives_every_chain_and_resumes_after_a_restart() {
     for b in &rollup.blocks {
         let mut block = b.block.clone();
         block.timestamp += 1;
-        other.put_block(&StoredBlock { block, txs: b.txs.clone(), priority: Vec::new() }).unwrap();
+        other.put_block(&StoredBlock::sealed(block, b.txs.clone(), Vec::new())).unwrap();
     }
     let err = pipeline(&chains, genesis).step(&other).await.unwrap_err();
     assert!(matches!(err, PipelineError::Diverged { block: 3, .. }), "{err}");

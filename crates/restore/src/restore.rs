@@ -117,6 +117,14 @@ pub enum RestoreError {
         /// What differs.
         what: String,
     },
+    /// The caller's handler of a restored block failed (e.g. writing it to a node's store).
+    #[error("block {block}: {reason}")]
+    Handler {
+        /// The block.
+        block: u32,
+        /// Why.
+        reason: String,
+    },
     /// An op did not replay on the rebuilt state.
     #[error("block {block}, op {index}: {source}")]
     Replay {
@@ -143,15 +151,15 @@ pub enum RestoreError {
     Store(#[from] StateError),
 }
 
-/// One block restored (for progress reporting).
+/// One block restored: for progress, and for callers that keep the blocks (a node's store).
 #[derive(Clone, Copy, Debug)]
-pub struct BlockRestored {
-    /// The block.
-    pub block: u32,
+pub struct BlockRestored<'a> {
+    /// The block number.
+    pub number: u32,
     /// The block the restore runs to.
     pub target: u32,
-    /// Ops it held.
-    pub ops: usize,
+    /// The block as rebuilt (ops without padding, roots, timestamp, size).
+    pub block: &'a Block,
 }
 
 /// What one chain says about the restored state.
@@ -290,11 +298,12 @@ impl Restorer {
     }
 
     /// Restores up to `until` (default: the newest block executed on any chain), calling
-    /// `progress` after each block, then checks the result against every chain.
+    /// `on_block` after each block (an error stops the run before the block's checkpoint), then
+    /// checks the result against every chain.
     pub async fn run(
         &mut self,
         until: Option<u32>,
-        mut progress: impl FnMut(&BlockRestored),
+        mut on_block: impl FnMut(&BlockRestored) -> Result<(), String>,
     ) -> Result<RestoreReport, RestoreError> {
         let started = Instant::now();
         self.refresh().await?;
@@ -312,12 +321,13 @@ impl Restorer {
         let mut ops = 0u64;
         while self.block < target {
             let n = self.block + 1;
-            let count = self.restore_block(n, &mut serials).await?;
-            ops += count as u64;
+            let block = self.restore_block(n, &mut serials).await?;
+            ops += block.ops.len() as u64;
+            let restored = BlockRestored { number: n, target, block: &block };
+            on_block(&restored).map_err(|reason| RestoreError::Handler { block: n, reason })?;
             if n.is_multiple_of(self.checkpoint_every) || n == target {
                 self.checkpoint()?;
             }
-            progress(&BlockRestored { block: n, target, ops: count });
         }
         let chains = self.check_chains().await?;
         let root = root_bytes(&self.exec.root());
@@ -351,8 +361,8 @@ impl Restorer {
         self.histories.iter().map(count).collect()
     }
 
-    /// Restores block `n`; returns its op count.
-    async fn restore_block(&mut self, n: u32, serials: &mut [u64]) -> Result<usize, RestoreError> {
+    /// Restores block `n`; returns it.
+    async fn restore_block(&mut self, n: u32, serials: &mut [u64]) -> Result<Block, RestoreError> {
         let pubdata = self.pubdata(n).await?;
         let block = self.rebuild(n, &pubdata)?;
         self.check_block_everywhere(&block)?;
@@ -373,7 +383,7 @@ impl Restorer {
             return Err(RestoreError::RootMismatch { block: n, rebuilt, stored });
         }
         self.block = n;
-        Ok(block.ops.len())
+        Ok(block)
     }
 
     /// Block `n`'s pubdata from the first data-availability chain that has it.

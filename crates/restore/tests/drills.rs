@@ -172,6 +172,54 @@ async fn submit_traffic(
     }
 }
 
+/// A node opened on a store of imported blocks has the restored state, takes a new transfer (to
+/// dave, whose account the restore created) and brings it to execution on every chain; returns its
+/// final state.
+async fn carry_on(
+    chains: &TestChains,
+    pk: &Arc<ark_groth16::ProvingKey<ark_bn254::Bn254>>,
+    dir: &std::path::Path,
+    restored: &State,
+    alice: &TestUser,
+    dave: &TestUser,
+) -> State {
+    let config = NodeConfig::for_test_chains(
+        chains,
+        dir.to_path_buf(),
+        TEST_FEE_OWNER,
+        oracles(),
+        vec![(4, pk.clone())],
+        Duration::from_millis(500),
+    )
+    .unwrap();
+    let node = Node::open(config).unwrap();
+    let handle = node.handle();
+    assert_same_state(handle.keeper().state(), restored);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let scenario = async {
+        let mut client = TestNet::new(chains.network.clone());
+        client.exec = Executor::new(chains.network.clone(), handle.keeper().state().clone()).unwrap();
+        let tx = client.transfer_tx(alice, dave.address, USD, 5 * E18, 0);
+        handle.keeper().submit(tx, zklink_node::node::unix_now()).unwrap();
+        let before = handle.store().last_block().unwrap();
+        wait_for("the new block executed on every chain", DEADLINE, async || {
+            let sealed = handle.store().last_block().unwrap();
+            sealed > before && handle.keeper().pending_chunks() == 0 && executed_everywhere(chains, sealed).await
+        })
+        .await;
+        let _ = stop.send(());
+    };
+    tokio::join!(
+        node.run(async {
+            let _ = stopped.await;
+        }),
+        scenario
+    );
+    let state = handle.keeper().state().clone();
+    assert_eq!(balance(&state, dave, USD), 15 * E18, "10 before the restore, 5 after");
+    state
+}
+
 /// Every account of `a` is in `b` with the same fields and leaves.
 fn assert_same_state(a: &State, b: &State) {
     assert_eq!(a.account_count(), b.account_count(), "account count");
@@ -195,7 +243,7 @@ async fn restore_from_l1_alone_then_every_user_exits_on_every_chain() {
     let chains = start(network, keys, EXPIRY, None).await;
     let mirror = TestNet::new(chains.network.clone());
     let users: Vec<TestUser> = (0..4).map(|n| mirror.user(n)).collect();
-    let [alice, bob, carol, _dave] = &users[..] else { unreachable!() };
+    let [alice, bob, carol, dave] = &users[..] else { unreachable!() };
 
     let mut operator_state = operate(&chains, &pk, &users).await;
     let executed = chains.chain(1).client.block_counters().await.unwrap().executed;
@@ -204,13 +252,19 @@ async fn restore_from_l1_alone_then_every_user_exits_on_every_chain() {
     // ---- restore, in two runs: to block 2, then (reopened) to the end.
     let restore_dir = tempfile::tempdir().unwrap();
     let mut restorer = Restorer::open(restore_config(&chains, restore_dir.path())).unwrap();
-    let first = restorer.run(Some(2), |_| {}).await.unwrap();
+    let first = restorer.run(Some(2), |_| Ok(())).await.unwrap();
     assert_eq!((first.from, first.block), (0, 2));
     drop(restorer);
     let mut restorer = Restorer::open(restore_config(&chains, restore_dir.path())).unwrap();
     assert_eq!(restorer.block(), 2, "continues from its checkpoint");
     let mut seen = Vec::new();
-    let report = restorer.run(None, |b| seen.push(b.block)).await.unwrap();
+    let report = restorer
+        .run(None, |b| {
+            seen.push(b.number);
+            Ok(())
+        })
+        .await
+        .unwrap();
     assert_eq!(seen, (3..=executed).collect::<Vec<_>>(), "progress for every block");
     assert_eq!((report.from, report.block), (2, executed));
     assert_eq!(report.root, B256::from(zklink_block::fr_to_bytes(&operator_state.root())), "the operator's root");
@@ -222,8 +276,23 @@ async fn restore_from_l1_alone_then_every_user_exits_on_every_chain() {
     let slot = restorer.state().order_slot(bob_id, SubAccountId(0), SlotId(0));
     assert_eq!(slot.residue, 3 * E18, "bob's order rests with 3 WETH after the partial fill");
     assert_eq!(balance(restorer.state(), bob, WETH), 9 * E18, "16 − 1 sold − 6 exited on chain 3");
-    let again = restorer.run(None, |_| {}).await.unwrap();
+    let again = restorer.run(None, |_| Ok(())).await.unwrap();
     assert_eq!((again.from, again.ops), (executed, 0), "nothing new to restore");
+
+    // ---- a new node starts from the restored blocks and carries on.
+    let node_dir = tempfile::tempdir().unwrap();
+    let store = zklink_node::BlockStore::open(&node_dir.path().join("node.redb")).unwrap();
+    let import_dir = tempfile::tempdir().unwrap();
+    let mut importer = Restorer::open(restore_config(&chains, import_dir.path())).unwrap();
+    let import = |b: &zklink_restore::BlockRestored| {
+        store.put_block(&zklink_node::StoredBlock::imported(b.block.clone())).map_err(|e| e.to_string())
+    };
+    importer.run(None, import).await.unwrap();
+    drop((importer, store));
+    operator_state = carry_on(&chains, &pk, node_dir.path(), &operator_state, alice, dave).await;
+    let after = restorer.run(None, |_| Ok(())).await.unwrap();
+    assert_eq!(after.root, B256::from(zklink_block::fr_to_bytes(&operator_state.root())), "the new node's root");
+    let executed = after.block;
 
     // ---- the operator is gone. Alice claims her executed withdrawal the normal way first.
     let alice_clients = user_clients(&chains, alice).await;
