@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_recovery;
 mod devnet;
 mod node;
 mod oracle;
@@ -55,6 +56,11 @@ enum BenchCommand {
     /// Devnet latencies: deposit → credited, transfer → executed on every chain, withdrawal →
     /// claimable (runs a devnet in-process).
     Devnet(bench::DevnetArgs),
+    /// Restore speed: a synthetic history rebuilt from its pubdata through the restore path
+    /// (checks, replay, Merkle roots, checkpoints), blocks/s and ops/s with the cost per stage.
+    Restore(bench_recovery::RestoreArgs),
+    /// Exit-proof time at a preset (witness, synthesis, check, proving).
+    ExitProof(bench_recovery::ExitArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -81,6 +87,8 @@ fn main() -> std::process::ExitCode {
         Command::ExitProof(args) => runtime.block_on(restore::exit_proof(args)),
         Command::Bench(BenchCommand::Load(args)) => runtime.block_on(bench::load(args)),
         Command::Bench(BenchCommand::Devnet(args)) => runtime.block_on(bench::devnet(args)),
+        Command::Bench(BenchCommand::Restore(args)) => bench_recovery::restore(args),
+        Command::Bench(BenchCommand::ExitProof(args)) => bench_recovery::exit_proof(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

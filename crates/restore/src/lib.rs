@@ -17,4 +17,6 @@ pub mod restore;
 
 pub use exit::{ExitPlan, ExitProofError, ProvenExit};
 pub use exodus::{exodus, ChainExodus, ExodusError, ExodusStatus};
-pub use restore::{BlockRestored, ChainCheck, RestoreConfig, RestoreError, RestoreReport, Restorer};
+pub use restore::{
+    check_stored, BlockReplayer, BlockRestored, ChainCheck, RestoreConfig, RestoreError, RestoreReport, Restorer,
+};

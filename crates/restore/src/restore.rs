@@ -27,7 +27,7 @@ use zklink_l1::{committed_pubdata, ChainEndpoint, ChainHistory, HistoryError, L1
 use zklink_state::store::fr_from_bytes;
 use zklink_state::{RedbStore, State, StateError, StateStore};
 use zklink_types::op::op_code;
-use zklink_types::{Address, BlockNumber, ChainId, Network, Op, CHUNK_BYTES};
+use zklink_types::{Address, BlockNumber, ChainId, ChainInfo, Network, Op, CHUNK_BYTES};
 
 /// What a restore needs.
 #[derive(Clone, Debug)]
@@ -205,7 +205,7 @@ pub struct Restorer {
     network: Network,
     histories: Vec<ChainHistory>,
     store: RedbStore,
-    exec: Executor,
+    replayer: BlockReplayer,
     block: u32,
     checkpoint_every: u32,
     /// The last commit transaction read, with every block's pubdata in it.
@@ -253,9 +253,9 @@ impl Restorer {
             .zip(&cfg.chains)
             .map(|(info, end)| ChainHistory::new(info.id, reader(end), end.deployed_at, genesis_root))
             .collect();
-        let exec = Executor::new(cfg.network.clone(), state).map_err(RestoreError::Config)?;
+        let replayer = BlockReplayer::new(cfg.network.clone(), state)?;
         let checkpoint_every = cfg.checkpoint_every.max(1);
-        Ok(Self { network: cfg.network, histories, store, exec, block, checkpoint_every, pubdata_cache: None })
+        Ok(Self { network: cfg.network, histories, store, replayer, block, checkpoint_every, pubdata_cache: None })
     }
 
     /// The restored block (0: genesis).
@@ -265,12 +265,12 @@ impl Restorer {
 
     /// The restored state.
     pub fn state(&self) -> &State {
-        self.exec.state()
+        self.replayer.state()
     }
 
     /// The state, mutably (exit witnesses read Merkle paths, which flushes hashing).
     pub fn state_mut(&mut self) -> &mut State {
-        self.exec.state_mut()
+        self.replayer.state_mut()
     }
 
     /// The network.
@@ -330,13 +330,13 @@ impl Restorer {
             }
         }
         let chains = self.check_chains().await?;
-        let root = root_bytes(&self.exec.root());
+        let root = root_bytes(&self.replayer.root());
         Ok(RestoreReport {
             from,
             block: self.block,
             root,
             ops,
-            accounts: self.exec.state().account_count(),
+            accounts: self.replayer.state().account_count(),
             secs: started.elapsed().as_secs_f64(),
             chains,
         })
@@ -344,7 +344,7 @@ impl Restorer {
 
     /// The restored state's root must be what every chain that committed the block stores.
     fn check_restored_root(&mut self) -> Result<(), RestoreError> {
-        let rebuilt = root_bytes(&self.exec.root());
+        let rebuilt = root_bytes(&self.replayer.root());
         for h in &self.histories {
             if let Some(info) = h.stored(self.block) {
                 if info.stateRoot != rebuilt {
@@ -364,24 +364,19 @@ impl Restorer {
     /// Restores block `n`; returns it.
     async fn restore_block(&mut self, n: u32, serials: &mut [u64]) -> Result<Block, RestoreError> {
         let pubdata = self.pubdata(n).await?;
-        let block = self.rebuild(n, &pubdata)?;
-        self.check_block_everywhere(&block)?;
+        let reference = self
+            .histories
+            .iter()
+            .find_map(|h| h.stored(n))
+            .ok_or_else(|| RestoreError::BadPubdata { block: n, reason: "no chain has the block committed".into() })?;
+        let block = self.replayer.rebuild(n, &pubdata, reference)?;
+        for (h, info) in self.histories.iter().zip(&self.network.chains) {
+            if let (Some(stored), Some(prev)) = (h.stored(n), h.stored(n - 1)) {
+                check_stored(&block, info, prev, stored)?;
+            }
+        }
         self.check_priority(&block, serials)?;
-        for (index, op) in block.ops.iter().enumerate() {
-            self.exec.apply_op(op).map_err(|source| RestoreError::Replay {
-                block: n,
-                index,
-                source: Box::new(source),
-            })?;
-        }
-        let sealed = self
-            .exec
-            .seal_block(BlockNumber(n), block.timestamp)
-            .map_err(|e| RestoreError::BadPubdata { block: n, reason: e.to_string() })?;
-        if sealed.block.new_root != block.new_root {
-            let (rebuilt, stored) = (root_bytes(&sealed.block.new_root), root_bytes(&block.new_root));
-            return Err(RestoreError::RootMismatch { block: n, rebuilt, stored });
-        }
+        self.replayer.apply(&block)?;
         self.block = n;
         Ok(block)
     }
@@ -420,52 +415,6 @@ impl Restorer {
         Err(RestoreError::NoPubdata { block: n, reasons: reasons.join("; ") })
     }
 
-    /// The block as its pubdata and a chain's stored info describe it.
-    fn rebuild(&mut self, n: u32, pubdata: &[u8]) -> Result<Block, RestoreError> {
-        let bad = |reason: String| RestoreError::BadPubdata { block: n, reason };
-        let reference = self
-            .histories
-            .iter()
-            .find_map(|h| h.stored(n))
-            .ok_or_else(|| bad("no chain has the block committed".into()))?;
-        if pubdata.is_empty() || !pubdata.len().is_multiple_of(CHUNK_BYTES) {
-            return Err(bad(format!("{} bytes is not a whole number of {CHUNK_BYTES}-byte chunks", pubdata.len())));
-        }
-        let new_root = fr_from_bytes(reference.stateRoot.as_slice())
-            .map_err(|e| bad(format!("the stored state root is not a field element: {e}")))?;
-        let ops = Block::ops_from_pubdata(pubdata).map_err(|e| bad(e.to_string()))?;
-        let block = Block {
-            number: BlockNumber(n),
-            timestamp: reference.timestamp,
-            old_root: self.exec.root(),
-            new_root,
-            ops,
-            chunks: pubdata.len() / CHUNK_BYTES,
-            chain_count: self.network.chains.len() as u8,
-        };
-        // Decoding is strict (no unknown codes or non-zero padding); re-encoding must give the
-        // same bytes, so the ops replayed are exactly the data whose hash was proven.
-        if block.pubdata().map_err(|e| bad(e.to_string()))? != pubdata {
-            return Err(bad("the ops do not re-encode to the same pubdata".into()));
-        }
-        Ok(block)
-    }
-
-    /// Every chain that committed the block stores exactly the info this block gives.
-    fn check_block_everywhere(&self, block: &Block) -> Result<(), RestoreError> {
-        let n = block.number.0;
-        for (h, info) in self.histories.iter().zip(&self.network.chains) {
-            let (Some(stored), Some(prev)) = (h.stored(n), h.stored(n - 1)) else { continue };
-            let (_, expected) = commit_info(block, &[], info.id, info.data_availability, prev)
-                .map_err(|e| RestoreError::BadPubdata { block: n, reason: e.to_string() })?;
-            let what = info_diff(stored, &expected);
-            if !what.is_empty() {
-                return Err(RestoreError::BlockMismatch { block: n, chain: info.id.0, what });
-            }
-        }
-        Ok(())
-    }
-
     /// Each chain's deposits and full exits in the block are its next queued requests.
     fn check_priority(&self, block: &Block, serials: &mut [u64]) -> Result<(), RestoreError> {
         let n = block.number.0;
@@ -495,8 +444,8 @@ impl Restorer {
 
     /// Writes the state changed since the last checkpoint, with the block and root.
     fn checkpoint(&mut self) -> Result<(), RestoreError> {
-        let root = self.exec.root();
-        let changed = self.exec.state_mut().take_unsaved();
+        let root = self.replayer.root();
+        let changed = self.replayer.state_mut().take_unsaved();
         self.store.commit(BlockNumber(self.block), root, &changed)?;
         Ok(())
     }
@@ -520,6 +469,102 @@ impl Restorer {
         }
         Ok(checks)
     }
+}
+
+/// The CPU side of a restore: pubdata in, a checked block applied to the state.
+pub struct BlockReplayer {
+    network: Network,
+    exec: Executor,
+}
+
+impl BlockReplayer {
+    /// Replays onto `state` (genesis, or a restored state).
+    pub fn new(network: Network, state: State) -> Result<Self, RestoreError> {
+        let exec = Executor::new(network.clone(), state).map_err(RestoreError::Config)?;
+        Ok(Self { network, exec })
+    }
+
+    /// The state.
+    pub fn state(&self) -> &State {
+        self.exec.state()
+    }
+
+    /// The state, mutably.
+    pub fn state_mut(&mut self) -> &mut State {
+        self.exec.state_mut()
+    }
+
+    /// The state root (flushes pending hashing).
+    pub fn root(&mut self) -> Fr {
+        self.exec.root()
+    }
+
+    /// Block `n` as its pubdata and `reference` (the info a chain stores for it: timestamp and
+    /// new root) describe it, on top of the current state.
+    pub fn rebuild(&mut self, n: u32, pubdata: &[u8], reference: &StoredBlockInfo) -> Result<Block, RestoreError> {
+        let bad = |reason: String| RestoreError::BadPubdata { block: n, reason };
+        if pubdata.is_empty() || !pubdata.len().is_multiple_of(CHUNK_BYTES) {
+            return Err(bad(format!("{} bytes is not a whole number of {CHUNK_BYTES}-byte chunks", pubdata.len())));
+        }
+        let new_root = fr_from_bytes(reference.stateRoot.as_slice())
+            .map_err(|e| bad(format!("the stored state root is not a field element: {e}")))?;
+        let ops = Block::ops_from_pubdata(pubdata).map_err(|e| bad(e.to_string()))?;
+        let block = Block {
+            number: BlockNumber(n),
+            timestamp: reference.timestamp,
+            old_root: self.exec.root(),
+            new_root,
+            ops,
+            chunks: pubdata.len() / CHUNK_BYTES,
+            chain_count: self.network.chains.len() as u8,
+        };
+        // Decoding is strict (no unknown codes or non-zero padding); re-encoding must give the
+        // same bytes, so the ops replayed are exactly the data whose hash was proven.
+        if block.pubdata().map_err(|e| bad(e.to_string()))? != pubdata {
+            return Err(bad("the ops do not re-encode to the same pubdata".into()));
+        }
+        Ok(block)
+    }
+
+    /// Applies `block`'s ops; the new root must be the block's.
+    pub fn apply(&mut self, block: &Block) -> Result<(), RestoreError> {
+        let n = block.number.0;
+        for (index, op) in block.ops.iter().enumerate() {
+            self.exec.apply_op(op).map_err(|source| RestoreError::Replay {
+                block: n,
+                index,
+                source: Box::new(source),
+            })?;
+        }
+        let sealed = self
+            .exec
+            .seal_block(BlockNumber(n), block.timestamp)
+            .map_err(|e| RestoreError::BadPubdata { block: n, reason: e.to_string() })?;
+        if sealed.block.new_root != block.new_root {
+            let (rebuilt, stored) = (root_bytes(&sealed.block.new_root), root_bytes(&block.new_root));
+            return Err(RestoreError::RootMismatch { block: n, rebuilt, stored });
+        }
+        Ok(())
+    }
+}
+
+/// `block` is exactly what `chain` stores, given the chain's info of the block before: the info
+/// recomputed from the block (commitment, chain hashes, priority count, pending-ops hash, sync
+/// hash) equals the stored one.
+pub fn check_stored(
+    block: &Block,
+    chain: &ChainInfo,
+    prev: &StoredBlockInfo,
+    stored: &StoredBlockInfo,
+) -> Result<(), RestoreError> {
+    let n = block.number.0;
+    let (_, expected) = commit_info(block, &[], chain.id, chain.data_availability, prev)
+        .map_err(|e| RestoreError::BadPubdata { block: n, reason: e.to_string() })?;
+    let what = info_diff(stored, &expected);
+    if !what.is_empty() {
+        return Err(RestoreError::BlockMismatch { block: n, chain: chain.id.0, what });
+    }
+    Ok(())
 }
 
 /// The op as its chain queued it: the fields L1 cannot know zeroed (a deposit's account id, a
