@@ -79,7 +79,7 @@ fn account_in(state: &State, address: Address, executed_block: Option<u32>) -> O
 fn chain_stage(node: &NodeHandle, status: &ChainStatus, n: u32) -> Result<ChainStageView, StoreError> {
     let reached = status.counters.map_or(Stage::Sealed, |k| {
         Action::ALL.iter().rev().find(|a| a.of(&k) >= n).map_or(Stage::Sealed, |a| match a {
-            Action::Commit => Stage::Committed,
+            Action::Commit | Action::Revert => Stage::Committed,
             Action::Prove => Stage::Proven,
             Action::Sync => Stage::Synced,
             Action::Execute => Stage::Executed,

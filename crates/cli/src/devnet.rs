@@ -166,7 +166,8 @@ async fn start_oracles(chains: &TestChains, dir: &Path, rpc: SocketAddr) -> Resu
 
 /// What `launch` needs.
 pub struct LaunchOptions {
-    /// The node's database directory (wiped first).
+    /// The devnet's directory, wiped first: the node's database goes in `node/`, the oracles'
+    /// stores in `oracles/` (so that no two devnets share them).
     pub data_dir: PathBuf,
     /// The API's address.
     pub rpc: SocketAddr,
@@ -278,7 +279,7 @@ pub async fn launch(opts: LaunchOptions) -> Result<Devnet, String> {
     let keys = prepare(&Network::dev(3))?;
     let chains = deploy_chains(&keys, opts.priority_expiration_blocks, &ChainsSetup::default()).await?;
     let _ = std::fs::remove_dir_all(&opts.data_dir);
-    start_node(chains, &keys, opts.data_dir, opts.rpc, opts.block_time).await
+    start_node(chains, &keys, opts.data_dir.join(NODE_DIR), opts.rpc, opts.block_time).await
 }
 
 /// How a persistent devnet started.

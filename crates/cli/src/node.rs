@@ -88,6 +88,10 @@ pub struct NodeFile {
     /// How L1 transactions are sent (defaults: replaced after 30 s, +20 %, 5 times, no cap).
     #[serde(default)]
     pub send_policy: SendPolicyFile,
+    /// Revert committed blocks the store does not hold (none executed) instead of stopping: for
+    /// a node started from `zklink restore --into-node` after the old operator's data was lost.
+    #[serde(default)]
+    pub revert_unknown_blocks: bool,
 }
 
 /// `sendPolicy` in the configuration file; every field optional.
@@ -164,6 +168,7 @@ pub async fn run(args: Args) -> Result<(), String> {
             total: f.mempool_total.unwrap_or(MempoolLimits::default().total),
         },
         fees: FeePolicy { usd_per_chunk: f.fee_usd_per_chunk },
+        revert_unknown_blocks: f.revert_unknown_blocks,
         send_policy: {
             let policy = f.send_policy.policy();
             policy.validate().map_err(|e| format!("sendPolicy: {e}"))?;

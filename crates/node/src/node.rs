@@ -66,6 +66,10 @@ pub struct NodeConfig {
     pub fees: crate::FeePolicy,
     /// How L1 transactions are sent: stuck ones are replaced with higher fees.
     pub send_policy: SendPolicy,
+    /// Revert, on a chain, committed blocks this store does not hold (none of them executed):
+    /// for a node started from a restored state after the old operator left unexecuted blocks.
+    /// Off by default: a node must not undo another node's blocks by accident.
+    pub revert_unknown_blocks: bool,
 }
 
 impl NodeConfig {
@@ -102,6 +106,7 @@ impl NodeConfig {
             mempool: MempoolLimits::default(),
             fees: crate::FeePolicy::default(),
             send_policy: SendPolicy::default(),
+            revert_unknown_blocks: false,
         })
     }
 }
@@ -342,7 +347,9 @@ impl Node {
                 next,
             ));
             let client = L1Client::new(provider, end.zklink).with_policy(cfg.send_policy.clone());
-            senders.push(ChainSender::new(ChainId(info.id.0), info.data_availability, client, genesis));
+            let sender = ChainSender::new(ChainId(info.id.0), info.data_availability, client, genesis)
+                .with_revert_unknown(cfg.revert_unknown_blocks.then_some(end.deployed_at));
+            senders.push(sender);
         }
         let oracles = LocalOracles::new(cfg.network.network_id, cfg.oracles.clone());
         let vks = cfg.block_keys.iter().map(|(c, pk)| (*c, pk.vk.clone())).collect();

@@ -58,12 +58,46 @@ pub struct ChainSender {
     client: L1Client,
     /// `StoredBlockInfo` of blocks 0..: computed from the store, cached.
     stored: Vec<StoredBlockInfo>,
+    /// Set (to the deployment's L1 block, where its events start): revert committed blocks the
+    /// store does not hold.
+    revert_unknown_from: Option<u64>,
 }
 
 impl ChainSender {
     /// Chain `chain` at `client`, for a network whose genesis root is `genesis_root`.
     pub fn new(chain: ChainId, data_availability: bool, client: L1Client, genesis_root: B256) -> Self {
-        Self { chain, data_availability, client, stored: vec![genesis_block(genesis_root)] }
+        Self { chain, data_availability, client, stored: vec![genesis_block(genesis_root)], revert_unknown_from: None }
+    }
+
+    /// With `Some(deployed_at)`, committed blocks beyond the store are reverted (read from the
+    /// chain's `BlockCommit` events from that L1 block) instead of stopping the pipeline, as long
+    /// as none of them is executed.
+    pub fn with_revert_unknown(mut self, deployed_at: Option<u64>) -> Self {
+        self.revert_unknown_from = deployed_at;
+        self
+    }
+
+    /// Reverts the chain's committed blocks above `last` (newest first); returns the tx hash.
+    async fn revert_unknown(&mut self, last: u32, k: &BlockCounters) -> Result<B256, PipelineError> {
+        let ahead = PipelineError::AheadOfStore { chain: self.chain.0, committed: k.committed, stored: last };
+        let Some(from) = self.revert_unknown_from else { return Err(ahead) };
+        if k.executed > last {
+            return Err(ahead);
+        }
+        let genesis = self.stored[0].stateRoot;
+        let mut history = zklink_l1::ChainHistory::new(self.chain, self.client.clone(), from, genesis);
+        history.refresh().await.map_err(|e| self.l1(L1Error::Config(e.to_string())))?;
+        let blocks: Option<Vec<StoredBlockInfo>> =
+            (last + 1..=k.committed).rev().map(|n| history.stored(n).cloned()).collect();
+        let blocks = blocks.ok_or(ahead)?;
+        tracing::warn!(
+            chain = self.chain.0,
+            first = last + 1,
+            last = k.committed,
+            "reverting committed blocks this store does not hold"
+        );
+        let receipt = self.client.revert_blocks(blocks).await.map_err(|e| self.l1(e))?;
+        Ok(receipt.transaction_hash)
     }
 
     /// The zklink chain id.
@@ -139,10 +173,12 @@ pub enum Action {
     Sync,
     /// `executeBlocks`.
     Execute,
+    /// `revertBlocks`: not a stage, committed blocks the store does not hold undone.
+    Revert,
 }
 
 impl Action {
-    /// All stages in order.
+    /// All stages in order (a revert is none).
     pub const ALL: [Action; 4] = [Action::Commit, Action::Prove, Action::Sync, Action::Execute];
 
     /// Its name in metrics and the API.
@@ -152,13 +188,14 @@ impl Action {
             Action::Prove => "prove",
             Action::Sync => "sync",
             Action::Execute => "execute",
+            Action::Revert => "revert",
         }
     }
 
-    /// The block count a chain's counters report for this stage.
+    /// The block count a chain's counters report for this stage (a revert: the committed count).
     pub fn of(self, k: &BlockCounters) -> u32 {
         match self {
-            Action::Commit => k.committed,
+            Action::Commit | Action::Revert => k.committed,
             Action::Prove => k.proven,
             Action::Sync => k.synced,
             Action::Execute => k.executed,
@@ -200,7 +237,9 @@ impl Pipeline {
         for c in &mut self.chains {
             let mut k = c.client.block_counters().await.map_err(|e| c.l1(e))?;
             if k.committed > last {
-                return Err(PipelineError::AheadOfStore { chain: c.chain.0, committed: k.committed, stored: last });
+                let tx = c.revert_unknown(last, &k).await?;
+                report.sent.push(c.sent(Action::Revert, last + 1, k.committed, tx));
+                k = c.client.block_counters().await.map_err(|e| c.l1(e))?;
             }
             check_same_history(c, store, k.committed).await?;
             if k.committed < last {

@@ -172,9 +172,32 @@ async fn submit_traffic(
     }
 }
 
-/// A node opened on a store of imported blocks has the restored state, takes a new transfer (to
-/// dave, whose account the restore created) and brings it to execution on every chain; returns its
-/// final state.
+/// Commits on every chain, as the old operator, a block after the executed ones (alice pays bob
+/// 1 USD) that is never proven.
+async fn commit_ghost_block(chains: &TestChains, restorer: &Restorer, state: &State, alice: &TestUser, bob: &TestUser) {
+    let mut ghost = TestNet::new(chains.network.clone());
+    ghost.exec = Executor::new(chains.network.clone(), state.clone()).unwrap();
+    let tx = ghost.transfer_tx(alice, bob.address, USD, E18, 0);
+    ghost.apply_l2(tx.clone()).unwrap();
+    let n = restorer.block() + 1;
+    let sealed = ghost.exec.seal_block(zklink_types::BlockNumber(n), zklink_node::node::unix_now()).unwrap();
+    for (i, info) in chains.network.chains.iter().enumerate() {
+        let prev = restorer.histories()[i].stored(n - 1).cloned().unwrap();
+        let (commit, _) = zklink_contracts::zklink::commit_info(
+            &sealed.block,
+            &[Some(tx.clone())],
+            info.id,
+            info.data_availability,
+            &prev,
+        )
+        .unwrap();
+        chains.chains[i].client.commit_blocks(&prev, vec![commit]).await.unwrap();
+    }
+}
+
+/// A node opened on a store of imported blocks has the restored state, reverts the block it does
+/// not hold, takes a new transfer (to dave, whose account the restore created) and brings it to
+/// execution on every chain; returns its final state.
 async fn carry_on(
     chains: &TestChains,
     pk: &Arc<ark_groth16::ProvingKey<ark_bn254::Bn254>>,
@@ -183,7 +206,7 @@ async fn carry_on(
     alice: &TestUser,
     dave: &TestUser,
 ) -> State {
-    let config = NodeConfig::for_test_chains(
+    let mut config = NodeConfig::for_test_chains(
         chains,
         dir.to_path_buf(),
         TEST_FEE_OWNER,
@@ -192,6 +215,7 @@ async fn carry_on(
         Duration::from_millis(500),
     )
     .unwrap();
+    config.revert_unknown_blocks = true;
     let node = Node::open(config).unwrap();
     let handle = node.handle();
     assert_same_state(handle.keeper().state(), restored);
@@ -276,6 +300,7 @@ async fn restore_from_l1_alone_then_every_user_exits_on_every_chain() {
     let slot = restorer.state().order_slot(bob_id, SubAccountId(0), SlotId(0));
     assert_eq!(slot.residue, 3 * E18, "bob's order rests with 3 WETH after the partial fill");
     assert_eq!(balance(restorer.state(), bob, WETH), 9 * E18, "16 − 1 sold − 6 exited on chain 3");
+    let bob_usd = balance(restorer.state(), bob, USD);
     let again = restorer.run(None, |_| Ok(())).await.unwrap();
     assert_eq!((again.from, again.ops), (executed, 0), "nothing new to restore");
 
@@ -289,7 +314,10 @@ async fn restore_from_l1_alone_then_every_user_exits_on_every_chain() {
     };
     importer.run(None, import).await.unwrap();
     drop((importer, store));
+    // The old operator had also committed a block nobody executed: the new node reverts it.
+    commit_ghost_block(&chains, &restorer, &operator_state, alice, bob).await;
     operator_state = carry_on(&chains, &pk, node_dir.path(), &operator_state, alice, dave).await;
+    assert_eq!(balance(&operator_state, bob, USD), bob_usd, "the ghost block's transfer never happened");
     let after = restorer.run(None, |_| Ok(())).await.unwrap();
     assert_eq!(after.root, B256::from(zklink_block::fr_to_bytes(&operator_state.root())), "the new node's root");
     let executed = after.block;
