@@ -93,7 +93,7 @@ impl<'a> ExitPlan<'a> {
         let reserve = |token: u16| self.state.balance(GLOBAL_ASSET_ACCOUNT_ID, reserves, TokenId(token));
         let mut out = Vec::new();
         for (index, _) in a.balances.leaves() {
-            let (sub, token) = ((index >> preset.token_bits) as u8, (index & preset.max_token_id() as u64) as u16);
+            let (SubAccountId(sub), TokenId(token)) = preset.split_balance_index(index);
             let request = |reserve_token: u16| ExitRequest {
                 chain: self.chain,
                 account,

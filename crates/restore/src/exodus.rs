@@ -193,7 +193,7 @@ async fn start_clock(
     let network = restorer.network();
     let listed = |t: u16| network.token_on_chain(zklink_types::TokenId(t), chain).is_ok();
     let exitable = a.balances.leaves().into_iter().find_map(|(index, _)| {
-        let (sub, token) = ((index >> preset.token_bits) as u8, (index & preset.max_token_id() as u64) as u16);
+        let (zklink_types::SubAccountId(sub), zklink_types::TokenId(token)) = preset.split_balance_index(index);
         // USD leaves as any stablecoin listed here; reserve ids 2..=16 are never user balances.
         let l1 = match token {
             t if t == USD_TOKEN_ID.0 => STABLECOIN_RANGE.clone().find(|&s| listed(s))?,

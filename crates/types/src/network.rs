@@ -90,6 +90,11 @@ impl Preset {
     pub fn balance_index(&self, sub: SubAccountId, token: TokenId) -> u64 {
         ((sub.0 as u64) << self.token_bits) | token.0 as u64
     }
+    /// (sub-account, token) of a balance leaf index: the inverse of [`Self::balance_index`].
+    pub fn split_balance_index(&self, index: u64) -> (SubAccountId, TokenId) {
+        let token = (index & u64::from(self.max_token_id())) as u16;
+        (SubAccountId((index >> self.token_bits) as u8), TokenId(token))
+    }
     pub fn order_index(&self, sub: SubAccountId, slot: SlotId) -> u64 {
         ((sub.0 as u64) << self.slot_bits) | slot.0 as u64
     }
@@ -304,6 +309,7 @@ mod tests {
     fn index_layout() {
         let m = Preset::main();
         assert_eq!(m.balance_index(SubAccountId(1), TokenId(3)), 65536 + 3);
+        assert_eq!(m.split_balance_index(65536 + 3), (SubAccountId(1), TokenId(3)));
         assert_eq!(m.order_index(SubAccountId(2), SlotId(1)), 2 * 65536 + 1);
     }
 }
