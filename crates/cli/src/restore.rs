@@ -323,6 +323,19 @@ pub async fn exodus(args: ExodusArgs, key: &B256) -> Result<(), String> {
     for c in &results {
         print_chain_exodus(c);
     }
+    // Chains that executed fewer (or more) blocks pay against their own newest executed block:
+    // a state restored to exactly that block is kept beside the main one.
+    let blocks: std::collections::BTreeSet<u32> = results.iter().filter_map(|c| c.needs_block).collect();
+    for block in blocks {
+        let dir = args.source.state.join(format!("block-{block}"));
+        println!("restoring the state at block {block} in {} for the chains that pay against it", dir.display());
+        let mut at_block = Restorer::open(file.restore_config(&dir)).map_err(|e| e.to_string())?;
+        restore_with_progress(&mut at_block, Some(block), |_| Ok(())).await?;
+        let results = zklink_restore::exodus(&mut at_block, &clients, owner, &pk).await.map_err(|e| e.to_string())?;
+        for c in results.iter().filter(|c| c.block == block) {
+            print_chain_exodus(c);
+        }
+    }
     Ok(())
 }
 
@@ -335,6 +348,9 @@ fn print_chain_exodus(c: &ChainExodus) {
     println!("chain {}: {status}", c.chain);
     if matches!(c.status, ExodusStatus::NotYet(_)) {
         return;
+    }
+    if let Some(block) = c.needs_block {
+        println!("  it pays against block {block}: its exits follow with the state at that block");
     }
     if c.refunded > 0 {
         println!("  refunded {} unexecuted requests (deposits go back to their owners)", c.refunded);
@@ -351,7 +367,7 @@ fn print_chain_exodus(c: &ChainExodus) {
     for (token, amount) in &c.claimed {
         println!("  claimed {amount} (L1 units) of token {token}");
     }
-    if c.exits.is_empty() && c.claimed.is_empty() && c.already_paid == 0 {
+    if c.exits.is_empty() && c.claimed.is_empty() && c.already_paid == 0 && c.needs_block.is_none() {
         println!("  nothing to exit here");
     }
 }

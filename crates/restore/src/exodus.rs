@@ -71,6 +71,9 @@ pub struct ChainExodus {
     pub claimed: Vec<(u16, u128)>,
     /// Seconds spent proving.
     pub prove_secs: f64,
+    /// Set when the exits were not made: the chain pays against this block (its newest executed
+    /// one) and the restored state is at another; run again with a state restored to it.
+    pub needs_block: Option<u32>,
 }
 
 /// `keccak256(account u32 ‖ sub u8 ‖ l2_token u16 ‖ reserve_token u16)`: the contract's once-only key.
@@ -93,8 +96,8 @@ pub fn exit_l1_token(call: &ExitCall) -> u16 {
 }
 
 /// Runs the exodus of `owner` on every chain, with `clients[i]` signing for chain i (any funded
-/// key may send; payments go to the owner). The restored state must stand at each chain's last
-/// executed block.
+/// key may send; payments go to the owner). Exits are made on the chains whose newest executed
+/// block is the restored one; the others report the block they need (`needs_block`).
 pub async fn exodus(
     restorer: &mut Restorer,
     clients: &[L1Client],
@@ -125,6 +128,7 @@ pub async fn exodus(
             refunded: 0,
             claimed: Vec::new(),
             prove_secs: 0.0,
+            needs_block: None,
         };
         if matches!(status, ExodusStatus::NotYet(_)) {
             out.push(report);
@@ -137,7 +141,11 @@ pub async fn exodus(
             client.cancel_outstanding_deposits(open.iter().map(|r| r.pubdata.clone()).collect()).await.map_err(l1)?;
             report.refunded = open.len();
         }
-        perform_exits(restorer, i, client, owner, pk, &mut report).await?;
+        if report.block == restorer.block() {
+            perform_exits(restorer, i, client, owner, pk, &mut report).await?;
+        } else {
+            report.needs_block = Some(report.block);
+        }
         tokens.extend(report.exits.iter().map(exit_l1_token));
         for token in tokens {
             let pending = client.pending_balance(owner, token).await.map_err(l1)?;
