@@ -447,6 +447,7 @@ impl Restorer {
         let root = self.replayer.root();
         let changed = self.replayer.state_mut().take_unsaved();
         self.store.commit(BlockNumber(self.block), root, &changed)?;
+        tracing::info!(block = self.block, root = %root_bytes(&root), accounts_written = changed.len(), "restore checkpoint");
         Ok(())
     }
 
