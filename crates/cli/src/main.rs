@@ -68,7 +68,8 @@ fn main() -> std::process::ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
         // arkworks opens a span per gadget under `gr1cs`: tracing it makes synthesis crawl.
         .add_directive("gr1cs=off".parse().expect("a valid directive"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // Logs go to stderr: stdout is each command's own output (reports, JSON), fit for a pipe.
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

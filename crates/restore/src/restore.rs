@@ -316,6 +316,9 @@ impl Restorer {
             return Err(RestoreError::BeyondTarget { restored: self.block, target });
         }
         let from = self.block;
+        if from == 0 {
+            self.check_genesis().await?;
+        }
         self.check_restored_root()?;
         let mut serials = self.consumed_requests(from);
         let mut ops = 0u64;
@@ -340,6 +343,23 @@ impl Restorer {
             secs: started.elapsed().as_secs_f64(),
             chains,
         })
+    }
+
+    /// Every chain stores this network's genesis as block 0 (else the preset or fee owner given
+    /// is not the deployment's, and every block would look forged).
+    async fn check_genesis(&self) -> Result<(), RestoreError> {
+        for h in &self.histories {
+            if let Err(e) = h.check_stored(0).await {
+                return Err(match e {
+                    HistoryError::NotStored { chain, .. } => RestoreError::Config(format!(
+                        "chain {chain} was deployed with another genesis state root: check the network's preset \
+                         and its fee owner"
+                    )),
+                    other => RestoreError::Chain { chain: h.chain().0, source: Box::new(other) },
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The restored state's root must be what every chain that committed the block stores.

@@ -16,20 +16,21 @@
 #[path = "../../l1/tests/support/mod.rs"]
 mod support;
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{B256, U256};
-use alloy::providers::Provider;
-use alloy::signers::local::PrivateKeySigner;
+use common::*;
 use support::*;
 use zklink_contracts::zklink::ZkLink::ZkLinkErrors as E;
 use zklink_executor::testkit::{TestNet, TestUser, TEST_FEE_OWNER};
 use zklink_executor::Executor;
-use zklink_l1::{ExitCall, L1Client, TestChains};
+use zklink_l1::{ExitCall, TestChains};
 use zklink_node::{Node, NodeConfig, NodeHandle};
-use zklink_restore::{exodus, ChainExodus, ExitPlan, ExodusStatus, RestoreConfig, Restorer};
+use zklink_restore::{exodus, ChainExodus, ExitPlan, ExodusStatus, Restorer};
 use zklink_state::State;
 use zklink_types::{AccountId, ChainId, Network, SlotId, SubAccountId, TokenId};
 
@@ -44,37 +45,6 @@ const DEADLINE: Duration = Duration::from_secs(300);
 fn balance(state: &State, who: &TestUser, token: u16) -> u128 {
     let Some(id) = state.account_id_by_address(&who.address) else { return 0 };
     state.balance(id, SubAccountId(0), TokenId(token))
-}
-
-/// An L1 client of `chain` that signs with `user`'s L1 key, funded with gas money.
-async fn user_client(chains: &TestChains, chain: u8, user: &TestUser) -> L1Client {
-    let c = chains.chain(chain);
-    let signer = PrivateKeySigner::from_bytes(&B256::from_slice(&user.l1.to_bytes())).unwrap();
-    let _: serde_json::Value = c
-        .client
-        .provider()
-        .raw_request("anvil_setBalance".into(), (user.address, U256::from(10u128.pow(20))))
-        .await
-        .unwrap();
-    L1Client::new(zklink_l1::client::connect(c.endpoint().url, signer), c.deployment.zklink)
-}
-
-async fn user_clients(chains: &TestChains, user: &TestUser) -> Vec<L1Client> {
-    let mut out = Vec::new();
-    for c in 1..=3 {
-        out.push(user_client(chains, c, user).await);
-    }
-    out
-}
-
-fn restore_config(chains: &TestChains, dir: &std::path::Path) -> RestoreConfig {
-    RestoreConfig {
-        network: chains.network.clone(),
-        fee_owner: TEST_FEE_OWNER,
-        chains: chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
-        state_path: dir.join("state.redb"),
-        checkpoint_every: 2,
-    }
 }
 
 /// Runs the operator through the traffic; returns its final state.
@@ -275,11 +245,16 @@ async fn restore_from_l1_alone_then_every_user_exits_on_every_chain() {
 
     // ---- restore, in two runs: to block 2, then (reopened) to the end.
     let restore_dir = tempfile::tempdir().unwrap();
-    let mut restorer = Restorer::open(restore_config(&chains, restore_dir.path())).unwrap();
+    let mut wrong = restore_config(&chains, restore_dir.path(), 2);
+    wrong.fee_owner = alice.address;
+    let err = Restorer::open(wrong).unwrap().run(None, |_| Ok(())).await.unwrap_err();
+    assert!(err.to_string().contains("another genesis state root"), "{err}");
+    std::fs::remove_file(restore_dir.path().join("state.redb")).unwrap();
+    let mut restorer = Restorer::open(restore_config(&chains, restore_dir.path(), 2)).unwrap();
     let first = restorer.run(Some(2), |_| Ok(())).await.unwrap();
     assert_eq!((first.from, first.block), (0, 2));
     drop(restorer);
-    let mut restorer = Restorer::open(restore_config(&chains, restore_dir.path())).unwrap();
+    let mut restorer = Restorer::open(restore_config(&chains, restore_dir.path(), 2)).unwrap();
     assert_eq!(restorer.block(), 2, "continues from its checkpoint");
     let mut seen = Vec::new();
     let report = restorer
@@ -308,7 +283,7 @@ async fn restore_from_l1_alone_then_every_user_exits_on_every_chain() {
     let node_dir = tempfile::tempdir().unwrap();
     let store = zklink_node::BlockStore::open(&node_dir.path().join("node.redb")).unwrap();
     let import_dir = tempfile::tempdir().unwrap();
-    let mut importer = Restorer::open(restore_config(&chains, import_dir.path())).unwrap();
+    let mut importer = Restorer::open(restore_config(&chains, import_dir.path(), 2)).unwrap();
     let import = |b: &zklink_restore::BlockRestored| {
         store.put_block(&zklink_node::StoredBlock::imported(b.block.clone())).map_err(|e| e.to_string())
     };

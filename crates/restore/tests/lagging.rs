@@ -8,42 +8,15 @@
 #[path = "../../l1/tests/support/mod.rs"]
 mod support;
 
-use alloy::primitives::{B256, U256};
-use alloy::providers::Provider;
-use alloy::signers::local::PrivateKeySigner;
+mod common;
+
+use common::*;
 use support::*;
-use zklink_executor::testkit::{TestUser, TEST_FEE_OWNER};
-use zklink_l1::{L1Client, TestChains};
-use zklink_restore::{exodus, ChainExodus, ExodusStatus, RestoreConfig, Restorer};
+use zklink_restore::{exodus, ChainExodus, ExodusStatus, Restorer};
 use zklink_types::Network;
 
 const WETH: u16 = 32;
 const EXPIRY: u64 = 30;
-
-fn config(chains: &TestChains, dir: &std::path::Path) -> RestoreConfig {
-    RestoreConfig {
-        network: chains.network.clone(),
-        fee_owner: TEST_FEE_OWNER,
-        chains: chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
-        state_path: dir.join("state.redb"),
-        checkpoint_every: 1,
-    }
-}
-
-async fn clients_of(chains: &TestChains, user: &TestUser) -> Vec<L1Client> {
-    let signer = PrivateKeySigner::from_bytes(&B256::from_slice(&user.l1.to_bytes())).unwrap();
-    let mut out = Vec::new();
-    for c in &chains.chains {
-        let _: serde_json::Value = c
-            .client
-            .provider()
-            .raw_request("anvil_setBalance".into(), (user.address, U256::from(10u128.pow(20))))
-            .await
-            .unwrap();
-        out.push(L1Client::new(zklink_l1::client::connect(c.endpoint().url, signer.clone()), c.deployment.zklink));
-    }
-    out
-}
 
 fn weth_exits(run: &[ChainExodus], chain: u8) -> Vec<u128> {
     run.iter().filter(|c| c.chain == chain).flat_map(|c| c.exits.iter().map(|e| e.amount)).collect()
@@ -93,9 +66,9 @@ async fn each_chain_pays_against_its_own_last_executed_block() {
 
     // The operator stops. Alice's first run starts every chain's clock; then all switch.
     let dir = tempfile::tempdir().unwrap();
-    let mut latest = Restorer::open(config(&chains, dir.path())).unwrap();
+    let mut latest = Restorer::open(restore_config(&chains, dir.path(), 1)).unwrap();
     assert_eq!(latest.run(None, |_| Ok(())).await.unwrap().block, 3, "the newest block executed anywhere");
-    let alice_clients = clients_of(&chains, &alice).await;
+    let alice_clients = user_clients(&chains, &alice).await;
     let first = exodus(&mut latest, &alice_clients, alice.address, &exit_pk).await.unwrap();
     assert!(first.iter().all(|c| matches!(c.status, ExodusStatus::NotYet(_))), "{first:?}");
     for c in &chains.chains {
@@ -109,13 +82,13 @@ async fn each_chain_pays_against_its_own_last_executed_block() {
 
     // The state at block 2, beside the other: chain 3 pays alice's block-2 balance, its half.
     let at_block_2 = tempfile::tempdir().unwrap();
-    let mut old = Restorer::open(config(&chains, at_block_2.path())).unwrap();
+    let mut old = Restorer::open(restore_config(&chains, at_block_2.path(), 1)).unwrap();
     old.run(Some(2), |_| Ok(())).await.unwrap();
     let run = exodus(&mut old, &alice_clients, alice.address, &exit_pk).await.unwrap();
     assert_eq!(weth_exits(&run, 3), vec![20 * E18 * 10 / 20], "half of her 20 WETH at block 2");
     assert_eq!((run[0].needs_block, run[0].already_paid), (Some(3), 0), "chain 1 is left to the block-3 state");
     // Bob exists only from block 3: chain 1 pays him, chain 3 has nothing for him.
-    let bob_clients = clients_of(&chains, &bob).await;
+    let bob_clients = user_clients(&chains, &bob).await;
     let run = exodus(&mut latest, &bob_clients, bob.address, &exit_pk).await.unwrap();
     assert_eq!(weth_exits(&run, 1), vec![4 * E18 * 10 / 20]);
     let run = exodus(&mut old, &bob_clients, bob.address, &exit_pk).await.unwrap();
