@@ -18,7 +18,10 @@ use zklink_node::store::StoredBlock;
 use zklink_node::BlockStore;
 use zklink_prover::{dev_key_dir, KeyStore, ProvingKey, INSECURE_DEV_SEED};
 use zklink_restore::{BlockRestored, ChainExodus, ExitPlan, ExodusStatus, RestoreConfig, RestoreReport, Restorer};
-use zklink_types::{AccountId, Address, ChainId, Network, SubAccountId, TokenId, USD_TOKEN_ID};
+use zklink_types::{
+    AccountId, Address, ChainId, Network, SubAccountId, TokenId, GLOBAL_ASSET_ACCOUNT_ID, USD_RESERVE_OFFSET,
+    USD_RESERVE_RANGE, USD_TOKEN_ID,
+};
 
 use crate::node::ChainFile;
 
@@ -231,16 +234,28 @@ pub struct ExitArgs {
 pub async fn exit_proof(args: ExitArgs) -> Result<(), String> {
     let (file, mut restorer) = args.source.open()?;
     restorer.refresh().await.map_err(|e| e.to_string())?;
+    let chain = ChainId(args.chain);
+    let index = file.network.chains.iter().position(|c| c.id == chain).ok_or(format!("no chain {}", args.chain))?;
     let reserve = match args.reserve {
         Some(r) => r,
         None if args.token == USD_TOKEN_ID.0 => {
-            return Err("USD is paid from a stablecoin reserve: pass --reserve 2..=16 (stablecoin id − 15)".into())
+            let reserves = chain.as_sub_account();
+            let held: Vec<String> = USD_RESERVE_RANGE
+                .filter(|&r| restorer.state().balance(GLOBAL_ASSET_ACCOUNT_ID, reserves, TokenId(r)) > 0)
+                .map(|r| format!("{r} (token {})", r + USD_RESERVE_OFFSET))
+                .collect();
+            return Err(format!(
+                "USD is paid from a stablecoin reserve: pass --reserve (stablecoin id − 15); chain {} holds: {}",
+                args.chain,
+                if held.is_empty() { "none".to_string() } else { held.join(", ") }
+            ));
         }
         None => args.token,
     };
-    let chain = ChainId(args.chain);
-    let index = file.network.chains.iter().position(|c| c.id == chain).ok_or(format!("no chain {}", args.chain))?;
     let history = &restorer.histories()[index];
+    if !history.exodus() {
+        eprintln!("note: chain {} is not in exodus yet; performExodus refuses the proof until it is", args.chain);
+    }
     let executed = history.counters().executed;
     let last = history.stored(executed).cloned().ok_or("the chain's executed block has no commit event")?;
     let pk = exit_key(&file.network, args.key_dir.as_deref())?;

@@ -200,5 +200,22 @@ async fn restore_exit_proof_and_exodus_from_the_command_line() {
     assert_eq!(json["proof"].as_array().unwrap().len(), 8);
     assert_eq!(json["lastExecuted"]["blockNumber"], sealed);
 
+    // USD needs a reserve to be paid from; the refusal lists what the chain holds.
+    let usd = zklink(&[
+        "exit-proof",
+        "--network",
+        &network,
+        "--state",
+        &state,
+        "--chain",
+        "1",
+        "--account",
+        &id,
+        "--token",
+        "1",
+    ]);
+    let stderr = String::from_utf8_lossy(&usd.stderr);
+    assert!(!usd.status.success() && stderr.contains("chain 1 holds: none"), "{stderr}");
+
     stop_leftovers(dir.path(), rpc);
 }
