@@ -93,7 +93,7 @@ pub struct Args {
     until: Option<u32>,
     /// Also write every restored block into a node's data directory (its `node.redb`), so that
     /// `zklink node` started with that `dataDir` continues from the restored state. Use with a
-    /// fresh --state and a fresh directory (or the pair an earlier run left).
+    /// fresh --state and a fresh directory, or the pair an earlier run left (it continues).
     #[arg(long)]
     into_node: Option<PathBuf>,
 }
@@ -105,9 +105,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         None => restore_with_progress(&mut restorer, args.until, |_| Ok(())).await?,
         Some(dir) => {
             let store = node_store(dir, restorer.block())?;
-            let import = |b: &BlockRestored| {
-                store.put_block(&StoredBlock::imported(b.block.clone())).map_err(|e| format!("node store: {e}"))
-            };
+            let import = |b: &BlockRestored| import_block(&store, b.block);
             restore_with_progress(&mut restorer, args.until, import).await?
         }
     };
@@ -122,12 +120,13 @@ pub async fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// The node store in `dir`, which must hold exactly the blocks the restored state has.
+/// The node store in `dir`. It may be ahead of the restored state (a run stopped between two
+/// checkpoints wrote blocks the state file does not have yet), never behind it.
 fn node_store(dir: &Path, restored: u32) -> Result<BlockStore, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let store = BlockStore::open(&dir.join("node.redb")).map_err(|e| e.to_string())?;
     let last = store.last_block().map_err(|e| e.to_string())?;
-    if last != restored {
+    if last < restored {
         return Err(format!(
             "the node store in {} holds {last} blocks but the restored state is at block {restored}: \
              use a fresh --state directory with a fresh node directory",
@@ -135,6 +134,17 @@ fn node_store(dir: &Path, restored: u32) -> Result<BlockStore, String> {
         ));
     }
     Ok(store)
+}
+
+/// Appends `block` to the node store, or checks the block already there (written by an earlier
+/// run that stopped before its checkpoint) is the same.
+fn import_block(store: &BlockStore, block: &zklink_block::Block) -> Result<(), String> {
+    let n = block.number.0;
+    match store.block(n).map_err(|e| format!("node store: {e}"))? {
+        Some(kept) if kept.block.new_root == block.new_root => Ok(()),
+        Some(_) => Err(format!("the node store's block {n} is not the one restored from L1")),
+        None => store.put_block(&StoredBlock::imported(block.clone())).map_err(|e| format!("node store: {e}")),
+    }
 }
 
 /// Runs the restore with a progress bar on a terminal, handing each block to `on_block`.

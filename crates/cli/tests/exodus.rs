@@ -155,6 +155,16 @@ async fn restore_exit_proof_and_exodus_from_the_command_line() {
     assert!(out.contains(&format!("restored to block {sealed} (root {root})")), "{out}");
     assert_eq!(out.matches(&format!("executed {sealed}; stored hash of block {sealed} matches")).count(), 3, "{out}");
 
+    // Into a node directory; a later run over a node store that is ahead of its state (as after a
+    // stop between two checkpoints) checks the blocks already there and goes on.
+    let node_dir = dir.path().join("new-node");
+    let node = node_dir.to_str().unwrap();
+    let restored_again = dir.path().join("restored-again");
+    let out = ok(&["restore", "--network", &network, "--state", &format!("{state}-for-node"), "--into-node", node]);
+    assert!(out.contains(&format!("holds blocks 1..={sealed}")), "{out}");
+    let out = ok(&["restore", "--network", &network, "--state", restored_again.to_str().unwrap(), "--into-node", node]);
+    assert!(out.contains(&format!("restored to block {sealed} (root {root})")), "{out}");
+
     // Exodus: nothing is waiting anywhere, so the wallet starts every chain's clock.
     let exodus = ["wallet", "--key", USER_KEY, "exodus", "--network", &network, "--state", &state];
     let out = ok(&exodus);
