@@ -17,7 +17,7 @@ use zklink_contracts::devnet::workspace_root;
 use zklink_contracts::zklink::{commit_info, genesis_block, StoredBlockInfo};
 use zklink_executor::testkit::TEST_FEE_OWNER;
 use zklink_executor::Executor;
-use zklink_prover::{dev_key_dir, KeyStore, INSECURE_DEV_SEED};
+use zklink_prover::{dev_key_dir, KeyStore};
 use zklink_restore::{check_stored, BlockReplayer};
 use zklink_state::{RedbStore, State, StateStore};
 use zklink_types::op::{DepositOp, TransferOp};
@@ -242,9 +242,7 @@ pub fn exit_proof(args: ExitArgs) -> Result<(), String> {
     let name = ExitCircuit::shape_name(&network.preset, chains);
     eprintln!("exit key {name} (INSECURE dev setup the first time, then cached)…");
     let t = Instant::now();
-    let pk = KeyStore::new(dev_key_dir(&workspace_root()))
-        .load_or_setup(&name, INSECURE_DEV_SEED, || ExitCircuit::blank(shape.clone()))
-        .map_err(|e| e.to_string())?;
+    let pk = crate::restore::insecure_dev_exit_key(&KeyStore::new(dev_key_dir(&workspace_root())), &network)?;
     let key_secs = t.elapsed().as_secs_f64();
     let req = ExitRequest {
         chain: ChainId(2),

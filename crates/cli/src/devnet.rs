@@ -14,7 +14,6 @@ use std::time::Duration;
 use alloy::primitives::B256;
 use alloy::providers::Provider;
 use zklink_circuit::block::BlockCircuit;
-use zklink_circuit::exit::{ExitCircuit, ExitShape};
 use zklink_contracts::devnet::{anvil_binary, workspace_root, DevnetError, STOP_TIMEOUT};
 use zklink_contracts::{constructor_args, verifying_key_hash, Groth16Verifier};
 use zklink_crypto::fr_to_bytes;
@@ -200,12 +199,7 @@ fn prepare(network: &Network) -> Result<Prepared, String> {
         })
         .map_err(|e| e.to_string())?;
     eprintln!("proving key of exits (created once, then cached)…");
-    let shape = ExitShape::new(&preset, chains).map_err(|e| e.to_string())?;
-    let exit_pk = store
-        .load_or_setup(&ExitCircuit::shape_name(&preset, chains), INSECURE_DEV_SEED, || {
-            ExitCircuit::blank(shape.clone())
-        })
-        .map_err(|e| e.to_string())?;
+    let exit_pk = crate::restore::insecure_dev_exit_key(&store, network)?;
     Ok(Prepared { chunks, pk: Arc::new(pk), exit_pk })
 }
 

@@ -199,16 +199,24 @@ fn print_report(r: &RestoreReport) {
 /// The exit circuit's proving key: from `dir`, or for the dev preset made with the public dev
 /// seed (like the devnet's keys) when missing.
 fn exit_key(network: &Network, dir: Option<&Path>) -> Result<ProvingKey, String> {
-    let chains = network.chains.len() as u8;
-    let name = ExitCircuit::shape_name(&network.preset, chains);
     let store = KeyStore::new(dir.map_or_else(|| dev_key_dir(&workspace_root()), Path::to_path_buf));
     if network.preset.name == "dev" {
-        let shape = ExitShape::new(&network.preset, chains).map_err(|e| e.to_string())?;
-        return store
-            .load_or_setup(&name, INSECURE_DEV_SEED, || ExitCircuit::blank(shape.clone()))
-            .map_err(|e| e.to_string());
+        return insecure_dev_exit_key(&store, network);
     }
+    let name = ExitCircuit::shape_name(&network.preset, network.chains.len() as u8);
     store.load(&name).map(|(pk, _)| pk).map_err(|e| format!("exit key {name}: {e}"))
+}
+
+/// `network`'s exit key from `store`, made with the public dev seed when missing (devnets,
+/// tests, benchmarks: whoever knows the seed can forge exits).
+pub fn insecure_dev_exit_key(store: &KeyStore, network: &Network) -> Result<ProvingKey, String> {
+    let chains = network.chains.len() as u8;
+    let shape = ExitShape::new(&network.preset, chains).map_err(|e| e.to_string())?;
+    store
+        .load_or_setup(&ExitCircuit::shape_name(&network.preset, chains), INSECURE_DEV_SEED, || {
+            ExitCircuit::blank(shape.clone())
+        })
+        .map_err(|e| e.to_string())
 }
 
 /// Options of `zklink exit-proof`.

@@ -190,40 +190,15 @@ async fn restore_exit_proof_and_exodus_from_the_command_line() {
     let id = account.id.to_string();
     let token = ETH.0.to_string();
     let proof = proof_file.to_str().unwrap();
-    ok(&[
-        "exit-proof",
-        "--network",
-        &network,
-        "--state",
-        &state,
-        "--chain",
-        "1",
-        "--account",
-        &id,
-        "--token",
-        &token,
-        "--out",
-        proof,
-    ]);
+    let claim = ["exit-proof", "--network", &network, "--state", &state, "--chain", "1", "--account", &id];
+    ok(&[&claim[..], &["--token", &token, "--out", proof]].concat());
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&proof_file).unwrap()).unwrap();
     assert_eq!(json["amount"], (4 * E18 * 3 / 5).to_string());
     assert_eq!(json["proof"].as_array().unwrap().len(), 8);
     assert_eq!(json["lastExecuted"]["blockNumber"], sealed);
 
     // USD needs a reserve to be paid from; the refusal lists what the chain holds.
-    let usd = zklink(&[
-        "exit-proof",
-        "--network",
-        &network,
-        "--state",
-        &state,
-        "--chain",
-        "1",
-        "--account",
-        &id,
-        "--token",
-        "1",
-    ]);
+    let usd = zklink(&[&claim[..], &["--token", "1"]].concat());
     let stderr = String::from_utf8_lossy(&usd.stderr);
     assert!(!usd.status.success() && stderr.contains("chain 1 holds: none"), "{stderr}");
 

@@ -7,7 +7,7 @@
 //! newest commit is the live one for every block up to the committed counter, and callers check
 //! the block they rely on against `storedBlockHashes` ([`ChainHistory::check_stored`]). Pubdata is
 //! not in any event: on a data-availability chain it is in the `commitBlocks` calldata, which
-//! [`commit_pubdata`] reads back from the commit transaction.
+//! [`committed_pubdata`] reads back from the commit transaction.
 
 use std::collections::BTreeMap;
 
@@ -182,11 +182,6 @@ impl ChainHistory {
         (n <= self.counters.committed).then(|| self.commits.get(&n)).flatten()
     }
 
-    /// Every priority request ever queued, by serial id.
-    pub fn requests(&self) -> impl Iterator<Item = &QueuedRequest> {
-        self.requests.values()
-    }
-
     /// The request with serial id `serial`.
     pub fn request(&self, serial: u64) -> Option<&QueuedRequest> {
         self.requests.get(&serial)
@@ -207,24 +202,6 @@ impl ChainHistory {
         }
         Ok(())
     }
-
-    /// Block `n`'s full pubdata, from the calldata of the transaction that committed it (this
-    /// must be a data-availability chain).
-    pub async fn pubdata(&self, n: u32) -> Result<Vec<u8>, HistoryError> {
-        let commit = self.committed(n).ok_or(HistoryError::MissingCommit { chain: self.chain.0, block: n })?;
-        commit_pubdata(&self.client, n, commit.tx_hash).await
-    }
-}
-
-/// Block `block`'s pubdata from the `commitBlocks` call of transaction `tx`.
-pub async fn commit_pubdata(client: &L1Client, block: u32, tx: B256) -> Result<Vec<u8>, HistoryError> {
-    let blocks = committed_pubdata(client, block, tx).await?;
-    let found = blocks.into_iter().find(|(n, _)| *n == block);
-    found.map(|(_, pubdata)| pubdata).ok_or(HistoryError::PubdataUnavailable {
-        block,
-        tx,
-        reason: "the call commits other blocks".into(),
-    })
 }
 
 /// Every block's pubdata in the `commitBlocks` call of transaction `tx` (one transaction often

@@ -25,7 +25,7 @@ pub use client::{BlockCounters, ChainEndpoint, ExitCall, L1Client, SendPolicy, T
 pub use deploy::{deploy, DeployConfig, Deployment, TokenListing};
 pub use error::{L1Error, Revert};
 pub use events::{EventReader, L1Event};
-pub use history::{commit_pubdata, committed_pubdata, ChainHistory, CommittedBlock, HistoryError, QueuedRequest};
+pub use history::{committed_pubdata, ChainHistory, CommittedBlock, HistoryError, QueuedRequest};
 pub use testchains::{
     state_file, ChainRecord, ChainsManifest, ChainsSetup, TestChain, TestChains, TestChainsConfig, NATIVE_TOKEN_ID,
 };

@@ -56,8 +56,11 @@ impl ExecutedState {
             let fail = |reason: String| ExecutedError::Replay { block: n, reason };
             let stored = store.block(n)?.ok_or_else(|| fail("missing from the store".into()))?;
             let mut priority = stored.priority.iter();
-            for op in stored.block.ops.iter().filter(|_| stored.imported) {
-                self.exec.apply_op(op).map_err(|e| fail(e.to_string()))?;
+            // An imported block has no txs: it replays from its ops.
+            if stored.imported {
+                for op in &stored.block.ops {
+                    self.exec.apply_op(op).map_err(|e| fail(e.to_string()))?;
+                }
             }
             for tx in &stored.txs {
                 match tx {

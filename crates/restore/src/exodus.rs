@@ -134,7 +134,8 @@ pub async fn exodus(
             out.push(report);
             continue;
         }
-        restorer.refresh().await?;
+        // Activation changed this chain only.
+        restorer.refresh_chain(i).await?;
         let open: Vec<QueuedRequest> = restorer.histories()[i].open_requests().cloned().collect();
         let mut tokens: BTreeSet<u16> = open.iter().filter_map(|r| refund_token(r, owner)).collect();
         if !open.is_empty() {

@@ -285,11 +285,17 @@ impl Restorer {
 
     /// Reads every chain again (counters, new blocks and requests).
     pub async fn refresh(&mut self) -> Result<(), RestoreError> {
-        for h in &mut self.histories {
-            let chain = h.chain().0;
-            h.refresh().await.map_err(|source| RestoreError::Chain { chain, source: Box::new(source) })?;
+        for i in 0..self.histories.len() {
+            self.refresh_chain(i).await?;
         }
         Ok(())
+    }
+
+    /// Reads the chain at index `i` (network order) again.
+    pub async fn refresh_chain(&mut self, i: usize) -> Result<(), RestoreError> {
+        let h = &mut self.histories[i];
+        let chain = h.chain().0;
+        h.refresh().await.map_err(|source| RestoreError::Chain { chain, source: Box::new(source) })
     }
 
     /// The newest block executed on some chain.

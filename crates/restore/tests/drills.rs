@@ -77,7 +77,6 @@ async fn operate(
     }
     let node = Node::open(config).unwrap();
     let handle = node.handle();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let scenario = async {
         let credited = async || balance(handle.keeper().state(), carol, USD) == 400 * E18;
         wait_for("the deposits", DEADLINE, credited).await;
@@ -92,6 +91,20 @@ async fn operate(
             exited && handle.keeper().pending_chunks() == 0 && executed_everywhere(chains, sealed).await
         })
         .await;
+    };
+    run_until_done(node, scenario).await;
+    let state = handle.keeper().state().clone();
+    drop(handle);
+    // The operator's data directory is deleted.
+    dir.close().unwrap();
+    state
+}
+
+/// Runs `node` until `scenario` is done.
+async fn run_until_done(node: Node, scenario: impl std::future::Future<Output = ()>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let scenario = async {
+        scenario.await;
         let _ = stop.send(());
     };
     tokio::join!(
@@ -100,11 +113,6 @@ async fn operate(
         }),
         scenario
     );
-    let state = handle.keeper().state().clone();
-    drop(handle);
-    // The operator's data directory is deleted.
-    dir.close().unwrap();
-    state
 }
 
 /// Keys, transfers to an old and a new account, a partial fill, a withdrawal.
@@ -189,7 +197,6 @@ async fn carry_on(
     let node = Node::open(config).unwrap();
     let handle = node.handle();
     assert_same_state(handle.keeper().state(), restored);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let scenario = async {
         let mut client = TestNet::new(chains.network.clone());
         client.exec = Executor::new(chains.network.clone(), handle.keeper().state().clone()).unwrap();
@@ -201,14 +208,8 @@ async fn carry_on(
             sealed > before && handle.keeper().pending_chunks() == 0 && executed_everywhere(chains, sealed).await
         })
         .await;
-        let _ = stop.send(());
     };
-    tokio::join!(
-        node.run(async {
-            let _ = stopped.await;
-        }),
-        scenario
-    );
+    run_until_done(node, scenario).await;
     let state = handle.keeper().state().clone();
     assert_eq!(balance(&state, dave, USD), 15 * E18, "10 before the restore, 5 after");
     state
