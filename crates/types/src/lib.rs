@@ -12,6 +12,8 @@ pub mod op;
 pub mod serde_hex;
 pub mod serde_str;
 pub mod signature;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 pub mod tx;
 
 pub use alloy_primitives::Address;

@@ -2,9 +2,8 @@
 
 use proptest::prelude::*;
 use zklink_types::op::*;
+use zklink_types::test_utils::E18;
 use zklink_types::*;
-
-const E18: u128 = 1_000_000_000_000_000_000;
 
 fn addr(n: u8) -> Address {
     Address::with_last_byte(n)
