@@ -1,0 +1,5 @@
+//! The integration tests of zklink-block, in one test binary (one build and one link, not one per
+//! file): `cargo test -p zklink-block --test block`. Each file is a module; a module's tests run
+//! alone with its name as the filter, e.g. `cargo test -p zklink-block --test block commitment::`.
+
+mod commitment;
