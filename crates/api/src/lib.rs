@@ -163,7 +163,7 @@ fn authorise(ctx: &Context, token: &str) -> Result<(), ErrorObjectOwned> {
 }
 
 fn prover_submit(ctx: &Context, block: u32, proof: &str) -> Result<bool, ErrorObjectOwned> {
-    let proof = zklink_node::prover::decode_proof(proof).map_err(|e| error(codes::INVALID_PARAMS, e))?;
+    let proof = zklink_prover_worker::job::decode_proof(proof).map_err(|e| error(codes::INVALID_PARAMS, e))?;
     match ctx.node.complete_proof(block, &proof) {
         Ok(()) => Ok(true),
         Err(e @ ProofError::Store(_)) => Err(internal(e)),
@@ -267,7 +267,7 @@ pub async fn serve(addr: SocketAddr, node: NodeHandle, network: Network) -> Resu
 /// Serves the API on `addr`: JSON-RPC over HTTP and WebSocket, `/health` and `/metrics`.
 pub async fn serve_with(addr: SocketAddr, node: NodeHandle, network: Network, cfg: ApiConfig) -> Result<Api, ApiError> {
     let server = Server::builder()
-        .set_http_middleware(tower::ServiceBuilder::new().layer(http::Probes::for_node(node.clone())))
+        .set_http_middleware(tower::ServiceBuilder::new().layer(http::node_probes(node.clone())))
         .build(addr)
         .await
         .map_err(|e| ApiError::Server(e.to_string()))?;

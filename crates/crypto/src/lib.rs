@@ -16,6 +16,7 @@
 mod curve;
 pub mod eddsa;
 mod error;
+pub mod fr_serde;
 pub mod key_cache;
 pub mod l1;
 pub mod poseidon;

@@ -34,7 +34,7 @@ pub struct ExecutedState {
 
 impl ExecutedState {
     /// The genesis state of `network` with the fee account owned by `fee_owner`.
-    pub fn genesis(network: Network, fee_owner: Address) -> Result<Self, String> {
+    pub fn genesis(network: Network, fee_owner: Address) -> Result<Self, zklink_executor::ExecutorConfigError> {
         let state = State::genesis(network.preset.clone(), fee_owner);
         Ok(Self { exec: Executor::new(network, state)?, block: 0 })
     }

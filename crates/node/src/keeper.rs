@@ -20,6 +20,7 @@ use zklink_types::{AccountId, Address, BlockNumber, L2Tx, Network, PriorityTx, T
 use crate::events::{NodeEvent, EVENT_BUFFER};
 use crate::fees::{max_chunks, FeeError, FeePolicy};
 use crate::mempool::{Mempool, MempoolLimits, QueueError};
+use crate::proofs::ProofJob;
 use crate::store::{BlockStore, StoreError, StoredBlock, WalEntry};
 
 /// Deposits and full exits take 2 chunks.
@@ -67,7 +68,7 @@ pub enum KeeperError {
     Store(#[from] StoreError),
     /// The network configuration is invalid.
     #[error("network: {0}")]
-    Network(String),
+    Network(#[source] zklink_executor::ExecutorConfigError),
     /// Replaying a stored block or the log gave another result than recorded.
     #[error("replay of block {block}: {reason}")]
     Replay {
@@ -104,14 +105,6 @@ impl Submitted {
     }
 }
 
-/// A sealed block not proven yet, with the state at its start (the prover replays from it).
-pub struct ProofJob {
-    /// The block.
-    pub block: StoredBlock,
-    /// The state before it.
-    pub start: State,
-}
-
 /// The sequencer's state.
 pub struct StateKeeper {
     exec: Executor,
@@ -135,14 +128,16 @@ pub struct StateKeeper {
 
 impl StateKeeper {
     /// Opens the keeper over `store`: replays every stored block and the write-ahead log, then
-    /// reloads the queue. Blocks without a proof become proof jobs.
+    /// reloads the queue (txs that became applicable are applied as of `now`, Unix seconds).
+    /// Blocks without a proof become proof jobs.
     pub fn open(
         network: Network,
         store: Arc<BlockStore>,
         fee_owner: Address,
         max_chunks: usize,
+        now: u64,
     ) -> Result<Self, KeeperError> {
-        Self::open_with(network, store, fee_owner, max_chunks, MempoolLimits::default())
+        Self::open_with(network, store, fee_owner, max_chunks, MempoolLimits::default(), now)
     }
 
     /// [`StateKeeper::open`] with the queue's limits.
@@ -152,6 +147,7 @@ impl StateKeeper {
         fee_owner: Address,
         max_chunks: usize,
         limits: MempoolLimits,
+        now: u64,
     ) -> Result<Self, KeeperError> {
         let chains = network.chains.len();
         let state = State::genesis(network.preset.clone(), fee_owner);
@@ -174,7 +170,7 @@ impl StateKeeper {
             stopped: false,
         };
         keeper.replay()?;
-        keeper.reload_queue()?;
+        keeper.reload_queue(now)?;
         Ok(keeper)
     }
 
@@ -237,7 +233,7 @@ impl StateKeeper {
 
     /// Puts the stored queue back in the mempool: txs applied before the crash leave it, txs whose
     /// nonce another tx took fail, and whatever became applicable is applied.
-    fn reload_queue(&mut self) -> Result<(), KeeperError> {
+    fn reload_queue(&mut self, now: u64) -> Result<(), KeeperError> {
         for tx in self.store.queued()? {
             let hash = tx.hash().map_err(|e| KeeperError::Replay { block: 0, reason: format!("queue: {e}") })?;
             let verified = match VerifiedTx::verify(tx) {
@@ -257,7 +253,6 @@ impl StateKeeper {
                 self.store.drop_queued(&hash, Some(&format!("nonce {nonce} was used by another tx")))?;
             }
         }
-        let now = crate::node::unix_now();
         for account in self.mempool.accounts() {
             self.promote(account, now);
         }

@@ -7,12 +7,12 @@
 //! * [`fees`]: the fee policy (USD per chunk) and the chunks each tx type takes.
 //! * [`store`]: the durable block store (redb): sealed blocks with their txs, and proofs.
 //! * [`proofs`]: the prover job queue served to in-process and remote workers; proofs verified.
-//! * [`prover`]: proving a leased witness or a stored block; the proof's wire form.
+//! * [`prover`]: proving a stored block directly (tests and tools).
 //! * [`metrics`]: the node's Prometheus metrics.
 //! * [`pipeline`]: the per-chain L1 pipeline (commit → prove → sync → execute), resuming from
 //!   each chain's counters.
 //! * [`node`]: the main loop tying them together, with the prover on its own thread.
-//! * [`oracle`]: in-process oracle keys for the devnet.
+//! * [`local_oracles`]: oracle keys held in-process (tests, a single-machine devnet).
 //! * [`watcher`]: each chain's priority requests, confirmed, in serial order, never twice.
 
 #![forbid(unsafe_code)]
@@ -25,7 +25,7 @@ pub mod keeper;
 pub mod mempool;
 pub mod metrics;
 pub mod node;
-pub mod oracle;
+pub mod local_oracles;
 pub mod pipeline;
 pub mod proofs;
 pub mod prover;
@@ -34,11 +34,11 @@ pub mod watcher;
 
 pub use events::NodeEvent;
 pub use fees::{FeeError, FeePolicy};
-pub use keeper::{KeeperError, ProofJob, StateKeeper, SubmitError, Submitted};
+pub use keeper::{KeeperError, StateKeeper, SubmitError, Submitted};
 pub use mempool::{MempoolLimits, QueueError};
 pub use node::{ChainEndpoint, ChainStatus, Node, NodeConfig, NodeError, NodeHandle};
-pub use oracle::LocalOracles;
+pub use local_oracles::LocalOracles;
 pub use pipeline::{Action, ChainSender, Pipeline, PipelineError, Sent, StepReport};
-pub use proofs::{Lease, ProofError, ProofQueue};
+pub use proofs::{ProofError, ProofJob, ProofQueue};
 pub use store::{BlockStore, StoreError, StoredBlock};
 pub use watcher::{PriorityWatcher, WatchError};

@@ -17,6 +17,7 @@ use zklink_crypto::fr_to_bytes;
 use zklink_l1::client::connect;
 pub use zklink_l1::ChainEndpoint;
 use zklink_l1::{BlockCounters, L1Client, SendPolicy};
+use zklink_prover_worker::job::prove_witness;
 use zklink_state::State;
 use zklink_types::{ChainId, Network};
 
@@ -25,10 +26,9 @@ use crate::executed::ExecutedState;
 use crate::keeper::{KeeperError, StateKeeper};
 use crate::mempool::MempoolLimits;
 use crate::metrics::Metrics;
-use crate::oracle::LocalOracles;
+use crate::local_oracles::LocalOracles;
 use crate::pipeline::{Action, ChainSender, Pipeline, PipelineError, StepReport};
 use crate::proofs::ProofQueue;
-use crate::prover::prove_witness;
 use crate::store::{BlockStore, StoreError};
 use crate::watcher::PriorityWatcher;
 
@@ -72,6 +72,7 @@ pub struct NodeConfig {
     pub revert_unknown_blocks: bool,
 }
 
+#[cfg(feature = "test-utils")]
 impl NodeConfig {
     /// A node for local [`zklink_l1::TestChains`]: their endpoints and network, dev account 0 as
     /// validator, 0 confirmations, 4 blocks per L1 transaction, a 100 ms pass; `oracles` sign
@@ -117,6 +118,15 @@ pub enum NodeError {
     /// The configuration is inconsistent.
     #[error("node configuration: {0}")]
     Config(String),
+    /// The data directory cannot be created.
+    #[error("data directory {}: {source}", path.display())]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -326,10 +336,10 @@ impl Node {
         let max_chunks =
             cfg.block_keys.iter().map(|(c, _)| *c).max().ok_or(NodeError::Config("no block keys".into()))?;
         std::fs::create_dir_all(&cfg.data_dir)
-            .map_err(|e| NodeError::Config(format!("{}: {e}", cfg.data_dir.display())))?;
+            .map_err(|source| NodeError::DataDir { path: cfg.data_dir.clone(), source })?;
         let store = Arc::new(BlockStore::open(&cfg.data_dir.join("node.redb"))?);
         let mut keeper =
-            StateKeeper::open_with(cfg.network.clone(), store.clone(), cfg.fee_owner, max_chunks, cfg.mempool)?;
+            StateKeeper::open_with(cfg.network.clone(), store.clone(), cfg.fee_owner, max_chunks, cfg.mempool, unix_now())?;
         keeper.set_fee_policy(cfg.fees);
         let genesis = State::genesis(cfg.network.preset.clone(), cfg.fee_owner).root();
         let genesis = B256::from(fr_to_bytes(&genesis));
@@ -452,12 +462,12 @@ impl Node {
                     continue;
                 };
                 let started = Instant::now();
-                let result = prove_witness(pk, lease.witness)
-                    .map_err(|e| e.to_string())
-                    .and_then(|proof| handle.complete_proof(block, &proof).map_err(|e| e.to_string()));
-                match result {
-                    Ok(()) => handle.metrics.proving_seconds.observe(started.elapsed().as_secs_f64()),
+                match prove_witness(pk, lease.witness) {
                     Err(e) => tracing::error!(block, error = %e, "proving failed"),
+                    Ok(proof) => match handle.complete_proof(block, &proof) {
+                        Ok(()) => handle.metrics.proving_seconds.observe(started.elapsed().as_secs_f64()),
+                        Err(e) => tracing::error!(block, error = %e, "the proof was refused"),
+                    },
                 }
             }
         })

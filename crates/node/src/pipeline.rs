@@ -8,7 +8,7 @@ use zklink_contracts::zklink::{commit_info, execute_info, genesis_block, StoredB
 use zklink_l1::{BlockCounters, L1Client, L1Error};
 use zklink_types::ChainId;
 
-use crate::oracle::LocalOracles;
+use crate::local_oracles::LocalOracles;
 use crate::store::{BlockStore, StoreError};
 
 /// Errors of the pipeline.

@@ -10,38 +10,34 @@ use std::time::{Duration, Instant};
 
 use ark_bn254::Bn254;
 use ark_groth16::{Proof, VerifyingKey};
-use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
-use zklink_circuit::block::BlockWitness;
+use zklink_circuit::block::{BlockWitness, WitnessError};
 use zklink_crypto::Fr;
+use zklink_prover_worker::job::ProofLease;
 use zklink_state::State;
 
 use crate::events::NodeEvent;
-use crate::keeper::ProofJob;
 use crate::store::{BlockStore, StoreError, StoredBlock};
 
-/// A leased job: what a worker proves.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Lease {
+/// A sealed block not proven yet, with the state at its start (the prover replays from it).
+pub struct ProofJob {
     /// The block.
-    pub block: u32,
-    /// Its size: the worker proves with the key of this shape.
-    pub chunks: usize,
-    /// The circuit's witness.
-    pub witness: BlockWitness,
+    pub block: StoredBlock,
+    /// The state before it.
+    pub start: State,
 }
 
 /// Why a job could not be leased or a proof was refused.
 #[derive(thiserror::Error, Debug)]
 pub enum ProofError {
     /// The witness could not be built (the stored block does not replay on its start state).
-    #[error("block {block}: witness: {reason}")]
+    #[error("block {block}: witness: {source}")]
     Witness {
         /// The block.
         block: u32,
         /// Why.
-        reason: String,
+        #[source]
+        source: WitnessError,
     },
     /// No proof job for this block (never sealed, or already proven).
     #[error("block {0} has no proof job waiting for a proof")]
@@ -119,7 +115,7 @@ impl ProofQueue {
 
     /// Leases the oldest job (expired leases first come back) to `worker`. The witness is built
     /// outside the lock: it takes a while, and the node's loop and other workers use the queue.
-    pub fn lease(&self, worker: &str) -> Result<Option<Lease>, ProofError> {
+    pub fn lease(&self, worker: &str) -> Result<Option<ProofLease>, ProofError> {
         let now = Instant::now();
         let Some((block, job)) = self.jobs().take_oldest(now) else { return Ok(None) };
         let witness = witness_of(block, &mut job.start.clone(), &job.block);
@@ -137,11 +133,11 @@ impl ProofQueue {
             Leased { job, public_input: witness.public_input, until: now + self.lease_time, worker: worker.into() };
         j.leased.insert(block, leased);
         tracing::debug!(block, worker, "proof job leased");
-        Ok(Some(Lease { block, chunks, witness }))
+        Ok(Some(ProofLease { block, chunks, witness }))
     }
 
     /// [`ProofQueue::lease`], waiting up to `wait` for a job (the in-process worker's loop).
-    pub fn lease_blocking(&self, worker: &str, wait: Duration) -> Result<Option<Lease>, ProofError> {
+    pub fn lease_blocking(&self, worker: &str, wait: Duration) -> Result<Option<ProofLease>, ProofError> {
         {
             let j = self.jobs();
             if j.waiting.is_empty() && !j.stopped {
@@ -230,5 +226,5 @@ impl Jobs {
 
 /// The circuit witness of stored block `b`, replayed on `start` (its start state, consumed).
 fn witness_of(block: u32, start: &mut State, b: &StoredBlock) -> Result<BlockWitness, ProofError> {
-    BlockWitness::build(start, &b.block, &b.txs).map_err(|e| ProofError::Witness { block, reason: e.to_string() })
+    BlockWitness::build(start, &b.block, &b.txs).map_err(|source| ProofError::Witness { block, source })
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use jsonrpsee::server::{Server, ServerHandle};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::RpcModule;
-use zklink_api::http::{Probe, Probes, PROMETHEUS_TEXT};
+use zklink_probes::{Probe, Probes, PROMETHEUS_TEXT};
 
 use crate::oracle::{OracleHandle, MAX_ATTESTATIONS};
 

@@ -13,22 +13,9 @@ use zklink_types::{
 };
 
 use crate::account::{field_to_u128, leaf_hash, u128_to_field, Account, OrderSlot, SubTree};
+use crate::error::StateError;
 use crate::smt::{DefaultHashes, MerklePath, SparseMerkleTree, TreeError};
 use crate::store::{AccountRecord, StoredState};
-
-#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
-pub enum StateError {
-    #[error("merkle tree: {0}")]
-    Tree(#[from] TreeError),
-    #[error("storage: {0}")]
-    Store(String),
-    #[error("stored state is inconsistent: {0}")]
-    Corrupt(String),
-    #[error("rebuilt root {computed} does not match the stored root {stored}")]
-    RootMismatch { stored: String, computed: String },
-    #[error(transparent)]
-    Tx(#[from] TxError),
-}
 
 /// Default hashes of the three tree kinds for one preset, shared by every account.
 #[derive(Clone, Debug)]
@@ -61,9 +48,9 @@ pub struct AccountLeaf {
     pub address: Address,
     pub pubkey_hash: PubKeyHash,
     pub nonce: Nonce,
-    #[serde(with = "crate::smt::fr_serde")]
+    #[serde(with = "zklink_crypto::fr_serde")]
     pub balance_root: Fr,
-    #[serde(with = "crate::smt::fr_serde")]
+    #[serde(with = "zklink_crypto::fr_serde")]
     pub order_root: Fr,
 }
 

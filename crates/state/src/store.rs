@@ -13,7 +13,7 @@ use zklink_crypto::Fr;
 use zklink_types::{AccountId, Address, BlockNumber, Nonce, OrderNonce, PubKeyHash};
 
 use crate::account::OrderSlot;
-use crate::state::StateError;
+use crate::error::StateError;
 
 /// One account as stored: its leaves, plus the subtree roots so reopening needs no rehashing below the account leaf.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,8 +82,8 @@ pub struct RedbStore {
     db: Database,
 }
 
-fn store_err(e: impl std::fmt::Display) -> StateError {
-    StateError::Store(e.to_string())
+fn store_err(e: impl Into<redb::Error>) -> StateError {
+    StateError::Store(e.into())
 }
 
 impl RedbStore {
@@ -191,14 +191,19 @@ impl<'a> Cursor<'a> {
         self.0 = tail;
         Ok(head)
     }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], StateError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
     fn u32(&mut self) -> Result<u32, StateError> {
-        Ok(u32::from_be_bytes(self.take(4)?.try_into().map_err(store_err)?))
+        self.array().map(u32::from_be_bytes)
     }
     fn u64(&mut self) -> Result<u64, StateError> {
-        Ok(u64::from_be_bytes(self.take(8)?.try_into().map_err(store_err)?))
+        self.array().map(u64::from_be_bytes)
     }
     fn u128(&mut self) -> Result<u128, StateError> {
-        Ok(u128::from_be_bytes(self.take(16)?.try_into().map_err(store_err)?))
+        self.array().map(u128::from_be_bytes)
     }
 }
 

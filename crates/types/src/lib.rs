@@ -9,19 +9,22 @@ pub mod error;
 pub mod ids;
 pub mod network;
 pub mod op;
+pub mod ranges;
 pub mod serde_hex;
 pub mod serde_str;
 pub mod signature;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
+pub mod token;
 pub mod tx;
 
 pub use alloy_primitives::Address;
 pub use amount::{Amount, FloatFormat, Price, AMOUNT_FLOAT, FEE_FLOAT, PRICE_ONE};
 pub use error::{DecodeError, TxError};
 pub use ids::*;
-pub use network::{ChainInfo, Network, Preset, TokenInfo, TokenOnChain};
+pub use network::{ChainInfo, Network, NetworkError, Preset, PresetError, TokenInfo, TokenOnChain};
 pub use op::{Op, CHUNK_BYTES};
 pub use signature::TxSignature;
+pub use token::*;
 pub use tx::*;
 pub use zklink_crypto::eddsa::PubKeyHash;

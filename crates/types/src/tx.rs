@@ -15,6 +15,7 @@ use crate::error::{DecodeError, TxError};
 use crate::ids::*;
 use crate::network::Preset;
 use crate::signature::TxSignature;
+use crate::token::*;
 
 /// Address of account 1 (the global asset account), which nobody controls.
 pub const GLOBAL_ASSET_ADDRESS: Address = Address::new([0xff; 20]);
@@ -55,16 +56,20 @@ impl std::fmt::Display for TxHash {
 }
 
 impl std::str::FromStr for TxHash {
-    type Err = String;
+    type Err = ParseTxHashError;
 
     /// `0x` and 64 hex digits (the prefix is optional).
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, ParseTxHashError> {
         let mut out = [0u8; 32];
-        hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(s), &mut out)
-            .map_err(|e| format!("a tx hash is 32 bytes of hex (0x + 64 digits): {e}"))?;
+        hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(s), &mut out).map_err(ParseTxHashError)?;
         Ok(TxHash(out))
     }
 }
+
+/// A string that is not a tx hash.
+#[derive(thiserror::Error, Debug, Clone, PartialEq)]
+#[error("a tx hash is 32 bytes of hex (0x + 64 digits): {0}")]
+pub struct ParseTxHashError(#[source] pub hex::FromHexError);
 
 fn check_receiver(to: &Address) -> Result<(), TxError> {
     if to.is_zero() {

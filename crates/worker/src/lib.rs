@@ -10,6 +10,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod job;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,10 +22,10 @@ use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
 use zklink_circuit::block::BlockCircuit;
-use zklink_node::prover::{encode_proof, prove_witness};
-use zklink_node::Lease;
 use zklink_prover::KeyStore;
 use zklink_types::Network;
+
+use crate::job::{encode_proof, prove_witness, ProofLease};
 
 /// Errors that stop the worker.
 #[derive(thiserror::Error, Debug)]
@@ -108,7 +110,7 @@ pub async fn run(cfg: WorkerConfig, shutdown: impl Future<Output = ()>) -> Resul
     tokio::pin!(shutdown);
     loop {
         let pause =
-            match api.request::<Option<Lease>, _>("zklink_proverLease", rpc_params![&cfg.token, &cfg.name]).await {
+            match api.request::<Option<ProofLease>, _>("zklink_proverLease", rpc_params![&cfg.token, &cfg.name]).await {
                 Ok(Some(lease)) => {
                     failures = 0;
                     prove_and_submit(&api, &cfg, lease, &mut stats).await;
@@ -131,7 +133,7 @@ pub async fn run(cfg: WorkerConfig, shutdown: impl Future<Output = ()>) -> Resul
     }
 }
 
-async fn prove_and_submit(api: &HttpClient, cfg: &WorkerConfig, lease: Lease, stats: &mut WorkerStats) {
+async fn prove_and_submit(api: &HttpClient, cfg: &WorkerConfig, lease: ProofLease, stats: &mut WorkerStats) {
     let (block, chunks) = (lease.block, lease.chunks);
     let Some((_, pk)) = cfg.keys.iter().find(|(c, _)| *c == chunks) else {
         tracing::error!(block, chunks, "no proving key for this block size; the job will go to another worker");

@@ -12,7 +12,7 @@ use ark_relations::gr1cs::ConstraintSystemRef;
 use serde::{Deserialize, Serialize};
 use zklink_crypto::Fr;
 use zklink_state::account::address_to_field;
-use zklink_state::smt::fr_serde;
+use zklink_crypto::fr_serde;
 use zklink_state::{AccountLeaf, MerklePath};
 use zklink_types::Preset;
 
