@@ -157,7 +157,7 @@ fn committed_block_survives_kill_9() {
     let path = dir.path().join("state.redb");
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
-        .args(["kill_child", "--exact", "--nocapture", "--test-threads=1"])
+        .args(["store::kill_child", "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, &path)
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -165,7 +165,7 @@ fn committed_block_survives_kill_9() {
     // Wait until block 1 is committed, let later commits run, then SIGKILL mid-write.
     let stdout = child.stdout.take().unwrap();
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-    // libtest prints "test kill_child ... " before the child's own output on the same line.
+    // libtest prints "test store::kill_child ... " before the child's own output on the same line.
     let root1 = loop {
         let Some(line) = lines.next() else {
             let _ = child.kill();
