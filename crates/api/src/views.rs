@@ -1,13 +1,12 @@
 //! What the API's read methods return, computed from the node's handles.
 
-use zklink_node::fees::max_chunks_of;
-use zklink_node::{Action, ChainStatus, NodeHandle, StoreError};
+use zklink_node::{Action, ChainStatus, FeeError, NodeHandle, StoreError};
 use zklink_state::State;
 use zklink_types::api::{
     AccountView, BalanceView, BlockStatusView, BlockView, ChainHealthView, ChainStageView, FeeView, HealthView,
     OrderSlotView, PendingWithdrawalView, Stage, TxStatusView,
 };
-use zklink_types::{Address, Op, SlotId, SubAccountId, TokenId, TxHash};
+use zklink_types::{Address, Op, SlotId, SubAccountId, TokenId, TxHash, TxKind, UnknownTxKind};
 
 /// A pass older than this makes the node unhealthy: it cannot reach the chain.
 pub const STALE_AFTER_SECS: u64 = 60;
@@ -145,12 +144,21 @@ pub fn tx_status(node: &NodeHandle, hash: TxHash) -> Result<Option<TxStatusView>
     Ok(node.store().failure(&hash)?.map(|reason| view(Stage::Queued, Some(reason))))
 }
 
+/// Why a fee estimate cannot be given.
+#[derive(thiserror::Error, Debug)]
+pub enum FeeEstimateError {
+    /// Not a tx type.
+    #[error(transparent)]
+    Kind(#[from] UnknownTxKind),
+    /// The node does not take fees in this token.
+    #[error(transparent)]
+    Fee(#[from] FeeError),
+}
+
 /// The least fee for a tx of `kind` paid in `fee_token`.
-pub fn fee(node: &NodeHandle, kind: &str, fee_token: u16) -> Result<FeeView, String> {
-    let chunks = max_chunks_of(kind).ok_or_else(|| {
-        format!("unknown tx type {kind:?}; expected Transfer, Withdraw, ChangePubKey, ForcedExit or OrderMatching")
-    })?;
-    let fee = node.keeper().fee_policy().required(chunks, TokenId(fee_token)).map_err(|e| e.to_string())?;
+pub fn fee(node: &NodeHandle, kind: &str, fee_token: u16) -> Result<FeeView, FeeEstimateError> {
+    let chunks = kind.parse::<TxKind>()?.max_chunks();
+    let fee = node.keeper().fee_policy().required(chunks, TokenId(fee_token))?;
     Ok(FeeView { tx_type: kind.to_string(), fee_token, fee: fee.to_string(), chunks })
 }
 

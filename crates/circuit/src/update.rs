@@ -40,10 +40,6 @@ fn witness(cs: &ConstraintSystemRef<Fr>, v: Fr) -> Result<FpVar<Fr>, SynthesisEr
     FpVar::new_witness(cs.clone(), || Ok(v))
 }
 
-fn index_bits(cs: &ConstraintSystemRef<Fr>, index: u64, levels: usize) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
-    (0..2 * levels).map(|i| Boolean::new_witness(cs.clone(), || Ok((index >> i) & 1 == 1))).collect()
-}
-
 fn siblings(cs: &ConstraintSystemRef<Fr>, path: &MerklePath) -> Result<Vec<[FpVar<Fr>; 3]>, SynthesisError> {
     path.siblings.iter().map(|s| Ok([witness(cs, s[0])?, witness(cs, s[1])?, witness(cs, s[2])?])).collect()
 }
@@ -57,7 +53,7 @@ fn update_subtree(
     new: Fr,
     old_root: &FpVar<Fr>,
 ) -> Result<FpVar<Fr>, SynthesisError> {
-    let bits = index_bits(cs, path.index, path.siblings.len())?;
+    let bits = merkle::index_bits(cs, path.index, path.siblings.len())?;
     let sibs = siblings(cs, path)?;
     merkle::root_from_path(&witness(cs, old)?, &bits, &sibs)?.enforce_equal(old_root)?;
     merkle::root_from_path(&witness(cs, new)?, &bits, &sibs)
@@ -73,7 +69,7 @@ pub fn replay_update(cs: &ConstraintSystemRef<Fr>, w: &UpdateWitness, preset: &P
         balance_root: witness(cs, before.balance_root)?,
         order_root: witness(cs, before.order_root)?,
     };
-    let acct_bits = index_bits(cs, w.account_path.index, preset.account_levels() as usize)?;
+    let acct_bits = merkle::index_bits(cs, w.account_path.index, preset.account_levels() as usize)?;
     let acct_sibs = siblings(cs, &w.account_path)?;
     let root_before = FpVar::new_input(cs.clone(), || Ok(w.root_before))?;
     merkle::root_from_path(&old.hash()?, &acct_bits, &acct_sibs)?.enforce_equal(&root_before)?;

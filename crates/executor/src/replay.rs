@@ -10,11 +10,10 @@
 //! updates come out in the same order as the handlers plan them.
 
 use zklink_state::OrderSlot;
-use zklink_types::amount::mul_div_floor;
 use zklink_types::op::{OrderFill, OrderMatchingOp};
 use zklink_types::{
-    AccountId, Address, Network, Nonce, Op, OrderNonce, SubAccountId, TokenMapping, TxError, FEE_ACCOUNT_ID,
-    GLOBAL_ASSET_ACCOUNT_ID, ORDER_FEE_DENOMINATOR,
+    AccountId, Address, FillSettlement, Network, Nonce, Op, OrderNonce, SubAccountId, TokenMapping, TxError,
+    FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID,
 };
 
 use crate::handlers::header;
@@ -226,19 +225,18 @@ fn fill_slot(
     Ok((old, new))
 }
 
-fn fee_of(amount: u128, ratio: u8) -> u128 {
-    mul_div_floor(amount, ratio as u128, ORDER_FEE_DENOMINATOR).unwrap_or(0)
-}
-
 fn order_matching(plan: &mut Plan<'_>, o: &OrderMatchingOp) -> Result<(), ReplayError> {
     let submitter_nonce = account_nonce(plan, o.submitter)?;
     let (maker, taker, sub) = (&o.maker, &o.taker, o.sub_account_id);
-    let (base, quote) = (o.base_amount, o.quote_amount);
-    let (maker_gives, maker_gets) = if o.maker_is_sell { (base, quote) } else { (quote, base) };
-    let (sell_token, buy_token) =
-        if o.maker_is_sell { (o.base_token, o.quote_token) } else { (o.quote_token, o.base_token) };
-    let maker_fee = fee_of(maker_gets, maker.fee_ratio);
-    let taker_fee = fee_of(maker_gives, taker.fee_ratio);
+    let base = o.base_amount;
+    let FillSettlement {
+        maker_sell_token: sell_token,
+        maker_buy_token: buy_token,
+        maker_gives,
+        maker_gets,
+        maker_fee,
+        taker_fee,
+    } = o.settlement();
     let (maker_old, maker_new) = fill_slot(plan, sub, maker, base)?;
     let (taker_old, taker_new) = fill_slot(plan, sub, taker, base)?;
 

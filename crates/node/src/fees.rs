@@ -1,7 +1,8 @@
 //! The node's fee policy. Fees are priced in USD per chunk of pubdata (what a tx costs the
 //! operator on L1 is proportional to its chunks), and paid in USD (token 1): the node has no price
 //! feed for other tokens, so with a non-zero price it refuses fees in them rather than guess.
-//! A price of zero (the devnet's default) accepts any fee.
+//! A price of zero (the devnet's default) accepts any fee. The chunks a tx may take are the
+//! protocol's ([`zklink_types::TxKind::max_chunks`]).
 
 use zklink_types::{L2Tx, TokenId, USD_TOKEN_ID};
 
@@ -30,21 +31,6 @@ pub enum FeeError {
     Token(u16),
 }
 
-/// The most chunks a tx of `kind` can take (§8: a transfer to a new account takes 2).
-pub fn max_chunks_of(kind: &str) -> Option<usize> {
-    match kind {
-        "Transfer" => Some(2),
-        "Withdraw" | "ChangePubKey" | "ForcedExit" => Some(3),
-        "OrderMatching" => Some(4),
-        _ => None,
-    }
-}
-
-/// The most chunks `tx`'s op can take.
-pub fn max_chunks(tx: &L2Tx) -> usize {
-    max_chunks_of(tx.kind()).unwrap_or(4)
-}
-
 impl FeePolicy {
     /// The least fee for a tx of `chunks` paid in `token`.
     pub fn required(&self, chunks: usize, token: TokenId) -> Result<u128, FeeError> {
@@ -60,7 +46,7 @@ impl FeePolicy {
     /// Whether `tx` pays enough.
     pub fn check(&self, tx: &L2Tx) -> Result<(), FeeError> {
         let (token, offered) = tx.fee();
-        let required = self.required(max_chunks(tx), token)?;
+        let required = self.required(tx.max_chunks(), token)?;
         if offered < required {
             return Err(FeeError::TooLow { kind: tx.kind(), required, offered });
         }

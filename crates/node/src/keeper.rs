@@ -18,13 +18,10 @@ use zklink_state::State;
 use zklink_types::{AccountId, Address, BlockNumber, L2Tx, Network, PriorityTx, TxError, TxHash};
 
 use crate::events::{NodeEvent, EVENT_BUFFER};
-use crate::fees::{max_chunks, FeeError, FeePolicy};
+use crate::fees::{FeeError, FeePolicy};
 use crate::mempool::{Mempool, MempoolLimits, QueueError};
 use crate::proofs::ProofJob;
 use crate::store::{BlockStore, StoreError, StoredBlock, WalEntry};
-
-/// Deposits and full exits take 2 chunks.
-const PRIORITY_CHUNKS: usize = 2;
 
 /// Why a submission was refused.
 #[derive(thiserror::Error, Debug)]
@@ -373,7 +370,7 @@ impl StateKeeper {
     /// Applies, logs and records a new tx; `queued`: it leaves the stored queue in the same write.
     fn apply_new(&mut self, verified: VerifiedTx, queued: bool, now: u64) -> Result<(), SubmitError> {
         let hash = verified.hash();
-        self.make_room(max_chunks(verified.tx()), now)?;
+        self.make_room(verified.tx().max_chunks(), now)?;
         self.exec.apply_verified(&verified)?;
         self.log(WalEntry::L2(verified.tx().clone()), queued.then_some(&hash))?;
         self.seen.insert(hash);
@@ -413,7 +410,7 @@ impl StateKeeper {
         if self.stopped {
             return Err(SubmitError::Stopped);
         }
-        self.make_room(PRIORITY_CHUNKS, now)?;
+        self.make_room(tx.chunks(), now)?;
         let (chain, serial_id) = (tx.chain_id().0, serial_of(&tx));
         self.apply_priority(tx.clone())?;
         self.log(WalEntry::Priority(tx), None)?;

@@ -12,6 +12,7 @@ pub mod op;
 pub mod ranges;
 pub mod serde_hex;
 pub mod serde_str;
+pub mod settlement;
 pub mod signature;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
@@ -24,6 +25,7 @@ pub use error::{DecodeError, TxError};
 pub use ids::*;
 pub use network::{ChainInfo, Network, NetworkError, Preset, PresetError, TokenInfo, TokenOnChain};
 pub use op::{Op, CHUNK_BYTES};
+pub use settlement::{order_fee, FillSettlement};
 pub use signature::TxSignature;
 pub use token::*;
 pub use tx::*;

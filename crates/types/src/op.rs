@@ -27,18 +27,41 @@ pub mod op_code {
     pub const ORDER_MATCHING: u8 = 0x08;
 }
 
+/// Chunks each op occupies (docs/protocol.md §8): the one native definition. The block circuit
+/// and the rollup contract (`_onchainOpChunks`) have their own twins, tied to these by tests.
+pub mod op_chunks {
+    /// A no-op fills one chunk.
+    pub const NOOP: usize = 1;
+    /// Deposit.
+    pub const DEPOSIT: usize = 2;
+    /// Transfer to an account created by it.
+    pub const TRANSFER_TO_NEW: usize = 2;
+    /// Withdraw.
+    pub const WITHDRAW: usize = 3;
+    /// Transfer between existing accounts.
+    pub const TRANSFER: usize = 1;
+    /// Full exit.
+    pub const FULL_EXIT: usize = 2;
+    /// Change of the L2 key.
+    pub const CHANGE_PUBKEY: usize = 3;
+    /// Forced exit.
+    pub const FORCED_EXIT: usize = 3;
+    /// Order matching.
+    pub const ORDER_MATCHING: usize = 4;
+}
+
 /// Chunks each op code occupies; `None` for unknown codes.
-pub fn chunks_of(code: u8) -> Option<usize> {
+pub const fn chunks_of(code: u8) -> Option<usize> {
     Some(match code {
-        op_code::NOOP => 1,
-        op_code::DEPOSIT => 2,
-        op_code::TRANSFER_TO_NEW => 2,
-        op_code::WITHDRAW => 3,
-        op_code::TRANSFER => 1,
-        op_code::FULL_EXIT => 2,
-        op_code::CHANGE_PUBKEY => 3,
-        op_code::FORCED_EXIT => 3,
-        op_code::ORDER_MATCHING => 4,
+        op_code::NOOP => op_chunks::NOOP,
+        op_code::DEPOSIT => op_chunks::DEPOSIT,
+        op_code::TRANSFER_TO_NEW => op_chunks::TRANSFER_TO_NEW,
+        op_code::WITHDRAW => op_chunks::WITHDRAW,
+        op_code::TRANSFER => op_chunks::TRANSFER,
+        op_code::FULL_EXIT => op_chunks::FULL_EXIT,
+        op_code::CHANGE_PUBKEY => op_chunks::CHANGE_PUBKEY,
+        op_code::FORCED_EXIT => op_chunks::FORCED_EXIT,
+        op_code::ORDER_MATCHING => op_chunks::ORDER_MATCHING,
         _ => return None,
     })
 }

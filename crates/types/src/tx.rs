@@ -14,8 +14,10 @@ use crate::bytes::{Reader, Writer};
 use crate::error::{DecodeError, TxError};
 use crate::ids::*;
 use crate::network::Preset;
+use crate::op::op_chunks;
 use crate::signature::TxSignature;
 use crate::token::*;
+use std::cmp::max;
 
 /// Address of account 1 (the global asset account), which nobody controls.
 pub const GLOBAL_ASSET_ADDRESS: Address = Address::new([0xff; 20]);
@@ -560,14 +562,88 @@ impl L2Tx {
         }
     }
 
-    pub fn kind(&self) -> &'static str {
+    /// The tx's type.
+    pub fn tx_kind(&self) -> TxKind {
         match self {
-            L2Tx::ChangePubKey(_) => "ChangePubKey",
-            L2Tx::Transfer(_) => "Transfer",
-            L2Tx::Withdraw(_) => "Withdraw",
-            L2Tx::ForcedExit(_) => "ForcedExit",
-            L2Tx::OrderMatching(_) => "OrderMatching",
+            L2Tx::ChangePubKey(_) => TxKind::ChangePubKey,
+            L2Tx::Transfer(_) => TxKind::Transfer,
+            L2Tx::Withdraw(_) => TxKind::Withdraw,
+            L2Tx::ForcedExit(_) => TxKind::ForcedExit,
+            L2Tx::OrderMatching(_) => TxKind::OrderMatching,
         }
+    }
+
+    /// The tx type's name, e.g. `"Transfer"`.
+    pub fn kind(&self) -> &'static str {
+        self.tx_kind().name()
+    }
+
+    /// The most chunks this tx's op can take.
+    pub fn max_chunks(&self) -> usize {
+        self.tx_kind().max_chunks()
+    }
+}
+
+/// The types of L2 tx, by name (`"Transfer"`, …) in the API and the CLI.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TxKind {
+    /// [`ChangePubKey`].
+    ChangePubKey,
+    /// [`Transfer`].
+    Transfer,
+    /// [`Withdraw`].
+    Withdraw,
+    /// [`ForcedExit`].
+    ForcedExit,
+    /// [`OrderMatching`].
+    OrderMatching,
+}
+
+impl TxKind {
+    /// Every type.
+    pub const ALL: [TxKind; 5] =
+        [TxKind::ChangePubKey, TxKind::Transfer, TxKind::Withdraw, TxKind::ForcedExit, TxKind::OrderMatching];
+
+    /// The type's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TxKind::ChangePubKey => "ChangePubKey",
+            TxKind::Transfer => "Transfer",
+            TxKind::Withdraw => "Withdraw",
+            TxKind::ForcedExit => "ForcedExit",
+            TxKind::OrderMatching => "OrderMatching",
+        }
+    }
+
+    /// The most chunks a tx of this type can take (a transfer to a new account takes more than
+    /// one to an existing account), from [`op_chunks`].
+    pub fn max_chunks(self) -> usize {
+        match self {
+            TxKind::ChangePubKey => op_chunks::CHANGE_PUBKEY,
+            TxKind::Transfer => max(op_chunks::TRANSFER, op_chunks::TRANSFER_TO_NEW),
+            TxKind::Withdraw => op_chunks::WITHDRAW,
+            TxKind::ForcedExit => op_chunks::FORCED_EXIT,
+            TxKind::OrderMatching => op_chunks::ORDER_MATCHING,
+        }
+    }
+}
+
+impl std::fmt::Display for TxKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is not an L2 tx type.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+#[error("unknown tx type {0:?}: expected one of ChangePubKey, Transfer, Withdraw, ForcedExit, OrderMatching")]
+pub struct UnknownTxKind(pub String);
+
+impl std::str::FromStr for TxKind {
+    type Err = UnknownTxKind;
+
+    fn from_str(s: &str) -> Result<Self, UnknownTxKind> {
+        TxKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| UnknownTxKind(s.chars().take(64).collect()))
     }
 }
 
@@ -622,6 +698,13 @@ impl PriorityTx {
         match self {
             PriorityTx::Deposit(d) => d.serial_id,
             PriorityTx::FullExit(f) => f.serial_id,
+        }
+    }
+    /// The chunks its op takes.
+    pub fn chunks(&self) -> usize {
+        match self {
+            PriorityTx::Deposit(_) => op_chunks::DEPOSIT,
+            PriorityTx::FullExit(_) => op_chunks::FULL_EXIT,
         }
     }
 }

@@ -184,12 +184,14 @@ fn check_signature(ctx: &Ctx, i: usize, w: &SigWitness) -> R<()> {
     num::require_if(&required, &num::nonzero(&pkh)?)
 }
 
-/// With `ZKLINK_CIRCUIT_TRACE` set, reports whether the constraints so far are satisfied: finds
-/// the part of the circuit a bad witness breaks.
-fn checkpoint(cs: &ConstraintSystemRef<Fr>, label: &str) {
-    if std::env::var_os("ZKLINK_CIRCUIT_TRACE").is_some() {
-        let ok = cs.is_satisfied().ok();
-        eprintln!("[block circuit] {label}: {} constraints, satisfied: {ok:?}", cs.num_constraints());
+/// At `trace` level for this module (e.g. `RUST_LOG=zklink_circuit::block=trace`), logs how many
+/// constraints the circuit has so far and whether they are satisfied: finds the part of the
+/// circuit a bad witness breaks. Costs one check of the log level when off (`label` is built
+/// only when on).
+fn checkpoint(cs: &ConstraintSystemRef<Fr>, label: impl FnOnce() -> String) {
+    if tracing::enabled!(tracing::Level::TRACE) {
+        let satisfied = cs.is_satisfied().ok();
+        tracing::trace!(constraints = cs.num_constraints(), ?satisfied, "block circuit: {}", label());
     }
 }
 
@@ -207,7 +209,7 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
             root = s.root_out.clone();
             slots.push(s);
         }
-        checkpoint(&cs, "slots");
+        checkpoint(&cs, || "slots".into());
         let aux = w.aux.iter().map(|a| a.alloc(&cs)).collect::<R<Vec<_>>>()?;
         let mut ctx = Ctx {
             cs: cs.clone(),
@@ -220,27 +222,27 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
             sigs: (0..c).map(|_| Vec::new()).collect(),
             onchain: vec![(Vec::new(), Vec::new()); c],
         };
-        checkpoint(&cs, "aux");
+        checkpoint(&cs, || "aux".into());
         let flags = op_starts(&ctx, w)?;
-        checkpoint(&cs, "op starts");
+        checkpoint(&cs, || "op starts".into());
         for (j, row) in flags.iter().enumerate() {
             for (kind, g) in OpKind::ALL.iter().zip(row) {
                 if !g.is_constant() {
                     ops::apply(&mut ctx, *kind, j, g)?;
-                    checkpoint(&cs, &format!("{kind:?} rules at chunk {j}"));
+                    checkpoint(&cs, || format!("{kind:?} rules at chunk {j}"));
                 }
             }
         }
         for (s, claims) in ctx.slots.iter().zip(&ctx.claims) {
             s.enforce_unchanged_unless(&exclusive_or(claims)?)?;
         }
-        checkpoint(&cs, "unclaimed slots");
+        checkpoint(&cs, || "unclaimed slots".into());
         for (i, sw) in w.sigs.iter().enumerate() {
             check_signature(&ctx, i, sw)?;
         }
-        checkpoint(&cs, "signatures");
+        checkpoint(&cs, || "signatures".into());
         let chain_hashes = chain_hash::chain_hashes(&ctx)?;
-        checkpoint(&cs, "chain hashes");
+        checkpoint(&cs, || "chain hashes".into());
         let pubdata_hash = sha256::sha256_bits(&ctx.chunks.concat())?;
         let number = num::to_bits_be(&FpVar::new_witness(cs.clone(), || Ok(Fr::from(w.number as u64)))?, 32)?;
         let timestamp = num::to_bits_be(&FpVar::new_witness(cs.clone(), || Ok(Fr::from(w.timestamp)))?, 64)?;
@@ -253,7 +255,7 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
         for h in chain_hashes {
             pre.extend(h);
         }
-        checkpoint(&cs, "pubdata hash");
+        checkpoint(&cs, || "pubdata hash".into());
         let commitment = sha256::sha256_bits(&pre)?;
         let computed = num::be_to_fp(&commitment[3..])?;
         let input = FpVar::new_input(cs.clone(), || Ok(w.public_input))?;

@@ -10,9 +10,9 @@ use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::ConstraintSystemRef;
 use serde::{Deserialize, Serialize};
+use zklink_crypto::fr_serde;
 use zklink_crypto::Fr;
 use zklink_state::account::address_to_field;
-use zklink_crypto::fr_serde;
 use zklink_state::{AccountLeaf, MerklePath};
 use zklink_types::Preset;
 
@@ -98,10 +98,6 @@ fn wit(cs: &ConstraintSystemRef<Fr>, v: Fr) -> R<FpVar<Fr>> {
     FpVar::new_witness(cs.clone(), || Ok(v))
 }
 
-fn index_bits(cs: &ConstraintSystemRef<Fr>, index: u64, levels: usize) -> R<Vec<Boolean<Fr>>> {
-    (0..2 * levels).map(|i| Boolean::new_witness(cs.clone(), || Ok(i < 64 && (index >> i) & 1 == 1))).collect()
-}
-
 fn siblings(cs: &ConstraintSystemRef<Fr>, path: &MerklePath, levels: usize) -> R<Vec<[FpVar<Fr>; 3]>> {
     (0..levels)
         .map(|k| {
@@ -139,7 +135,7 @@ fn subtree_root(
 
 /// Allocates one slot and enforces that it is a correct leaf rewrite under `root_in`.
 pub fn slot(cs: &ConstraintSystemRef<Fr>, w: &SlotWitness, d: &TreeDepths, root_in: &FpVar<Fr>) -> R<SlotVar> {
-    let acct_bits = index_bits(cs, w.account as u64, d.account)?;
+    let acct_bits = merkle::index_bits(cs, w.account as u64, d.account)?;
     let account = Boolean::le_bits_to_fp(&acct_bits)?;
     let acct_sibs = siblings(cs, &w.account_path, d.account)?;
     let old_address = wit(cs, address_to_field(&w.old.address))?;
@@ -151,7 +147,7 @@ pub fn slot(cs: &ConstraintSystemRef<Fr>, w: &SlotWitness, d: &TreeDepths, root_
     merkle::root_from_path(&old_leaf, &acct_bits, &acct_sibs)?.enforce_equal(root_in)?;
 
     let is_order = Boolean::new_witness(cs.clone(), || Ok(w.is_order))?;
-    let sub_bits = index_bits(cs, w.sub_path.index, d.subtree())?;
+    let sub_bits = merkle::index_bits(cs, w.sub_path.index, d.subtree())?;
     let sub_index = Boolean::le_bits_to_fp(&sub_bits)?;
     let sub_sibs = siblings(cs, &w.sub_path, d.subtree())?;
     let (old_hi, old_lo, old_sub) = sub_leaf(cs, w.old_value)?;

@@ -9,16 +9,15 @@ use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::ConstraintSystemRef;
 use serde::{Deserialize, Serialize};
-use zklink_block::Block;
+use zklink_block::{Block, BlockError};
 use zklink_crypto::eddsa::{PublicKey, Signature};
-use zklink_crypto::Fr;
-use zklink_state::smt::fr_serde;
-use zklink_state::{OrderSlot, State};
-use zklink_types::amount::mul_div_floor;
+use zklink_crypto::fr_serde;
+use zklink_crypto::{CryptoError, Fr};
+use zklink_state::{OrderSlot, State, StateError};
 use zklink_types::op::{OrderMatchingOp, CHUNK_BYTES};
 use zklink_types::{
-    AccountId, L2Tx, Nonce, Op, OrderNonce, Preset, SlotId, SubAccountId, TokenId, TokenMapping, TxError, TxSignature,
-    FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID, ORDER_FEE_DENOMINATOR,
+    AccountId, FillSettlement, L2Tx, Nonce, Op, OrderNonce, Preset, SlotId, SubAccountId, TokenId, TokenMapping,
+    TxError, TxSignature, FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID,
 };
 
 use super::bytes::Field;
@@ -34,9 +33,36 @@ pub enum WitnessError {
     #[error("op {index} ({kind}) needs its signed L2 tx, got {got}")]
     MissingTx { index: usize, kind: &'static str, got: &'static str },
     #[error("op {index}: {reason}")]
-    BadOp { index: usize, reason: String },
+    BadOp {
+        index: usize,
+        #[source]
+        reason: OpFault,
+    },
     #[error("block: {0}")]
-    Block(String),
+    Block(#[source] BlockError),
+}
+
+/// What is wrong with one op of a block whose witness is being built.
+#[derive(Debug, thiserror::Error)]
+pub enum OpFault {
+    /// The op does not fit the witness layout.
+    #[error("{0}")]
+    Layout(&'static str),
+    /// The state refused an access (a path out of range, …).
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// A protocol rule refused the op's change.
+    #[error(transparent)]
+    Tx(#[from] TxError),
+    /// The signed tx's public key or signature does not decode.
+    #[error("bad signature: {0}")]
+    Signature(#[from] CryptoError),
+}
+
+impl From<&'static str> for OpFault {
+    fn from(reason: &'static str) -> Self {
+        Self::Layout(reason)
+    }
 }
 
 /// A signature check's inputs: public key A, R8 and S (little-endian bytes).
@@ -58,9 +84,9 @@ impl Default for SigWitness {
 }
 
 impl SigWitness {
-    fn from_tx(sig: &TxSignature) -> Result<Self, String> {
-        let a = PublicKey::from_packed(&sig.pub_key).map_err(|e| e.to_string())?;
-        let s = Signature::from_packed(&sig.signature).map_err(|e| e.to_string())?;
+    fn from_tx(sig: &TxSignature) -> Result<Self, CryptoError> {
+        let a = PublicKey::from_packed(&sig.pub_key)?;
+        let s = Signature::from_packed(&sig.signature)?;
         Ok(Self { a: (a.x(), a.y()), r8: s.r8(), s: s.s() })
     }
 }
@@ -155,8 +181,8 @@ type Edit<'f> = Box<dyn FnOnce(&mut State) -> Result<Option<SubLeaf>, TxError> +
 type TxResult = Result<Option<SubLeaf>, TxError>;
 
 impl Builder<'_> {
-    fn bad(&self, reason: impl ToString) -> WitnessError {
-        WitnessError::BadOp { index: self.op, reason: reason.to_string() }
+    fn bad(&self, reason: impl Into<OpFault>) -> WitnessError {
+        WitnessError::BadOp { index: self.op, reason: reason.into() }
     }
 
     fn sub_value(&self, account: AccountId, target: Target) -> SubLeaf {
@@ -311,10 +337,6 @@ fn mapping(b: &Builder<'_>, l1: TokenId, l2: TokenId) -> Result<TokenId, Witness
 }
 
 /// The order fee, as the executor computes it.
-fn fee_of(amount: u128, ratio: u8) -> u128 {
-    mul_div_floor(amount, ratio as u128, ORDER_FEE_DENOMINATOR).unwrap_or(0)
-}
-
 impl BlockWitness {
     /// Replays `block` on `state` (which must be at the block's old root) and builds the
     /// witness; `txs[i]` is the signed L2 tx of op i (`None` for priority ops). On success the
@@ -352,7 +374,7 @@ impl BlockWitness {
         let new_root = state.root();
         // The commitment to the state the replay reached (the executor's, for an honest block).
         let block = Block { new_root, ..block.clone() };
-        let err = |e: zklink_block::BlockError| WitnessError::Block(e.to_string());
+        let err = WitnessError::Block;
         Ok(Self {
             preset,
             chain_count: block.chain_count,
@@ -498,11 +520,15 @@ fn order_matching(
     t: &zklink_types::OrderMatching,
     j: usize,
 ) -> Result<(), WitnessError> {
-    let (base, quote, sub) = (o.base_amount, o.quote_amount, o.sub_account_id);
-    let (gives, gets) = if o.maker_is_sell { (base, quote) } else { (quote, base) };
-    let (sell, buy) = if o.maker_is_sell { (o.base_token, o.quote_token) } else { (o.quote_token, o.base_token) };
-    let maker_fee = fee_of(gets, o.maker.fee_ratio);
-    let taker_fee = fee_of(gives, o.taker.fee_ratio);
+    let (base, sub) = (o.base_amount, o.sub_account_id);
+    let FillSettlement {
+        maker_sell_token: sell,
+        maker_buy_token: buy,
+        maker_gives: gives,
+        maker_gets: gets,
+        maker_fee,
+        taker_fee,
+    } = o.settlement();
     let (maker, taker) = (o.maker.account_id, o.taker.account_id);
     b.debit(maker, sub, sell, gives)?;
     b.credit(maker, sub, buy, gets - maker_fee)?;

@@ -2,10 +2,11 @@
 //! node sits at child position `(index >> 2k) & 3` and the 3 siblings fill the other slots in
 //! order; parent = Poseidon(c0, c1, c2, c3).
 
+use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::select::CondSelectGadget;
-use ark_relations::gr1cs::SynthesisError;
+use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use zklink_crypto::Fr;
 
 use super::poseidon::poseidon;
@@ -29,6 +30,12 @@ fn children(
     let c2 = FpVar::conditionally_select(hi, &c2_hi, s1)?;
     let c3 = FpVar::conditionally_select(&is3, node, s2)?;
     Ok([c0, c1, c2, c3])
+}
+
+/// The `2 · levels` little-endian bits of leaf index `index` (two per level), as witnesses; bits
+/// past the 64 of a `u64` are zero.
+pub fn index_bits(cs: &ConstraintSystemRef<Fr>, index: u64, levels: usize) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+    (0..2 * levels).map(|i| Boolean::new_witness(cs.clone(), || Ok(i < 64 && (index >> i) & 1 == 1))).collect()
 }
 
 /// Root of the tree whose leaf at the index given by `index_bits` (little-endian, 2 per level)

@@ -1,9 +1,7 @@
 use zklink_state::OrderSlot;
-use zklink_types::amount::mul_div_floor;
 use zklink_types::op::{OrderFill, OrderMatchingOp};
 use zklink_types::{
-    Network, Op, Order, OrderMatching, OrderNonce, PubKeyHash, TxError, FEE_ACCOUNT_ID, MAX_ORDER_NONCE,
-    ORDER_FEE_DENOMINATOR,
+    FillSettlement, Network, Op, Order, OrderMatching, OrderNonce, PubKeyHash, TxError, FEE_ACCOUNT_ID, MAX_ORDER_NONCE,
 };
 
 use super::{check_nonce, signing_account};
@@ -51,11 +49,6 @@ fn filled_slot(order: &Order, available: u128, filled: u128) -> Result<OrderSlot
     Ok(OrderSlot { nonce: OrderNonce(order.nonce.0 + 1), residue: 0 })
 }
 
-fn fee_of(amount: u128, ratio: u8) -> u128 {
-    // ratio ≤ 255 < 10^4, so the fee never exceeds the amount and cannot overflow.
-    mul_div_floor(amount, ratio as u128, ORDER_FEE_DENOMINATOR).unwrap_or(0)
-}
-
 /// Matches the taker against the maker at the maker's price. `signers` are the key hashes
 /// that signed (submitter, maker order, taker order).
 pub fn order_matching(
@@ -97,12 +90,14 @@ pub fn order_matching(
         return Err(TxError::ExpectedQuoteExceeded { quote, cap: t.expect_quote_amount });
     }
 
-    // Who gives what: the seller gives base, the buyer gives quote.
-    let (maker_gives, maker_gets) = if maker.is_sell { (base, quote) } else { (quote, base) };
-    let (maker_sell_token, maker_buy_token) =
-        if maker.is_sell { (maker.base_token, maker.quote_token) } else { (maker.quote_token, maker.base_token) };
-    let maker_fee = fee_of(maker_gets, maker.maker_fee_ratio);
-    let taker_fee = fee_of(maker_gives, taker.taker_fee_ratio);
+    let FillSettlement { maker_sell_token, maker_buy_token, maker_gives, maker_gets, maker_fee, taker_fee } =
+        FillSettlement::new(
+            maker.is_sell,
+            (maker.base_token, maker.quote_token),
+            (base, quote),
+            maker.maker_fee_ratio,
+            taker.taker_fee_ratio,
+        );
     let sub = t.sub_account_id;
 
     plan.debit(maker.account_id, sub, maker_sell_token, maker_gives)?;
