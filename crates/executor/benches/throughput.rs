@@ -14,9 +14,9 @@ use rayon::prelude::*;
 use zklink_executor::testkit::{TestUser, TEST_FEE_OWNER};
 use zklink_executor::{verify_batch, Executor};
 use zklink_state::{RedbStore, State, StateStore};
+use zklink_types::test_utils::E18;
 use zklink_types::*;
 
-const E18: u128 = 1_000_000_000_000_000_000;
 const BLOCK_TXS: usize = 1000;
 
 fn quick() -> bool {

@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use zklink_executor::testkit::{TestNet, TestUser};
+use zklink_types::test_utils::{E18, USDC, USDT, WETH};
 use zklink_types::*;
 
-const E18: u128 = 1_000_000_000_000_000_000;
-const TOKENS: [u16; 3] = [17, 18, 32]; // USDC (6 dec), USDT, WETH
+const TOKENS: [u16; 3] = [USDC, USDT, WETH]; // USDC has 6 decimals
 const USERS: u64 = 4;
 
 #[derive(Clone, Debug)]

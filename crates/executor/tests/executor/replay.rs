@@ -4,10 +4,8 @@
 use zklink_executor::testkit::TestNet;
 use zklink_executor::ReplayError;
 use zklink_types::op::{DepositOp, TransferOp, WithdrawOp};
+use zklink_types::test_utils::{E18, WETH};
 use zklink_types::*;
-
-const E18: u128 = 1_000_000_000_000_000_000;
-const WETH: u16 = 32;
 
 /// A net whose users 0 and 1 hold 10 WETH each (accounts 2 and 3).
 fn funded() -> TestNet {

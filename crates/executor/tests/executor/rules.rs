@@ -3,13 +3,8 @@
 
 use zklink_executor::testkit::{TestNet, TestUser};
 use zklink_executor::AuthFacts;
+use zklink_types::test_utils::{E18, USD, USDC, USDT, WETH};
 use zklink_types::*;
-
-const E18: u128 = 1_000_000_000_000_000_000;
-const USDC: u16 = 17; // 6 decimals on every dev chain
-const USDT: u16 = 18; // 18 decimals
-const WETH: u16 = 32;
-const USD: u16 = 1;
 
 fn assert_rejected(net: &mut TestNet, tx: L2Tx, expected: TxError) {
     let before = net.exec.root();
