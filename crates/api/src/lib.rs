@@ -73,7 +73,7 @@ pub mod codes {
 pub enum ApiError {
     /// Binding or starting the server failed.
     #[error("API server: {0}")]
-    Server(String),
+    Server(#[source] std::io::Error),
 }
 
 /// Options of the API.
@@ -130,7 +130,7 @@ fn refusal(e: &SubmitError) -> (i32, &'static str) {
         SubmitError::Duplicate(_) => (codes::TX_DUPLICATE, "duplicate"),
         SubmitError::Queue(_) => (codes::QUEUE_LIMIT, "queue"),
         SubmitError::OutOfOrder { .. } => (codes::OUT_OF_ORDER, "out_of_order"),
-        SubmitError::Storage(_) | SubmitError::Stopped => (codes::NODE_STOPPED, "stopped"),
+        SubmitError::Storage(_) | SubmitError::Seal(_) | SubmitError::Stopped => (codes::NODE_STOPPED, "stopped"),
     }
 }
 
@@ -270,8 +270,8 @@ pub async fn serve_with(addr: SocketAddr, node: NodeHandle, network: Network, cf
         .set_http_middleware(tower::ServiceBuilder::new().layer(http::node_probes(node.clone())))
         .build(addr)
         .await
-        .map_err(|e| ApiError::Server(e.to_string()))?;
-    let addr = server.local_addr().map_err(|e| ApiError::Server(e.to_string()))?;
+        .map_err(ApiError::Server)?;
+    let addr = server.local_addr().map_err(ApiError::Server)?;
     let handle = server.start(module(node, network, cfg));
     tracing::info!(%addr, "JSON-RPC API listening (HTTP and WebSocket; GET /health, GET /metrics)");
     Ok(Api { addr, handle })

@@ -17,12 +17,15 @@ pub enum ExecutedError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A stored block did not replay (the store is damaged).
-    #[error("replaying block {block} into the executed state: {reason}")]
+    #[error("replaying block {block} into the executed state: {what}")]
     Replay {
         /// The block.
         block: u32,
-        /// Why.
-        reason: String,
+        /// What was being replayed, or what differed.
+        what: &'static str,
+        /// The error that stopped it, if one did.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 }
 
@@ -53,31 +56,39 @@ impl ExecutedState {
     pub fn advance_to(&mut self, store: &BlockStore, target: u32) -> Result<(), ExecutedError> {
         while self.block < target {
             let n = self.block + 1;
-            let fail = |reason: String| ExecutedError::Replay { block: n, reason };
-            let stored = store.block(n)?.ok_or_else(|| fail("missing from the store".into()))?;
+            let differs = |what| ExecutedError::Replay { block: n, what, source: None };
+            let failed = |what, e: Box<dyn std::error::Error + Send + Sync>| ExecutedError::Replay {
+                block: n,
+                what,
+                source: Some(e),
+            };
+            let stored = store.block(n)?.ok_or_else(|| differs("missing from the store"))?;
             let mut priority = stored.priority.iter();
             // An imported block has no txs: it replays from its ops.
             if stored.imported {
                 for op in &stored.block.ops {
-                    self.exec.apply_op(op).map_err(|e| fail(e.to_string()))?;
+                    self.exec.apply_op(op).map_err(|e| failed("an imported op", e.into()))?;
                 }
             }
             for tx in &stored.txs {
                 match tx {
                     Some(tx) => {
-                        let verified = VerifiedTx::verify(tx.clone()).map_err(|e| fail(e.to_string()))?;
-                        self.exec.apply_verified(&verified).map_err(|e| fail(e.to_string()))?;
+                        let verified =
+                            VerifiedTx::verify(tx.clone()).map_err(|e| failed("a stored tx's signature", e.into()))?;
+                        self.exec.apply_verified(&verified).map_err(|e| failed("a stored tx", e.into()))?;
                     }
                     None => {
-                        let p = priority.next().ok_or_else(|| fail("fewer priority requests than ops".into()))?;
-                        self.exec.apply_priority(p).map_err(|e| fail(e.to_string()))?;
+                        let p = priority.next().ok_or_else(|| differs("fewer priority requests than ops"))?;
+                        self.exec.apply_priority(p).map_err(|e| failed("a stored priority request", e.into()))?;
                     }
                 }
             }
-            let sealed =
-                self.exec.seal_block(BlockNumber(n), stored.block.timestamp).map_err(|e| fail(e.to_string()))?;
+            let sealed = self
+                .exec
+                .seal_block(BlockNumber(n), stored.block.timestamp)
+                .map_err(|e| failed("sealing the block", e.into()))?;
             if sealed.block.new_root != stored.block.new_root {
-                return Err(fail("the replayed root differs from the stored one".into()));
+                return Err(differs("the replayed root differs from the stored one"));
             }
             self.block = n;
         }

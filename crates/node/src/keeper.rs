@@ -52,6 +52,9 @@ pub enum SubmitError {
     /// is ahead of its disk) until it is reopened.
     #[error("storage failed, the keeper must be restarted: {0}")]
     Storage(#[from] StoreError),
+    /// Sealing the open block to make room for the tx failed.
+    #[error("sealing the open block failed: {0}")]
+    Seal(#[source] Box<KeeperError>),
     /// A previous storage failure stopped the keeper.
     #[error("the keeper stopped after a storage failure and must be restarted")]
     Stopped,
@@ -67,20 +70,24 @@ pub enum KeeperError {
     #[error("network: {0}")]
     Network(#[source] zklink_executor::ExecutorConfigError),
     /// Replaying a stored block or the log gave another result than recorded.
-    #[error("replay of block {block}: {reason}")]
+    #[error("replay of block {block}: {what}")]
     Replay {
         /// The block (the open one for the log).
         block: u32,
-        /// What differed.
-        reason: String,
+        /// What was being replayed, or what differed.
+        what: &'static str,
+        /// The error that stopped it, if one did.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// Sealing failed.
-    #[error("sealing block {block}: {reason}")]
+    #[error("sealing block {block}: {source}")]
     Seal {
         /// The block.
         block: u32,
         /// Why.
-        reason: String,
+        #[source]
+        source: zklink_block::BlockError,
     },
 }
 
@@ -173,8 +180,9 @@ impl StateKeeper {
 
     fn replay(&mut self) -> Result<(), KeeperError> {
         for n in 1..=self.store.last_block()? {
-            let stored = self.store.block(n)?.ok_or(KeeperError::Replay { block: n, reason: "missing".into() })?;
-            let fail = |reason: String| KeeperError::Replay { block: n, reason };
+            let stored = self.store.block(n)?.ok_or(KeeperError::Replay { block: n, what: "missing", source: None })?;
+            let differs = |what| KeeperError::Replay { block: n, what, source: None };
+            let failed = |what, e: SubmitError| KeeperError::Replay { block: n, what, source: Some(e.into()) };
             if stored.imported {
                 self.replay_imported(&stored)?;
                 continue;
@@ -182,16 +190,16 @@ impl StateKeeper {
             let mut priority = stored.priority.iter();
             for tx in &stored.txs {
                 match tx {
-                    Some(tx) => self.apply_l2(tx.clone()).map_err(|e| fail(e.to_string()))?,
+                    Some(tx) => self.apply_l2(tx.clone()).map_err(|e| failed("a stored tx", e))?,
                     None => {
-                        let p = priority.next().ok_or_else(|| fail("fewer priority requests than ops".into()))?;
-                        self.apply_priority(p.clone()).map_err(|e| fail(e.to_string()))?;
+                        let p = priority.next().ok_or_else(|| differs("fewer priority requests than ops"))?;
+                        self.apply_priority(p.clone()).map_err(|e| failed("a stored priority request", e))?;
                     }
                 }
             }
             let (sealed, job) = self.seal_open_block(stored.block.timestamp)?;
             if sealed != stored {
-                return Err(fail("the replayed block differs from the stored one".into()));
+                return Err(differs("the replayed block differs from the stored one"));
             }
             if self.store.proof(n)?.is_none() {
                 self.jobs.push(job);
@@ -199,7 +207,7 @@ impl StateKeeper {
         }
         for entry in self.store.wal()? {
             let block = self.next_block_number();
-            let fail = |e: SubmitError| KeeperError::Replay { block, reason: format!("write-ahead log: {e}") };
+            let fail = |e: SubmitError| KeeperError::Replay { block, what: "write-ahead log", source: Some(e.into()) };
             match entry {
                 WalEntry::L2(tx) => self.apply_l2(tx).map_err(fail)?,
                 WalEntry::Priority(tx) => self.apply_priority(tx).map_err(fail)?,
@@ -212,18 +220,24 @@ impl StateKeeper {
     /// job (without signed txs there would be no witness anyway).
     fn replay_imported(&mut self, stored: &StoredBlock) -> Result<(), KeeperError> {
         let n = stored.block.number.0;
-        let fail = |reason: String| KeeperError::Replay { block: n, reason };
+        let differs = |what| KeeperError::Replay { block: n, what, source: None };
         for op in &stored.block.ops {
-            self.exec.apply_op(op).map_err(|e| fail(e.to_string()))?;
+            self.exec.apply_op(op).map_err(|e| KeeperError::Replay {
+                block: n,
+                what: "an imported op",
+                source: Some(e.into()),
+            })?;
             if let Some(chain) = op.chain_id().filter(|_| op.is_priority()) {
-                let next =
-                    self.next_serials.get_mut(chain.0 as usize - 1).ok_or_else(|| fail(format!("chain {chain}")))?;
+                let next = self
+                    .next_serials
+                    .get_mut(chain.0 as usize - 1)
+                    .ok_or_else(|| differs("a priority op of a chain the network does not have"))?;
                 *next += 1;
             }
         }
         let (sealed, _) = self.seal_open_block(stored.block.timestamp)?;
         if sealed.block.new_root != stored.block.new_root {
-            return Err(fail("the replayed root differs from the imported one".into()));
+            return Err(differs("the replayed root differs from the imported one"));
         }
         Ok(())
     }
@@ -232,7 +246,8 @@ impl StateKeeper {
     /// nonce another tx took fail, and whatever became applicable is applied.
     fn reload_queue(&mut self, now: u64) -> Result<(), KeeperError> {
         for tx in self.store.queued()? {
-            let hash = tx.hash().map_err(|e| KeeperError::Replay { block: 0, reason: format!("queue: {e}") })?;
+            let hash =
+                tx.hash().map_err(|e| KeeperError::Replay { block: 0, what: "a queued tx", source: Some(e.into()) })?;
             let verified = match VerifiedTx::verify(tx) {
                 Ok(v) => v,
                 Err(e) => {
@@ -441,7 +456,7 @@ impl StateKeeper {
         if self.exec.pending_chunks() + chunks > self.max_chunks {
             self.seal(now).map_err(|e| match e {
                 KeeperError::Store(s) => SubmitError::Storage(s),
-                other => SubmitError::Storage(StoreError::Db(other.to_string())),
+                other => SubmitError::Seal(Box::new(other)),
             })?;
         }
         Ok(())
@@ -481,7 +496,7 @@ impl StateKeeper {
         let sealed = self
             .exec
             .seal_block(BlockNumber(number), timestamp)
-            .map_err(|e| KeeperError::Seal { block: number, reason: e.to_string() })?;
+            .map_err(|source| KeeperError::Seal { block: number, source })?;
         let block =
             StoredBlock::sealed(sealed.block, std::mem::take(&mut self.txs), std::mem::take(&mut self.priority));
         let start = std::mem::replace(&mut self.block_start, self.exec.state().clone());

@@ -24,9 +24,9 @@ use zklink_types::{ChainId, Network};
 use crate::events::NodeEvent;
 use crate::executed::ExecutedState;
 use crate::keeper::{KeeperError, StateKeeper};
+use crate::local_oracles::LocalOracles;
 use crate::mempool::MempoolLimits;
 use crate::metrics::Metrics;
-use crate::local_oracles::LocalOracles;
 use crate::pipeline::{Action, ChainSender, Pipeline, PipelineError, StepReport};
 use crate::proofs::ProofQueue;
 use crate::store::{BlockStore, StoreError};
@@ -338,8 +338,14 @@ impl Node {
         std::fs::create_dir_all(&cfg.data_dir)
             .map_err(|source| NodeError::DataDir { path: cfg.data_dir.clone(), source })?;
         let store = Arc::new(BlockStore::open(&cfg.data_dir.join("node.redb"))?);
-        let mut keeper =
-            StateKeeper::open_with(cfg.network.clone(), store.clone(), cfg.fee_owner, max_chunks, cfg.mempool, unix_now())?;
+        let mut keeper = StateKeeper::open_with(
+            cfg.network.clone(),
+            store.clone(),
+            cfg.fee_owner,
+            max_chunks,
+            cfg.mempool,
+            unix_now(),
+        )?;
         keeper.set_fee_policy(cfg.fees);
         let genesis = State::genesis(cfg.network.preset.clone(), cfg.fee_owner).root();
         let genesis = B256::from(fr_to_bytes(&genesis));

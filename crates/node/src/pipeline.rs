@@ -25,6 +25,15 @@ pub enum PipelineError {
         /// What happened (boxed: reverts carry the decoded error).
         source: Box<L1Error>,
     },
+    /// A chain's block history could not be read.
+    #[error("chain {chain}: reading its block history: {source}")]
+    History {
+        /// The zklink chain id.
+        chain: u8,
+        /// What happened.
+        #[source]
+        source: Box<zklink_l1::HistoryError>,
+    },
     /// The chain holds a block the store does not: it was committed by another node or from
     /// another store, and this node must not overwrite it.
     #[error("chain {chain} has {committed} blocks committed but the store only {stored}")]
@@ -86,7 +95,7 @@ impl ChainSender {
         }
         let genesis = self.stored[0].stateRoot;
         let mut history = zklink_l1::ChainHistory::new(self.chain, self.client.clone(), from, genesis);
-        history.refresh().await.map_err(|e| self.l1(L1Error::Config(e.to_string())))?;
+        history.refresh().await.map_err(|e| PipelineError::History { chain: self.chain.0, source: Box::new(e) })?;
         let blocks: Option<Vec<StoredBlockInfo>> =
             (last + 1..=k.committed).rev().map(|n| history.stored(n).cloned()).collect();
         let blocks = blocks.ok_or(ahead)?;

@@ -38,8 +38,8 @@ pub fn prove_and_store(
     b: &StoredBlock,
 ) -> Result<(), ProveError> {
     let block = b.block.number.0;
-    let witness = BlockWitness::build(start, &b.block, &b.txs)
-        .map_err(|source| ProveError::Witness { block, source })?;
+    let witness =
+        BlockWitness::build(start, &b.block, &b.txs).map_err(|source| ProveError::Witness { block, source })?;
     let proof = prove_witness(pk, witness)?;
     let words = zklink_contracts::proof_to_evm(&proof).map(|w| w.to_be_bytes::<32>());
     store.put_proof(block, &words)?;

@@ -30,15 +30,19 @@ const L1_TXS: TableDefinition<(u8, u8, u32), &[u8; 32]> = TableDefinition::new("
 pub enum StoreError {
     /// The database failed (I/O, corruption, lock).
     #[error("block store: {0}")]
-    Db(String),
+    Db(#[from] redb::Error),
     /// A record does not decode: written by another version, or damaged.
-    #[error("block store: block {block} does not decode: {reason}")]
+    #[error("block store: {record} does not decode: {source}")]
     Corrupt {
-        /// The block number.
-        block: u32,
-        /// The decoder's message.
-        reason: String,
+        /// Which record (`block 5`, `WAL entry 3`, …).
+        record: String,
+        /// What the decoder found.
+        #[source]
+        source: RecordError,
     },
+    /// A record could not be encoded.
+    #[error("block store: encoding a record: {0}")]
+    Encode(#[source] serde_json::Error),
     /// Blocks must be appended in order.
     #[error("block store: expected block {expected}, got {got}")]
     OutOfOrder {
@@ -49,8 +53,25 @@ pub enum StoreError {
     },
 }
 
-fn db_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Db(e.to_string())
+/// Why a stored record does not decode.
+#[derive(thiserror::Error, Debug)]
+pub enum RecordError {
+    /// Not the JSON this version writes.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    /// A root that is not hex.
+    #[error("root: {0}")]
+    Hex(#[from] hex::FromHexError),
+    /// A root that is not a canonical field element.
+    #[error("root: {0}")]
+    Root(#[from] zklink_state::StateError),
+    /// A proof of the wrong size.
+    #[error("proof of {0} bytes, expected 256")]
+    ProofLength(usize),
+}
+
+fn db_err(e: impl Into<redb::Error>) -> StoreError {
+    StoreError::Db(e.into())
 }
 
 /// A sealed block and the txs of its ops (`None` for priority requests), as stored.
@@ -111,9 +132,8 @@ fn root_hex(r: &Fr) -> String {
     hex::encode(fr_to_bytes(r))
 }
 
-fn root_from_hex(s: &str) -> Result<Fr, String> {
-    let bytes = hex::decode(s).map_err(|e| e.to_string())?;
-    zklink_state::store::fr_from_bytes(&bytes).map_err(|e| e.to_string())
+fn root_from_hex(s: &str) -> Result<Fr, RecordError> {
+    Ok(zklink_state::store::fr_from_bytes(&hex::decode(s)?)?)
 }
 
 /// Blocks and proofs on disk.
@@ -164,7 +184,7 @@ impl BlockStore {
             priority: b.priority.clone(),
             imported: b.imported,
         };
-        let bytes = serde_json::to_vec(&record).map_err(db_err)?;
+        let bytes = serde_json::to_vec(&record).map_err(StoreError::Encode)?;
         let txn = self.db.begin_write().map_err(db_err)?;
         txn.open_table(BLOCKS).map_err(db_err)?.insert(expected, bytes.as_slice()).map_err(db_err)?;
         {
@@ -182,7 +202,7 @@ impl BlockStore {
     /// Appends a tx of the open block to the write-ahead log, durably; `unqueue` names a queued tx
     /// this entry is (it leaves the queue in the same transaction).
     pub fn append_wal(&self, entry: &WalEntry, unqueue: Option<&TxHash>) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(entry).map_err(db_err)?;
+        let bytes = serde_json::to_vec(entry).map_err(StoreError::Encode)?;
         let txn = self.db.begin_write().map_err(db_err)?;
         {
             let mut table = txn.open_table(WAL).map_err(db_err)?;
@@ -204,7 +224,7 @@ impl BlockStore {
 
     /// Keeps an accepted tx that waits for an earlier nonce, durably.
     pub fn put_queued(&self, hash: &TxHash, tx: &L2Tx) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(tx).map_err(db_err)?;
+        let bytes = serde_json::to_vec(tx).map_err(StoreError::Encode)?;
         let txn = self.db.begin_write().map_err(db_err)?;
         txn.open_table(QUEUE).map_err(db_err)?.insert(&hash.0, bytes.as_slice()).map_err(db_err)?;
         txn.commit().map_err(db_err)
@@ -218,8 +238,8 @@ impl BlockStore {
         for entry in table.iter().map_err(db_err)? {
             let (k, v) = entry.map_err(db_err)?;
             let corrupt = |e: serde_json::Error| StoreError::Corrupt {
-                block: 0,
-                reason: format!("queued tx 0x{}: {e}", hex::encode(k.value())),
+                record: format!("queued tx 0x{}", hex::encode(k.value())),
+                source: e.into(),
             };
             out.push(serde_json::from_slice(v.value()).map_err(corrupt)?);
         }
@@ -270,8 +290,8 @@ impl BlockStore {
         for entry in table.iter().map_err(db_err)? {
             let (k, v) = entry.map_err(db_err)?;
             let corrupt = |e: serde_json::Error| StoreError::Corrupt {
-                block: 0,
-                reason: format!("WAL entry {}: {e}", k.value()),
+                record: format!("WAL entry {}", k.value()),
+                source: e.into(),
             };
             out.push(serde_json::from_slice(v.value()).map_err(corrupt)?);
         }
@@ -283,8 +303,8 @@ impl BlockStore {
         let txn = self.db.begin_read().map_err(db_err)?;
         let table = txn.open_table(BLOCKS).map_err(db_err)?;
         let Some(value) = table.get(n).map_err(db_err)? else { return Ok(None) };
-        let corrupt = |reason: String| StoreError::Corrupt { block: n, reason };
-        let r: Record = serde_json::from_slice(value.value()).map_err(|e| corrupt(e.to_string()))?;
+        let corrupt = |e: RecordError| StoreError::Corrupt { record: format!("block {n}"), source: e };
+        let r: Record = serde_json::from_slice(value.value()).map_err(|e| corrupt(e.into()))?;
         let block = Block {
             number: BlockNumber(r.number),
             timestamp: r.timestamp,
@@ -313,8 +333,8 @@ impl BlockStore {
         let bytes = value.value();
         if bytes.len() != 256 {
             return Err(StoreError::Corrupt {
-                block: n,
-                reason: format!("proof of {} bytes, expected 256", bytes.len()),
+                record: format!("proof of block {n}"),
+                source: RecordError::ProofLength(bytes.len()),
             });
         }
         let mut proof = [[0u8; 32]; 8];

@@ -50,8 +50,19 @@ pub fn module(oracle: OracleHandle) -> RpcModule<OracleHandle> {
     m
 }
 
+/// The oracle's API could not start.
+#[derive(thiserror::Error, Debug)]
+#[error("oracle API on {addr}: {source}")]
+pub struct ServeError {
+    /// Where it was to listen.
+    pub addr: SocketAddr,
+    /// Why it could not.
+    #[source]
+    pub source: std::io::Error,
+}
+
 /// Serves the oracle's API on `addr`.
-pub async fn serve(addr: SocketAddr, oracle: OracleHandle) -> Result<OracleApi, String> {
+pub async fn serve(addr: SocketAddr, oracle: OracleHandle) -> Result<OracleApi, ServeError> {
     let metrics = oracle.metrics.clone();
     let metrics: Probe = Arc::new(move || (200, PROMETHEUS_TEXT, metrics.render()));
     let status = oracle.status.clone();
@@ -65,8 +76,8 @@ pub async fn serve(addr: SocketAddr, oracle: OracleHandle) -> Result<OracleApi, 
         .set_http_middleware(tower::ServiceBuilder::new().layer(probes))
         .build(addr)
         .await
-        .map_err(|e| format!("oracle API on {addr}: {e}"))?;
-    let addr = server.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|source| ServeError { addr, source })?;
+    let addr = server.local_addr().map_err(|source| ServeError { addr, source })?;
     let handle = server.start(module(oracle));
     tracing::info!(%addr, "oracle API listening");
     Ok(OracleApi { addr, handle })

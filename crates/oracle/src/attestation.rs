@@ -23,15 +23,16 @@ pub struct Attestation {
 }
 
 /// Why an attestation does not count.
-#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+#[derive(thiserror::Error, Debug)]
 pub enum AttestationError {
-    /// The bytes are not a signature.
-    #[error("block {block}: not a signature: {reason}")]
+    /// The bytes are not a signature, or no key recovers from it.
+    #[error("block {block}: not a signature: {source}")]
     Malformed {
         /// The block.
         block: u32,
         /// Why.
-        reason: String,
+        #[source]
+        source: alloy::primitives::SignatureError,
     },
     /// The signature is someone else's (or over another message: network, block or hash).
     #[error("block {block}: signed by {recovered}, not by {claimed}")]
@@ -55,10 +56,10 @@ impl Attestation {
 
     /// Whether `signer` signed this `(network_id, block, sync_hash)`.
     pub fn verify(&self, network_id: u32) -> Result<(), AttestationError> {
-        let malformed = |reason: String| AttestationError::Malformed { block: self.block, reason };
-        let signature = Signature::try_from(self.signature.as_ref()).map_err(|e| malformed(e.to_string()))?;
+        let malformed = |source| AttestationError::Malformed { block: self.block, source };
+        let signature = Signature::try_from(self.signature.as_ref()).map_err(malformed)?;
         let digest = sync_signing_hash(network_id, self.block, self.sync_hash);
-        let recovered = signature.recover_address_from_prehash(&digest).map_err(|e| malformed(e.to_string()))?;
+        let recovered = signature.recover_address_from_prehash(&digest).map_err(malformed)?;
         if recovered != self.signer {
             return Err(AttestationError::WrongSigner { block: self.block, claimed: self.signer, recovered });
         }
