@@ -12,10 +12,12 @@ use zklink_types::{Address, Nonce, OrderNonce, PubKeyHash};
 
 use crate::smt::{DefaultHashes, SparseMerkleTree, TreeError};
 
+/// An L1 address as a field element: its 20 bytes as a big-endian integer (docs/protocol.md §1).
 pub fn address_to_field(a: &Address) -> Fr {
     Fr::from_be_bytes_mod_order(a.as_slice())
 }
 
+/// A balance (or any u128) as a field element.
 pub fn u128_to_field(v: u128) -> Fr {
     Fr::from(v)
 }
@@ -31,17 +33,21 @@ pub fn field_to_u128(f: &Fr) -> u128 {
 /// An order slot: the nonce of the order it serves and the unfilled base amount.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct OrderSlot {
+    /// The order nonce (24-bit) the slot is at: the resting order's, or the next order's if `residue` is 0.
     pub nonce: OrderNonce,
+    /// Base amount of the resting order still open, in L2 units; a filled order leaves `{nonce + 1, 0}`.
     pub residue: u128,
 }
 
 impl OrderSlot {
+    /// The order-tree leaf: `nonce · 2^128 + residue`.
     pub fn to_field(self) -> Fr {
         let nonce = Fr::from(self.nonce.0 as u64);
         let shift = Fr::from(u128::MAX) + Fr::from(1u64);
         nonce * shift + Fr::from(self.residue)
     }
 
+    /// Inverse of [`to_field`](Self::to_field): residue from the low 128 bits, nonce from the next 32.
     pub fn from_field(f: &Fr) -> Self {
         let bytes = f.into_bigint().to_bytes_le();
         let mut lo = [0u8; 16];
@@ -56,15 +62,24 @@ impl OrderSlot {
 /// tree is built. Reopening a large state then hashes nothing below the account leaves.
 #[derive(Clone, Debug)]
 pub enum SubTree {
-    Compact { leaves: Vec<(u64, Fr)>, root: Fr },
+    /// Not materialised: the stored leaves and root, unchecked until first written.
+    Compact {
+        /// The non-default leaves as `(index, value)`.
+        leaves: Vec<(u64, Fr)>,
+        /// The stored root of those leaves.
+        root: Fr,
+    },
+    /// Materialised: the full sparse tree, which records updates.
     Full(SparseMerkleTree),
 }
 
 impl SubTree {
+    /// An empty subtree of the shape `defaults` describes.
     pub fn empty(defaults: &Arc<DefaultHashes>) -> Self {
         SubTree::Compact { leaves: Vec::new(), root: defaults.at(defaults.levels()) }
     }
 
+    /// The leaf at `index` (the default 0 if unset or out of range).
     pub fn get(&self, index: u64) -> Fr {
         match self {
             SubTree::Compact { leaves, .. } => {
@@ -90,6 +105,7 @@ impl SubTree {
         }
     }
 
+    /// Writes the leaf at `index`, materialising a compact subtree first (which checks its stored root).
     pub fn set(&mut self, defaults: &Arc<DefaultHashes>, index: u64, value: Fr) -> Result<(), TreeError> {
         self.materialize(defaults)?.set(index, value)
     }
@@ -110,10 +126,12 @@ impl SubTree {
         }
     }
 
+    /// Authentication path of the leaf at `index` (materialises a compact subtree).
     pub fn path(&mut self, defaults: &Arc<DefaultHashes>, index: u64) -> Result<crate::smt::MerklePath, TreeError> {
         self.materialize(defaults)?.path(index)
     }
 
+    /// The non-default leaves as `(index, value)`.
     pub fn leaves(&self) -> Vec<(u64, Fr)> {
         match self {
             SubTree::Compact { leaves, .. } => leaves.clone(),
@@ -121,6 +139,7 @@ impl SubTree {
         }
     }
 
+    /// Approximate heap bytes held (memory benchmarks).
     pub fn heap_bytes(&self) -> usize {
         match self {
             SubTree::Compact { leaves, .. } => leaves.capacity() * std::mem::size_of::<(u64, Fr)>(),
@@ -129,12 +148,18 @@ impl SubTree {
     }
 }
 
+/// One account: the fields its leaf hashes, its two subtrees, and the cached leaf hash.
 #[derive(Clone, Debug)]
 pub struct Account {
+    /// The L1 address that owns the account (`0xff…ff` for account 1).
     pub address: Address,
+    /// Hash of the account's L2 public key; all zero until a ChangePubKey sets one.
     pub pubkey_hash: PubKeyHash,
+    /// Nonce the account's next signed tx must carry.
     pub nonce: Nonce,
+    /// Balance tree: leaf `sub · 2^token_bits + token` is that balance in L2 units.
     pub balances: SubTree,
+    /// Order tree: leaf `sub · 2^slot_bits + slot` is an [`OrderSlot`].
     pub orders: SubTree,
     /// Set when anything changed since the leaf hash was last computed.
     pub dirty: bool,
@@ -143,6 +168,7 @@ pub struct Account {
 }
 
 impl Account {
+    /// A fresh account owned by `address`: no key, nonce 0, empty subtrees.
     pub fn new(address: Address, balance_defaults: &Arc<DefaultHashes>, order_defaults: &Arc<DefaultHashes>) -> Self {
         let mut a = Self {
             address,
@@ -164,11 +190,13 @@ impl Account {
         leaf_hash(&self.address, &self.pubkey_hash, self.nonce, balance_root, order_root)
     }
 
+    /// Approximate heap bytes held by the two subtrees (memory benchmarks).
     pub fn heap_bytes(&self) -> usize {
         self.balances.heap_bytes() + self.orders.heap_bytes()
     }
 }
 
+/// The account leaf (docs/protocol.md §6): `Poseidon(address, pubkey_hash, nonce, balance_root, order_root)`.
 pub fn leaf_hash(address: &Address, pkh: &PubKeyHash, nonce: Nonce, balance_root: Fr, order_root: Fr) -> Fr {
     poseidon::hash5(&[address_to_field(address), pkh.to_field(), Fr::from(nonce.0 as u64), balance_root, order_root])
 }

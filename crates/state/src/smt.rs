@@ -59,16 +59,31 @@ fn hash4(children: &[Fr; 4]) -> Fr {
 pub enum TreeError {
     /// The leaf index is not below the tree capacity `4^levels`.
     #[error("leaf index {index} out of range (tree capacity {capacity})")]
-    IndexOutOfRange { index: u64, capacity: u64 },
+    IndexOutOfRange {
+        /// The leaf index asked for.
+        index: u64,
+        /// Number of leaves of the tree, `4^levels`.
+        capacity: u64,
+    },
     /// The tree has updates whose hashes are not computed yet; call `root()` / `flush()` first.
     #[error("tree has pending (unhashed) updates")]
     Dirty,
     /// The requested depth is larger than [`MAX_LEVELS`].
     #[error("tree depth {levels} exceeds the maximum of {max} levels")]
-    TooManyLevels { levels: u32, max: u32 },
+    TooManyLevels {
+        /// The depth asked for.
+        levels: u32,
+        /// [`MAX_LEVELS`].
+        max: u32,
+    },
     /// Leaves rebuilt from storage do not hash to the root stored with them.
     #[error("stored subtree is corrupt: its leaves hash to {computed}, but {stored} was stored")]
-    StoredRootMismatch { stored: String, computed: String },
+    StoredRootMismatch {
+        /// The root stored with the leaves (decimal).
+        stored: String,
+        /// The root the stored leaves hash to (decimal).
+        computed: String,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -664,7 +679,9 @@ impl ExactSizeIterator for LeafIter<'_> {}
 /// `index`, see [`MerklePath::position`]. Field elements serialise as decimal strings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MerklePath {
+    /// Index of the leaf the path authenticates.
     pub index: u64,
+    /// The three siblings of the path node at each level, from the leaf level up (one entry per level).
     #[serde(with = "zklink_crypto::fr_serde::siblings")]
     pub siblings: Vec<[Fr; 3]>,
 }

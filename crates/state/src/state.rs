@@ -20,12 +20,16 @@ use crate::store::{AccountRecord, StoredState};
 /// Default hashes of the three tree kinds for one preset, shared by every account.
 #[derive(Clone, Debug)]
 pub struct TreeShapes {
+    /// Default hashes of a balance tree (`balance_levels` levels, default leaf 0).
     pub balance: Arc<DefaultHashes>,
+    /// Default hashes of an order tree (`order_levels` levels, default leaf 0).
     pub order: Arc<DefaultHashes>,
+    /// Default hashes of the account tree (default leaf: the empty account's leaf hash).
     pub account: Arc<DefaultHashes>,
 }
 
 impl TreeShapes {
+    /// The shapes of `preset`'s trees.
     pub fn new(preset: &Preset) -> Self {
         let balance = DefaultHashes::new(preset.balance_levels(), Fr::from(0u64));
         let order = DefaultHashes::new(preset.order_levels(), Fr::from(0u64));
@@ -45,21 +49,29 @@ impl TreeShapes {
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountLeaf {
+    /// The owner's L1 address (zero for an empty leaf).
     pub address: Address,
+    /// Hash of the L2 public key; all zero if none is set.
     pub pubkey_hash: PubKeyHash,
+    /// The account nonce.
     pub nonce: Nonce,
+    /// Root of the account's balance tree.
     #[serde(with = "zklink_crypto::fr_serde")]
     pub balance_root: Fr,
+    /// Root of the account's order tree.
     #[serde(with = "zklink_crypto::fr_serde")]
     pub order_root: Fr,
 }
 
 impl AccountLeaf {
+    /// The leaf hash, `Poseidon(address, pubkey_hash, nonce, balance_root, order_root)`.
     pub fn hash(&self) -> Fr {
         leaf_hash(&self.address, &self.pubkey_hash, self.nonce, self.balance_root, self.order_root)
     }
 }
 
+/// The L2 state of one network: every account, an address → id index, and the account tree
+/// whose root is the state root (docs/protocol.md §6).
 #[derive(Clone, Debug)]
 pub struct State {
     preset: Preset,
@@ -94,22 +106,27 @@ impl State {
         s
     }
 
+    /// The preset that fixes the tree depths and id ranges.
     pub fn preset(&self) -> &Preset {
         &self.preset
     }
 
+    /// Default hashes of the preset's trees.
     pub fn shapes(&self) -> &TreeShapes {
         &self.shapes
     }
 
+    /// Number of accounts created (ids `0..count`).
     pub fn account_count(&self) -> usize {
         self.accounts.len()
     }
 
+    /// The account with id `id`, if created.
     pub fn account(&self, id: AccountId) -> Option<&Account> {
         self.accounts.get(id.0 as usize)
     }
 
+    /// The account owned by `address` (the first one created for it), if any.
     pub fn account_id_by_address(&self, address: &Address) -> Option<AccountId> {
         self.by_address.get(address).copied()
     }
@@ -154,10 +171,14 @@ impl State {
         self.accounts.get_mut(id.0 as usize).ok_or(TxError::AccountNotFound(id))
     }
 
+    /// Balance of `token` in sub-account `sub`, in L2 units; 0 for an unknown account or unset leaf.
     pub fn balance(&self, id: AccountId, sub: SubAccountId, token: TokenId) -> u128 {
         self.account(id).map(|a| field_to_u128(&a.balances.get(self.preset.balance_index(sub, token)))).unwrap_or(0)
     }
 
+    /// Sets a balance, in L2 units. [`TxError::AccountNotFound`] for an unknown account,
+    /// [`TxError::TokenOutOfRange`] if the leaf index of `(sub, token)` is outside the balance tree
+    /// (the ids themselves are not range-checked here).
     pub fn set_balance(
         &mut self,
         id: AccountId,
@@ -211,12 +232,15 @@ impl State {
             .map_err(|e| tree_error(e, || TxError::SlotOutOfRange { slot, max }))
     }
 
+    /// The order slot `slot` of sub-account `sub`; the empty slot for an unknown account or unset leaf.
     pub fn order_slot(&self, id: AccountId, sub: SubAccountId, slot: SlotId) -> OrderSlot {
         self.account(id)
             .map(|a| OrderSlot::from_field(&a.orders.get(self.preset.order_index(sub, slot))))
             .unwrap_or_default()
     }
 
+    /// Sets an order slot. [`TxError::AccountNotFound`] for an unknown account,
+    /// [`TxError::SlotOutOfRange`] if the leaf index of `(sub, slot)` is outside the order tree.
     pub fn set_order_slot(
         &mut self,
         id: AccountId,
@@ -227,11 +251,13 @@ impl State {
         self.set_order_leaf_unchecked(id, sub, slot, value.to_field())
     }
 
+    /// Sets the account's nonce; [`TxError::AccountNotFound`] for an unknown account.
     pub fn set_nonce(&mut self, id: AccountId, nonce: Nonce) -> Result<(), TxError> {
         self.account_mut(id)?.nonce = nonce;
         Ok(())
     }
 
+    /// Sets the account's L2 key hash; [`TxError::AccountNotFound`] for an unknown account.
     pub fn set_pubkey_hash(&mut self, id: AccountId, pkh: PubKeyHash) -> Result<(), TxError> {
         self.account_mut(id)?.pubkey_hash = pkh;
         Ok(())

@@ -18,15 +18,21 @@ use crate::error::StateError;
 /// One account as stored: its leaves, plus the subtree roots so reopening needs no rehashing below the account leaf.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountRecord {
+    /// The account's id (the key of its row).
     pub id: AccountId,
+    /// The owner's L1 address.
     pub address: Address,
+    /// Hash of the L2 public key; all zero if none is set.
     pub pubkey_hash: PubKeyHash,
+    /// The account nonce.
     pub nonce: Nonce,
     /// (balance leaf index, balance), non-zero leaves only.
     pub balances: Vec<(u64, u128)>,
     /// (order leaf index, slot), non-empty slots only.
     pub orders: Vec<(u64, OrderSlot)>,
+    /// Root of the balance tree.
     pub balance_root: Fr,
+    /// Root of the order tree.
     pub order_root: Fr,
     /// The account leaf hash, so reopening rebuilds the account tree without hashing leaves;
     /// `State::verify_leaves` checks it against the fields.
@@ -36,11 +42,16 @@ pub struct AccountRecord {
 /// Everything a store returns on open.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredState {
+    /// The block the stored state is at.
     pub block: BlockNumber,
+    /// The state root committed with it, checked when the state is rebuilt.
     pub root: Fr,
+    /// Every stored account, in no particular order.
     pub accounts: Vec<AccountRecord>,
 }
 
+/// Durable storage of a [`State`](crate::State): the accounts changed by each committed block and
+/// the (block, root) marker, written atomically.
 pub trait StateStore: Send {
     /// The last committed state, or `None` for an empty store.
     fn load(&self) -> Result<Option<StoredState>, StateError>;
@@ -87,6 +98,7 @@ fn store_err(e: impl Into<redb::Error>) -> StateError {
 }
 
 impl RedbStore {
+    /// Opens the redb file at `path`, creating it if missing.
     pub fn open(path: &Path) -> Result<Self, StateError> {
         let db = Database::create(path).map_err(store_err)?;
         Ok(Self { db })
@@ -207,6 +219,8 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Decodes an account row written by [`encode_record`]; [`StateError::Corrupt`] for a short,
+/// long or non-canonical record.
 pub fn decode_record(id: AccountId, b: &[u8]) -> Result<AccountRecord, StateError> {
     let mut c = Cursor(b);
     let address = Address::from_slice(c.take(20)?);
