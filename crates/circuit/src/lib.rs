@@ -5,4 +5,5 @@
 pub mod block;
 pub mod exit;
 pub mod gadgets;
+#[cfg(any(test, feature = "test-utils"))]
 pub mod update;

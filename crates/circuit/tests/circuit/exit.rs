@@ -7,11 +7,10 @@ use zklink_circuit::exit::*;
 use zklink_crypto::Fr;
 use zklink_executor::testkit::{TestNet, TestUser};
 use zklink_state::State;
+use zklink_types::test_utils::{E18, WETH};
 use zklink_types::*;
 
-const E18: u128 = 1_000_000_000_000_000_000;
 const CHAINS: u8 = 3;
-const WETH: u16 = 32;
 
 /// Users: `a` holds WETH from chain 1 and USD from chain 1; `b` WETH from chain 2 and USD from
 /// chain 2 (USDT); `c` USD from chain 3 and plain USDC (17 as 17) on chain 1. `a` pays a WETH fee.

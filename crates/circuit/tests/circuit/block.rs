@@ -8,11 +8,10 @@ use zklink_circuit::block::{BlockCircuit, BlockWitness};
 use zklink_crypto::Fr;
 use zklink_executor::testkit::{TestNet, TestUser};
 use zklink_state::State;
+use zklink_types::test_utils::E18;
 use zklink_types::{
     Address, ChainId, ForcedExit, L2Tx, Nonce, PriorityTx, SubAccountId, TokenId, TxError, TxSignature,
 };
-
-const E18: u128 = 1_000_000_000_000_000_000;
 
 /// Runs txs through the executor, keeping what the prover needs: the state at the block's
 /// start and each op's signed tx.

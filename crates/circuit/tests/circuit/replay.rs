@@ -6,9 +6,8 @@ use zklink_circuit::update::replay_update;
 use zklink_crypto::Fr;
 use zklink_executor::testkit::TestNet;
 use zklink_executor::{StateUpdate, UpdateWitness};
+use zklink_types::test_utils::E18;
 use zklink_types::Preset;
-
-const E18: u128 = 1_000_000_000_000_000_000;
 
 /// Deposits, key changes, a transfer to a new account, a withdrawal and an order match.
 fn witnesses() -> Vec<UpdateWitness> {
