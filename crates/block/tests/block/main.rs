@@ -1,5 +1,8 @@
 //! The integration tests of zklink-block, in one test binary (one build and one link, not one per
-//! file): `cargo test -p zklink-block --test block`. Each file is a module; a module's tests run
-//! alone with its name as the filter, e.g. `cargo test -p zklink-block --test block commitment::`.
+//! file). Each file is a module; the tests of one file run alone with the module as the filter:
+//!
+//! ```text
+//! cargo test -p zklink-block --test block commitment::
+//! ```
 
 mod commitment;
