@@ -1,6 +1,13 @@
-//! zklink's validity-proof circuits (issue 3). So far: the gadgets every circuit stands on,
-//! each checked against the native implementation — circomlib Poseidon and 4-ary Merkle paths.
-//! The block circuit, exit circuit and Groth16 prover build on these.
+//! zklink's validity-proof circuits (docs/protocol.md §11–12), proven with Groth16 by
+//! `zklink-prover`:
+//!
+//! * [`gadgets`]: what every circuit stands on, each checked against its native twin —
+//!   circomlib Poseidon, 4-ary Merkle paths, EdDSA-Poseidon, a lean SHA-256, the commitment.
+//! * [`block`]: the block circuit. Its native witness builder ([`block::BlockWitness::build`])
+//!   replays a block on the state at its start; the constraints check every chunk's op rules,
+//!   the leaf-update slots, the per-chain hashes and the commitment against the one public input.
+//! * [`exit`]: the exit circuit (exodus): one claim of an account's balance against the last
+//!   executed root, with the chain's pro-rata share; native witness apart from the constraints.
 
 pub mod block;
 pub mod exit;
