@@ -1,4 +1,4 @@
-//! Blocks and their commitment (docs/protocol.md §7).
+//! Blocks and their commitment (docs/protocol.md §9).
 //!
 //! ```text
 //! H_c         = fold(sha256(H ‖ op pubdata), over chain c's on-chain ops in block order, from 32 zero bytes)
@@ -13,14 +13,29 @@ use zklink_crypto::{keccak256, sha256, Fr};
 use zklink_types::op::decode_pubdata;
 use zklink_types::{BlockNumber, ChainId, DecodeError, Op, Preset, TxError, CHUNK_BYTES};
 
+/// Why a block could not be sized, encoded or committed to.
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
 pub enum BlockError {
+    /// The ops need more chunks than the block (or the preset's largest shape) has.
     #[error("ops use {used} chunks but the largest block has {max}")]
-    TooManyChunks { used: usize, max: usize },
+    TooManyChunks {
+        /// Chunks the ops occupy.
+        used: usize,
+        /// Chunks available.
+        max: usize,
+    },
+    /// An on-chain op names a chain outside the block's chains 1..=n.
     #[error("on-chain op for chain {chain}, but the network has chains 1..={chains}")]
-    UnknownChain { chain: ChainId, chains: u8 },
+    UnknownChain {
+        /// The chain the op names.
+        chain: ChainId,
+        /// The block's chain count n.
+        chains: u8,
+    },
+    /// An op could not be encoded as pubdata (an amount or fee not packable).
     #[error(transparent)]
     Tx(#[from] TxError),
+    /// Pubdata could not be decoded into ops.
     #[error(transparent)]
     Decode(#[from] DecodeError),
 }
@@ -30,9 +45,13 @@ pub use zklink_crypto::fr_to_bytes;
 /// A sealed block: what every chain's contract and the circuit agree on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {
+    /// The block's height; genesis is 0, so sealed blocks start at 1.
     pub number: BlockNumber,
+    /// Seal time in Unix seconds.
     pub timestamp: u64,
+    /// State root before the block's first op.
     pub old_root: Fr,
+    /// State root after its last op.
     pub new_root: Fr,
     /// Applied ops in order, without padding.
     pub ops: Vec<Op>,
@@ -53,6 +72,7 @@ pub fn block_size_for(preset: &Preset, used: usize) -> Result<usize, BlockError>
 }
 
 impl Block {
+    /// Chunks the ops occupy, without the Noop padding.
     pub fn used_chunks(&self) -> usize {
         self.ops.iter().map(Op::chunks).sum()
     }
@@ -91,6 +111,8 @@ impl Block {
         Ok(hashes)
     }
 
+    /// The block commitment (docs/protocol.md §9): `sha256(number ‖ timestamp ‖ old_root ‖ new_root ‖
+    /// sha256(pubdata) ‖ H_1 ‖ … ‖ H_n)`.
     pub fn commitment(&self) -> Result<[u8; 32], BlockError> {
         let pubdata_hash = sha256(&self.pubdata()?);
         Ok(commitment(
@@ -103,6 +125,7 @@ impl Block {
         ))
     }
 
+    /// The proof's public input: [`public_input`] of [`Block::commitment`].
     pub fn public_input(&self) -> Result<Fr, BlockError> {
         Ok(public_input(&self.commitment()?))
     }
@@ -125,6 +148,8 @@ pub fn roll_chain_hash(prev: &[u8; 32], op_pubdata: &[u8]) -> [u8; 32] {
     sha256(&buf)
 }
 
+/// `sha256(number u32 ‖ timestamp u64 ‖ old_root 32 ‖ new_root 32 ‖ pubdata_hash ‖ chain_hashes…)`,
+/// integers big-endian and roots as canonical 32-byte big-endian field elements.
 pub fn commitment(
     number: BlockNumber,
     timestamp: u64,
@@ -152,6 +177,8 @@ pub fn public_input(commitment: &[u8; 32]) -> Fr {
     Fr::from_be_bytes_mod_order(&c)
 }
 
+/// Next link of the sync-hash chain: `keccak256(prev ‖ commitment)`; `prev` of block 1 is 32 zero bytes.
+/// Oracles attest it, so syncing block k covers every block up to k.
 pub fn sync_hash(prev: &[u8; 32], commitment: &[u8; 32]) -> [u8; 32] {
     let mut buf = [0u8; 64];
     buf[..32].copy_from_slice(prev);
@@ -163,18 +190,25 @@ pub fn sync_hash(prev: &[u8; 32], commitment: &[u8; 32]) -> [u8; 32] {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockHeader {
+    /// The block's height.
     pub number: BlockNumber,
+    /// Seal time in Unix seconds.
     pub timestamp: u64,
+    /// State root before the block, 32 bytes big-endian (0x-hex in JSON).
     #[serde(with = "zklink_types::serde_hex")]
     pub old_root: [u8; 32],
+    /// State root after the block, 32 bytes big-endian (0x-hex in JSON).
     #[serde(with = "zklink_types::serde_hex")]
     pub new_root: [u8; 32],
+    /// The block commitment (0x-hex in JSON).
     #[serde(with = "zklink_types::serde_hex")]
     pub commitment: [u8; 32],
+    /// Block size in chunks.
     pub chunks: usize,
 }
 
 impl Block {
+    /// The block's header, with its commitment computed.
     pub fn header(&self) -> Result<BlockHeader, BlockError> {
         Ok(BlockHeader {
             number: self.number,
