@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use zklink_circuit::block::{BlockCircuit, BlockWitness};
 use zklink_executor::testkit::TestNet;
 use zklink_prover::{circuit_info, dev_key_dir, prove_with_report, verify, KeyStore, INSECURE_DEV_SEED};
+use zklink_types::test_utils::E18;
 use zklink_types::{Network, Preset};
 
 const CHAINS: u8 = 3;
-const E18: u128 = 1_000_000_000_000_000_000;
 const SHAPE_VAR: &str = "ZKLINK_BENCH_SHAPE";
 const STEP_VAR: &str = "ZKLINK_BENCH_STEP";
 
