@@ -18,7 +18,9 @@ pub const L2_DECIMALS: u8 = 18;
 /// `mantissa << exponent_bits | exponent` in `(mantissa_bits + exponent_bits) / 8` bytes.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct FloatFormat {
+    /// Width of the mantissa in bits (35 for amounts, 11 for fees).
     pub mantissa_bits: u32,
+    /// Width of the decimal exponent in bits (5 in both formats).
     pub exponent_bits: u32,
 }
 
@@ -32,6 +34,7 @@ const fn pow10(e: u32) -> u128 {
 }
 
 impl FloatFormat {
+    /// Size of a packed value in bytes: 5 for [`AMOUNT_FLOAT`], 2 for [`FEE_FLOAT`].
     pub const fn byte_len(self) -> usize {
         ((self.mantissa_bits + self.exponent_bits) / 8) as usize
     }
@@ -56,6 +59,7 @@ impl FloatFormat {
         value.is_multiple_of(pow10(e)).then(|| (value / pow10(e), e))
     }
 
+    /// Whether `value` is exactly `m · 10^e` in this format, i.e. [`pack`](Self::pack) would succeed.
     pub fn is_packable(self, value: u128) -> bool {
         self.decompose(value).is_some()
     }
@@ -130,11 +134,15 @@ impl FloatFormat {
 #[serde(transparent)]
 pub struct Price(#[serde(with = "crate::serde_str")] pub u128);
 
+/// The price 1.0: prices are 18-decimal fixed point, so this is 10^18.
 pub const PRICE_ONE: u128 = 1_000_000_000_000_000_000;
+/// Size of an encoded price in signed bytes (15 bytes, big-endian).
 pub const PRICE_BYTES: usize = 15;
+/// Largest valid price, `2^120 − 1` (the most 15 bytes hold).
 pub const MAX_PRICE: u128 = (1u128 << 120) - 1;
 
 impl Price {
+    /// Rejects a price of 0 or above [`MAX_PRICE`] with [`TxError::FieldOutOfRange`].
     pub fn check(self) -> Result<(), TxError> {
         if self.0 == 0 || self.0 > MAX_PRICE {
             return Err(TxError::FieldOutOfRange { field: "price", value: self.0, max: MAX_PRICE });

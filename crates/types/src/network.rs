@@ -10,6 +10,7 @@ use crate::ids::{AccountId, ChainId, SlotId, SubAccountId, TokenId, MAX_CHAIN_ID
 /// by `bits` bits has `ceil(bits / 2)` levels.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Preset {
+    /// The preset's name (`main` or `dev`); circuit shapes and keys are named after it.
     pub name: String,
     /// Account ids are `0 .. 2^account_bits`.
     pub account_bits: u32,
@@ -49,6 +50,7 @@ impl Preset {
         }
     }
 
+    /// The preset called `name` (`main` or `dev`), if it exists.
     pub fn by_name(name: &str) -> Option<Self> {
         match name {
             "main" => Some(Self::main()),
@@ -57,6 +59,7 @@ impl Preset {
         }
     }
 
+    /// Levels of the 4-ary account tree: `⌈account_bits / 2⌉` (12 at `main`, 3 at `dev`).
     pub fn account_levels(&self) -> u32 {
         self.account_bits.div_ceil(2)
     }
@@ -68,25 +71,33 @@ impl Preset {
     pub fn order_levels(&self) -> u32 {
         (self.sub_account_bits + self.slot_bits).div_ceil(2)
     }
+    /// Largest account id, `2^account_bits − 1`.
     pub fn max_account_id(&self) -> u32 {
         ((1u64 << self.account_bits) - 1) as u32
     }
+    /// Largest sub-account id, `2^sub_account_bits − 1`.
     pub fn max_sub_account(&self) -> u8 {
         ((1u32 << self.sub_account_bits) - 1) as u8
     }
+    /// Largest token id, `2^token_bits − 1`.
     pub fn max_token_id(&self) -> u16 {
         ((1u32 << self.token_bits) - 1) as u16
     }
+    /// Largest order slot id, `2^slot_bits − 1`.
     pub fn max_slot(&self) -> u16 {
         ((1u32 << self.slot_bits) - 1) as u16
     }
+    /// Largest chain id: the largest sub-account id (a chain's reserves are account 1's
+    /// sub-account), at most 31.
     pub fn max_chain_id(&self) -> u8 {
         self.max_sub_account().min(MAX_CHAIN_ID)
     }
+    /// Size in chunks of the largest block shape (0 if there is none).
     pub fn max_block_chunks(&self) -> usize {
         self.block_chunk_sizes.last().copied().unwrap_or(0)
     }
 
+    /// Balance-tree leaf index of `(sub, token)`: `sub · 2^token_bits + token` (ids not range-checked).
     pub fn balance_index(&self, sub: SubAccountId, token: TokenId) -> u64 {
         ((sub.0 as u64) << self.token_bits) | token.0 as u64
     }
@@ -95,28 +106,33 @@ impl Preset {
         let token = (index & u64::from(self.max_token_id())) as u16;
         (SubAccountId((index >> self.token_bits) as u8), TokenId(token))
     }
+    /// Order-tree leaf index of `(sub, slot)`: `sub · 2^slot_bits + slot` (ids not range-checked).
     pub fn order_index(&self, sub: SubAccountId, slot: SlotId) -> u64 {
         ((sub.0 as u64) << self.slot_bits) | slot.0 as u64
     }
 
+    /// [`TxError::AccountIdOutOfRange`] unless `account < 2^account_bits`.
     pub fn check_account(&self, account: AccountId) -> Result<(), TxError> {
         if account.0 > self.max_account_id() {
             return Err(TxError::AccountIdOutOfRange { account, max: self.max_account_id() });
         }
         Ok(())
     }
+    /// [`TxError::SubAccountOutOfRange`] unless `sub < 2^sub_account_bits`.
     pub fn check_sub_account(&self, sub: SubAccountId) -> Result<(), TxError> {
         if sub.0 > self.max_sub_account() {
             return Err(TxError::SubAccountOutOfRange { sub, max: self.max_sub_account() });
         }
         Ok(())
     }
+    /// [`TxError::TokenOutOfRange`] unless `token < 2^token_bits` (what the id denotes is not checked).
     pub fn check_token(&self, token: TokenId) -> Result<(), TxError> {
         if token.0 > self.max_token_id() {
             return Err(TxError::TokenOutOfRange { token, max: self.max_token_id() });
         }
         Ok(())
     }
+    /// [`TxError::SlotOutOfRange`] unless `slot < 2^slot_bits`.
     pub fn check_slot(&self, slot: SlotId) -> Result<(), TxError> {
         if slot.0 > self.max_slot() {
             return Err(TxError::SlotOutOfRange { slot, max: self.max_slot() });
@@ -125,36 +141,107 @@ impl Preset {
     }
 
     /// Checks the preset itself: the protocol's token ranges and chain ids must fit.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), PresetError> {
         if self.token_bits < 6 || self.token_bits > 16 {
-            return Err(format!(
-                "token_bits must be 6..=16 (token ids up to 32 are reserved), got {}",
-                self.token_bits
-            ));
+            return Err(PresetError::TokenBits(self.token_bits));
         }
         if self.account_bits < 2 || self.account_bits > 32 {
-            return Err(format!("account_bits must be 2..=32, got {}", self.account_bits));
+            return Err(PresetError::AccountBits(self.account_bits));
         }
         if self.sub_account_bits < 1 || self.sub_account_bits > 5 {
-            return Err(format!(
-                "sub_account_bits must be 1..=5 (chain ids are at most 31), got {}",
-                self.sub_account_bits
-            ));
+            return Err(PresetError::SubAccountBits(self.sub_account_bits));
         }
         if self.slot_bits > 16 {
-            return Err(format!("slot_bits must be at most 16, got {}", self.slot_bits));
+            return Err(PresetError::SlotBits(self.slot_bits));
         }
         if self.block_chunk_sizes.is_empty() || !self.block_chunk_sizes.windows(2).all(|w| w[0] < w[1]) {
-            return Err("block_chunk_sizes must be non-empty and strictly ascending".into());
+            return Err(PresetError::BlockChunkSizes);
         }
         Ok(())
     }
+}
+
+/// Why a [`Preset`] is not usable.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum PresetError {
+    /// `token_bits` is outside 6..=16 (the protocol's token ids need at least 6 bits).
+    #[error("token_bits must be 6..=16 (token ids up to 32 are reserved), got {0}")]
+    TokenBits(u32),
+    /// `account_bits` is outside 2..=32.
+    #[error("account_bits must be 2..=32, got {0}")]
+    AccountBits(u32),
+    /// `sub_account_bits` is outside 1..=5.
+    #[error("sub_account_bits must be 1..=5 (chain ids are at most 31), got {0}")]
+    SubAccountBits(u32),
+    /// `slot_bits` is above 16.
+    #[error("slot_bits must be at most 16, got {0}")]
+    SlotBits(u32),
+    /// `block_chunk_sizes` is empty or not strictly ascending.
+    #[error("block_chunk_sizes must be non-empty and strictly ascending")]
+    BlockChunkSizes,
+}
+
+/// Why a [`Network`] configuration is not usable.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum NetworkError {
+    /// The preset is not valid.
+    #[error(transparent)]
+    Preset(#[from] PresetError),
+    /// No chain is configured.
+    #[error("at least one chain must be connected")]
+    NoChains,
+    /// The chains are not numbered 1..=n in list order.
+    #[error("chains must be numbered 1..=n in order; entry {index} has id {id}")]
+    ChainOrder {
+        /// Position of the offending entry in the list (from 0).
+        index: usize,
+        /// The id it has (it should be `index + 1`).
+        id: ChainId,
+    },
+    /// More chains than the preset's largest chain id.
+    #[error("preset {preset} supports at most {max} chains, {configured} configured")]
+    TooManyChains {
+        /// The preset's name.
+        preset: String,
+        /// Its largest chain id.
+        max: u8,
+        /// Number of chains configured.
+        configured: usize,
+    },
+    /// No chain is a data-availability chain, so no chain would receive the pubdata.
+    #[error("at least one chain must be a data-availability chain")]
+    NoDataAvailability,
+    /// A listed token's id is reserved or out of the preset's range (the error names the token).
+    #[error(transparent)]
+    Token(TxError),
+    /// USD (1) is listed as a token of a chain.
+    #[error("USD (1) is L2-only and cannot be listed on a chain")]
+    UsdListed,
+    /// A token is listed on a chain the network does not connect.
+    #[error("token {token} is listed on unknown chain {chain}")]
+    UnknownChain {
+        /// The token.
+        token: TokenId,
+        /// The chain it names.
+        chain: ChainId,
+    },
+    /// A token has more than 18 L1 decimals on a chain (L2 amounts have 18).
+    #[error("token {token} on chain {chain} has {decimals} decimals; at most 18 supported")]
+    TooManyDecimals {
+        /// The token.
+        token: TokenId,
+        /// The chain.
+        chain: ChainId,
+        /// Its decimals there.
+        decimals: u8,
+    },
 }
 
 /// One connected L1 chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChainInfo {
+    /// The zklink chain id (1..=n), not the EVM one.
     pub id: ChainId,
     /// EVM chain id (EIP-155), used in EIP-712 domains.
     pub l1_chain_id: u64,
@@ -168,17 +255,23 @@ pub struct ChainInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenOnChain {
+    /// The chain it is listed on.
     pub chain: ChainId,
+    /// The token's contract on that chain; the zero address is the chain's native coin.
     pub address: Address,
     /// L1 decimals; L2 amounts always have 18.
     pub decimals: u8,
 }
 
+/// A token of the network and where it is listed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenInfo {
+    /// Its id, the same on every chain: a stablecoin (17..=31) or another token (32 and above).
     pub id: TokenId,
+    /// Display symbol, e.g. `USDC`.
     pub symbol: String,
+    /// The chains it is listed on, with its contract and decimals on each.
     pub chains: Vec<TokenOnChain>,
 }
 
@@ -188,65 +281,71 @@ pub struct TokenInfo {
 pub struct Network {
     /// Distinguishes deployments in signed L1 messages (oracle attestations, key derivation).
     pub network_id: u32,
+    /// The network's name; the L2 key-derivation message names it (docs/protocol.md §5).
     pub name: String,
+    /// Tree depths and limits.
     pub preset: Preset,
     /// Connected chains, ids 1..=n in order: the commitment carries one rolling hash per chain.
     pub chains: Vec<ChainInfo>,
+    /// Listed tokens (never USD, which exists only on L2).
     pub tokens: Vec<TokenInfo>,
 }
 
 impl Network {
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the configuration: a valid preset; chains 1..=n in order, at most the preset's
+    /// largest chain id, at least one of them data-availability; tokens valid user tokens other
+    /// than USD, within the preset, listed only on connected chains with at most 18 decimals.
+    pub fn validate(&self) -> Result<(), NetworkError> {
         self.preset.validate()?;
         if self.chains.is_empty() {
-            return Err("at least one chain must be connected".into());
+            return Err(NetworkError::NoChains);
         }
-        for (i, c) in self.chains.iter().enumerate() {
-            if c.id.0 as usize != i + 1 {
-                return Err(format!("chains must be numbered 1..=n in order; entry {i} has id {}", c.id));
+        for (index, c) in self.chains.iter().enumerate() {
+            if c.id.0 as usize != index + 1 {
+                return Err(NetworkError::ChainOrder { index, id: c.id });
             }
         }
         if self.chains.len() > self.preset.max_chain_id() as usize {
-            return Err(format!(
-                "preset {} supports at most {} chains, {} configured",
-                self.preset.name,
-                self.preset.max_chain_id(),
-                self.chains.len()
-            ));
+            return Err(NetworkError::TooManyChains {
+                preset: self.preset.name.clone(),
+                max: self.preset.max_chain_id(),
+                configured: self.chains.len(),
+            });
         }
         if !self.chains.iter().any(|c| c.data_availability) {
-            return Err("at least one chain must be a data-availability chain".into());
+            return Err(NetworkError::NoDataAvailability);
         }
         for t in &self.tokens {
-            t.id.check_user_token().map_err(|e| e.to_string())?;
+            let token = t.id;
+            t.id.check_user_token().map_err(NetworkError::Token)?;
             if t.id.0 == 1 {
-                return Err("USD (1) is L2-only and cannot be listed on a chain".into());
+                return Err(NetworkError::UsdListed);
             }
-            self.preset.check_token(t.id).map_err(|e| e.to_string())?;
+            self.preset.check_token(t.id).map_err(NetworkError::Token)?;
             for tc in &t.chains {
                 if self.chain(tc.chain).is_none() {
-                    return Err(format!("token {} is listed on unknown chain {}", t.id, tc.chain));
+                    return Err(NetworkError::UnknownChain { token, chain: tc.chain });
                 }
                 if tc.decimals > 18 {
-                    return Err(format!(
-                        "token {} on chain {} has {} decimals; at most 18 supported",
-                        t.id, tc.chain, tc.decimals
-                    ));
+                    return Err(NetworkError::TooManyDecimals { token, chain: tc.chain, decimals: tc.decimals });
                 }
             }
         }
         Ok(())
     }
 
+    /// The connected chain with id `id`, if any.
     pub fn chain(&self, id: ChainId) -> Option<&ChainInfo> {
         self.chains.get((id.0 as usize).wrapping_sub(1)).filter(|c| c.id == id)
     }
 
+    /// The connected chain `id`; [`TxError::InvalidChain`] if it is outside 1..=31 or not connected.
     pub fn check_chain(&self, id: ChainId) -> Result<&ChainInfo, TxError> {
         id.check_range()?;
         self.chain(id).ok_or(TxError::InvalidChain { chain: id, reason: "not connected to this network" })
     }
 
+    /// How `token` is listed on `chain` (contract, decimals); [`TxError::TokenNotOnChain`] if it is not.
     pub fn token_on_chain(&self, token: TokenId, chain: ChainId) -> Result<&TokenOnChain, TxError> {
         self.tokens
             .iter()

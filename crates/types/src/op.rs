@@ -1,7 +1,7 @@
 //! Operations: what an applied transaction leaves in a block, and their pubdata.
 //!
 //! Pubdata is a sequence of 24-byte chunks. Every op has a fixed chunk count and a fixed byte
-//! layout (docs/protocol.md §6), zero-padded to its chunks. On-chain ops (Deposit, FullExit,
+//! layout (docs/protocol.md §8), zero-padded to its chunks. On-chain ops (Deposit, FullExit,
 //! ChangePubKey, Withdraw, ForcedExit) carry the chain they belong to in byte 1.
 
 use alloy_primitives::Address;
@@ -13,17 +13,28 @@ use crate::bytes::{Reader, Writer};
 use crate::error::{DecodeError, TxError};
 use crate::ids::*;
 
+/// Size of one pubdata chunk in bytes; every op fills a whole number of chunks.
 pub const CHUNK_BYTES: usize = 24;
 
+/// Op codes: byte 0 of every op's pubdata (docs/protocol.md §8).
 pub mod op_code {
+    /// Padding chunk (all zero).
     pub const NOOP: u8 = 0x00;
+    /// Deposit from a chain's priority queue.
     pub const DEPOSIT: u8 = 0x01;
+    /// Transfer that creates the receiving account.
     pub const TRANSFER_TO_NEW: u8 = 0x02;
+    /// Withdraw to a chain.
     pub const WITHDRAW: u8 = 0x03;
+    /// Transfer between existing accounts.
     pub const TRANSFER: u8 = 0x04;
+    /// Full exit from a chain's priority queue.
     pub const FULL_EXIT: u8 = 0x05;
+    /// Change of an account's L2 key.
     pub const CHANGE_PUBKEY: u8 = 0x06;
+    /// Forced exit of a keyless account.
     pub const FORCED_EXIT: u8 = 0x07;
+    /// Fill of a maker order against a taker order.
     pub const ORDER_MATCHING: u8 = 0x08;
 }
 
@@ -66,109 +77,188 @@ pub const fn chunks_of(code: u8) -> Option<usize> {
     })
 }
 
+/// A deposit as applied: the receiver's account (possibly new) and the credited amount.
+///
+/// Layout `01 ‖ chain ‖ account ‖ sub ‖ l1_token ‖ l2_token ‖ amount u128 ‖ owner` (2 chunks).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DepositOp {
+    /// The chain whose contract received the deposit and queued the request.
     pub chain_id: ChainId,
+    /// The credited account: the owner's, or the next free id if the owner had none.
     pub account_id: AccountId,
+    /// The credited sub-account.
     pub sub_account_id: SubAccountId,
+    /// The token deposited on L1.
     pub l1_token: TokenId,
+    /// The token credited on L2: `l1_token`, or USD (1) for a stablecoin.
     pub l2_token: TokenId,
+    /// Amount credited, in L2 units (18 decimals).
     #[serde(with = "crate::serde_str")]
     pub amount: Amount,
+    /// The L1 address that owns the credited account.
     pub owner: Address,
 }
 
+/// A transfer between existing accounts.
+///
+/// Layout `04 ‖ from ‖ from_sub ‖ token ‖ to ‖ to_sub ‖ amount packed5 ‖ fee packed2` (1 chunk).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferOp {
+    /// The sending account, which signed and pays the fee.
     pub from: AccountId,
+    /// The sender's sub-account debited with amount and fee.
     pub from_sub: SubAccountId,
+    /// The token moved; the fee is paid in it too.
     pub token: TokenId,
+    /// The receiving account.
     pub to: AccountId,
+    /// The receiver's sub-account credited.
     pub to_sub: SubAccountId,
+    /// Amount moved, in L2 units (18 decimals); packable as an amount float.
     #[serde(with = "crate::serde_str")]
     pub amount: Amount,
+    /// Network fee paid to account 0, in L2 units of `token`; packable as a fee float.
     #[serde(with = "crate::serde_str")]
     pub fee: Amount,
 }
 
+/// A transfer to an address without an account, which creates it.
+///
+/// Layout `02 ‖ from ‖ from_sub ‖ token ‖ amount packed5 ‖ to ‖ to_sub ‖ fee packed2 ‖ to_address` (2 chunks).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferToNewOp {
+    /// The sending account, which signed and pays the fee.
     pub from: AccountId,
+    /// The sender's sub-account debited with amount and fee.
     pub from_sub: SubAccountId,
+    /// The token moved; the fee is paid in it too.
     pub token: TokenId,
+    /// Amount moved, in L2 units (18 decimals); packable as an amount float.
     #[serde(with = "crate::serde_str")]
     pub amount: Amount,
+    /// The id of the account created for `to_address` (the next free id).
     pub to: AccountId,
+    /// The new account's sub-account credited.
     pub to_sub: SubAccountId,
+    /// Network fee paid to account 0, in L2 units of `token`; packable as a fee float.
     #[serde(with = "crate::serde_str")]
     pub fee: Amount,
+    /// The L1 address that owns the new account.
     pub to_address: Address,
 }
 
+/// A withdraw to a chain, paid out by that chain's contract when the block is executed.
+///
+/// Layout `03 ‖ chain ‖ account ‖ sub ‖ l1_token ‖ l2_token ‖ amount u128 ‖ fee packed2 ‖ to ‖ nonce ‖
+/// fast_withdraw_fee_ratio` (3 chunks).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WithdrawOp {
+    /// The chain that pays out (its reserve is debited).
     pub chain_id: ChainId,
+    /// The withdrawing account, which signed and pays the fee.
     pub account_id: AccountId,
+    /// The sub-account debited with amount and fee.
     pub sub_account_id: SubAccountId,
+    /// The token paid out on L1.
     pub l1_token: TokenId,
+    /// The token debited on L2 (also the fee token): `l1_token`, or USD (1) for a stablecoin.
     pub l2_token: TokenId,
+    /// Amount withdrawn, in L2 units (18 decimals); a multiple of the L1 token's unit on `chain_id`.
     #[serde(with = "crate::serde_str")]
     pub amount: Amount,
+    /// Network fee paid to account 0, in L2 units of `l2_token`; packable as a fee float.
     #[serde(with = "crate::serde_str")]
     pub fee: Amount,
+    /// The L1 address that receives the payout (unless a fast withdrawal was accepted).
     pub to: Address,
     /// The account nonce the withdraw used: keys a fast withdrawal on L1 uniquely.
     pub nonce: Nonce,
+    /// Fee a fast-withdrawal acceptor may keep, in units of 1/10^4 of the amount (at most 10000 = 100 %).
     pub fast_withdraw_fee_ratio: u16,
 }
 
+/// A full exit requested on L1, as applied.
+///
+/// Layout `05 ‖ chain ‖ account ‖ sub ‖ l1_token ‖ l2_token ‖ amount u128 ‖ owner` (2 chunks).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FullExitOp {
+    /// The chain whose queue held the request and which pays out.
     pub chain_id: ChainId,
+    /// The account to exit.
     pub account_id: AccountId,
+    /// The sub-account to exit.
     pub sub_account_id: SubAccountId,
+    /// The token paid out on L1.
     pub l1_token: TokenId,
+    /// The balance exited: `l1_token`, or USD (1) for a stablecoin.
     pub l2_token: TokenId,
     /// What was actually exited (0 if the request was invalid).
     #[serde(with = "crate::serde_str")]
     pub amount: Amount,
+    /// The L1 address that requested the exit and is paid; must own the account for a non-zero amount.
     pub owner: Address,
 }
 
+/// A change of an account's L2 key, authorised by its L1 owner.
+///
+/// Layout `06 ‖ chain ‖ account ‖ sub ‖ new_pkh ‖ owner ‖ nonce ‖ fee_token ‖ fee packed2` (3 chunks).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePubKeyOp {
+    /// The chain whose contract checks the L1 authorisation.
     pub chain_id: ChainId,
+    /// The account whose key is set.
     pub account_id: AccountId,
+    /// The sub-account that pays the fee.
     pub sub_account_id: SubAccountId,
+    /// Hash of the new L2 public key (20 bytes); the tx was signed by that key.
     pub new_pk_hash: PubKeyHash,
+    /// The account's L1 address, which authorised the change.
     pub owner: Address,
+    /// The account nonce the change used (the one in the authorisation).
     pub nonce: Nonce,
+    /// The token the fee is paid in.
     pub fee_token: TokenId,
+    /// Network fee paid to account 0, in L2 units of `fee_token`; packable as a fee float.
     #[serde(with = "crate::serde_str")]
     pub fee: Amount,
 }
 
+/// A forced exit: a keyless account's balance paid out to its own L1 address.
+///
+/// Layout `07 ‖ chain ‖ initiator ‖ initiator_sub ‖ target ‖ target_sub ‖ l1_token ‖ l2_token ‖ fee_token ‖
+/// fee packed2 ‖ amount u128 ‖ target_address` (3 chunks).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ForcedExitOp {
+    /// The chain that pays out (its reserve is debited).
     pub chain_id: ChainId,
+    /// The account that signed and pays the fee.
     pub initiator: AccountId,
+    /// The initiator's sub-account that pays the fee.
     pub initiator_sub: SubAccountId,
+    /// The keyless account exited.
     pub target: AccountId,
+    /// The target's sub-account exited.
     pub target_sub: SubAccountId,
+    /// The token paid out on L1.
     pub l1_token: TokenId,
+    /// The target's balance exited: `l1_token`, or USD (1) for a stablecoin.
     pub l2_token: TokenId,
+    /// The token the initiator pays the fee in.
     pub fee_token: TokenId,
+    /// Network fee paid to account 0, in L2 units of `fee_token`; packable as a fee float.
     #[serde(with = "crate::serde_str")]
     pub fee: Amount,
+    /// Amount exited, in L2 units: the target's balance rounded down to the L1 token's unit.
     #[serde(with = "crate::serde_str")]
     pub amount: Amount,
+    /// The target account's L1 address, which is paid.
     pub target_address: Address,
 }
 
@@ -176,8 +266,11 @@ pub struct ForcedExitOp {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderFill {
+    /// The order's owner.
     pub account_id: AccountId,
+    /// The order slot the order uses in the owner's sub-account.
     pub slot_id: SlotId,
+    /// The order's nonce (24-bit), checked against the slot's.
     pub nonce: OrderNonce,
     /// The order's signed base amount.
     #[serde(with = "crate::serde_str")]
@@ -186,40 +279,66 @@ pub struct OrderFill {
     pub fee_ratio: u8,
 }
 
+/// A fill of a maker order by a taker order at the maker's price.
+///
+/// Layout `08 ‖ sub ‖ submitter ‖ fee_token ‖ fee packed2 ‖ maker fill ‖ taker fill ‖ base_token ‖ quote_token ‖
+/// maker_is_sell ‖ base_amount u128 ‖ quote_amount u128` (4 chunks).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderMatchingOp {
+    /// The sub-account of the submitter, the maker and the taker (all three share it).
     pub sub_account_id: SubAccountId,
+    /// The account that signed the matching, pays the network fee and receives both order fees.
     pub submitter: AccountId,
+    /// The token the submitter pays the network fee in.
     pub fee_token: TokenId,
+    /// Network fee paid to account 0, in L2 units of `fee_token`; packable as a fee float.
     #[serde(with = "crate::serde_str")]
     pub fee: Amount,
+    /// The resting order's side.
     pub maker: OrderFill,
+    /// The incoming order's side.
     pub taker: OrderFill,
+    /// The token traded (the orders' base token).
     pub base_token: TokenId,
+    /// The token it is priced in (the orders' quote token).
     pub quote_token: TokenId,
+    /// Whether the maker sells base (and the taker buys it).
     pub maker_is_sell: bool,
+    /// Base traded, in L2 units: the seller gives it.
     #[serde(with = "crate::serde_str")]
     pub base_amount: Amount,
+    /// Quote traded, in L2 units: `⌊base_amount · maker price / 10^18⌋`, which the buyer gives.
     #[serde(with = "crate::serde_str")]
     pub quote_amount: Amount,
 }
 
+/// An operation: what an applied tx or priority request leaves in a block, encoded as pubdata.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum Op {
+    /// Padding: one all-zero chunk.
     Noop,
+    /// A deposit from a chain's priority queue.
     Deposit(DepositOp),
+    /// A transfer that created the receiving account.
     TransferToNew(TransferToNewOp),
+    /// A withdraw to a chain.
     Withdraw(WithdrawOp),
+    /// A transfer between existing accounts.
     Transfer(TransferOp),
+    /// A full exit from a chain's priority queue.
     FullExit(FullExitOp),
+    /// A change of an account's L2 key.
     ChangePubKey(ChangePubKeyOp),
+    /// A forced exit of a keyless account.
     ForcedExit(ForcedExitOp),
+    /// A fill of a maker order by a taker order.
     OrderMatching(OrderMatchingOp),
 }
 
 impl Op {
+    /// The op code (byte 0 of the pubdata, see [`op_code`]).
     pub fn code(&self) -> u8 {
         match self {
             Op::Noop => op_code::NOOP,
@@ -234,6 +353,7 @@ impl Op {
         }
     }
 
+    /// Number of 24-byte chunks the op occupies (see [`op_chunks`]).
     pub fn chunks(&self) -> usize {
         // Every code used by `Op` is in the table.
         chunks_of(self.code()).unwrap_or(1)
@@ -251,6 +371,7 @@ impl Op {
         }
     }
 
+    /// Whether the op comes from a chain's priority queue (Deposit or FullExit).
     pub fn is_priority(&self) -> bool {
         matches!(self, Op::Deposit(_) | Op::FullExit(_))
     }

@@ -8,11 +8,15 @@ use zklink_crypto::Fr;
 
 use crate::error::{DecodeError, TxError};
 
+/// An L2 signature (docs/protocol.md §4–5): the signer's packed public key and the packed
+/// signature. The default, all zero, is the placeholder of a tx not signed yet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TxSignature {
+    /// The signer's packed public key: `y` little-endian with the sign of `x` in the top bit.
     #[serde(with = "crate::serde_hex")]
     pub pub_key: [u8; 32],
+    /// The packed signature: packed `R8` ‖ `S` (32 bytes little-endian).
     #[serde(with = "crate::serde_hex")]
     pub signature: [u8; 64],
 }
@@ -24,8 +28,10 @@ impl Default for TxSignature {
 }
 
 impl TxSignature {
+    /// Size of the encoded signature: public key (32) ‖ signature (64).
     pub const BYTES: usize = 96;
 
+    /// Signs the message `msg` (a field element, e.g. `msg(signed bytes)`) with `key`.
     pub fn sign(key: &PrivateKey, msg: Fr) -> Self {
         Self { pub_key: key.public_key().to_packed(), signature: key.sign(msg).to_packed() }
     }
@@ -42,6 +48,7 @@ impl TxSignature {
         Ok(pkh)
     }
 
+    /// The 96-byte encoding: `pub_key ‖ signature`.
     pub fn to_bytes(&self) -> [u8; 96] {
         let mut out = [0u8; 96];
         out[..32].copy_from_slice(&self.pub_key);
@@ -49,6 +56,8 @@ impl TxSignature {
         out
     }
 
+    /// Splits a 96-byte encoding into key and signature (nothing is decoded or checked);
+    /// [`DecodeError::Length`] for any other length.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         if bytes.len() != Self::BYTES {
             return Err(DecodeError::Length { what: "tx signature", expected: Self::BYTES, got: bytes.len() });

@@ -20,10 +20,13 @@ pub const FIRST_OTHER_TOKEN_ID: u16 = 32;
 pub enum TokenKind {
     /// 0 is never a token.
     Invalid,
+    /// 1: USD, the L2-only virtual stablecoin that listed stablecoins may be credited as.
     Usd,
     /// Reserve of USD backed by a given stablecoin, only in account 1.
     UsdReserve,
+    /// 17..=31: a real stablecoin (USDC, USDT, DAI, ...), which may move to and from USD.
     Stablecoin,
+    /// 32 and above: any other token, which only ever maps to itself.
     Other,
 }
 
@@ -51,12 +54,18 @@ impl TokenId {
 /// `reserve` is the token id under which account 1 tracks that chain's holdings.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct TokenMapping {
+    /// The token that moves on L1 (never USD, never a reserve id).
     pub l1_token: TokenId,
+    /// The token the user's L2 balance is in: `l1_token` itself, or USD for a stablecoin.
     pub l2_token: TokenId,
+    /// Account 1's token id for the chain's holdings: `l1_token`, or `l1_token − 15` (2..=16) for USD.
     pub reserve: TokenId,
 }
 
 impl TokenMapping {
+    /// Validates a pairing (docs/protocol.md §2): `l1_token` a user token other than USD, and either
+    /// `l2_token == l1_token` or `l2_token` USD with `l1_token` a stablecoin; [`TxError::InvalidToken`] or
+    /// [`TxError::InvalidTokenMapping`] otherwise.
     pub fn new(l1_token: TokenId, l2_token: TokenId) -> Result<Self, TxError> {
         l1_token.check_user_token()?;
         if l1_token == USD_TOKEN_ID {

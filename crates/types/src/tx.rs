@@ -26,12 +26,19 @@ pub const GLOBAL_ASSET_ADDRESS: Address = Address::new([0xff; 20]);
 pub mod tx_type {
     use crate::op::op_code;
 
+    /// Deposit (a priority request; never signed on L2).
     pub const DEPOSIT: u8 = op_code::DEPOSIT;
+    /// Withdraw: byte 0 of its signed bytes.
     pub const WITHDRAW: u8 = op_code::WITHDRAW;
+    /// Transfer: byte 0 of its signed bytes (also when it becomes a TransferToNew op).
     pub const TRANSFER: u8 = op_code::TRANSFER;
+    /// Full exit (a priority request; never signed on L2).
     pub const FULL_EXIT: u8 = op_code::FULL_EXIT;
+    /// ChangePubKey: byte 0 of its signed bytes.
     pub const CHANGE_PUBKEY: u8 = op_code::CHANGE_PUBKEY;
+    /// ForcedExit: byte 0 of its signed bytes.
     pub const FORCED_EXIT: u8 = op_code::FORCED_EXIT;
+    /// OrderMatching: byte 0 of its header.
     pub const ORDER_MATCHING: u8 = op_code::ORDER_MATCHING;
     /// Orders are signed but never an op of their own.
     pub const ORDER: u8 = 0xff;
@@ -42,6 +49,7 @@ pub const MAX_FEE_RATIO: u16 = 10_000;
 /// Denominator of order fee ratios (u8): 100 = 1%.
 pub const ORDER_FEE_DENOMINATOR: u128 = 10_000;
 
+/// Hash of an L2 tx: `sha256(signed bytes)`; shown and serialised as `0x`-hex.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TxHash(#[serde(with = "crate::serde_hex")] pub [u8; 32]);
@@ -102,6 +110,8 @@ fn check_nonzero(amount: u128) -> Result<(), TxError> {
 pub enum ChangePubKeyAuth {
     /// EIP-712 signature by the account's L1 address (docs/protocol.md §5).
     EthEcdsa {
+        /// `r ‖ s ‖ v` (65 bytes, low s) over `ChangePubKey(pubKeyHash, nonce, accountId)` in the
+        /// chain's zklink domain.
         #[serde(with = "crate::serde_hex")]
         signature: [u8; 65],
     },
@@ -115,19 +125,28 @@ pub enum ChangePubKeyAuth {
 pub struct ChangePubKey {
     /// The chain whose contract checks the L1 authorisation.
     pub chain_id: ChainId,
+    /// The account whose key is set (never account 1).
     pub account_id: AccountId,
     /// Sub-account paying the fee.
     pub sub_account_id: SubAccountId,
+    /// Hash of the new L2 public key (20 bytes, not zero); the tx must be signed by that key.
     pub new_pk_hash: PubKeyHash,
+    /// The token the fee is paid in (a user token).
     pub fee_token: TokenId,
+    /// Network fee to account 0, in L2 units of `fee_token`; must be packable as a fee float.
     #[serde(with = "crate::serde_str")]
     pub fee: Amount,
+    /// The account's current nonce; the L1 authorisation names it too.
     pub nonce: Nonce,
+    /// The owner's L1 authorisation (not part of the signed bytes).
     pub auth: ChangePubKeyAuth,
+    /// Signature by the new key over `msg(signed bytes)`.
     pub signature: TxSignature,
 }
 
 impl ChangePubKey {
+    /// `06 ‖ chain u8 ‖ account u32 ‖ sub u8 ‖ new_pkh 20 ‖ fee_token u16 ‖ fee packed2 ‖ nonce u32`
+    /// (35 bytes); fails if the fee is not packable.
     pub fn signed_bytes(&self) -> Result<Vec<u8>, TxError> {
         let mut w = Writer::with_capacity(35);
         w.u8(tx_type::CHANGE_PUBKEY)
@@ -141,6 +160,8 @@ impl ChangePubKey {
         Ok(w.finish())
     }
 
+    /// Stateless field checks: chain id in 1..=31, ids in the preset's ranges, a user fee token,
+    /// a packable fee and a non-zero new key hash.
     pub fn validate(&self, preset: &Preset) -> Result<(), TxError> {
         self.chain_id.check_range()?;
         preset.check_account(self.account_id)?;
@@ -159,20 +180,31 @@ impl ChangePubKey {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Transfer {
+    /// The sending account, which signs and pays the fee.
     pub account_id: AccountId,
+    /// The sender's sub-account debited with `amount + fee`.
     pub from_sub_account_id: SubAccountId,
+    /// The receiver's L1 address (not zero, not `0xff…ff`); an address without an account gets one.
     pub to: Address,
+    /// The receiver's sub-account credited.
     pub to_sub_account_id: SubAccountId,
+    /// The token moved (a user token); the fee is paid in it too.
     pub token: TokenId,
+    /// Amount in L2 units (18 decimals); non-zero and packable as an amount float.
     #[serde(with = "crate::serde_str")]
     pub amount: Amount,
+    /// Network fee to account 0, in L2 units of `token`; packable as a fee float.
     #[serde(with = "crate::serde_str")]
     pub fee: Amount,
+    /// The sender's current nonce.
     pub nonce: Nonce,
+    /// Signature by the sender's key over `msg(signed bytes)`.
     pub signature: TxSignature,
 }
 
 impl Transfer {
+    /// `04 ‖ account u32 ‖ from_sub u8 ‖ to 20 ‖ to_sub u8 ‖ token u16 ‖ amount packed5 ‖ fee packed2 ‖
+    /// nonce u32` (40 bytes); fails if amount or fee is not packable.
     pub fn signed_bytes(&self) -> Result<Vec<u8>, TxError> {
         let mut w = Writer::with_capacity(40);
         w.u8(tx_type::TRANSFER)
@@ -187,6 +219,8 @@ impl Transfer {
         Ok(w.finish())
     }
 
+    /// Stateless field checks: ids in the preset's ranges, a user token, a non-zero packable
+    /// amount, a packable fee and a usable receiver address.
     pub fn validate(&self, preset: &Preset) -> Result<(), TxError> {
         preset.check_account(self.account_id)?;
         preset.check_sub_account(self.from_sub_account_id)?;
@@ -204,8 +238,11 @@ impl Transfer {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Withdraw {
+    /// The chain that pays out; its reserve of the mapped token must cover `amount`.
     pub to_chain_id: ChainId,
+    /// The withdrawing account, which signs and pays the fee.
     pub account_id: AccountId,
+    /// The sub-account debited with `amount + fee`.
     pub sub_account_id: SubAccountId,
     /// L1 receiver.
     pub to: Address,
@@ -216,15 +253,21 @@ pub struct Withdraw {
     /// Full u128 (not packed): what L1 pays, before the fast-withdraw fee.
     #[serde(with = "crate::serde_str")]
     pub amount: Amount,
+    /// Network fee to account 0, in L2 units of `l2_source_token`; packable as a fee float.
     #[serde(with = "crate::serde_str")]
     pub fee: Amount,
+    /// The account's current nonce; with the rest of the op it keys the withdrawal on L1.
     pub nonce: Nonce,
     /// 0 = normal withdrawal; > 0 lets an acceptor pay early for `amount · ratio / 10000`.
     pub fast_withdraw_fee_ratio: u16,
+    /// Signature by the account's key over `msg(signed bytes)`.
     pub signature: TxSignature,
 }
 
 impl Withdraw {
+    /// `03 ‖ to_chain u8 ‖ account u32 ‖ sub u8 ‖ to 20 ‖ l2_source_token u16 ‖ l1_target_token u16 ‖
+    /// amount u128 ‖ fee packed2 ‖ nonce u32 ‖ fast_withdraw_fee_ratio u16` (55 bytes); fails if the
+    /// fee is not packable.
     pub fn signed_bytes(&self) -> Result<Vec<u8>, TxError> {
         let mut w = Writer::with_capacity(55);
         w.u8(tx_type::WITHDRAW)
@@ -241,6 +284,9 @@ impl Withdraw {
         Ok(w.finish())
     }
 
+    /// Stateless field checks: chain id in 1..=31, ids in the preset's ranges, a valid token
+    /// mapping, a non-zero amount, a packable fee, a fee ratio ≤ 10000 and a usable receiver.
+    /// Whether the chain is connected and the amount a whole number of L1 units is the executor's.
     pub fn validate(&self, preset: &Preset) -> Result<(), TxError> {
         self.to_chain_id.check_range()?;
         preset.check_account(self.account_id)?;
@@ -260,21 +306,35 @@ impl Withdraw {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ForcedExit {
+    /// The chain that pays out to the target; its reserve must cover the amount.
     pub to_chain_id: ChainId,
+    /// The account that signs and pays the fee.
     pub initiator_account_id: AccountId,
+    /// The initiator's sub-account that pays the fee.
     pub initiator_sub_account_id: SubAccountId,
+    /// The L1 address of the account to exit, which must have no L2 key; it is also the payee.
     pub target: Address,
+    /// The target's sub-account exited.
     pub target_sub_account_id: SubAccountId,
+    /// The target's balance exited: `l1_target_token`, or USD (1) for a stablecoin.
     pub l2_source_token: TokenId,
+    /// The token paid out on L1.
     pub l1_target_token: TokenId,
+    /// The token the initiator pays the fee in (a user token).
     pub fee_token: TokenId,
+    /// Network fee to account 0, in L2 units of `fee_token`; packable as a fee float.
     #[serde(with = "crate::serde_str")]
     pub fee: Amount,
+    /// The initiator's current nonce.
     pub nonce: Nonce,
+    /// Signature by the initiator's key over `msg(signed bytes)`.
     pub signature: TxSignature,
 }
 
 impl ForcedExit {
+    /// `07 ‖ to_chain u8 ‖ initiator u32 ‖ initiator_sub u8 ‖ target 20 ‖ target_sub u8 ‖
+    /// l2_source_token u16 ‖ l1_target_token u16 ‖ fee_token u16 ‖ fee packed2 ‖ nonce u32`;
+    /// fails if the fee is not packable.
     pub fn signed_bytes(&self) -> Result<Vec<u8>, TxError> {
         let mut w = Writer::with_capacity(40);
         w.u8(tx_type::FORCED_EXIT)
@@ -291,6 +351,8 @@ impl ForcedExit {
         Ok(w.finish())
     }
 
+    /// Stateless field checks: chain id in 1..=31, ids in the preset's ranges, a valid token
+    /// mapping, a user fee token, a packable fee and a usable target address.
     pub fn validate(&self, preset: &Preset) -> Result<(), TxError> {
         self.to_chain_id.check_range()?;
         preset.check_account(self.initiator_account_id)?;
@@ -309,26 +371,43 @@ impl ForcedExit {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
+    /// The order's owner, which signs it.
     pub account_id: AccountId,
+    /// The owner's sub-account that trades; it must be the matching's sub-account.
     pub sub_account_id: SubAccountId,
+    /// The order slot it uses in that sub-account.
     pub slot_id: SlotId,
+    /// The order's nonce (24-bit): the slot's nonce (continue, or an empty slot) or the next one
+    /// (replace the resting order).
     pub nonce: OrderNonce,
+    /// The token bought or sold (a user token).
     pub base_token: TokenId,
+    /// The token it is priced in (a user token other than `base_token`).
     pub quote_token: TokenId,
     /// Base amount (packable).
     #[serde(with = "crate::serde_str")]
     pub amount: Amount,
+    /// Limit price: quote units per base unit, 18-decimal fixed point; a fill trades at the maker's.
     pub price: Price,
+    /// Whether the order sells base for quote (else it buys base).
     pub is_sell: bool,
-    /// Fee ratios the owner accepts when the order makes / takes (u8 over 10000: 255 = 2.55%).
+    /// Fee ratio the owner pays on what it receives when the order is the maker, in units of
+    /// 1/10^4 (100 = 1 %; at most 255 = 2.55 %).
     pub maker_fee_ratio: u8,
+    /// Fee ratio the owner pays on what it receives when the order is the taker, in units of
+    /// 1/10^4 (100 = 1 %; at most 255 = 2.55 %).
     pub taker_fee_ratio: u8,
+    /// Signature by the owner's key over `msg(signed bytes)`.
     pub signature: TxSignature,
 }
 
 impl Order {
+    /// Length of an order's signed bytes.
     pub const SIGNED_BYTES: usize = 38;
 
+    /// `ff ‖ account u32 ‖ sub u8 ‖ slot u16 ‖ order_nonce u24 ‖ base_token u16 ‖ quote_token u16 ‖
+    /// price 15 ‖ is_sell u8 ‖ maker_fee_ratio u8 ‖ taker_fee_ratio u8 ‖ amount packed5` (38 bytes);
+    /// fails if the amount is not packable.
     pub fn signed_bytes(&self) -> Result<Vec<u8>, TxError> {
         let mut w = Writer::with_capacity(Self::SIGNED_BYTES);
         w.u8(tx_type::ORDER)
@@ -346,10 +425,13 @@ impl Order {
         Ok(w.finish())
     }
 
+    /// What the owner signs: `msg(signed bytes)`.
     pub fn message(&self) -> Result<Fr, TxError> {
         message_of(&self.signed_bytes()?)
     }
 
+    /// Stateless field checks: ids in the preset's ranges, a 24-bit nonce, distinct user tokens,
+    /// a non-zero packable amount and a price in `1 ..= 2^120 − 1`.
     pub fn validate(&self, preset: &Preset) -> Result<(), TxError> {
         preset.check_account(self.account_id)?;
         preset.check_sub_account(self.sub_account_id)?;
@@ -367,6 +449,7 @@ impl Order {
         self.price.check()
     }
 
+    /// The order signed by `key` (its owner's L2 key); fails if the amount is not packable.
     pub fn sign(mut self, key: &PrivateKey) -> Result<Self, TxError> {
         self.signature = TxSignature::sign(key, self.message()?);
         Ok(self)
@@ -381,10 +464,15 @@ pub struct OrderMatching {
     pub account_id: AccountId,
     /// Shared by the submitter and both orders.
     pub sub_account_id: SubAccountId,
+    /// The submitter's current nonce.
     pub nonce: Nonce,
+    /// The resting order; the fill trades at its price and charges its maker fee ratio.
     pub maker: Order,
+    /// The incoming order, on the opposite side; it is charged its taker fee ratio.
     pub taker: Order,
+    /// The token the submitter pays the network fee in (a user token).
     pub fee_token: TokenId,
+    /// Network fee to account 0, in L2 units of `fee_token`; packable as a fee float.
     #[serde(with = "crate::serde_str")]
     pub fee: Amount,
     /// 0 = no cap; otherwise the fill in base units is at most this.
@@ -393,6 +481,7 @@ pub struct OrderMatching {
     /// 0 = no cap; otherwise the matching is rejected if the quote amount exceeds this.
     #[serde(with = "crate::serde_str")]
     pub expect_quote_amount: Amount,
+    /// Signature by the submitter's key over [`OrderMatching::message`].
     pub signature: TxSignature,
 }
 
@@ -426,6 +515,8 @@ impl OrderMatching {
             .map_err(|e| TxError::BadSignature(e.to_string()))
     }
 
+    /// Stateless field checks of the header and both orders, and that the orders can trade:
+    /// same sub-account as the submitter, same base and quote, opposite sides, different owners.
     pub fn validate(&self, preset: &Preset) -> Result<(), TxError> {
         preset.check_account(self.account_id)?;
         preset.check_sub_account(self.sub_account_id)?;
@@ -459,15 +550,21 @@ pub fn message_of(bytes: &[u8]) -> Result<Fr, TxError> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum L2Tx {
+    /// Sets an account's L2 key.
     ChangePubKey(ChangePubKey),
+    /// Moves funds to an address.
     Transfer(Transfer),
+    /// Moves funds to L1 through a chain.
     Withdraw(Withdraw),
+    /// Exits a keyless account's balance to its own L1 address.
     ForcedExit(ForcedExit),
     /// Boxed: two orders make it several times larger than the other variants.
     OrderMatching(Box<OrderMatching>),
 }
 
 impl L2Tx {
+    /// The tx's canonical signed bytes (docs/protocol.md §4); fails if an amount or fee is not
+    /// packable.
     pub fn signed_bytes(&self) -> Result<Vec<u8>, TxError> {
         match self {
             L2Tx::ChangePubKey(t) => t.signed_bytes(),
@@ -502,6 +599,7 @@ impl L2Tx {
         }
     }
 
+    /// The tx's main signature (an OrderMatching's submitter signature, not the orders').
     pub fn signature(&self) -> &TxSignature {
         match self {
             L2Tx::ChangePubKey(t) => &t.signature,
@@ -540,6 +638,7 @@ impl L2Tx {
         }
     }
 
+    /// The signer's account nonce the tx uses.
     pub fn nonce(&self) -> Nonce {
         match self {
             L2Tx::ChangePubKey(t) => t.nonce,
@@ -652,15 +751,21 @@ impl std::str::FromStr for TxKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Deposit {
+    /// The chain whose contract received the deposit.
     pub chain_id: ChainId,
+    /// The request's position in that chain's priority queue (from 0).
     pub serial_id: SerialId,
     /// L1 sender (informational; not in pubdata).
     pub from: Address,
+    /// The L2 receiver: the L1 address whose account is credited (created if new).
     pub to: Address,
+    /// The receiver's sub-account credited.
     pub sub_account_id: SubAccountId,
+    /// The token deposited on L1 (listed on that chain).
     pub l1_token: TokenId,
     /// Equal to `l1_token`, or USD to credit a stablecoin as USD.
     pub l2_token: TokenId,
+    /// Amount in L2 units (18 decimals); non-zero.
     #[serde(with = "crate::serde_str")]
     pub amount: Amount,
 }
@@ -670,30 +775,41 @@ pub struct Deposit {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FullExit {
+    /// The chain whose contract queued the request and pays out.
     pub chain_id: ChainId,
+    /// The request's position in that chain's priority queue (from 0).
     pub serial_id: SerialId,
+    /// The account to exit.
     pub account_id: AccountId,
+    /// The sub-account to exit.
     pub sub_account_id: SubAccountId,
     /// L1 sender; must own the account or the exit pays nothing.
     pub owner: Address,
+    /// The token paid out on L1.
     pub l1_token: TokenId,
+    /// The balance exited: `l1_token`, or USD (1) for a stablecoin.
     pub l2_token: TokenId,
 }
 
+/// A request from a chain's L1 priority queue, applied in serial-id order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum PriorityTx {
+    /// Credit a deposit made on L1.
     Deposit(Deposit),
+    /// Exit a whole balance, requested on L1.
     FullExit(FullExit),
 }
 
 impl PriorityTx {
+    /// The chain whose queue holds the request.
     pub fn chain_id(&self) -> ChainId {
         match self {
             PriorityTx::Deposit(d) => d.chain_id,
             PriorityTx::FullExit(f) => f.chain_id,
         }
     }
+    /// The request's position in that chain's queue.
     pub fn serial_id(&self) -> SerialId {
         match self {
             PriorityTx::Deposit(d) => d.serial_id,
