@@ -15,8 +15,8 @@ use zklink_contracts::verifier::{self, field_to_u256};
 use zklink_crypto::Fr;
 use zklink_executor::testkit::TestNet;
 use zklink_prover::{dev_key_dir, snarkjs, KeyStore};
+use zklink_types::test_utils::E18;
 
-const E18: u128 = 1_000_000_000_000_000_000;
 /// Public, so anyone can forge proofs under this key: dev and tests only.
 const DEV_SEED: [u8; 32] = *b"zklink-insecure-dev-block-seed-1";
 

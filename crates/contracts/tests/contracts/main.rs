@@ -1,0 +1,10 @@
+//! The integration tests of zklink-contracts, in one test binary (one build and one link, not one
+//! per file). Each file is a module; the tests of one file run alone with the module as the filter:
+//!
+//! ```text
+//! cargo test -p zklink-contracts --test contracts verifier::
+//! ```
+
+mod block_proof;
+mod devnet;
+mod verifier;
