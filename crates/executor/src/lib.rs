@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use zklink_block::{block_size_for, Block, BlockError};
 use zklink_crypto::Fr;
 use zklink_state::State;
-use zklink_types::{BlockNumber, L2Tx, Network, Op, PriorityTx, TxError, TxHash};
+use zklink_types::{BlockNumber, L2Tx, Network, NetworkError, Op, PriorityTx, TxError, TxHash};
 
 pub use handlers::AuthFacts;
 pub use plan::{Plan, StateUpdate};
@@ -29,9 +29,11 @@ pub use witness::UpdateWitness;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutedOp {
+    /// The op the tx became, as it goes into the block's pubdata.
     pub op: Op,
     /// L2 tx hash, or `None` for priority requests.
     pub tx_hash: Option<TxHash>,
+    /// The leaf-level state changes, in the order they were applied.
     pub updates: Vec<StateUpdate>,
     /// Present in witness mode: one entry per update.
     #[serde(skip)]
@@ -41,10 +43,30 @@ pub struct ExecutedOp {
 /// A sealed block with what produced it.
 #[derive(Clone, Debug)]
 pub struct SealedBlock {
+    /// The block: its ops, size, roots and number, from which the commitment follows.
     pub block: Block,
+    /// The applied ops of the block, in order (one per op of `block`).
     pub ops: Vec<ExecutedOp>,
 }
 
+/// Why [`Executor::new`] refused a network and state.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum ExecutorConfigError {
+    /// The network configuration is not valid.
+    #[error("invalid network: {0}")]
+    Network(#[from] NetworkError),
+    /// The state was built for another preset than the network's.
+    #[error("state preset {state} does not match network preset {network}")]
+    PresetMismatch {
+        /// The state's preset name.
+        state: String,
+        /// The network's preset name.
+        network: String,
+    },
+}
+
+/// Applies txs and priority requests to the state under every protocol rule and collects them
+/// into blocks: the reference implementation of the rules (docs/protocol.md §7).
 pub struct Executor {
     network: Network,
     state: State,
@@ -58,14 +80,15 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub fn new(network: Network, mut state: State) -> Result<Self, String> {
+    /// An executor over `state` (which must use the network's preset), with an empty open block
+    /// starting at the state's current root, witness mode off and no on-chain auth facts.
+    pub fn new(network: Network, mut state: State) -> Result<Self, ExecutorConfigError> {
         network.validate()?;
         if state.preset() != &network.preset {
-            return Err(format!(
-                "state preset {} does not match network preset {}",
-                state.preset().name,
-                network.preset.name
-            ));
+            return Err(ExecutorConfigError::PresetMismatch {
+                state: state.preset().name.clone(),
+                network: network.preset.name.clone(),
+            });
         }
         let block_start_root = state.root();
         Ok(Self {
@@ -79,9 +102,11 @@ impl Executor {
         })
     }
 
+    /// The network the executor runs.
     pub fn network(&self) -> &Network {
         &self.network
     }
+    /// The current state, with every applied op of the open block in it.
     pub fn state(&self) -> &State {
         &self.state
     }
@@ -89,9 +114,11 @@ impl Executor {
     pub fn state_mut(&mut self) -> &mut State {
         &mut self.state
     }
+    /// The state, dropping the executor (and any open block's bookkeeping).
     pub fn into_state(self) -> State {
         self.state
     }
+    /// The on-chain ChangePubKey authorisations the executor accepts; the L1 watcher adds to them.
     pub fn auth_facts_mut(&mut self) -> &mut AuthFacts {
         &mut self.facts
     }
@@ -102,9 +129,11 @@ impl Executor {
         self.witness_mode = on;
     }
 
+    /// The ops applied since the last sealed block, in order.
     pub fn pending_ops(&self) -> &[ExecutedOp] {
         &self.pending
     }
+    /// Chunks the open block's ops occupy so far.
     pub fn pending_chunks(&self) -> usize {
         self.pending_chunks
     }
@@ -113,6 +142,10 @@ impl Executor {
         self.network.preset.max_block_chunks().saturating_sub(self.pending_chunks)
     }
 
+    /// Applies a priority request to the open block. A deposit is checked by the rules of
+    /// docs/protocol.md §7; a full exit is refused only for an unconnected chain (an invalid
+    /// request otherwise exits 0). Either is refused with [`TxError::BlockFull`] if its op does
+    /// not fit the open block.
     pub fn apply_priority(&mut self, tx: &PriorityTx) -> Result<&ExecutedOp, TxError> {
         let network = &self.network;
         let mut plan = Plan::new(&self.state);

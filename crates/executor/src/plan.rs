@@ -12,43 +12,69 @@ use zklink_types::{AccountId, Address, Nonce, PubKeyHash, SlotId, SubAccountId, 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum StateUpdate {
+    /// A new account at the next free id.
     CreateAccount {
+        /// The id it gets.
         account: AccountId,
+        /// Its L1 owner.
         address: Address,
     },
+    /// A balance leaf changes.
     Balance {
+        /// The account.
         account: AccountId,
+        /// The sub-account.
         sub: SubAccountId,
+        /// The token.
         token: TokenId,
+        /// Balance before, in L2 units.
         #[serde(with = "zklink_types::serde_str")]
         old: u128,
+        /// Balance after, in L2 units.
         #[serde(with = "zklink_types::serde_str")]
         new: u128,
     },
+    /// An order-slot leaf changes.
     OrderSlot {
+        /// The order's owner.
         account: AccountId,
+        /// The sub-account.
         sub: SubAccountId,
+        /// The slot.
         slot: SlotId,
+        /// The slot's order nonce before.
         old_nonce: u32,
+        /// The slot's open base amount before, in L2 units.
         #[serde(with = "zklink_types::serde_str")]
         old_residue: u128,
+        /// The slot's order nonce after.
         new_nonce: u32,
+        /// The slot's open base amount after, in L2 units.
         #[serde(with = "zklink_types::serde_str")]
         new_residue: u128,
     },
+    /// The account nonce is incremented.
     Nonce {
+        /// The account.
         account: AccountId,
+        /// Nonce before.
         old: Nonce,
+        /// Nonce after (`old + 1`).
         new: Nonce,
     },
+    /// The account's L2 key is set (ChangePubKey).
     PubKeyHash {
+        /// The account.
         account: AccountId,
+        /// Key hash before (zero if none).
         old: PubKeyHash,
+        /// Key hash after.
         new: PubKeyHash,
     },
 }
 
 impl StateUpdate {
+    /// The account the update touches.
     pub fn account(&self) -> AccountId {
         match self {
             StateUpdate::CreateAccount { account, .. }
@@ -80,22 +106,28 @@ impl StateUpdate {
     }
 }
 
+/// The checked updates of one tx, not yet applied, over a read-only state. Handlers build it;
+/// the executor applies [`Plan::updates`] only if the whole tx passed.
 pub struct Plan<'a> {
     state: &'a State,
+    /// The updates in order; applying them in this order gives the tx's new state.
     pub updates: Vec<StateUpdate>,
     balances: HashMap<(AccountId, SubAccountId, TokenId), u128>,
     new_accounts: Vec<Address>,
 }
 
 impl<'a> Plan<'a> {
+    /// An empty plan over `state`.
     pub fn new(state: &'a State) -> Self {
         Self { state, updates: Vec::with_capacity(8), balances: HashMap::new(), new_accounts: Vec::new() }
     }
 
+    /// The state as before the tx (planned writes are not visible here; use [`Plan::balance`]).
     pub fn state(&self) -> &State {
         self.state
     }
 
+    /// A balance as the plan leaves it so far (planned debits and credits included), in L2 units.
     pub fn balance(&self, account: AccountId, sub: SubAccountId, token: TokenId) -> u128 {
         self.balances.get(&(account, sub, token)).copied().unwrap_or_else(|| self.state.balance(account, sub, token))
     }
@@ -106,6 +138,7 @@ impl<'a> Plan<'a> {
         self.updates.push(StateUpdate::Balance { account, sub, token, old, new });
     }
 
+    /// Plans `balance −= amount`; [`TxError::InsufficientBalance`] if the balance is lower.
     pub fn debit(
         &mut self,
         account: AccountId,
@@ -125,6 +158,7 @@ impl<'a> Plan<'a> {
         Ok(())
     }
 
+    /// Plans `balance += amount`; [`TxError::BalanceOverflow`] if it would exceed u128.
     pub fn credit(
         &mut self,
         account: AccountId,
@@ -153,16 +187,19 @@ impl<'a> Plan<'a> {
         Ok(id)
     }
 
+    /// Plans the account nonce `old → old + 1`; [`TxError::NonceOverflow`] at `2^32 − 1`.
     pub fn bump_nonce(&mut self, account: AccountId, old: Nonce) -> Result<(), TxError> {
         let new = Nonce(old.0.checked_add(1).ok_or(TxError::NonceOverflow(account))?);
         self.updates.push(StateUpdate::Nonce { account, old, new });
         Ok(())
     }
 
+    /// Plans the account's key hash `old → new`.
     pub fn set_pubkey_hash(&mut self, account: AccountId, old: PubKeyHash, new: PubKeyHash) {
         self.updates.push(StateUpdate::PubKeyHash { account, old, new });
     }
 
+    /// Plans an order slot `old → new`.
     pub fn set_order_slot(
         &mut self,
         account: AccountId,

@@ -12,11 +12,16 @@ use crate::{ExecutedOp, Executor, SealedBlock};
 /// Fee owner used by test networks.
 pub const TEST_FEE_OWNER: Address = Address::new([0xfe; 20]);
 
+/// A deterministic test user: an L1 key, its address, and the L2 key derived from it.
 #[derive(Clone)]
 pub struct TestUser {
+    /// The user's L1 (secp256k1) key.
     pub l1: SigningKey,
+    /// The L1 address of `l1`, which owns the user's account.
     pub address: Address,
+    /// The L2 key derived from `l1` for the network (docs/protocol.md §5).
     pub l2: PrivateKey,
+    /// Pubkey hash of `l2`, what ChangePubKey sets.
     pub pkh: PubKeyHash,
 }
 
@@ -36,8 +41,10 @@ impl TestUser {
 
 /// An executor on a fresh genesis, a priority-request counter, and the blocks sealed so far.
 pub struct TestNet {
+    /// The executor, on the genesis of [`TEST_FEE_OWNER`].
     pub exec: Executor,
     serial: u64,
+    /// The blocks sealed so far, in order (block 1 first).
     pub blocks: Vec<SealedBlock>,
 }
 
@@ -48,6 +55,7 @@ fn signed(tx: L2Tx, key: &PrivateKey) -> L2Tx {
 }
 
 impl TestNet {
+    /// A test net on `network`'s genesis with fee owner [`TEST_FEE_OWNER`].
     pub fn new(network: Network) -> Self {
         let state = State::genesis(network.preset.clone(), TEST_FEE_OWNER);
         let exec = Executor::new(network, state).expect("valid test network");
@@ -84,30 +92,38 @@ impl TestNet {
         }
     }
 
+    /// A test net on [`Network::dev`] with 3 chains.
     pub fn dev() -> Self {
         Self::new(Network::dev(3))
     }
 
+    /// The network the executor runs.
     pub fn network(&self) -> &Network {
         self.exec.network()
     }
 
+    /// The executor's current state.
     pub fn state(&self) -> &State {
         self.exec.state()
     }
 
+    /// The account id owned by `u` (panics if it has none).
     pub fn id_of(&self, u: &TestUser) -> AccountId {
         self.state().account_id_by_address(&u.address).expect("user has an account")
     }
 
+    /// The current nonce of `u`'s account (panics if it has none).
     pub fn nonce_of(&self, u: &TestUser) -> Nonce {
         self.state().account(self.id_of(u)).map(|a| a.nonce).unwrap_or_default()
     }
 
+    /// Test user number `n` on this network.
     pub fn user(&self, n: u64) -> TestUser {
         TestUser::new(n, self.network())
     }
 
+    /// A deposit request of `amount` (L2 units) from `to` to itself on `chain`, with the next serial id;
+    /// not applied.
     pub fn deposit_tx(&mut self, chain: u8, to: Address, sub: u8, l1: u16, l2: u16, amount: u128) -> PriorityTx {
         self.serial += 1;
         PriorityTx::Deposit(Deposit {
@@ -128,6 +144,7 @@ impl TestNet {
         self.apply_priority(&tx).expect("test deposit");
     }
 
+    /// A full-exit request on `chain` with the next serial id; not applied.
     pub fn full_exit_tx(
         &mut self,
         chain: u8,
@@ -177,6 +194,8 @@ impl TestNet {
         self.apply_l2(tx).expect("test change-pubkey");
     }
 
+    /// A transfer from `u`'s sub-account 0 to `to`'s sub-account 0 at `u`'s current nonce, signed by `u`
+    /// (unsigned if a field is not encodable).
     pub fn transfer_tx(&self, u: &TestUser, to: Address, token: u16, amount: u128, fee: u128) -> L2Tx {
         let tx = L2Tx::Transfer(Transfer {
             account_id: self.id_of(u),
@@ -192,6 +211,8 @@ impl TestNet {
         signed(tx, &u.l2)
     }
 
+    /// A withdraw from `u`'s sub-account 0 to `u`'s own address on `chain` at `u`'s current nonce, signed
+    /// by `u` (unsigned if a field is not encodable); `fast_ratio` in units of 1/10^4.
     #[allow(clippy::too_many_arguments)]
     pub fn withdraw_tx(
         &self,
@@ -249,6 +270,8 @@ impl TestNet {
         order.clone().sign(&u.l2).unwrap_or(order)
     }
 
+    /// An order matching submitted by `submitter` in sub-account 0 at its current nonce, without
+    /// expected-amount caps, signed by `submitter` (unsigned if a field is not encodable).
     pub fn matching_tx(&self, submitter: &TestUser, maker: Order, taker: Order, fee_token: u16, fee: u128) -> L2Tx {
         let tx = L2Tx::OrderMatching(Box::new(OrderMatching {
             account_id: self.id_of(submitter),

@@ -5,6 +5,8 @@
 use rayon::prelude::*;
 use zklink_types::{L2Tx, PubKeyHash, TxError, TxHash};
 
+/// An L2 tx whose signatures all verified, with the key hashes that signed it. Built only by
+/// [`VerifiedTx::verify`]; the executor then checks those key hashes against the accounts'.
 #[derive(Clone, Debug)]
 pub struct VerifiedTx {
     tx: L2Tx,
@@ -30,18 +32,23 @@ impl VerifiedTx {
         Ok(Self { tx, hash, signer, order_signers })
     }
 
+    /// The verified tx.
     pub fn tx(&self) -> &L2Tx {
         &self.tx
     }
+    /// The tx hash, `sha256(signed bytes)`.
     pub fn hash(&self) -> TxHash {
         self.hash
     }
+    /// Pubkey hash of the key that made the tx's own signature (OrderMatching: the submitter's).
     pub fn signer(&self) -> PubKeyHash {
         self.signer
     }
+    /// For an OrderMatching, the pubkey hashes that signed the maker and the taker order; `None` otherwise.
     pub fn order_signers(&self) -> Option<(PubKeyHash, PubKeyHash)> {
         self.order_signers
     }
+    /// The tx, dropping the verification result.
     pub fn into_tx(self) -> L2Tx {
         self.tx
     }

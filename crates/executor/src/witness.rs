@@ -8,12 +8,17 @@ use zklink_types::TxError;
 
 use crate::plan::StateUpdate;
 
+/// One leaf update with the state around it: the roots before and after, and the paths that
+/// prove the touched leaves under the root before.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateWitness {
+    /// The update.
     pub update: StateUpdate,
+    /// The state root before the update (not serialised).
     #[serde(skip)]
     pub root_before: Fr,
+    /// The state root after the update (not serialised).
     #[serde(skip)]
     pub root_after: Fr,
     /// The account leaf before the update (the default leaf for a new account).

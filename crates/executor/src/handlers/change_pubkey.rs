@@ -15,9 +15,12 @@ use crate::plan::Plan;
 pub struct AuthFacts(HashSet<(ChainId, Address, PubKeyHash, Nonce)>);
 
 impl AuthFacts {
+    /// Records that `owner` registered `(pkh, nonce)` on `chain`'s contract.
     pub fn insert(&mut self, chain: ChainId, owner: Address, pkh: PubKeyHash, nonce: Nonce) {
         self.0.insert((chain, owner, pkh, nonce));
     }
+    /// Whether `owner` registered `(pkh, nonce)` on `chain`'s contract: what an `Onchain`
+    /// ChangePubKey needs.
     pub fn contains(&self, chain: ChainId, owner: Address, pkh: PubKeyHash, nonce: Nonce) -> bool {
         self.0.contains(&(chain, owner, pkh, nonce))
     }
