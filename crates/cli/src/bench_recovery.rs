@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use alloy::primitives::Address;
 use zklink_block::Block;
 use zklink_circuit::exit::{ExitCircuit, ExitRequest, ExitShape, ExitWitness};
-use zklink_contracts::devnet::workspace_root;
+use zklink_contracts::anvil::workspace_root;
 use zklink_contracts::zklink::{commit_info, genesis_block, StoredBlockInfo};
 use zklink_executor::testkit::TEST_FEE_OWNER;
 use zklink_executor::Executor;

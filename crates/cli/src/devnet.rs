@@ -14,7 +14,7 @@ use std::time::Duration;
 use alloy::primitives::B256;
 use alloy::providers::Provider;
 use zklink_circuit::block::BlockCircuit;
-use zklink_contracts::devnet::{anvil_binary, workspace_root, DevnetError, STOP_TIMEOUT};
+use zklink_contracts::anvil::{anvil_binary, workspace_root, AnvilError, STOP_TIMEOUT};
 use zklink_contracts::{constructor_args, verifying_key_hash, Groth16Verifier};
 use zklink_crypto::fr_to_bytes;
 use zklink_l1::{ChainsManifest, ChainsSetup, TestChains, TestChainsConfig};
@@ -78,7 +78,7 @@ fn oracle_keys() -> Vec<alloy::signers::local::PrivateKeySigner> {
 fn ensure_anvil() -> Result<(), String> {
     match anvil_binary() {
         Ok(_) => Ok(()),
-        Err(DevnetError::BinaryMissing { .. }) => {
+        Err(AnvilError::BinaryMissing { .. }) => {
             eprintln!("installing the pinned anvil: npm ci --prefix tools/l1");
             let status = std::process::Command::new("npm")
                 .args(["ci", "--prefix", "tools/l1", "--no-audit", "--no-fund"])

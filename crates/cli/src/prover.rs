@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::rpc_params;
-use zklink_contracts::devnet::workspace_root;
+use zklink_contracts::anvil::workspace_root;
 use zklink_prover::{dev_key_dir, KeyStore};
 use zklink_prover_worker::{client, load_keys, WorkerConfig};
 use zklink_types::Network;

@@ -12,7 +12,7 @@ use alloy::signers::local::PrivateKeySigner;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use zklink_circuit::exit::{ExitCircuit, ExitRequest, ExitShape};
-use zklink_contracts::devnet::workspace_root;
+use zklink_contracts::anvil::workspace_root;
 use zklink_l1::L1Client;
 use zklink_node::store::StoredBlock;
 use zklink_node::BlockStore;

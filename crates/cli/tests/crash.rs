@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use alloy::primitives::U256;
 use serde_json::json;
 use support::*;
-use zklink_contracts::devnet::workspace_root;
+use zklink_contracts::anvil::workspace_root;
 use zklink_contracts::zklink::TestToken;
 use zklink_executor::testkit::TEST_FEE_OWNER;
 use zklink_l1::TestChains;

@@ -5,13 +5,16 @@
 //!   solc). A test checks that each artifact was compiled from the current `contracts/src` source.
 //! * [`verifier`]: typed alloy bindings for `Groth16Verifier` (generated from the artifact's ABI and
 //!   bytecode) and the conversion of arkworks Groth16 keys and proofs into its EVM encoding.
-//! * [`devnet`]: start a local anvil (the pinned npm build under `tools/l1`) for tests and the devnet.
+//! * [`anvil`]: start a local anvil (the pinned npm build under `tools/l1`) for tests and the devnet.
+//! * `test_utils` (feature `test-utils`): whether a test that needs anvil runs or is skipped.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod anvil;
 pub mod artifacts;
-pub mod devnet;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 pub mod verifier;
 pub mod zklink;
 

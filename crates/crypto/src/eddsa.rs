@@ -281,20 +281,10 @@ impl fmt::Debug for PubKeyHash {
 pub(crate) fn parse_hex<const N: usize>(s: &str, what: &'static str) -> Result<[u8; N], CryptoError> {
     let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
     if digits.len() != 2 * N {
-        return Err(CryptoError::InvalidHex {
-            what,
-            reason: format!(
-                "expected {} hex digits ({N} bytes, optional 0x prefix), got {} characters",
-                2 * N,
-                digits.len()
-            ),
-        });
+        return Err(CryptoError::HexLength { what, expected: 2 * N, bytes: N, got: digits.len() });
     }
     let mut out = [0u8; N];
-    hex::decode_to_slice(digits, &mut out).map_err(|e| CryptoError::InvalidHex {
-        what,
-        reason: format!("{e}; expected only the characters 0-9, a-f, A-F"),
-    })?;
+    hex::decode_to_slice(digits, &mut out).map_err(|source| CryptoError::InvalidHex { what, source })?;
     Ok(out)
 }
 

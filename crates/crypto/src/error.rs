@@ -40,7 +40,7 @@ impl fmt::Display for PointError {
 }
 
 /// Every error this crate returns.
-#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+#[derive(thiserror::Error, Debug, Clone, PartialEq)]
 pub enum CryptoError {
     /// `poseidon::hash` was called with an unsupported number of inputs.
     #[error("Poseidon takes 1 to 12 inputs (width t = inputs + 1 up to 13), got {got} inputs")]
@@ -85,13 +85,29 @@ pub enum CryptoError {
     )]
     SignatureMismatch,
 
-    /// A hex string could not be parsed.
-    #[error("invalid {what}: {reason}")]
+    /// A hex string has the wrong number of digits.
+    #[error(
+        "invalid {what}: expected {expected} hex digits ({bytes} bytes, optional 0x prefix), got {got} characters"
+    )]
+    HexLength {
+        /// What was being parsed.
+        what: &'static str,
+        /// The number of hex digits expected.
+        expected: usize,
+        /// The number of bytes they encode.
+        bytes: usize,
+        /// The number of characters found (after the prefix).
+        got: usize,
+    },
+
+    /// A hex string holds a character that is not a hex digit.
+    #[error("invalid {what}: {source}; expected only the characters 0-9, a-f, A-F")]
     InvalidHex {
         /// What was being parsed.
         what: &'static str,
-        /// What was wrong with it, including what was expected.
-        reason: String,
+        /// The hex decoder's error.
+        #[source]
+        source: hex::FromHexError,
     },
 
     /// The recovery byte `v` of a 65-byte ECDSA signature is not 27 or 28.
@@ -117,3 +133,7 @@ pub enum CryptoError {
         reason: &'static str,
     },
 }
+
+// `hex::FromHexError` (held by `InvalidHex`) implements only `PartialEq`, but its fields are a
+// `char` and `usize`s, so its equality is an equivalence and `CryptoError` stays `Eq`.
+impl Eq for CryptoError {}

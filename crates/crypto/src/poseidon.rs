@@ -232,19 +232,21 @@ impl<const T: usize> Schedule<T> {
         x[0]
     }
 
-    fn load() -> Result<Self, String> {
-        let t = u8::try_from(T).map_err(|_| format!("width {T} does not fit in u8"))?;
+    fn load() -> Result<Self, ParametersError> {
+        let t = u8::try_from(T).map_err(|_| ParametersError::Width(T))?;
         let p = light_poseidon::parameters::bn254_x5::get_poseidon_parameters::<Fr>(t)
-            .map_err(|e| format!("light-poseidon has no parameters for t = {T}: {e}"))?;
+            .map_err(|source| ParametersError::Missing { t: T, source })?;
         if p.width != T || p.alpha != 5 || p.full_rounds % 2 != 0 || p.full_rounds < 2 {
-            return Err(format!(
-                "unexpected light-poseidon parameters for t = {T}: width {}, alpha {}, full rounds {}",
-                p.width, p.alpha, p.full_rounds
-            ));
+            return Err(ParametersError::Unexpected {
+                t: T,
+                width: p.width,
+                alpha: p.alpha,
+                full_rounds: p.full_rounds,
+            });
         }
         let rounds = p.full_rounds + p.partial_rounds;
         if p.ark.len() != rounds * T || p.mds.len() != T || p.mds.iter().any(|r| r.len() != T) {
-            return Err(format!("malformed light-poseidon constants for t = {T}"));
+            return Err(ParametersError::Malformed { t: T });
         }
         let ark = p.ark.chunks_exact(T).map(|c| std::array::from_fn(|i| c[i])).collect();
         let mds = std::array::from_fn(|i| std::array::from_fn(|j| p.mds[i][j]));
@@ -357,6 +359,26 @@ fn invert(m: &[Vec<Fr>]) -> Option<Vec<Vec<Fr>>> {
         }
     }
     Some(inv)
+}
+
+/// Why light-poseidon's parameters for a width could not be used (never for the widths 2..=13
+/// this module builds: the tests load every one).
+#[derive(thiserror::Error, Debug)]
+enum ParametersError {
+    #[error("width {0} does not fit in u8")]
+    Width(usize),
+    #[error("light-poseidon has no parameters for t = {t}: {source}")]
+    Missing {
+        t: usize,
+        #[source]
+        source: light_poseidon::PoseidonError,
+    },
+    #[error(
+        "unexpected light-poseidon parameters for t = {t}: width {width}, alpha {alpha}, full rounds {full_rounds}"
+    )]
+    Unexpected { t: usize, width: usize, alpha: u64, full_rounds: usize },
+    #[error("malformed light-poseidon constants for t = {t}")]
+    Malformed { t: usize },
 }
 
 /// Maps a width to its lazily built schedule (one `OnceLock` per width).

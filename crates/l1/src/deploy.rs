@@ -90,8 +90,7 @@ pub async fn deploy(provider: &DynProvider, deployer: Address, cfg: &DeployConfi
     let init = ZkLink::initializeCall { governor_: deployer, genesisRoot: cfg.genesis_root }.abi_encode();
     let proxy = ZkLinkProxy::deploy_builder(provider.clone(), implementation, init.into());
     let receipt = send("deploy ZkLinkProxy", proxy).await?;
-    let zklink =
-        receipt.contract_address.ok_or_else(|| L1Error::Config("the proxy deployment created no contract".into()))?;
+    let zklink = receipt.contract_address.ok_or_else(|| L1Error::config("the proxy deployment created no contract"))?;
     let deployed_at = receipt.block_number.unwrap_or_default();
     let client = L1Client::new(provider.clone(), zklink);
     let p = client.periphery();

@@ -1,8 +1,12 @@
 //! What can go wrong talking to L1, with reverts decoded into the contracts' own errors.
 
 use alloy::primitives::{Bytes, B256};
-use zklink_contracts::devnet::DevnetError;
+use zklink_contracts::anvil::AnvilError;
 use zklink_contracts::zklink::{Timelock, ZkLink};
+use zklink_types::NetworkError;
+
+use crate::send::PolicyError;
+use crate::testchains::ManifestError;
 
 /// Why a contract refused a call, decoded from its revert data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,12 +79,13 @@ pub enum L1Error {
         txs: Vec<B256>,
     },
     /// The node could not be reached or answered with an error.
-    #[error("{what}: {message}")]
+    #[error("{what}: {source}")]
     Rpc {
         /// What was attempted.
         what: &'static str,
-        /// The transport's or node's message.
-        message: String,
+        /// The transport's, node's or contract binding's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Blocks the event reader had already treated as final were replaced: the chain reorganised
     /// deeper than the configured confirmation depth. Whatever was derived from those events must
@@ -97,12 +102,41 @@ pub enum L1Error {
         /// Its hash now (zero if the block is gone).
         found: B256,
     },
-    /// A deployment or its configuration is inconsistent.
+    /// A deployment, its configuration or the send policy is inconsistent.
     #[error("bad deployment configuration: {0}")]
-    Config(String),
+    Config(ConfigError),
     /// A local anvil could not be started.
     #[error(transparent)]
-    Devnet(#[from] DevnetError),
+    Anvil(#[from] AnvilError),
+}
+
+/// What is inconsistent in a deployment, a configuration or a send policy.
+#[derive(thiserror::Error, Debug)]
+pub enum ConfigError {
+    /// Explained in words (no underlying error).
+    #[error("{0}")]
+    Invalid(String),
+    /// The send policy is refused.
+    #[error("send policy: {0}")]
+    Policy(#[from] PolicyError),
+    /// The network configuration is invalid.
+    #[error("network: {0}")]
+    Network(#[from] NetworkError),
+    /// A test chains manifest is unreadable.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+}
+
+impl From<String> for ConfigError {
+    fn from(reason: String) -> Self {
+        Self::Invalid(reason)
+    }
+}
+
+impl From<&str> for ConfigError {
+    fn from(reason: &str) -> Self {
+        Self::Invalid(reason.into())
+    }
 }
 
 impl L1Error {
@@ -116,13 +150,18 @@ impl L1Error {
         }
         match err.as_revert_data() {
             Some(data) => Self::Reverted { call, revert: Revert::Other(data) },
-            None => Self::Rpc { what: call, message: err.to_string() },
+            None => Self::Rpc { what: call, source: Box::new(err) },
         }
     }
 
     /// An RPC failure while doing `what`.
-    pub fn rpc(what: &'static str, err: impl std::fmt::Display) -> Self {
-        Self::Rpc { what, message: err.to_string() }
+    pub fn rpc(what: &'static str, err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Rpc { what, source: Box::new(err) }
+    }
+
+    /// A configuration error: a [`ConfigError`], or its explanation in words.
+    pub fn config(err: impl Into<ConfigError>) -> Self {
+        Self::Config(err.into())
     }
 
     /// The ZkLink error, if the contract rejected the call with one.

@@ -13,7 +13,7 @@ use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEventInterface;
 use zklink_contracts::zklink::ZkLink;
 use zklink_types::op::decode_pubdata;
-use zklink_types::{ChainId, Deposit, FullExit, Op, PriorityTx, SerialId};
+use zklink_types::{ChainId, DecodeError, Deposit, FullExit, Op, PriorityTx, SerialId};
 
 use crate::L1Error;
 
@@ -108,6 +108,15 @@ fn decode(log: &Log) -> Option<L1Event> {
 /// Errors turning a queued request into the executor's priority tx.
 #[derive(thiserror::Error, Debug, PartialEq, Eq)]
 pub enum PriorityError {
+    /// The pubdata does not decode into ops.
+    #[error("request {serial_id}: pubdata is not a single deposit or full exit ({source})")]
+    Undecodable {
+        /// The request's serial id.
+        serial_id: u64,
+        /// The decoder's error.
+        #[source]
+        source: DecodeError,
+    },
     /// The pubdata is not one Deposit or FullExit op.
     #[error("request {serial_id}: pubdata is not a single deposit or full exit ({reason})")]
     BadPubdata {
@@ -131,8 +140,7 @@ pub enum PriorityError {
 /// The priority tx that `NewPriorityRequest` queued on `chain`, as the executor applies it.
 pub fn priority_tx(chain: ChainId, e: &ZkLink::NewPriorityRequest) -> Result<PriorityTx, PriorityError> {
     let serial_id = e.serialId;
-    let bad = |reason: String| PriorityError::BadPubdata { serial_id, reason };
-    let ops = decode_pubdata(&e.pubData).map_err(|err| bad(err.to_string()))?;
+    let ops = decode_pubdata(&e.pubData).map_err(|source| PriorityError::Undecodable { serial_id, source })?;
     let tx = match &ops[..] {
         [Op::Deposit(d)] => PriorityTx::Deposit(Deposit {
             chain_id: d.chain_id,
@@ -153,7 +161,7 @@ pub fn priority_tx(chain: ChainId, e: &ZkLink::NewPriorityRequest) -> Result<Pri
             l1_token: f.l1_token,
             l2_token: f.l2_token,
         }),
-        other => return Err(bad(format!("{} ops", other.len()))),
+        other => return Err(PriorityError::BadPubdata { serial_id, reason: format!("{} ops", other.len()) }),
     };
     if tx.chain_id() != chain {
         return Err(PriorityError::WrongChain { serial_id, chain: tx.chain_id().0, expected: chain.0 });

@@ -77,7 +77,18 @@ pub enum HistoryError {
         /// The commit transaction.
         tx: B256,
         /// What was found instead.
-        reason: String,
+        reason: &'static str,
+    },
+    /// The commit transaction is not a direct `commitBlocks` call (e.g. one through a multisig).
+    #[error("block {block}: pubdata is not readable from commit transaction {tx}: not a direct commitBlocks call ({source})")]
+    NotACommitCall {
+        /// The block.
+        block: u32,
+        /// The commit transaction.
+        tx: B256,
+        /// Why its calldata does not decode as `commitBlocks`.
+        #[source]
+        source: alloy::sol_types::Error,
     },
 }
 
@@ -207,21 +218,24 @@ impl ChainHistory {
 /// Every block's pubdata in the `commitBlocks` call of transaction `tx` (one transaction often
 /// commits several blocks); `block` names the block wanted, for errors.
 pub async fn committed_pubdata(client: &L1Client, block: u32, tx: B256) -> Result<Vec<(u32, Vec<u8>)>, HistoryError> {
-    let unavailable = |reason: String| HistoryError::PubdataUnavailable { block, tx, reason };
+    let unavailable = |reason| HistoryError::PubdataUnavailable { block, tx, reason };
     let found = client
         .provider()
         .get_transaction_by_hash(tx)
         .await
         .map_err(|e| L1Error::rpc("eth_getTransactionByHash", e))?
-        .ok_or_else(|| unavailable("the node does not know the transaction".into()))?;
+        .ok_or_else(|| unavailable("the node does not know the transaction"))?;
     let input = alloy::consensus::Transaction::input(&found);
     // A validator that commits through another contract (a multisig) leaves the call nested in
     // its own calldata; only direct calls are read.
-    let call = ZkLink::commitBlocksCall::abi_decode(input)
-        .map_err(|e| unavailable(format!("not a direct commitBlocks call ({e})")))?;
+    let call = ZkLink::commitBlocksCall::abi_decode(input).map_err(|source| HistoryError::NotACommitCall {
+        block,
+        tx,
+        source,
+    })?;
     let blocks: Vec<(u32, Vec<u8>)> = call.newBlocks.into_iter().map(|b| (b.blockNumber, b.pubdata.to_vec())).collect();
     if blocks.iter().any(|(_, p)| p.is_empty()) {
-        return Err(unavailable("the call carries no pubdata (not a data-availability chain)".into()));
+        return Err(unavailable("the call carries no pubdata (not a data-availability chain)"));
     }
     Ok(blocks)
 }

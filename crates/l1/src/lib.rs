@@ -4,8 +4,9 @@
 //! * [`deploy`]: the whole contract set of one chain (verifiers, periphery, implementation,
 //!   proxy, configuration, Timelock governor).
 //! * [`client`]: typed calls for every entry point; reverts come back as the contracts' decoded
-//!   errors; gas is estimated with a margin, the nonce is pinned per call and a stuck transaction
-//!   is replaced with higher fees under a [`SendPolicy`].
+//!   errors.
+//! * [`send`]: how calls are sent: gas is estimated with a margin, the nonce is pinned per call and
+//!   a stuck transaction is replaced with higher fees under a [`SendPolicy`].
 //! * [`events`]: the deployment's events behind a confirmation depth, with deep reorgs detected.
 //! * [`history`]: one chain's committed blocks, priority requests and counters, and a block's
 //!   pubdata from its commit calldata (restore and exodus tools).
@@ -19,13 +20,16 @@ pub mod deploy;
 mod error;
 pub mod events;
 pub mod history;
+pub mod send;
 pub mod testchains;
 
-pub use client::{BlockCounters, ChainEndpoint, ExitCall, L1Client, SendPolicy, TimelockClient, WithdrawalKey};
+pub use client::{BlockCounters, ChainEndpoint, ExitCall, L1Client, TimelockClient, WithdrawalKey};
 pub use deploy::{deploy, DeployConfig, Deployment, TokenListing};
-pub use error::{L1Error, Revert};
+pub use error::{ConfigError, L1Error, Revert};
 pub use events::{EventReader, L1Event};
 pub use history::{committed_pubdata, ChainHistory, CommittedBlock, HistoryError, QueuedRequest};
+pub use send::{PolicyError, SendPolicy};
 pub use testchains::{
-    state_file, ChainRecord, ChainsManifest, ChainsSetup, TestChain, TestChains, TestChainsConfig, NATIVE_TOKEN_ID,
+    state_file, ChainRecord, ChainsManifest, ChainsSetup, ManifestError, TestChain, TestChains, TestChainsConfig,
+    NATIVE_TOKEN_ID,
 };

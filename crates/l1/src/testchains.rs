@@ -15,13 +15,13 @@ use alloy::providers::Provider;
 use ark_bn254::Bn254;
 use ark_groth16::VerifyingKey;
 use serde_json::{json, Value};
-use zklink_contracts::devnet::{Anvil, AnvilOptions, DevnetError};
+use zklink_contracts::anvil::{Anvil, AnvilError, AnvilOptions};
 use zklink_contracts::zklink::{Config, TestToken};
 use zklink_types::{ChainId, Network, TokenId, TokenInfo, TokenOnChain};
 
 use crate::client::{send, L1Client};
 use crate::deploy::{deploy, DeployConfig, Deployment, TokenListing};
-use crate::L1Error;
+use crate::{ConfigError, L1Error};
 
 /// The token id the native coin is listed under on every test chain.
 pub const NATIVE_TOKEN_ID: u16 = 33;
@@ -72,12 +72,12 @@ pub struct ChainsSetup {
 impl ChainsSetup {
     /// The options of the anvil of chain `index + 1` (`recorded` port: the port a resumed chain
     /// had, 0 at a start).
-    fn anvil_options(&self, index: usize, chain: ChainId, recorded: u16) -> Result<AnvilOptions, String> {
+    fn anvil_options(&self, index: usize, chain: ChainId, recorded: u16) -> Result<AnvilOptions, ConfigError> {
         let port = match self.base_port {
             Some(base) if base != 0 => u16::try_from(index)
                 .ok()
                 .and_then(|i| base.checked_add(i))
-                .ok_or_else(|| format!("port {base} + {index} is out of range"))?,
+                .ok_or_else(|| ConfigError::Invalid(format!("port {base} + {index} is out of range")))?,
             _ => recorded,
         };
         Ok(AnvilOptions {
@@ -151,13 +151,8 @@ impl ChainsManifest {
     }
 
     /// Reads a manifest written by [`Self::to_json`]; the error says what is wrong with it.
-    pub fn from_json(v: &Value) -> Result<Self, String> {
-        Self::parse(v).map_err(|e| format!("test chains manifest: {e}"))
-    }
-
-    fn parse(v: &Value) -> Result<Self, String> {
-        let network: Network =
-            serde_json::from_value(field(v, "network")?.clone()).map_err(|e| format!("network: {e}"))?;
+    pub fn from_json(v: &Value) -> Result<Self, ManifestError> {
+        let network: Network = serde_json::from_value(field(v, "network")?.clone()).map_err(ManifestError::Network)?;
         let chains = array(v, "chains")?
             .iter()
             .map(|c| {
@@ -165,7 +160,7 @@ impl ChainsManifest {
                 let block_verifiers = array(d, "blockVerifiers")?
                     .iter()
                     .map(|b| Ok((number(b, "chunks")?, address(b, "address")?)))
-                    .collect::<Result<_, String>>()?;
+                    .collect::<Result<_, ManifestError>>()?;
                 let deployment = Deployment {
                     zklink: address(d, "zklink")?,
                     implementation: address(d, "implementation")?,
@@ -178,37 +173,72 @@ impl ChainsManifest {
                 let tokens = array(c, "tokens")?
                     .iter()
                     .map(|t| Ok((number(t, "id")?, address(t, "address")?, number(t, "decimals")?)))
-                    .collect::<Result<_, String>>()?;
+                    .collect::<Result<_, ManifestError>>()?;
                 Ok(ChainRecord { evm_chain_id: number(c, "evmChainId")?, port: number(c, "port")?, deployment, tokens })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, ManifestError>>()?;
         if chains.len() != network.chains.len() {
-            return Err(format!("{} chains for a network of {}", chains.len(), network.chains.len()));
+            return Err(ManifestError::ChainCount { chains: chains.len(), network: network.chains.len() });
         }
         Ok(Self { network, chains })
     }
 }
 
-fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, String> {
-    v.get(name).ok_or_else(|| format!("`{name}` is missing"))
+/// What is wrong with a test chains manifest ([`ChainsManifest::from_json`]).
+#[derive(thiserror::Error, Debug)]
+pub enum ManifestError {
+    /// A field is absent.
+    #[error("test chains manifest: `{0}` is missing")]
+    Missing(String),
+    /// A field is not an array.
+    #[error("test chains manifest: `{0}` is not an array")]
+    NotArray(String),
+    /// A field is not a number, or out of its type's range.
+    #[error("test chains manifest: `{0}` is not a number in range")]
+    NotNumber(String),
+    /// A field is not a string.
+    #[error("test chains manifest: `{0}` is not an address")]
+    NotAddress(String),
+    /// A field is a string but not an address.
+    #[error("test chains manifest: `{name}` is not an address ({source})")]
+    BadAddress {
+        /// The field.
+        name: String,
+        /// Why it did not parse.
+        #[source]
+        source: alloy::hex::FromHexError,
+    },
+    /// The network does not decode.
+    #[error("test chains manifest: network: {0}")]
+    Network(#[source] serde_json::Error),
+    /// The chains listed do not match the network's.
+    #[error("test chains manifest: {chains} chains for a network of {network}")]
+    ChainCount {
+        /// Chains in the manifest.
+        chains: usize,
+        /// Chains of the network.
+        network: usize,
+    },
 }
 
-fn array<'a>(v: &'a Value, name: &str) -> Result<&'a Vec<Value>, String> {
-    field(v, name)?.as_array().ok_or_else(|| format!("`{name}` is not an array"))
+fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, ManifestError> {
+    v.get(name).ok_or_else(|| ManifestError::Missing(name.into()))
 }
 
-fn number<T: TryFrom<u64>>(v: &Value, name: &str) -> Result<T, String> {
-    field(v, name)?
-        .as_u64()
-        .and_then(|n| T::try_from(n).ok())
-        .ok_or_else(|| format!("`{name}` is not a number in range"))
+fn array<'a>(v: &'a Value, name: &str) -> Result<&'a Vec<Value>, ManifestError> {
+    field(v, name)?.as_array().ok_or_else(|| ManifestError::NotArray(name.into()))
 }
 
-fn address(v: &Value, name: &str) -> Result<Address, String> {
-    field(v, name)?.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| format!("`{name}` is not an address"))
+fn number<T: TryFrom<u64>>(v: &Value, name: &str) -> Result<T, ManifestError> {
+    field(v, name)?.as_u64().and_then(|n| T::try_from(n).ok()).ok_or_else(|| ManifestError::NotNumber(name.into()))
 }
 
-fn optional_address(v: &Value, name: &str) -> Result<Option<Address>, String> {
+fn address(v: &Value, name: &str) -> Result<Address, ManifestError> {
+    let s = field(v, name)?.as_str().ok_or_else(|| ManifestError::NotAddress(name.into()))?;
+    s.parse().map_err(|source| ManifestError::BadAddress { name: name.into(), source })
+}
+
+fn optional_address(v: &Value, name: &str) -> Result<Option<Address>, ManifestError> {
     match v.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(_) => address(v, name).map(Some),
@@ -276,9 +306,9 @@ impl TestChain {
 
     /// Mints `amount` (L1 units) of token `id` to dev account `index` and approves the deployment.
     pub async fn fund(&self, index: usize, id: u16, amount: u128) -> Result<(), L1Error> {
-        let provider = self.anvil.provider(index).ok_or_else(|| L1Error::Config(format!("no dev account {index}")))?;
+        let provider = self.anvil.provider(index).ok_or_else(|| L1Error::config(format!("no dev account {index}")))?;
         let owner = self.anvil.address(index).unwrap_or_default();
-        let address = self.token(id).ok_or_else(|| L1Error::Config(format!("token {id} is not an ERC-20 here")))?;
+        let address = self.token(id).ok_or_else(|| L1Error::config(format!("token {id} is not an ERC-20 here")))?;
         let token = TestToken::new(address, provider);
         send("TestToken.mint", token.mint(owner, U256::from(amount))).await?;
         send("TestToken.approve", token.approve(self.client.address(), U256::MAX)).await?;
@@ -312,10 +342,10 @@ impl TestChains {
             let info = network.chains[i].clone();
             let options = setup.anvil_options(i, info.id, 0).map_err(L1Error::Config)?;
             if let Some(state) = options.state.as_deref().filter(|s| s.exists()) {
-                return Err(L1Error::Config(format!("{} exists: a new chain would load it", state.display())));
+                return Err(L1Error::config(format!("{} exists: a new chain would load it", state.display())));
             }
             let anvil = Anvil::spawn_with_options(info.l1_chain_id, &options)?;
-            let provider = anvil.provider(0).ok_or_else(|| L1Error::Config("anvil has no dev accounts".into()))?;
+            let provider = anvil.provider(0).ok_or_else(|| L1Error::config("anvil has no dev accounts"))?;
             let deployer = anvil.address(0).unwrap_or_default();
             let mut tokens = Vec::new();
             let mut listings = vec![TokenListing {
@@ -363,7 +393,7 @@ impl TestChains {
             let client = L1Client::new(provider, deployment.zklink);
             chains.push(TestChain { anvil, client, deployment, tokens });
         }
-        network.validate().map_err(L1Error::Config)?;
+        network.validate().map_err(L1Error::config)?;
         Ok(Self { chains, network })
     }
 
@@ -372,31 +402,30 @@ impl TestChains {
     /// deployment: nothing is deployed. Fails if a state file is missing, or if the chain it
     /// holds has a different chain id or no zklink contract at the recorded address.
     pub async fn resume(manifest: &ChainsManifest, setup: &ChainsSetup) -> Result<Self, L1Error> {
-        let dir =
-            setup.state_dir.as_deref().ok_or_else(|| L1Error::Config("resuming needs a state directory".into()))?;
+        let dir = setup.state_dir.as_deref().ok_or_else(|| L1Error::config("resuming needs a state directory"))?;
         if manifest.chains.len() != manifest.network.chains.len() {
-            return Err(L1Error::Config("test chains manifest: the chains do not match the network".into()));
+            return Err(L1Error::config("test chains manifest: the chains do not match the network"));
         }
-        manifest.network.validate().map_err(L1Error::Config)?;
+        manifest.network.validate().map_err(L1Error::config)?;
         let mut chains = Vec::new();
         for (i, (record, info)) in manifest.chains.iter().zip(&manifest.network.chains).enumerate() {
             if record.evm_chain_id != info.l1_chain_id || record.deployment.zklink != info.contract {
-                return Err(L1Error::Config(format!(
+                return Err(L1Error::config(format!(
                     "test chains manifest: chain {} does not match the network",
                     info.id.0
                 )));
             }
             let options = setup.anvil_options(i, info.id, record.port).map_err(L1Error::Config)?;
             if !options.state.as_deref().is_some_and(Path::is_file) {
-                return Err(L1Error::Config(format!("{} is missing", state_file(dir, info.id.0).display())));
+                return Err(L1Error::config(format!("{} is missing", state_file(dir, info.id.0).display())));
             }
             let anvil = Anvil::spawn_with_options(record.evm_chain_id, &options)?;
-            let provider = anvil.provider(0).ok_or_else(|| L1Error::Config("anvil has no dev accounts".into()))?;
+            let provider = anvil.provider(0).ok_or_else(|| L1Error::config("anvil has no dev accounts"))?;
             let chain_id = provider.get_chain_id().await.map_err(|e| L1Error::rpc("eth_chainId", e))?;
             let code =
                 provider.get_code_at(record.deployment.zklink).await.map_err(|e| L1Error::rpc("eth_getCode", e))?;
             if chain_id != record.evm_chain_id || code.is_empty() {
-                return Err(L1Error::Config(format!(
+                return Err(L1Error::config(format!(
                     "{} does not hold chain {} (EVM chain id {chain_id}, {} bytes of code at {})",
                     state_file(dir, info.id.0).display(),
                     info.id.0,
@@ -435,7 +464,7 @@ impl TestChains {
     /// Stops every anvil cleanly (SIGINT, so that each dumps its state file), waiting at most
     /// `timeout` in all; an anvil still running then is killed. The first failure is returned
     /// after every chain was stopped.
-    pub fn stop(mut self, timeout: Duration) -> Result<(), DevnetError> {
+    pub fn stop(mut self, timeout: Duration) -> Result<(), AnvilError> {
         for c in &mut self.chains {
             c.anvil.request_stop();
         }
@@ -494,7 +523,7 @@ mod tests {
 
         let mut broken = manifest.to_json();
         broken["chains"][1]["deployment"]["zklink"] = json!("nope");
-        let err = ChainsManifest::from_json(&broken).unwrap_err();
+        let err = ChainsManifest::from_json(&broken).unwrap_err().to_string();
         assert!(err.contains("`zklink` is not an address"), "{err}");
     }
 }

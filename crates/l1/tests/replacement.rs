@@ -16,7 +16,7 @@ use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use serde_json::{json, Value};
 use support::*;
-use zklink_contracts::devnet::Anvil;
+use zklink_contracts::anvil::Anvil;
 use zklink_contracts::zklink::TestToken;
 use zklink_l1::client::send_with;
 use zklink_l1::{L1Client, L1Error, SendPolicy};

@@ -18,5 +18,6 @@ pub mod restore;
 pub use exit::{ExitPlan, ExitProofError, ProvenExit};
 pub use exodus::{exodus, ChainExodus, ExodusError, ExodusStatus};
 pub use restore::{
-    check_stored, BlockReplayer, BlockRestored, ChainCheck, RestoreConfig, RestoreError, RestoreReport, Restorer,
+    check_stored, BlockReplayer, BlockRestored, ChainCheck, HandlerError, PubdataFault, PubdataMiss, RestoreConfig,
+    RestoreError, RestoreReport, Restorer,
 };

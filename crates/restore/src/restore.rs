@@ -19,15 +19,15 @@ use std::time::Instant;
 
 use alloy::primitives::{Bytes, B256};
 use alloy::providers::{Provider, ProviderBuilder};
-use zklink_block::{fr_to_bytes, Block};
+use zklink_block::{fr_to_bytes, Block, BlockError};
 use zklink_contracts::zklink::{commit_info, StoredBlockInfo};
 use zklink_crypto::Fr;
-use zklink_executor::{Executor, ReplayError};
+use zklink_executor::{Executor, ExecutorConfigError, ReplayError};
 use zklink_l1::{committed_pubdata, ChainEndpoint, ChainHistory, HistoryError, L1Client};
 use zklink_state::store::fr_from_bytes;
 use zklink_state::{RedbStore, State, StateError, StateStore};
 use zklink_types::op::op_code;
-use zklink_types::{Address, BlockNumber, ChainId, ChainInfo, Network, Op, CHUNK_BYTES};
+use zklink_types::{Address, BlockNumber, ChainId, ChainInfo, Network, NetworkError, Op, CHUNK_BYTES};
 
 /// What a restore needs.
 #[derive(Clone, Debug)]
@@ -60,6 +60,33 @@ pub enum RestoreError {
     /// The configuration does not fit the deployments.
     #[error("configuration: {0}")]
     Config(String),
+    /// The network configuration is invalid.
+    #[error("configuration: {0}")]
+    Network(#[source] NetworkError),
+    /// The network and the state do not fit together.
+    #[error("configuration: {0}")]
+    Executor(#[source] ExecutorConfigError),
+    /// The directory of the state file could not be created.
+    #[error("configuration: cannot create {}: {source}", path.display())]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A chain stores another genesis block than this network's (its preset or fee owner).
+    #[error(
+        "configuration: chain {chain} was deployed with another genesis state root: check the network's preset \
+         and its fee owner"
+    )]
+    WrongGenesis {
+        /// The chain.
+        chain: u8,
+        /// The mismatch as read.
+        #[source]
+        source: Box<HistoryError>,
+    },
     /// The state is already past the requested block.
     #[error(
         "the restored state is at block {restored}, past the requested block {target}; \
@@ -80,12 +107,12 @@ pub enum RestoreError {
         executed: u32,
     },
     /// No data-availability chain gave the block's pubdata.
-    #[error("block {block}: no data-availability chain gave its pubdata: {reasons}")]
+    #[error("block {block}: no data-availability chain gave its pubdata: {}", join(reasons))]
     NoPubdata {
         /// The block.
         block: u32,
-        /// Each chain's reason.
-        reasons: String,
+        /// Each data-availability chain's reason.
+        reasons: Vec<PubdataMiss>,
     },
     /// The pubdata does not decode into ops.
     #[error("block {block}: the pubdata is malformed: {reason}")]
@@ -93,7 +120,8 @@ pub enum RestoreError {
         /// The block.
         block: u32,
         /// Why.
-        reason: String,
+        #[source]
+        reason: PubdataFault,
     },
     /// The block rebuilt from pubdata is not what a chain stores.
     #[error("block {block}: chain {chain} stores something else than the pubdata rebuilds: {what}")]
@@ -104,6 +132,19 @@ pub enum RestoreError {
         chain: u8,
         /// The fields that differ.
         what: String,
+    },
+    /// A deposit or full exit in the block does not encode as a queued request.
+    #[error("block {block}: chain {chain}'s priority request {serial}: {source}")]
+    QueuedForm {
+        /// The block.
+        block: u32,
+        /// The chain.
+        chain: u8,
+        /// The request's serial id.
+        serial: u64,
+        /// Why the op did not encode.
+        #[source]
+        source: zklink_types::TxError,
     },
     /// A deposit or full exit in the pubdata is not the chain's next queued request.
     #[error("block {block}: chain {chain}'s priority request {serial}: {what}")]
@@ -118,12 +159,13 @@ pub enum RestoreError {
         what: String,
     },
     /// The caller's handler of a restored block failed (e.g. writing it to a node's store).
-    #[error("block {block}: {reason}")]
+    #[error("block {block}: {source}")]
     Handler {
         /// The block.
         block: u32,
-        /// Why.
-        reason: String,
+        /// The handler's error.
+        #[source]
+        source: HandlerError,
     },
     /// An op did not replay on the rebuilt state.
     #[error("block {block}, op {index}: {source}")]
@@ -149,6 +191,71 @@ pub enum RestoreError {
     /// The state file failed.
     #[error("state store: {0}")]
     Store(#[from] StateError),
+}
+
+/// The error of a caller's handler of restored blocks ([`Restorer::run`]).
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why one data-availability chain did not give a block's pubdata.
+#[derive(thiserror::Error, Debug)]
+pub enum PubdataMiss {
+    /// The chain has not committed the block.
+    #[error("chain {chain}: not committed there")]
+    NotCommitted {
+        /// The chain.
+        chain: u8,
+    },
+    /// The commit transaction could not be read or decoded.
+    #[error("chain {chain}: {source}")]
+    Unreadable {
+        /// The chain.
+        chain: u8,
+        /// What failed.
+        #[source]
+        source: HistoryError,
+    },
+    /// The commit transaction commits other blocks only.
+    #[error("chain {chain}: its commit transaction lacks the block")]
+    NotInCommit {
+        /// The chain.
+        chain: u8,
+    },
+}
+
+fn join(reasons: &[PubdataMiss]) -> String {
+    reasons.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+/// What is wrong with a block's pubdata (or with the block rebuilt from it).
+#[derive(thiserror::Error, Debug)]
+pub enum PubdataFault {
+    /// No chain stores the block.
+    #[error("no chain has the block committed")]
+    NotCommitted,
+    /// A priority op names a chain the network does not have.
+    #[error("a priority op of unknown chain {0}")]
+    UnknownChain(u8),
+    /// The length is not a positive multiple of the chunk size.
+    #[error("{0} bytes is not a whole number of {CHUNK_BYTES}-byte chunks")]
+    NotChunks(usize),
+    /// The state root the chain stores is not canonical.
+    #[error("the stored state root is not a field element: {0}")]
+    StateRoot(#[source] StateError),
+    /// The ops do not decode.
+    #[error("{0}")]
+    Decode(#[source] BlockError),
+    /// The ops decode but do not re-encode.
+    #[error("{0}")]
+    Encode(#[source] BlockError),
+    /// The ops re-encode to other bytes (the decoding was not strict).
+    #[error("the ops do not re-encode to the same pubdata")]
+    NotCanonical,
+    /// The replayed block could not be sealed.
+    #[error("sealing the block: {0}")]
+    Seal(#[source] BlockError),
+    /// The chain's info of the block could not be computed from it.
+    #[error("computing the stored block info: {0}")]
+    CommitInfo(#[source] BlockError),
 }
 
 /// One block restored: for progress, and for callers that keep the blocks (a node's store).
@@ -224,7 +331,7 @@ fn reader(end: &ChainEndpoint) -> L1Client {
 impl Restorer {
     /// Opens the state file (a new one starts at genesis) and the chains' readers.
     pub fn open(cfg: RestoreConfig) -> Result<Self, RestoreError> {
-        cfg.network.validate().map_err(RestoreError::Config)?;
+        cfg.network.validate().map_err(RestoreError::Network)?;
         if cfg.chains.len() != cfg.network.chains.len() {
             let (got, want) = (cfg.chains.len(), cfg.network.chains.len());
             return Err(RestoreError::Config(format!("{got} chain endpoints for a network of {want} chains")));
@@ -233,7 +340,8 @@ impl Restorer {
             return Err(RestoreError::Config("the network has no data-availability chain to read pubdata from".into()));
         }
         if let Some(dir) = cfg.state_path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| RestoreError::Config(format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|source| RestoreError::CreateDir { path: dir.to_path_buf(), source })?;
         }
         let store = RedbStore::open(&cfg.state_path)?;
         let preset = cfg.network.preset.clone();
@@ -309,7 +417,7 @@ impl Restorer {
     pub async fn run(
         &mut self,
         until: Option<u32>,
-        mut on_block: impl FnMut(&BlockRestored) -> Result<(), String>,
+        mut on_block: impl FnMut(&BlockRestored) -> Result<(), HandlerError>,
     ) -> Result<RestoreReport, RestoreError> {
         let started = Instant::now();
         self.refresh().await?;
@@ -333,7 +441,7 @@ impl Restorer {
             let block = self.restore_block(n, &mut serials).await?;
             ops += block.ops.len() as u64;
             let restored = BlockRestored { number: n, target, block: &block };
-            on_block(&restored).map_err(|reason| RestoreError::Handler { block: n, reason })?;
+            on_block(&restored).map_err(|source| RestoreError::Handler { block: n, source })?;
             if n.is_multiple_of(self.checkpoint_every) || n == target {
                 self.checkpoint()?;
             }
@@ -357,10 +465,7 @@ impl Restorer {
         for h in &self.histories {
             if let Err(e) = h.check_stored(0).await {
                 return Err(match e {
-                    HistoryError::NotStored { chain, .. } => RestoreError::Config(format!(
-                        "chain {chain} was deployed with another genesis state root: check the network's preset \
-                         and its fee owner"
-                    )),
+                    HistoryError::NotStored { chain, .. } => RestoreError::WrongGenesis { chain, source: Box::new(e) },
                     other => RestoreError::Chain { chain: h.chain().0, source: Box::new(other) },
                 });
             }
@@ -394,7 +499,7 @@ impl Restorer {
             .histories
             .iter()
             .find_map(|h| h.stored(n))
-            .ok_or_else(|| RestoreError::BadPubdata { block: n, reason: "no chain has the block committed".into() })?;
+            .ok_or(RestoreError::BadPubdata { block: n, reason: PubdataFault::NotCommitted })?;
         let block = self.replayer.rebuild(n, &pubdata, reference)?;
         for (h, info) in self.histories.iter().zip(&self.network.chains) {
             if let (Some(stored), Some(prev)) = (h.stored(n), h.stored(n - 1)) {
@@ -415,8 +520,9 @@ impl Restorer {
                 continue;
             }
             let h = &self.histories[i];
+            let chain = info.id.0;
             let Some(commit) = h.committed(n) else {
-                reasons.push(format!("chain {}: not committed there", info.id.0));
+                reasons.push(PubdataMiss::NotCommitted { chain });
                 continue;
             };
             let cached = self.pubdata_cache.as_ref().filter(|(tx, _)| *tx == commit.tx_hash);
@@ -427,18 +533,18 @@ impl Restorer {
                         self.pubdata_cache = Some((commit.tx_hash, blocks.clone()));
                         blocks
                     }
-                    Err(e) => {
-                        reasons.push(format!("chain {}: {e}", info.id.0));
+                    Err(source) => {
+                        reasons.push(PubdataMiss::Unreadable { chain, source });
                         continue;
                     }
                 },
             };
             match blocks.into_iter().find(|(b, _)| *b == n) {
                 Some((_, pubdata)) => return Ok(pubdata),
-                None => reasons.push(format!("chain {}: its commit transaction lacks the block", info.id.0)),
+                None => reasons.push(PubdataMiss::NotInCommit { chain }),
             }
         }
-        Err(RestoreError::NoPubdata { block: n, reasons: reasons.join("; ") })
+        Err(RestoreError::NoPubdata { block: n, reasons })
     }
 
     /// Each chain's deposits and full exits in the block are its next queued requests.
@@ -446,16 +552,16 @@ impl Restorer {
         let n = block.number.0;
         for op in block.ops.iter().filter(|op| op.is_priority()) {
             let chain = op.chain_id().map_or(0, |c| c.0);
-            let index = self.chain_index(ChainId(chain)).ok_or(RestoreError::BadPubdata {
-                block: n,
-                reason: format!("a priority op of unknown chain {chain}"),
-            })?;
+            let index = self
+                .chain_index(ChainId(chain))
+                .ok_or(RestoreError::BadPubdata { block: n, reason: PubdataFault::UnknownChain(chain) })?;
             let serial = serials[index];
             let mismatch = |what: String| RestoreError::PriorityMismatch { block: n, chain, serial, what };
             let request = self.histories[index]
                 .request(serial)
                 .ok_or_else(|| mismatch("was never queued (no NewPriorityRequest event)".into()))?;
-            let expected = queued_form(op).map_err(|e| mismatch(e.to_string()))?;
+            let expected =
+                queued_form(op).map_err(|source| RestoreError::QueuedForm { block: n, chain, serial, source })?;
             if request.pubdata != expected {
                 return Err(mismatch(format!("was queued as {} but the block has {}", request.pubdata, expected)));
             }
@@ -507,7 +613,7 @@ pub struct BlockReplayer {
 impl BlockReplayer {
     /// Replays onto `state` (genesis, or a restored state).
     pub fn new(network: Network, state: State) -> Result<Self, RestoreError> {
-        let exec = Executor::new(network.clone(), state).map_err(RestoreError::Config)?;
+        let exec = Executor::new(network.clone(), state).map_err(RestoreError::Executor)?;
         Ok(Self { network, exec })
     }
 
@@ -529,13 +635,12 @@ impl BlockReplayer {
     /// Block `n` as its pubdata and `reference` (the info a chain stores for it: timestamp and
     /// new root) describe it, on top of the current state.
     pub fn rebuild(&mut self, n: u32, pubdata: &[u8], reference: &StoredBlockInfo) -> Result<Block, RestoreError> {
-        let bad = |reason: String| RestoreError::BadPubdata { block: n, reason };
+        let bad = |reason| RestoreError::BadPubdata { block: n, reason };
         if pubdata.is_empty() || !pubdata.len().is_multiple_of(CHUNK_BYTES) {
-            return Err(bad(format!("{} bytes is not a whole number of {CHUNK_BYTES}-byte chunks", pubdata.len())));
+            return Err(bad(PubdataFault::NotChunks(pubdata.len())));
         }
-        let new_root = fr_from_bytes(reference.stateRoot.as_slice())
-            .map_err(|e| bad(format!("the stored state root is not a field element: {e}")))?;
-        let ops = Block::ops_from_pubdata(pubdata).map_err(|e| bad(e.to_string()))?;
+        let new_root = fr_from_bytes(reference.stateRoot.as_slice()).map_err(|e| bad(PubdataFault::StateRoot(e)))?;
+        let ops = Block::ops_from_pubdata(pubdata).map_err(|e| bad(PubdataFault::Decode(e)))?;
         let block = Block {
             number: BlockNumber(n),
             timestamp: reference.timestamp,
@@ -547,8 +652,8 @@ impl BlockReplayer {
         };
         // Decoding is strict (no unknown codes or non-zero padding); re-encoding must give the
         // same bytes, so the ops replayed are exactly the data whose hash was proven.
-        if block.pubdata().map_err(|e| bad(e.to_string()))? != pubdata {
-            return Err(bad("the ops do not re-encode to the same pubdata".into()));
+        if block.pubdata().map_err(|e| bad(PubdataFault::Encode(e)))? != pubdata {
+            return Err(bad(PubdataFault::NotCanonical));
         }
         Ok(block)
     }
@@ -566,7 +671,7 @@ impl BlockReplayer {
         let sealed = self
             .exec
             .seal_block(BlockNumber(n), block.timestamp)
-            .map_err(|e| RestoreError::BadPubdata { block: n, reason: e.to_string() })?;
+            .map_err(|e| RestoreError::BadPubdata { block: n, reason: PubdataFault::Seal(e) })?;
         if sealed.block.new_root != block.new_root {
             let (rebuilt, stored) = (root_bytes(&sealed.block.new_root), root_bytes(&block.new_root));
             return Err(RestoreError::RootMismatch { block: n, rebuilt, stored });
@@ -586,7 +691,7 @@ pub fn check_stored(
 ) -> Result<(), RestoreError> {
     let n = block.number.0;
     let (_, expected) = commit_info(block, &[], chain.id, chain.data_availability, prev)
-        .map_err(|e| RestoreError::BadPubdata { block: n, reason: e.to_string() })?;
+        .map_err(|e| RestoreError::BadPubdata { block: n, reason: PubdataFault::CommitInfo(e) })?;
     let what = info_diff(stored, &expected);
     if !what.is_empty() {
         return Err(RestoreError::BlockMismatch { block: n, chain: chain.id.0, what });

@@ -286,7 +286,9 @@ async fn restore_from_l1_alone_then_every_user_exits_on_every_chain() {
     let import_dir = tempfile::tempdir().unwrap();
     let mut importer = Restorer::open(restore_config(&chains, import_dir.path(), 2)).unwrap();
     let import = |b: &zklink_restore::BlockRestored| {
-        store.put_block(&zklink_node::StoredBlock::imported(b.block.clone())).map_err(|e| e.to_string())
+        store
+            .put_block(&zklink_node::StoredBlock::imported(b.block.clone()))
+            .map_err(zklink_restore::HandlerError::from)
     };
     importer.run(None, import).await.unwrap();
     drop((importer, store));

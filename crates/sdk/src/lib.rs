@@ -32,13 +32,28 @@ pub enum SdkError {
     },
     /// The node could not be reached.
     #[error("cannot reach the node: {0}")]
-    Transport(String),
+    Transport(#[source] jsonrpsee::core::client::Error),
     /// The account does not exist on L2 yet (deposit first).
     #[error("{0} has no L2 account yet: deposit to it first")]
     NoAccount(Address),
     /// Invalid input.
     #[error("{0}")]
     Input(String),
+    /// A transaction, chain or token is not valid for this network.
+    #[error(transparent)]
+    Tx(#[from] TxError),
+    /// The L1 secret key is not a valid secp256k1 secret.
+    #[error("not a valid secp256k1 secret: {0}")]
+    Secret(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The node answered with a fee that is not a decimal amount.
+    #[error("the node returned fee {fee:?}: {source}")]
+    BadFee {
+        /// The fee as returned.
+        fee: String,
+        /// Why it does not parse.
+        #[source]
+        source: std::num::ParseIntError,
+    },
     /// An L1 call failed.
     #[error(transparent)]
     L1(#[from] Box<zklink_l1::L1Error>),
@@ -51,7 +66,7 @@ impl From<jsonrpsee::core::client::Error> for SdkError {
     fn from(e: jsonrpsee::core::client::Error) -> Self {
         match e {
             jsonrpsee::core::client::Error::Call(obj) => Self::Node { code: obj.code(), message: obj.message().into() },
-            other => Self::Transport(other.to_string()),
+            other => Self::Transport(other),
         }
     }
 }
@@ -97,8 +112,8 @@ pub struct Wallet {
 impl Wallet {
     /// Connects to the node's API at `api_url` with the L1 secret key `secret` (32 bytes).
     pub async fn connect(api_url: &str, secret: &[u8; 32]) -> Result<Self, SdkError> {
-        let l1 = SigningKey::from_slice(secret).map_err(|_| SdkError::Input("not a valid secp256k1 secret".into()))?;
-        let api = HttpClientBuilder::default().build(api_url).map_err(|e| SdkError::Transport(e.to_string()))?;
+        let l1 = SigningKey::from_slice(secret).map_err(|e| SdkError::Secret(Box::new(e)))?;
+        let api = HttpClientBuilder::default().build(api_url).map_err(SdkError::Transport)?;
         let network: Network = api.request("zklink_network", rpc_params![]).await?;
         let l2 = derive_l2_key(&l1, &network.name);
         Ok(Self { address: address_of(&l1), l1, l2, api, network })
@@ -174,7 +189,7 @@ impl Wallet {
     /// The least fee the node takes for a tx of `kind` (`Transfer`, `Withdraw`, …) in `token`.
     pub async fn estimate_fee(&self, kind: &str, token: TokenId) -> Result<u128, SdkError> {
         let fee: FeeView = self.api.request("zklink_estimateFee", rpc_params![kind, token.0]).await?;
-        fee.fee.parse().map_err(|_| SdkError::Input(format!("the node returned fee {:?}", fee.fee)))
+        fee.fee.parse().map_err(|source| SdkError::BadFee { fee: fee.fee.clone(), source })
     }
 
     /// Withdrawals to `chain` not yet executed there (what a fast-withdrawal acceptor may pay).
@@ -189,14 +204,14 @@ impl Wallet {
 
     /// Signs `tx` with the L2 key and submits it; returns its hash once the node has it durably.
     pub async fn submit(&self, tx: L2Tx) -> Result<TxHash, SdkError> {
-        let tx = tx.sign(&self.l2).map_err(|e| SdkError::Input(e.to_string()))?;
+        let tx = tx.sign(&self.l2)?;
         Ok(self.api.request("zklink_submitTx", rpc_params![tx]).await?)
     }
 
     /// Sets the account's L2 key, authorised by an EIP-712 signature checked by `chain`'s contract.
     pub async fn change_pubkey(&self, chain: ChainId, fee_token: TokenId, fee: u128) -> Result<TxHash, SdkError> {
         let (id, nonce) = self.id_and_nonce().await?;
-        let info = self.network.check_chain(chain).map_err(|e| SdkError::Input(e.to_string()))?;
+        let info = self.network.check_chain(chain)?;
         let domain = L1Domain { l1_chain_id: info.l1_chain_id, verifying_contract: info.contract };
         let pkh = self.pubkey_hash();
         let signature = sign_change_pubkey(&self.l1, &domain, &pkh, nonce.0, id.0);
@@ -289,7 +304,7 @@ impl Wallet {
             taker_fee_ratio: fee_ratios.1,
             signature: TxSignature::default(),
         };
-        order.sign(&self.l2).map_err(|e| SdkError::Input(e.to_string()))
+        Ok(order.sign(&self.l2)?)
     }
 
     /// Submits the matching of two signed orders (the maker's rests, the taker's crosses it);
@@ -319,15 +334,14 @@ impl Wallet {
 
     /// A client for `chain`'s contract at the L1 endpoint `l1_url`, signing with this wallet's key.
     pub fn l1(&self, chain: ChainId, l1_url: Url) -> Result<L1Client, SdkError> {
-        let info = self.network.check_chain(chain).map_err(|e| SdkError::Input(e.to_string()))?;
-        let signer = PrivateKeySigner::from_slice(&self.l1.to_bytes())
-            .map_err(|_| SdkError::Input("not a valid secp256k1 secret".into()))?;
+        let info = self.network.check_chain(chain)?;
+        let signer = PrivateKeySigner::from_slice(&self.l1.to_bytes()).map_err(|e| SdkError::Secret(Box::new(e)))?;
         Ok(L1Client::new(zklink_l1::client::connect(l1_url, signer), info.contract))
     }
 
     /// The L1 address and decimals of `token` on `chain`.
     pub fn token_on_chain(&self, token: TokenId, chain: ChainId) -> Result<(Address, u8), SdkError> {
-        let t = self.network.token_on_chain(token, chain).map_err(|e| SdkError::Input(e.to_string()))?;
+        let t = self.network.token_on_chain(token, chain)?;
         Ok((t.address, t.decimals))
     }
 

@@ -9,8 +9,9 @@
 
 use alloy::primitives::U256;
 use zklink_circuit::block::{BlockCircuit, BlockWitness};
-use zklink_contracts::devnet::{anvil_for_tests, workspace_root};
+use zklink_contracts::anvil::workspace_root;
 use zklink_contracts::proof_to_evm;
+use zklink_contracts::test_utils::anvil_for_tests;
 use zklink_contracts::verifier::{self, field_to_u256};
 use zklink_crypto::Fr;
 use zklink_executor::testkit::TestNet;

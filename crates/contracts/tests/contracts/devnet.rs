@@ -2,7 +2,7 @@
 //! own message. Skips when the pinned anvil is missing outside CI (in CI that fails).
 
 use alloy::providers::Provider;
-use zklink_contracts::devnet::{anvil_binary, Anvil, DevnetError};
+use zklink_contracts::anvil::{anvil_binary, Anvil, AnvilError};
 
 fn binary() -> Option<std::path::PathBuf> {
     match anvil_binary() {
@@ -37,5 +37,5 @@ async fn two_chains_side_by_side() {
 fn a_failed_start_is_an_error_with_anvil_stderr() {
     let Some(path) = binary() else { return };
     let err = Anvil::spawn_with(&path, 1, &["--no-such-flag"]).unwrap_err();
-    assert!(matches!(&err, DevnetError::Startup { stderr, .. } if stderr.contains("no-such-flag")), "{err}");
+    assert!(matches!(&err, AnvilError::Startup { stderr, .. } if stderr.contains("no-such-flag")), "{err}");
 }

@@ -13,7 +13,7 @@ use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-use zklink_contracts::devnet::anvil_for_tests;
+use zklink_contracts::test_utils::anvil_for_tests;
 use zklink_contracts::verifier::{self, field_to_u256, g1_to_evm, g2_to_evm, Groth16Verifier};
 use zklink_contracts::{constructor_args, proof_to_evm, verifying_key_hash};
 

@@ -12,7 +12,7 @@ use ark_groth16::ProvingKey;
 use zklink_block::{fr_to_bytes, Block};
 use zklink_circuit::block::{BlockCircuit, BlockWitness};
 use zklink_circuit::exit::{ExitCircuit, ExitShape};
-use zklink_contracts::devnet::{anvil_binary, workspace_root, DevnetError};
+use zklink_contracts::anvil::{anvil_binary, workspace_root, AnvilError};
 use zklink_contracts::proof_to_evm;
 use zklink_contracts::zklink::{commit_info, execute_info, genesis_block, sync_signing_hash, StoredBlockInfo};
 use zklink_executor::testkit::{TestNet, TEST_FEE_OWNER};
@@ -27,7 +27,7 @@ pub const E18: u128 = 1_000_000_000_000_000_000;
 pub fn have_anvil() -> bool {
     match anvil_binary() {
         Ok(_) => true,
-        Err(e @ DevnetError::BinaryMissing { .. }) if std::env::var("CI").as_deref() != Ok("true") => {
+        Err(e @ AnvilError::BinaryMissing { .. }) if std::env::var("CI").as_deref() != Ok("true") => {
             eprintln!("SKIPPING an anvil test: {e}");
             false
         }

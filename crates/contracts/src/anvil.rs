@@ -14,7 +14,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,7 +30,7 @@ pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Errors starting a local anvil.
 #[derive(thiserror::Error, Debug)]
-pub enum DevnetError {
+pub enum AnvilError {
     /// The pinned anvil is not installed.
     #[error("anvil is not installed at {path}: run `npm ci --prefix tools/l1` (needs node and npm)")]
     BinaryMissing {
@@ -57,7 +57,8 @@ pub enum DevnetError {
     #[error("anvil did not start ({reason}); its stderr: {stderr}")]
     Startup {
         /// What happened.
-        reason: String,
+        #[source]
+        reason: ProcessFailure,
         /// The tail of anvil's stderr.
         stderr: String,
     },
@@ -70,10 +71,28 @@ pub enum DevnetError {
         /// The chain id it ran.
         chain_id: u64,
         /// What happened.
-        reason: String,
+        #[source]
+        reason: ProcessFailure,
         /// The tail of anvil's stderr.
         stderr: String,
     },
+}
+
+/// What the anvil process did instead of starting, or stopping, cleanly.
+#[derive(thiserror::Error, Debug)]
+pub enum ProcessFailure {
+    /// It printed no listening address in time.
+    #[error("no listening address after {0:?}")]
+    NoAddress(Duration),
+    /// It exited (by itself, or with a failure status when asked to stop).
+    #[error("exited: {0}")]
+    Exited(ExitStatus),
+    /// It did not exit in time after being asked to stop, and was killed.
+    #[error("still running after {0:?}; killed")]
+    StillRunning(Duration),
+    /// Waiting for the process failed (when stopping, it was killed then).
+    #[error("waiting for it failed: {0}")]
+    Wait(#[source] std::io::Error),
 }
 
 /// The workspace root (two levels above this crate's manifest).
@@ -83,7 +102,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// The npm `@foundry-rs/anvil` platform package name suffix for this machine.
-fn platform() -> Result<&'static str, DevnetError> {
+fn platform() -> Result<&'static str, AnvilError> {
     use std::env::consts::{ARCH, OS};
     Ok(match (OS, ARCH) {
         ("linux", "x86_64") => "linux-amd64",
@@ -91,13 +110,13 @@ fn platform() -> Result<&'static str, DevnetError> {
         ("macos", "x86_64") => "darwin-amd64",
         ("macos", "aarch64") => "darwin-arm64",
         ("windows", "x86_64") => "win32-amd64",
-        (os, arch) => return Err(DevnetError::UnsupportedPlatform { os, arch }),
+        (os, arch) => return Err(AnvilError::UnsupportedPlatform { os, arch }),
     })
 }
 
 /// The native anvil binary installed by `npm ci --prefix tools/l1`
 /// (`tools/l1/node_modules/@foundry-rs/anvil-<platform>/bin/anvil`), if it is there.
-pub fn anvil_binary() -> Result<PathBuf, DevnetError> {
+pub fn anvil_binary() -> Result<PathBuf, AnvilError> {
     let exe = if cfg!(windows) { "anvil.exe" } else { "anvil" };
     let path = workspace_root()
         .join("tools/l1/node_modules/@foundry-rs")
@@ -107,7 +126,7 @@ pub fn anvil_binary() -> Result<PathBuf, DevnetError> {
     if path.is_file() {
         Ok(path)
     } else {
-        Err(DevnetError::BinaryMissing { path })
+        Err(AnvilError::BinaryMissing { path })
     }
 }
 
@@ -144,18 +163,18 @@ pub struct Anvil {
 
 impl Anvil {
     /// Starts the pinned anvil ([`anvil_binary`]) on 127.0.0.1 with `chain_id`.
-    pub fn spawn(chain_id: u64) -> Result<Self, DevnetError> {
+    pub fn spawn(chain_id: u64) -> Result<Self, AnvilError> {
         Self::spawn_with(&anvil_binary()?, chain_id, &[])
     }
 
     /// Starts the pinned anvil ([`anvil_binary`]) on 127.0.0.1 with `chain_id` and `options`.
-    pub fn spawn_with_options(chain_id: u64, options: &AnvilOptions) -> Result<Self, DevnetError> {
+    pub fn spawn_with_options(chain_id: u64, options: &AnvilOptions) -> Result<Self, AnvilError> {
         Self::spawn_inner(&anvil_binary()?, chain_id, options, &[])
     }
 
     /// Starts `binary` (an anvil) on 127.0.0.1, on a port the OS picks, with `chain_id` and any
     /// `extra_args`, and waits (at most [`STARTUP_TIMEOUT`]) until it listens.
-    pub fn spawn_with(binary: &Path, chain_id: u64, extra_args: &[&str]) -> Result<Self, DevnetError> {
+    pub fn spawn_with(binary: &Path, chain_id: u64, extra_args: &[&str]) -> Result<Self, AnvilError> {
         Self::spawn_inner(binary, chain_id, &AnvilOptions::default(), extra_args)
     }
 
@@ -164,7 +183,7 @@ impl Anvil {
         chain_id: u64,
         options: &AnvilOptions,
         extra_args: &[&str],
-    ) -> Result<Self, DevnetError> {
+    ) -> Result<Self, AnvilError> {
         let mut command = Command::new(binary);
         command
             .args(["--host", "127.0.0.1", "--port"])
@@ -187,7 +206,7 @@ impl Anvil {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|source| DevnetError::Spawn { path: binary.to_path_buf(), source })?;
+            .map_err(|source| AnvilError::Spawn { path: binary.to_path_buf(), source })?;
 
         // Both pipes are drained for the whole life of the process (anvil logs every request), so
         // it never blocks on a full pipe. Stdout lines are forwarded until it listens.
@@ -219,19 +238,19 @@ impl Anvil {
             let line = match rx.recv_timeout(left) {
                 Ok(line) => line,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    return Err(anvil.startup_error(format!("no listening address after {STARTUP_TIMEOUT:?}")))
+                    return Err(anvil.startup_error(ProcessFailure::NoAddress(STARTUP_TIMEOUT)))
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let status = anvil.child.wait().map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                    let failure = anvil.child.wait().map_or_else(ProcessFailure::Wait, ProcessFailure::Exited);
                     // Let the stderr thread catch up with the last lines before reporting.
                     std::thread::sleep(Duration::from_millis(100));
-                    return Err(anvil.startup_error(format!("exited: {status}")));
+                    return Err(anvil.startup_error(failure));
                 }
             };
             let line = line.trim();
             if let Some(addr) = line.strip_prefix("Listening on ") {
                 let port = addr.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok());
-                anvil.port = port.ok_or_else(|| DevnetError::Output(line.to_string()))?;
+                anvil.port = port.ok_or_else(|| AnvilError::Output(line.to_string()))?;
                 return Ok(anvil);
             }
             if line == "Private Keys" {
@@ -239,15 +258,15 @@ impl Anvil {
             } else if in_keys && line.starts_with('(') {
                 // "(0) 0xac09…"
                 let key = line.split_whitespace().nth(1).and_then(|k| k.parse::<B256>().ok());
-                anvil.keys.push(key.ok_or_else(|| DevnetError::Output(line.to_string()))?);
+                anvil.keys.push(key.ok_or_else(|| AnvilError::Output(line.to_string()))?);
             } else if in_keys && !line.is_empty() && !line.starts_with('=') {
                 in_keys = false;
             }
         }
     }
 
-    fn startup_error(&self, reason: String) -> DevnetError {
-        DevnetError::Startup { reason, stderr: self.stderr_tail() }
+    fn startup_error(&self, reason: ProcessFailure) -> AnvilError {
+        AnvilError::Startup { reason, stderr: self.stderr_tail() }
     }
 
     /// The TCP port it listens on (127.0.0.1).
@@ -296,7 +315,7 @@ impl Anvil {
     /// Waits at most `timeout` for the process to exit after [`Self::request_stop`], and kills it
     /// (SIGKILL) if it is still running then. An error unless it exited by itself with success
     /// (with a state file: unless the file holds the whole chain).
-    pub fn wait_stopped(&mut self, timeout: Duration) -> Result<(), DevnetError> {
+    pub fn wait_stopped(&mut self, timeout: Duration) -> Result<(), AnvilError> {
         let deadline = Instant::now() + timeout;
         let status = loop {
             match self.child.try_wait() {
@@ -306,8 +325,8 @@ impl Anvil {
                     let _ = self.child.kill();
                     let _ = self.child.wait();
                     let reason = match waited {
-                        Err(e) => format!("waiting for it failed ({e}); killed"),
-                        _ => format!("still running after {timeout:?}; killed"),
+                        Err(e) => ProcessFailure::Wait(e),
+                        Ok(_) => ProcessFailure::StillRunning(timeout),
                     };
                     return Err(self.stop_error(reason));
                 }
@@ -318,17 +337,17 @@ impl Anvil {
         } else {
             // Let the stderr thread catch up with the last lines before reporting.
             std::thread::sleep(Duration::from_millis(50));
-            Err(self.stop_error(format!("exited: {status}")))
+            Err(self.stop_error(ProcessFailure::Exited(status)))
         }
     }
 
-    fn stop_error(&self, reason: String) -> DevnetError {
-        DevnetError::Stop { chain_id: self.chain_id, reason, stderr: self.stderr_tail() }
+    fn stop_error(&self, reason: ProcessFailure) -> AnvilError {
+        AnvilError::Stop { chain_id: self.chain_id, reason, stderr: self.stderr_tail() }
     }
 
     /// Stops anvil cleanly ([`Self::request_stop`], then [`Self::wait_stopped`] for at most
     /// `timeout`): with a state file, the file holds the whole chain afterwards.
-    pub fn stop(mut self, timeout: Duration) -> Result<(), DevnetError> {
+    pub fn stop(mut self, timeout: Duration) -> Result<(), AnvilError> {
         self.request_stop();
         self.wait_stopped(timeout)
     }
@@ -379,20 +398,6 @@ impl Anvil {
     }
 }
 
-/// For tests: a fresh anvil for `chain_id`, or `Ok(None)` (the caller skips, with a message
-/// printed here) when the pinned anvil is not installed and `CI` is not `true`. In CI a missing
-/// anvil is the `BinaryMissing` error: the suite must not pass by skipping.
-pub fn anvil_for_tests(chain_id: u64) -> Result<Option<Anvil>, DevnetError> {
-    match anvil_binary() {
-        Ok(_) => Anvil::spawn(chain_id).map(Some),
-        Err(e @ DevnetError::BinaryMissing { .. }) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("SKIPPING an anvil test: {e}");
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
-}
-
 impl Drop for Anvil {
     fn drop(&mut self) {
         // SIGKILL (a no-op once it has exited), then reap it so no zombie is left behind.
@@ -436,13 +441,8 @@ mod tests {
     /// its blocks, receipts and balances.
     #[tokio::test(flavor = "current_thread")]
     async fn a_stopped_chain_resumes_from_its_state_file() {
-        match anvil_binary() {
-            Ok(_) => {}
-            Err(e @ DevnetError::BinaryMissing { .. }) if std::env::var("CI").as_deref() != Ok("true") => {
-                eprintln!("SKIPPING an anvil test: {e}");
-                return;
-            }
-            Err(e) => panic!("{e}"),
+        if !crate::test_utils::anvil_available().expect("the pinned anvil is installed") {
+            return;
         }
         let dir = std::env::temp_dir().join(format!("zklink-anvil-state-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
