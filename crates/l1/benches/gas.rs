@@ -8,17 +8,15 @@
 //!   block, sync with 1, 2 and 3 oracle signatures (base and per signature), and execution of a
 //!   block with one withdrawal against one without (per withdrawal).
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/l1/support.rs"]
 mod support;
 
 use alloy::primitives::U256;
 use support::*;
 use zklink_contracts::zklink::StoredBlockInfo;
 use zklink_l1::client::send;
+use zklink_types::test_utils::{E18, USD, USDC};
 use zklink_types::{Network, Preset};
-
-const USD: u16 = 1;
-const USDC: u16 = 17;
 
 struct Table(Vec<(String, u64, String)>);
 

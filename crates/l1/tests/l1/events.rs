@@ -4,12 +4,11 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-mod support;
-
+use crate::support::*;
 use alloy::primitives::{Address, U256};
-use support::*;
 use zklink_contracts::zklink::ZkLink::ZkLinkEvents;
 use zklink_l1::{EventReader, L1Error, L1Event};
+use zklink_types::test_utils::E18;
 use zklink_types::Network;
 
 /// The receivers of the deposits among `events`.

@@ -6,20 +6,19 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use serde_json::{json, Value};
-use support::*;
 use zklink_contracts::anvil::Anvil;
 use zklink_contracts::zklink::TestToken;
 use zklink_l1::client::send_with;
 use zklink_l1::{L1Client, L1Error, SendPolicy};
+use zklink_types::test_utils::E18;
 use zklink_types::Network;
 
 /// Every test gives up after this (no test waits on a future that may never end).

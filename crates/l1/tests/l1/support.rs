@@ -21,8 +21,6 @@ use zklink_prover::{dev_key_dir, KeyStore, INSECURE_DEV_SEED};
 use zklink_state::State;
 use zklink_types::{ChainId, L2Tx, Network};
 
-pub const E18: u128 = 1_000_000_000_000_000_000;
-
 /// `true` if the pinned anvil is installed; outside CI a missing anvil skips (with a message).
 pub fn have_anvil() -> bool {
     match anvil_binary() {
@@ -35,8 +33,14 @@ pub fn have_anvil() -> bool {
     }
 }
 
+/// One dev key setup at a time in this process. The tests of a binary run in parallel threads and
+/// the key store writes its files in place: a second test wanting the same key waits, then loads
+/// the first one's key instead of rewriting the files under it.
+static KEY_SETUP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The dev proving key of the 4-chunk block shape for `chains` chains (cached under target/).
 pub fn block_key(network: &Network) -> ProvingKey<Bn254> {
+    let _one_setup_at_a_time = KEY_SETUP.lock().unwrap_or_else(|e| e.into_inner());
     let preset = network.preset.clone();
     let chains = network.chains.len() as u8;
     KeyStore::new(dev_key_dir(&workspace_root()))
@@ -48,6 +52,7 @@ pub fn block_key(network: &Network) -> ProvingKey<Bn254> {
 
 /// The dev proving key of the exit circuit.
 pub fn exit_key(network: &Network) -> ProvingKey<Bn254> {
+    let _one_setup_at_a_time = KEY_SETUP.lock().unwrap_or_else(|e| e.into_inner());
     let chains = network.chains.len() as u8;
     let shape = ExitShape::new(&network.preset, chains).expect("exit shape");
     KeyStore::new(dev_key_dir(&workspace_root()))

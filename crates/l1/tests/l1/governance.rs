@@ -5,15 +5,14 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-mod support;
-
+use crate::support::*;
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::Provider;
 use alloy::sol_types::SolCall;
-use support::*;
 use zklink_contracts::zklink::{Config, TestToken, Timelock::TimelockErrors as T, ZkLink, ZkLinkPeriphery as P};
 use zklink_l1::{L1Error, TestChain, TimelockClient};
+use zklink_types::test_utils::E18;
 use zklink_types::Network;
 
 const DELAY: u64 = 3_600;

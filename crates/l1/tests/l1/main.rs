@@ -1,0 +1,13 @@
+//! The integration tests of zklink-l1, in one test binary (one build and one link, not one per
+//! file). Each file is a module; the tests of one file run alone with the module as the filter:
+//!
+//! ```text
+//! cargo test -p zklink-l1 --test l1 lifecycle::
+//! ```
+
+mod support;
+
+mod events;
+mod governance;
+mod lifecycle;
+mod replacement;
