@@ -17,6 +17,7 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// A cursor at the first of `bits`.
     pub fn new(bits: Vec<Boolean<Fr>>) -> Self {
         Self { bits, pos: 0 }
     }
@@ -48,7 +49,9 @@ fn bit_sum(bits: &[Boolean<Fr>]) -> FpVar<Fr> {
 /// A parsed field: its value and its big-endian bits.
 #[derive(Clone)]
 pub struct Field {
+    /// The field's value as an integer (a free linear combination of `bits`).
     pub value: FpVar<Fr>,
+    /// The field's bits, most significant first.
     pub bits: Vec<Boolean<Fr>>,
 }
 
@@ -72,14 +75,17 @@ pub struct Message {
 }
 
 impl Message {
+    /// Appends a constant byte (an op or tx type code).
     pub fn byte(mut self, b: u8) -> Self {
         self.bits.extend(const_bits(&[b]));
         self
     }
+    /// Appends the bits of witness bytes (a field from pubdata or a signed witness).
     pub fn bits(mut self, bits: &[Boolean<Fr>]) -> Self {
         self.bits.extend_from_slice(bits);
         self
     }
+    /// Number of bytes appended so far.
     pub fn len_bytes(&self) -> usize {
         self.bits.len() / 8
     }

@@ -47,11 +47,17 @@ type OnchainStarts = (Vec<Boolean<Fr>>, Vec<Boolean<Fr>>);
 
 /// Everything the op rules read and bind while the circuit is synthesised.
 pub struct Ctx {
+    /// The constraint system being synthesised.
     pub cs: ConstraintSystemRef<Fr>,
+    /// The preset, which fixes id widths and tree depths.
     pub preset: Preset,
+    /// Number of connected chains n (chains are 1..=n).
     pub chain_count: u8,
+    /// Per chunk, its 24 pubdata bytes as 192 witness bits, most significant bit of byte 0 first.
     pub chunks: Vec<Vec<Boolean<Fr>>>,
+    /// Every leaf-update slot, [`SLOTS_PER_CHUNK`](slot::SLOTS_PER_CHUNK) per chunk, in order.
     pub slots: Vec<SlotVar>,
+    /// Per chunk, the signed order-matching values (used where a matching starts).
     pub aux: Vec<witness::AuxVar>,
     claims: Vec<Vec<Boolean<Fr>>>,
     sigs: Vec<Vec<SigRequest>>,
@@ -99,10 +105,12 @@ impl Ctx {
 /// The block circuit for one block shape (chunk count) of a preset and chain count.
 #[derive(Clone)]
 pub struct BlockCircuit {
+    /// The block's witness (or a blank one for key generation).
     pub witness: BlockWitness,
 }
 
 impl BlockCircuit {
+    /// The circuit proving `witness`'s block.
     pub fn new(witness: BlockWitness) -> Self {
         Self { witness }
     }

@@ -13,6 +13,8 @@ use ark_r1cs_std::GR1CSVar;
 use ark_relations::gr1cs::SynthesisError;
 use zklink_crypto::Fr;
 
+/// What every gadget returns: an arkworks [`SynthesisError`] on failure to synthesise (an unsatisfied
+/// constraint is not an error; it makes the system unsatisfiable).
 pub type R<T> = Result<T, SynthesisError>;
 
 /// `g ⇒ a == b` (one constraint).
@@ -131,6 +133,7 @@ pub fn exclusive_or(gates: &[Boolean<Fr>]) -> R<Boolean<Fr>> {
 
 /// A decoded packed float (docs/protocol.md §3): `value = m·10^e`, canonical, below 2^128.
 pub struct Packed {
+    /// The decoded value, `m · 10^e`.
     pub value: FpVar<Fr>,
 }
 

@@ -20,18 +20,28 @@ use crate::gadgets::poseidon;
 /// Op kinds, with their code and chunk count (docs/protocol.md §8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpKind {
+    /// All-zero padding chunk.
     Noop,
+    /// Deposit from a chain's priority queue.
     Deposit,
+    /// Transfer that creates the receiving account.
     TransferToNew,
+    /// Withdraw to a chain.
     Withdraw,
+    /// Transfer between existing accounts.
     Transfer,
+    /// Full exit from a chain's priority queue.
     FullExit,
+    /// Change of an account's L2 key.
     ChangePubKey,
+    /// Forced exit of a keyless account.
     ForcedExit,
+    /// Fill of a maker order by a taker order.
     OrderMatching,
 }
 
 impl OpKind {
+    /// Every kind, in op-code order (the order of each chunk's start flags).
     pub const ALL: [OpKind; 9] = [
         OpKind::Noop,
         OpKind::Deposit,
@@ -44,6 +54,7 @@ impl OpKind {
         OpKind::OrderMatching,
     ];
 
+    /// The op code (byte 0 of the op's pubdata).
     pub fn code(self) -> u8 {
         match self {
             OpKind::Noop => code::NOOP,
@@ -58,10 +69,12 @@ impl OpKind {
         }
     }
 
+    /// The kind with op code `c`, if any.
     pub fn from_code(c: u8) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.code() == c)
     }
 
+    /// Chunks an op of this kind occupies ([`chunks_of`](zklink_types::op::chunks_of)).
     pub fn chunks(self) -> usize {
         zklink_types::op::chunks_of(self.code()).unwrap_or(1)
     }
@@ -69,13 +82,21 @@ impl OpKind {
 
 /// What an op does to one slot; fields left `None` stay as they were.
 pub struct Change {
+    /// The account id the slot must rewrite.
     pub account: FpVar<Fr>,
+    /// The sub-leaf index the slot must rewrite: `sub · 2^token_bits + token` or `sub · 2^slot_bits + slot`.
     pub index: FpVar<Fr>,
+    /// Whether the sub-leaf is in the order tree (else the balance tree).
     pub order: bool,
+    /// New account address, bound where an op may create the account (Deposit, TransferToNew).
     pub address: Option<FpVar<Fr>>,
+    /// New pubkey hash (ChangePubKey).
     pub pkh: Option<FpVar<Fr>>,
+    /// New account nonce (the signer's `nonce + 1`).
     pub nonce: Option<FpVar<Fr>>,
+    /// New high part of an order-slot leaf: the slot's order nonce.
     pub hi: Option<FpVar<Fr>>,
+    /// New low part of the sub-leaf: the balance, or an order slot's residue (always bound).
     pub lo: FpVar<Fr>,
 }
 

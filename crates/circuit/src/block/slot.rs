@@ -25,12 +25,16 @@ pub const SLOTS_PER_CHUNK: usize = 3;
 /// Tree depths the slot gadget is built for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TreeDepths {
+    /// Levels of the account tree.
     pub account: usize,
+    /// Levels of a balance tree.
     pub balance: usize,
+    /// Levels of an order tree.
     pub order: usize,
 }
 
 impl TreeDepths {
+    /// The depths of `preset`'s trees.
     pub fn of(preset: &Preset) -> Self {
         Self {
             account: preset.account_levels() as usize,
@@ -49,13 +53,16 @@ impl TreeDepths {
 /// "balance" below zero) and show the circuit rejects them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubLeaf {
+    /// High part: an order slot's nonce, 0 for a balance (range-checked below 2^32 in the circuit).
     #[serde(with = "fr_serde")]
     pub hi: Fr,
+    /// Low part: the balance or an order slot's residue (range-checked below 2^128 in the circuit).
     #[serde(with = "fr_serde")]
     pub lo: Fr,
 }
 
 impl SubLeaf {
+    /// The sub-leaf of an order slot `{nonce, residue}`.
     pub fn order(nonce: u32, residue: u128) -> Self {
         Self { hi: Fr::from(nonce as u64), lo: Fr::from(residue) }
     }
@@ -65,32 +72,53 @@ impl SubLeaf {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SlotWitness {
+    /// Id of the account the slot rewrites.
     pub account: u32,
+    /// Path of the account leaf under the slot's input root.
     pub account_path: MerklePath,
+    /// The account leaf before.
     pub old: AccountLeaf,
+    /// The account leaf after (its subtree root is recomputed in the circuit, not taken from here).
     pub new: AccountLeaf,
+    /// Whether the sub-leaf rewritten is an order slot (else a balance).
     pub is_order: bool,
     /// Path inside the balance or order tree, padded with zero siblings to the subtree depth.
     pub sub_path: MerklePath,
+    /// The sub-leaf before.
     pub old_value: SubLeaf,
+    /// The sub-leaf after.
     pub new_value: SubLeaf,
 }
 
 /// The slot's variables, for op rules to bind.
 pub struct SlotVar {
+    /// Account id (from the index bits of the account path).
     pub account: FpVar<Fr>,
+    /// Account address before.
     pub old_address: FpVar<Fr>,
+    /// Pubkey hash before.
     pub old_pkh: FpVar<Fr>,
+    /// Account nonce before.
     pub old_nonce: FpVar<Fr>,
+    /// Account address after.
     pub new_address: FpVar<Fr>,
+    /// Pubkey hash after.
     pub new_pkh: FpVar<Fr>,
+    /// Account nonce after (range-checked below 2^32).
     pub new_nonce: FpVar<Fr>,
+    /// Whether the rewritten sub-leaf is in the order tree.
     pub is_order: Boolean<Fr>,
+    /// Index of the rewritten sub-leaf in its tree.
     pub sub_index: FpVar<Fr>,
+    /// Sub-leaf high part before (order nonce; 0 for balances).
     pub old_hi: FpVar<Fr>,
+    /// Sub-leaf low part before (balance or residue, below 2^128).
     pub old_lo: FpVar<Fr>,
+    /// Sub-leaf high part after.
     pub new_hi: FpVar<Fr>,
+    /// Sub-leaf low part after (below 2^128: balances cannot go negative or overflow).
     pub new_lo: FpVar<Fr>,
+    /// The state root after this slot (the next slot's input root).
     pub root_out: FpVar<Fr>,
 }
 

@@ -28,16 +28,29 @@ use super::slot::{SlotWitness, SubLeaf, SLOTS_PER_CHUNK};
 /// Why a witness could not be built: the inputs do not describe a valid block.
 #[derive(Debug, thiserror::Error)]
 pub enum WitnessError {
+    /// The state's root (the second field, decimal) is not the old root of block number (the first).
     #[error("block {0}: the state root {1} is not the block's old root")]
     WrongOldRoot(u32, String),
+    /// An op that needs its signed L2 tx got none, or a tx of another kind.
     #[error("op {index} ({kind}) needs its signed L2 tx, got {got}")]
-    MissingTx { index: usize, kind: &'static str, got: &'static str },
+    MissingTx {
+        /// Index of the op in the block.
+        index: usize,
+        /// The op's kind.
+        kind: &'static str,
+        /// What was given instead.
+        got: &'static str,
+    },
+    /// An op cannot be replayed on the state.
     #[error("op {index}: {reason}")]
     BadOp {
+        /// Index of the op in the block.
         index: usize,
+        /// What is wrong with it.
         #[source]
         reason: OpFault,
     },
+    /// The replayed block's pubdata or commitment could not be computed.
     #[error("block: {0}")]
     Block(#[source] BlockError),
 }
@@ -68,10 +81,13 @@ impl From<&'static str> for OpFault {
 /// A signature check's inputs: public key A, R8 and S (little-endian bytes).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SigWitness {
+    /// The signer's public key `A` as affine `(x, y)`.
     #[serde(with = "fr_serde::pair")]
     pub a: (Fr, Fr),
+    /// The signature's point `R8` as affine `(x, y)`.
     #[serde(with = "fr_serde::pair")]
     pub r8: (Fr, Fr),
+    /// The signature's scalar `S`, 32 bytes little-endian.
     pub s: [u8; 32],
 }
 
@@ -96,26 +112,39 @@ impl SigWitness {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderAux {
+    /// The matching's `expect_base_amount` (0 = no cap), in L2 units.
     pub expect_base: u128,
+    /// The matching's `expect_quote_amount` (0 = no cap), in L2 units.
     pub expect_quote: u128,
+    /// The maker order's price (18-decimal fixed point).
     pub maker_price: u128,
+    /// The taker order's price (18-decimal fixed point).
     pub taker_price: u128,
+    /// The maker order's taker fee ratio (1/10^4 units): not charged, but part of its signed bytes.
     pub maker_taker_ratio: u8,
+    /// The taker order's maker fee ratio (1/10^4 units): not charged, but part of its signed bytes.
     pub taker_maker_ratio: u8,
 }
 
 /// [`OrderAux`] in the circuit, each value with its big-endian bits (a range check).
 #[derive(Clone)]
 pub struct AuxVar {
+    /// [`OrderAux::expect_base`], 128 bits.
     pub expect_base: Field,
+    /// [`OrderAux::expect_quote`], 128 bits.
     pub expect_quote: Field,
+    /// [`OrderAux::maker_price`], 120 bits.
     pub maker_price: Field,
+    /// [`OrderAux::taker_price`], 120 bits.
     pub taker_price: Field,
+    /// [`OrderAux::maker_taker_ratio`], 8 bits.
     pub maker_taker_ratio: Field,
+    /// [`OrderAux::taker_maker_ratio`], 8 bits.
     pub taker_maker_ratio: Field,
 }
 
 impl OrderAux {
+    /// Allocates the values as witnesses with their big-endian bits (which range-checks them).
     pub fn alloc(&self, cs: &ConstraintSystemRef<Fr>) -> R<AuxVar> {
         let field = |v: u128, bits: usize| -> R<Field> {
             let value = FpVar::new_witness(cs.clone(), || Ok(Fr::from(v)))?;
@@ -137,14 +166,21 @@ impl OrderAux {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockWitness {
+    /// The preset the circuit is built for.
     pub preset: Preset,
+    /// Number of connected chains n (one chain hash each in the commitment).
     pub chain_count: u8,
+    /// The block number.
     pub number: u32,
+    /// The block's timestamp, Unix seconds.
     pub timestamp: u64,
+    /// State root before the block.
     #[serde(with = "fr_serde")]
     pub old_root: Fr,
+    /// State root the replay reached (the block's new root for an honest block).
     #[serde(with = "fr_serde")]
     pub new_root: Fr,
+    /// The proof's public input: the block commitment with its top 3 bits cleared.
     #[serde(with = "fr_serde")]
     pub public_input: Fr,
     /// `chunks · 24` bytes, Noop padding included.
@@ -406,6 +442,7 @@ impl BlockWitness {
         Self::build(&mut state, &block, &[])
     }
 
+    /// The block size in chunks.
     pub fn chunks(&self) -> usize {
         self.pubdata.len() / CHUNK_BYTES
     }

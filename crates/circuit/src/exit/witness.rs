@@ -86,24 +86,67 @@ impl ExitClaim {
 /// Why an exit witness cannot be built.
 #[derive(thiserror::Error, Debug)]
 pub enum ExitError {
+    /// The chain count is 0 or more than the preset allows.
     #[error("a network has 1..={max} chains at preset {preset}, got {chains}")]
-    ChainCount { chains: u8, max: u8, preset: String },
+    ChainCount {
+        /// The chain count asked for.
+        chains: u8,
+        /// The preset's largest chain id.
+        max: u8,
+        /// The preset's name.
+        preset: String,
+    },
+    /// The preset itself is not valid.
     #[error("invalid preset: {0}")]
     Preset(#[source] zklink_types::PresetError),
+    /// The paying chain is not one of 1..=n.
     #[error("chain {chain} is not connected: chains are 1..={chains}")]
-    ChainOutOfRange { chain: ChainId, chains: u8 },
+    ChainOutOfRange {
+        /// The chain asked to pay.
+        chain: ChainId,
+        /// The network's chain count n.
+        chains: u8,
+    },
+    /// The exit names account 1, whose balances are the reserves themselves.
     #[error("account 1 is the global asset account: its reserves cannot be exited")]
     GlobalAssetAccount,
+    /// The exit names an account id the state has not created.
     #[error("account {account} does not exist: the state has accounts 0..{count}")]
-    UnknownAccount { account: AccountId, count: usize },
+    UnknownAccount {
+        /// The account named.
+        account: AccountId,
+        /// Number of accounts in the state.
+        count: usize,
+    },
+    /// The account's address is zero, so nobody could be paid.
     #[error("account {account} has no owner address to pay")]
-    NoOwner { account: AccountId },
+    NoOwner {
+        /// The account named.
+        account: AccountId,
+    },
+    /// The sub-account is at least `2^sub_account_bits`.
     #[error("sub-account {sub} is out of range: at most {max}")]
-    SubAccountOutOfRange { sub: SubAccountId, max: u8 },
+    SubAccountOutOfRange {
+        /// The sub-account named.
+        sub: SubAccountId,
+        /// The preset's largest sub-account id.
+        max: u8,
+    },
+    /// The token pair breaks the exit's token rule (USD from reserve ids 2..=16, other tokens ≥ 17
+    /// from their own reserve, within the preset's token range).
     #[error("l2 token {l2_token} with reserve token {reserve_token}: {reason}")]
-    InvalidTokens { l2_token: TokenId, reserve_token: TokenId, reason: &'static str },
+    InvalidTokens {
+        /// The balance's token.
+        l2_token: TokenId,
+        /// The reserve id asked to pay from.
+        reserve_token: TokenId,
+        /// Which part of the rule is broken.
+        reason: &'static str,
+    },
+    /// A witness's path depths or chain count differ from the circuit's shape.
     #[error("witness does not fit the circuit shape: {0}")]
     Shape(String),
+    /// The state could not produce a Merkle path.
     #[error(transparent)]
     State(#[from] StateError),
 }

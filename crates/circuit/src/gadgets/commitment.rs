@@ -10,6 +10,7 @@ use ark_r1cs_std::uint8::UInt8;
 use ark_relations::gr1cs::SynthesisError;
 use zklink_crypto::Fr;
 
+/// Bytes in the circuit (each byte a [`UInt8`] of 8 Boolean witnesses).
 pub type Bytes = Vec<UInt8<Fr>>;
 
 /// SHA-256 of `data` with this crate's gadget (`super::sha256`, ~26k constraints per 64-byte block).
