@@ -25,7 +25,7 @@ use zklink_contracts::anvil::workspace_root;
 use zklink_contracts::zklink::TestToken;
 use zklink_executor::testkit::TEST_FEE_OWNER;
 use zklink_l1::TestChains;
-use zklink_prover::dev_key_dir;
+use zklink_prover::test_utils::dev_key_dir;
 use zklink_sdk::Wallet;
 use zklink_types::{Address, ChainId, Network, TokenId};
 

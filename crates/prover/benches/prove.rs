@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use zklink_circuit::block::{BlockCircuit, BlockWitness};
 use zklink_executor::testkit::TestNet;
-use zklink_prover::{circuit_info, dev_key_dir, prove_with_report, verify, KeyStore, INSECURE_DEV_SEED};
+use zklink_prover::test_utils::dev_key_dir;
+use zklink_prover::{circuit_info, prove_with_report, verify, KeyStore, INSECURE_DEV_SEED};
 use zklink_types::test_utils::E18;
 use zklink_types::{Network, Preset};
 

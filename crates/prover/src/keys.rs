@@ -26,16 +26,18 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zklink_crypto::Fr;
 
-use crate::{insecure_dev_setup, synthesis, ProverError, ProvingKey, Task};
+use crate::{insecure_dev_setup, ProverError, ProvingKey, Task};
 
 /// What identifies a circuit: the SHA-256 of its constraint matrices and their dimensions.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CircuitInfo {
     /// Hex SHA-256 over the dimensions and every (row, column, coefficient) of every matrix.
     pub digest: String,
+    /// Number of constraints.
     pub constraints: usize,
     /// Public inputs, not counting the constant 1.
     pub public_inputs: usize,
+    /// Number of witness (private) variables.
     pub witnesses: usize,
 }
 
@@ -44,7 +46,7 @@ pub fn circuit_info<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<CircuitI
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     cs.set_mode(SynthesisMode::Setup);
-    circuit.generate_constraints(cs.clone()).map_err(synthesis)?;
+    circuit.generate_constraints(cs.clone()).map_err(ProverError::Synthesis)?;
     cs.finalize();
     let (constraints, inputs, witnesses) =
         (cs.num_constraints(), cs.num_instance_variables(), cs.num_witness_variables());
@@ -52,7 +54,7 @@ pub fn circuit_info<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<CircuitI
     for n in [constraints, inputs, witnesses] {
         h.update((n as u64).to_le_bytes());
     }
-    for (label, matrices) in cs.to_matrices().map_err(synthesis)? {
+    for (label, matrices) in cs.to_matrices().map_err(ProverError::Synthesis)? {
         h.update(label.as_bytes());
         for matrix in matrices {
             h.update((matrix.len() as u64).to_le_bytes());
@@ -74,9 +76,15 @@ pub fn circuit_info<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<CircuitI
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum KeyOrigin {
     /// [`crate::insecure_dev_setup`]: whoever knows the seed can forge proofs.
-    InsecureDevSeed { seed: String },
+    InsecureDevSeed {
+        /// The 32-byte seed, hex.
+        seed: String,
+    },
     /// An MPC ceremony; `transcript` says where its attestations are published.
-    Ceremony { transcript: String },
+    Ceremony {
+        /// Where the ceremony's attestations are published.
+        transcript: String,
+    },
 }
 
 /// The `.json` file beside a key.
@@ -84,7 +92,9 @@ pub enum KeyOrigin {
 pub struct KeyMeta {
     /// Hex SHA-256 of the `.pk` file.
     pub sha256: String,
+    /// The circuit the key was made for; loading it for a different circuit is refused.
     pub circuit: CircuitInfo,
+    /// Where the key came from.
     pub origin: KeyOrigin,
 }
 
@@ -94,10 +104,12 @@ pub struct KeyStore {
 }
 
 impl KeyStore {
+    /// A store over `dir` (created when the first key is written).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self { dir: dir.into() }
     }
 
+    /// Path of key `name`'s proving key file, `<dir>/<name>.pk` (its metadata is `<name>.json`).
     pub fn pk_path(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.pk"))
     }
@@ -110,7 +122,7 @@ impl KeyStore {
     pub fn meta(&self, name: &str) -> Result<KeyMeta, ProverError> {
         let path = self.meta_path(name);
         let bytes = read(&path)?;
-        serde_json::from_slice(&bytes).map_err(|e| ProverError::Decode { path, reason: e.to_string() })
+        serde_json::from_slice(&bytes).map_err(|source| ProverError::Metadata { path, source })
     }
 
     /// Loads key `name` after checking the file against its recorded hash. Prefer
@@ -129,7 +141,7 @@ impl KeyStore {
         // The hash already vouches for the bytes: skip the subgroup checks. Uncompressed points
         // load at disk speed (compressed ones need a square root each: 16 s for a dev-4 key).
         let pk = ProvingKey::deserialize_uncompressed_unchecked(bytes.as_slice())
-            .map_err(|e| ProverError::Decode { path, reason: e.to_string() })?;
+            .map_err(|source| ProverError::Decode { path, source })?;
         task.finish(&format!("loaded key {name} ({} MB)", bytes.len() >> 20));
         Ok((pk, meta))
     }
@@ -157,14 +169,13 @@ impl KeyStore {
     ) -> Result<(), ProverError> {
         let path = self.pk_path(name);
         let mut bytes = Vec::new();
-        pk.serialize_uncompressed(&mut bytes)
-            .map_err(|e| ProverError::Decode { path: path.clone(), reason: e.to_string() })?;
+        pk.serialize_uncompressed(&mut bytes).map_err(|source| ProverError::Encode { path: path.clone(), source })?;
         fs::create_dir_all(&self.dir).map_err(|source| ProverError::Io { path: self.dir.clone(), source })?;
         write(&path, &bytes)?;
         let meta = KeyMeta { sha256: hex::encode(Sha256::digest(&bytes)), circuit, origin };
         let meta_path = self.meta_path(name);
         let json = serde_json::to_vec_pretty(&meta)
-            .map_err(|e| ProverError::Decode { path: meta_path.clone(), reason: e.to_string() })?;
+            .map_err(|source| ProverError::Metadata { path: meta_path.clone(), source })?;
         write(&meta_path, &json)
     }
 
@@ -208,15 +219,16 @@ impl KeyStore {
     }
 }
 
-/// Where dev keys are cached for a checkout at `workspace`: `$ZKLINK_KEY_DIR` if set, else
-/// `zklink-keys` in cargo's target directory (`$CARGO_TARGET_DIR` or `<workspace>/target`), so
-/// `cargo clean` drops them with the other build products.
-pub fn dev_key_dir(workspace: &Path) -> PathBuf {
-    if let Some(dir) = std::env::var_os("ZKLINK_KEY_DIR") {
-        return PathBuf::from(dir);
+/// Where dev keys are cached for a checkout at `workspace`: `key_dir` if given, else `zklink-keys`
+/// in cargo's target directory (`target_dir`, or `<workspace>/target`), so `cargo clean` drops
+/// them with the other build products. The library reads no environment: the binary passes
+/// `$ZKLINK_KEY_DIR` and `$CARGO_TARGET_DIR`, and so does `test_utils::dev_key_dir` (feature
+/// `test-utils`) for tests and benchmarks.
+pub fn dev_key_dir_from(workspace: &Path, key_dir: Option<PathBuf>, target_dir: Option<PathBuf>) -> PathBuf {
+    if let Some(dir) = key_dir {
+        return dir;
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"));
-    target.join("zklink-keys")
+    target_dir.unwrap_or_else(|| workspace.join("target")).join("zklink-keys")
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ProverError> {

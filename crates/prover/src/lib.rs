@@ -15,6 +15,8 @@
 pub mod keys;
 pub mod progress;
 pub mod snarkjs;
+#[cfg(feature = "test-utils")]
+pub mod test_utils;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -22,8 +24,10 @@ use std::time::{Duration, Instant};
 use ark_bn254::Bn254;
 use ark_groth16::Groth16;
 use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, Matrix, OptimizationGoal, R1CS_PREDICATE_LABEL,
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, Matrix, OptimizationGoal, SynthesisError,
+    R1CS_PREDICATE_LABEL,
 };
+use ark_serialize::SerializationError;
 use ark_snark::SNARK;
 use ark_std::UniformRand;
 use rand::SeedableRng;
@@ -31,33 +35,91 @@ use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 use zklink_crypto::Fr;
 
-pub use keys::{circuit_info, dev_key_dir, CircuitInfo, KeyMeta, KeyOrigin, KeyStore};
+pub use keys::{circuit_info, dev_key_dir_from, CircuitInfo, KeyMeta, KeyOrigin, KeyStore};
 pub use progress::Task;
 
+/// A Groth16 proof over BN254.
 pub type Proof = ark_groth16::Proof<Bn254>;
+/// A Groth16 proving key over BN254 (one per circuit shape).
 pub type ProvingKey = ark_groth16::ProvingKey<Bn254>;
+/// A Groth16 verifying key over BN254 (the part of the proving key a verifier needs).
 pub type VerifyingKey = ark_groth16::VerifyingKey<Bn254>;
 
+/// Why a setup, a proof, a verification or a key file operation failed.
 #[derive(thiserror::Error, Debug)]
 pub enum ProverError {
+    /// arkworks refused the circuit or the proving/verifying computation.
     #[error("constraint synthesis failed: {0}")]
-    Synthesis(String),
+    Synthesis(#[from] SynthesisError),
+    /// The synthesised constraint system does not have the R1CS shape Groth16 needs.
+    #[error("constraint synthesis failed: {0}")]
+    NotR1cs(String),
+    /// The witness breaks a constraint (named by the circuit, or by its R1CS row).
     #[error("the witness does not satisfy the circuit (first failing constraint: {0})")]
     Unsatisfied(String),
+    /// Reading or writing a key file failed.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A key file does not hash to what its metadata records.
     #[error("{path}: integrity check failed: sha256 is {got}, the metadata says {expected}")]
-    Integrity { path: PathBuf, expected: String, got: String },
-    #[error("{path}: not a valid key file: {reason}")]
-    Decode { path: PathBuf, reason: String },
+    Integrity {
+        /// The key file.
+        path: PathBuf,
+        /// The hash its metadata records.
+        expected: String,
+        /// The file's hash.
+        got: String,
+    },
+    /// A key file's bytes are not a proving key.
+    #[error("{path}: not a valid key file: {source}")]
+    Decode {
+        /// The key file.
+        path: PathBuf,
+        /// arkworks' deserialisation error.
+        #[source]
+        source: SerializationError,
+    },
+    /// A proving key could not be serialised.
+    #[error("{path}: cannot serialise the key: {source}")]
+    Encode {
+        /// The key file it was meant for.
+        path: PathBuf,
+        /// arkworks' serialisation error.
+        #[source]
+        source: SerializationError,
+    },
+    /// A key's metadata file is not valid JSON of a [`KeyMeta`] (or could not be written as one).
+    #[error("{path}: not a valid key metadata file: {source}")]
+    Metadata {
+        /// The metadata file.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The key was made for another version of the circuit.
     #[error("{path}: the key was made for circuit {key_circuit}, but this circuit is {circuit} (the circuit changed; a new setup is needed)")]
-    WrongCircuit { path: PathBuf, key_circuit: String, circuit: String },
+    WrongCircuit {
+        /// The key file.
+        path: PathBuf,
+        /// The digest of the circuit the key was made for.
+        key_circuit: String,
+        /// The digest of the circuit given.
+        circuit: String,
+    },
+    /// The key and the circuit disagree on the number of public inputs.
     #[error("the proving key has {key} public inputs but the circuit allocates {circuit}")]
-    InputCount { key: usize, circuit: usize },
-}
-
-fn synthesis(e: impl std::fmt::Display) -> ProverError {
-    ProverError::Synthesis(e.to_string())
+    InputCount {
+        /// Public inputs of the key.
+        key: usize,
+        /// Public inputs of the circuit.
+        circuit: usize,
+    },
 }
 
 /// INSECURE deterministic setup: the toxic waste is derived from `seed`. Tests and devnet only.
@@ -66,7 +128,7 @@ pub fn insecure_dev_setup<C: ConstraintSynthesizer<Fr>>(
     seed: [u8; 32],
 ) -> Result<(ProvingKey, VerifyingKey), ProverError> {
     let mut rng = ChaCha20Rng::from_seed(seed);
-    Groth16::<Bn254>::circuit_specific_setup(circuit, &mut rng).map_err(synthesis)
+    Groth16::<Bn254>::circuit_specific_setup(circuit, &mut rng).map_err(ProverError::Synthesis)
 }
 
 /// A circuit synthesised with its witness, inlined and checked: ready for the prover.
@@ -77,7 +139,7 @@ struct Synthesized {
 fn synthesize<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<Synthesized, ProverError> {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
-    circuit.generate_constraints(cs.clone()).map_err(synthesis)?;
+    circuit.generate_constraints(cs.clone()).map_err(ProverError::Synthesis)?;
     cs.finalize();
     Ok(Synthesized { cs })
 }
@@ -91,12 +153,12 @@ struct Relation {
 
 impl Synthesized {
     fn relation(&self) -> Result<Relation, ProverError> {
-        let mut all = self.cs.to_matrices().map_err(synthesis)?;
+        let mut all = self.cs.to_matrices().map_err(ProverError::Synthesis)?;
         let matrices = all
             .remove(R1CS_PREDICATE_LABEL)
-            .ok_or_else(|| ProverError::Synthesis("the circuit has no R1CS constraints".into()))?;
-        let mut z = self.cs.instance_assignment().map_err(synthesis)?;
-        z.extend(self.cs.witness_assignment().map_err(synthesis)?);
+            .ok_or_else(|| ProverError::NotR1cs("the circuit has no R1CS constraints".into()))?;
+        let mut z = self.cs.instance_assignment().map_err(ProverError::Synthesis)?;
+        z.extend(self.cs.witness_assignment().map_err(ProverError::Synthesis)?);
         Ok(Relation { matrices, z, inputs: self.cs.num_instance_variables() })
     }
 
@@ -105,13 +167,13 @@ impl Synthesized {
     fn check(&self, r: &Relation) -> Result<(), ProverError> {
         let dot = |row: &[(Fr, usize)]| row.iter().map(|(c, i)| *c * r.z[*i]).sum::<Fr>();
         let [a, b, c] = &r.matrices[..] else {
-            return Err(ProverError::Synthesis(format!("expected 3 R1CS matrices, got {}", r.matrices.len())));
+            return Err(ProverError::NotR1cs(format!("expected 3 R1CS matrices, got {}", r.matrices.len())));
         };
         let bad = (0..a.len()).into_par_iter().find_first(|&i| dot(&a[i]) * dot(&b[i]) != dot(&c[i]));
         match bad {
             None => Ok(()),
             Some(row) => {
-                let which = self.cs.which_is_unsatisfied().map_err(synthesis)?;
+                let which = self.cs.which_is_unsatisfied().map_err(ProverError::Synthesis)?;
                 Err(ProverError::Unsatisfied(which.unwrap_or_else(|| format!("R1CS row {row}"))))
             }
         }
@@ -125,6 +187,7 @@ pub const INSECURE_DEV_SEED: [u8; 32] = *b"zklink-insecure-dev-block-seed-1";
 /// Where one proof's time went.
 #[derive(Clone, Debug)]
 pub struct ProveReport {
+    /// Number of constraints of the circuit proven.
     pub constraints: usize,
     /// Constraint synthesis with the witness, and inlining.
     pub synthesis: Duration,
@@ -172,7 +235,7 @@ pub fn prove_with_report<C: ConstraintSynthesizer<Fr>>(
         constraints,
         &rel.z,
     )
-    .map_err(synthesis)?;
+    .map_err(ProverError::Synthesis)?;
     let proving = t.elapsed();
     task.finish(&format!("proved {constraints} constraints"));
     Ok((proof, ProveReport { constraints, synthesis: synthesis_time, check, proving }))
@@ -186,5 +249,5 @@ pub fn check_satisfied<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<(), P
 
 /// Whether `proof` is valid for `public_inputs` under `vk`.
 pub fn verify(vk: &VerifyingKey, public_inputs: &[Fr], proof: &Proof) -> Result<bool, ProverError> {
-    Groth16::<Bn254>::verify(vk, public_inputs, proof).map_err(synthesis)
+    Groth16::<Bn254>::verify(vk, public_inputs, proof).map_err(ProverError::Synthesis)
 }

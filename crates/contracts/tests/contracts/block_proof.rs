@@ -15,7 +15,8 @@ use zklink_contracts::test_utils::anvil_for_tests;
 use zklink_contracts::verifier::{self, field_to_u256};
 use zklink_crypto::Fr;
 use zklink_executor::testkit::TestNet;
-use zklink_prover::{dev_key_dir, snarkjs, KeyStore};
+use zklink_prover::test_utils::dev_key_dir;
+use zklink_prover::{snarkjs, KeyStore};
 use zklink_types::test_utils::E18;
 
 /// Public, so anyone can forge proofs under this key: dev and tests only.

@@ -17,7 +17,8 @@ use zklink_contracts::proof_to_evm;
 use zklink_contracts::zklink::{commit_info, execute_info, genesis_block, sync_signing_hash, StoredBlockInfo};
 use zklink_executor::testkit::{TestNet, TEST_FEE_OWNER};
 use zklink_l1::{EventReader, L1Error, TestChains, TestChainsConfig};
-use zklink_prover::{dev_key_dir, KeyStore, INSECURE_DEV_SEED};
+use zklink_prover::test_utils::dev_key_dir;
+use zklink_prover::{KeyStore, INSECURE_DEV_SEED};
 use zklink_state::State;
 use zklink_types::{ChainId, L2Tx, Network};
 
