@@ -21,6 +21,8 @@ fn g2(p: &G2Affine) -> Value {
     json!([[dec(&p.x.c0), dec(&p.x.c1)], [dec(&p.y.c0), dec(&p.y.c1)], ["1", "0"]])
 }
 
+/// `vk` as a snarkjs `verification_key.json` (`protocol` groth16, `curve` bn128, `nPublic`, the
+/// `vk_*` points and `IC`).
 pub fn verifying_key(vk: &VerifyingKey) -> Value {
     json!({
         "protocol": "groth16",
@@ -34,10 +36,12 @@ pub fn verifying_key(vk: &VerifyingKey) -> Value {
     })
 }
 
+/// `p` as a snarkjs `proof.json` (`pi_a`, `pi_b`, `pi_c`).
 pub fn proof(p: &Proof) -> Value {
     json!({ "protocol": "groth16", "curve": "bn128", "pi_a": g1(&p.a), "pi_b": g2(&p.b), "pi_c": g1(&p.c) })
 }
 
+/// The public inputs as a snarkjs `public.json`: an array of decimal strings.
 pub fn public_inputs(inputs: &[Fr]) -> Value {
     Value::Array(inputs.iter().map(|x| Value::String(dec(x))).collect())
 }
@@ -45,10 +49,17 @@ pub fn public_inputs(inputs: &[Fr]) -> Value {
 /// Errors running the independent snarkjs verifier.
 #[derive(thiserror::Error, Debug)]
 pub enum SnarkjsError {
+    /// Writing the temporary files or starting `node` failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The verifier script exited with neither 0 (valid) nor 1 (invalid).
     #[error("snarkjs failed to run (exit {code:?}): {stderr}")]
-    Failed { code: Option<i32>, stderr: String },
+    Failed {
+        /// The script's exit code (`None` if killed by a signal).
+        code: Option<i32>,
+        /// What it wrote to stderr.
+        stderr: String,
+    },
 }
 
 /// Whether node and `tools/vectors/node_modules/snarkjs` (from `npm ci --prefix tools/vectors`)
