@@ -3,12 +3,10 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-#[path = "../../l1/tests/support/mod.rs"]
-mod support;
-
+use crate::support::*;
 use alloy::primitives::{Address, U256};
-use support::*;
 use zklink_node::PriorityWatcher;
+use zklink_types::test_utils::E18;
 use zklink_types::{ChainId, Network, PriorityTx};
 
 fn receivers(txs: &[PriorityTx]) -> Vec<(u64, Address)> {

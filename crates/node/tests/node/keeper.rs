@@ -7,10 +7,8 @@ use std::sync::Arc;
 use zklink_executor::testkit::TestUser;
 use zklink_executor::testkit::{TestNet, TEST_FEE_OWNER};
 use zklink_node::{BlockStore, MempoolLimits, QueueError, StateKeeper, SubmitError, Submitted};
+use zklink_types::test_utils::{E18, USD};
 use zklink_types::{L2Tx, Network, PriorityTx};
-
-const E18: u128 = 1_000_000_000_000_000_000;
-const USD: u16 = 1;
 
 fn with_serial(mut tx: PriorityTx, serial: u64) -> PriorityTx {
     match &mut tx {

@@ -6,24 +6,19 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-#[path = "../../l1/tests/support/mod.rs"]
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use ark_bn254::Bn254;
 use ark_groth16::ProvingKey;
-use support::*;
 use zklink_executor::testkit::{TestNet, TEST_FEE_OWNER};
 use zklink_executor::Executor;
 use zklink_l1::TestChains;
 use zklink_node::{Node, NodeConfig, NodeHandle};
+use zklink_types::test_utils::{E18, USD, USDC, USDT};
 use zklink_types::{AccountId, Network, SubAccountId, TokenId};
 
-const USD: u16 = 1;
-const USDC: u16 = 17;
-const USDT: u16 = 18;
 const DEADLINE: Duration = Duration::from_secs(240);
 
 fn node_config(chains: &TestChains, dir: &std::path::Path, pk: &Arc<ProvingKey<Bn254>>) -> NodeConfig {

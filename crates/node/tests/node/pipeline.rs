@@ -6,18 +6,13 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-#[path = "../../l1/tests/support/mod.rs"]
-mod support;
-
+use crate::support::*;
 use alloy::primitives::B256;
-use support::*;
 use zklink_l1::BlockCounters;
 use zklink_node::prover::prove_and_store;
 use zklink_node::{Action, BlockStore, ChainSender, LocalOracles, Pipeline, PipelineError, StoredBlock};
+use zklink_types::test_utils::{E18, USD, USDC};
 use zklink_types::{ChainId, Network};
-
-const USD: u16 = 1;
-const USDC: u16 = 17;
 
 fn pipeline(chains: &zklink_l1::TestChains, genesis: B256) -> Pipeline {
     let senders = chains
