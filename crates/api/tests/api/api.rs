@@ -15,9 +15,8 @@ use serde_json::Value;
 use zklink_api::codes;
 use zklink_executor::testkit::{TestNet, TestUser, TEST_FEE_OWNER};
 use zklink_node::{BlockStore, FeePolicy, MempoolLimits, NodeHandle, StateKeeper};
+use zklink_types::test_utils::E18;
 use zklink_types::{L2Tx, Network, PriorityTx, TxHash};
-
-const E18: u128 = 1_000_000_000_000_000_000;
 
 fn code(e: Error) -> i32 {
     match e {
