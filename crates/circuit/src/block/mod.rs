@@ -55,7 +55,7 @@ pub struct Ctx {
     pub chain_count: u8,
     /// Per chunk, its 24 pubdata bytes as 192 witness bits, most significant bit of byte 0 first.
     pub chunks: Vec<Vec<Boolean<Fr>>>,
-    /// Every leaf-update slot, [`SLOTS_PER_CHUNK`](slot::SLOTS_PER_CHUNK) per chunk, in order.
+    /// Every leaf-update slot, [`SLOTS_PER_CHUNK`] per chunk, in order.
     pub slots: Vec<SlotVar>,
     /// Per chunk, the signed order-matching values (used where a matching starts).
     pub aux: Vec<witness::AuxVar>,
