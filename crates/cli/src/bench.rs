@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::{bail, Context};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
@@ -34,11 +35,11 @@ pub struct LoadArgs {
 }
 
 /// A node with funded users, and their pre-signed transfers (one sequence per client).
-fn prepare(args: &LoadArgs, dir: &std::path::Path) -> Result<(NodeHandle, Vec<Vec<L2Tx>>, Network), String> {
+fn prepare(args: &LoadArgs, dir: &std::path::Path) -> anyhow::Result<(NodeHandle, Vec<Vec<L2Tx>>, Network)> {
     let network = Network::dev(3);
-    let store = Arc::new(BlockStore::open(&dir.join("node.redb")).map_err(|e| e.to_string())?);
+    let store = Arc::new(BlockStore::open(&dir.join("node.redb")).context("opening the block store")?);
     let mut keeper = StateKeeper::open(network.clone(), store.clone(), TEST_FEE_OWNER, args.block_chunks)
-        .map_err(|e| e.to_string())?;
+        .context("opening the state keeper")?;
     let mut mirror = TestNet::new(network.clone());
     let users: Vec<_> = (0..args.clients as u64).map(|i| mirror.user(i)).collect();
     for (serial, u) in users.iter().enumerate() {
@@ -46,20 +47,20 @@ fn prepare(args: &LoadArgs, dir: &std::path::Path) -> Result<(NodeHandle, Vec<Ve
         if let PriorityTx::Deposit(dep) = &mut d {
             dep.serial_id.0 = serial as u64;
         }
-        mirror.apply_priority(&d).map_err(|e| e.to_string())?;
-        keeper.submit_priority(d, 1).map_err(|e| e.to_string())?;
+        mirror.apply_priority(&d).context("funding a user (mirror)")?;
+        keeper.submit_priority(d, 1).context("funding a user")?;
     }
     for u in &users {
         let cpk = mirror.change_pubkey_tx(u);
-        mirror.apply_l2(cpk.clone()).map_err(|e| e.to_string())?;
-        keeper.submit(cpk, 1).map_err(|e| e.to_string())?;
+        mirror.apply_l2(cpk.clone()).context("setting a user's key (mirror)")?;
+        keeper.submit(cpk, 1).context("setting a user's key")?;
     }
     let mut sequences = vec![Vec::with_capacity(args.txs); users.len()];
     for _ in 0..args.txs {
         for (i, u) in users.iter().enumerate() {
             let to = users[(i + 1) % users.len()].address;
             let tx = mirror.transfer_tx(u, to, USD, E18, 0);
-            mirror.apply_l2(tx.clone()).map_err(|e| e.to_string())?;
+            mirror.apply_l2(tx.clone()).context("signing the transfers")?;
             sequences[i].push(tx);
         }
     }
@@ -79,25 +80,25 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Submits every sequence concurrently over HTTP; returns the sorted latencies and the wall time.
-async fn submit_over_http(url: &str, sequences: Vec<Vec<L2Tx>>) -> Result<(Vec<Duration>, Duration), String> {
+async fn submit_over_http(url: &str, sequences: Vec<Vec<L2Tx>>) -> anyhow::Result<(Vec<Duration>, Duration)> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for txs in sequences {
-        let client = HttpClientBuilder::default().build(url).map_err(|e| e.to_string())?;
+        let client = HttpClientBuilder::default().build(url).with_context(|| format!("connecting to {url}"))?;
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(txs.len());
             for tx in txs {
                 let t = Instant::now();
                 let r: Result<TxHash, _> = client.request("zklink_submitTx", rpc_params![tx]).await;
-                r.map_err(|e| e.to_string())?;
+                r.context("zklink_submitTx")?;
                 latencies.push(t.elapsed());
             }
-            Ok::<_, String>(latencies)
+            anyhow::Ok(latencies)
         }));
     }
     let mut latencies = Vec::new();
     for t in tasks {
-        latencies.extend(t.await.map_err(|e| e.to_string())??);
+        latencies.extend(t.await.context("a client task")??);
     }
     let elapsed = started.elapsed();
     latencies.sort();
@@ -105,15 +106,15 @@ async fn submit_over_http(url: &str, sequences: Vec<Vec<L2Tx>>) -> Result<(Vec<D
 }
 
 /// Runs the load test and prints the figures.
-pub async fn load(args: LoadArgs) -> Result<(), String> {
+pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("zklink-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("direct")).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir.join("direct")).with_context(|| format!("creating {}", dir.display()))?;
     eprintln!("preparing {} clients × {} signed transfers…", args.clients, args.txs);
     let (node, sequences, network) = prepare(&args, &dir)?;
     let api = zklink_api::serve("127.0.0.1:0".parse().expect("literal"), node.clone(), network)
         .await
-        .map_err(|e| e.to_string())?;
+        .context("serving the API")?;
     let (latencies, elapsed) = submit_over_http(&format!("http://{}", api.addr), sequences).await?;
     let sealed = node.keeper().next_block_number() - 1;
     api.stop().await;
@@ -133,12 +134,15 @@ pub async fn load(args: LoadArgs) -> Result<(), String> {
     let ordered: Vec<L2Tx> = (0..args.txs).flat_map(|i| sequences.iter().map(move |s| s[i].clone())).collect();
     let n = ordered.len() as u32;
     let started = Instant::now();
-    let verified =
-        ordered.into_iter().map(VerifiedTx::verify).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+    let verified = ordered
+        .into_iter()
+        .map(VerifiedTx::verify)
+        .collect::<Result<Vec<_>, _>>()
+        .context("verifying the transfers")?;
     let verify = started.elapsed() / n;
     let started = Instant::now();
     for v in verified {
-        node.keeper().submit_verified(v, 2).map_err(|e| e.to_string())?;
+        node.keeper().submit_verified(v, 2).context("submitting a transfer in-process")?;
     }
     let apply = started.elapsed() / n;
     println!("  in-process, per transfer on one core:");
@@ -167,11 +171,11 @@ pub struct DevnetArgs {
 async fn time_until(
     what: &str,
     start: Instant,
-    mut done: impl AsyncFnMut() -> Result<bool, String>,
-) -> Result<Duration, String> {
+    mut done: impl AsyncFnMut() -> anyhow::Result<bool>,
+) -> anyhow::Result<Duration> {
     while !done().await? {
         if start.elapsed() > Duration::from_secs(600) {
-            return Err(format!("{what} did not happen within 10 minutes"));
+            bail!("{what} did not happen within 10 minutes");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -183,36 +187,39 @@ async fn devnet_round(
     chains: &zklink_l1::TestChains,
     w: &zklink_sdk::Wallet,
     round: usize,
-) -> Result<[Duration; 3], String> {
+) -> anyhow::Result<[Duration; 3]> {
     use zklink_types::{ChainId, TokenId};
     let (usd, usdc) = (TokenId(1), TokenId(17));
     let c1 = chains.chain(1);
-    let err = |e: zklink_sdk::SdkError| e.to_string();
-    let balance = async || Ok::<_, String>(w.account().await.map_err(err)?.map_or(0, |a| a.balance(0, usd.0)));
+    let balance =
+        async || anyhow::Ok(w.account().await.context("reading the account")?.map_or(0, |a| a.balance(0, usd.0)));
     let token =
-        zklink_contracts::zklink::TestToken::new(c1.token(usdc.0).ok_or("no USDC")?, c1.client.provider().clone());
+        zklink_contracts::zklink::TestToken::new(c1.token(usdc.0).context("no USDC")?, c1.client.provider().clone());
     token
         .mint(w.address(), alloy::primitives::U256::from(10_000_000u64))
         .send()
         .await
-        .map_err(|e| e.to_string())?
+        .context("minting USDC")?
         .get_receipt()
         .await
-        .map_err(|e| e.to_string())?;
+        .context("minting USDC")?;
     let before = balance().await?;
-    w.deposit(ChainId(1), c1.anvil.endpoint_url(), usdc, 10_000_000, true).await.map_err(err)?;
+    w.deposit(ChainId(1), c1.anvil.endpoint_url(), usdc, 10_000_000, true).await.context("depositing")?;
     let start = Instant::now();
     let deposit = time_until("credit", start, async || Ok(balance().await? >= before + 10 * E18)).await?;
     if round == 0 {
-        w.change_pubkey(ChainId(1), usd, 0).await.map_err(err)?;
+        w.change_pubkey(ChainId(1), usd, 0).await.context("setting the L2 key")?;
     }
 
     let start = Instant::now();
-    let hash = w.transfer(alloy::primitives::Address::repeat_byte(0xf1), usd, E18, 0).await.map_err(err)?;
+    let hash = w
+        .transfer(alloy::primitives::Address::repeat_byte(0xf1), usd, E18, 0)
+        .await
+        .context("submitting the transfer")?;
     let transfer = time_until("execution", start, async || {
-        let Some(n) = w.block_of(hash, 1).await.map_err(err)? else { return Ok(false) };
+        let Some(n) = w.block_of(hash, 1).await.context("reading the tx status")? else { return Ok(false) };
         for c in &chains.chains {
-            if c.client.block_counters().await.map_err(|e| e.to_string())?.executed < n {
+            if c.client.block_counters().await.context("reading the block counters")?.executed < n {
                 return Ok(false);
             }
         }
@@ -220,17 +227,17 @@ async fn devnet_round(
     })
     .await?;
 
-    let pending = async || c1.client.pending_balance(w.address(), usdc.0).await.map_err(|e| e.to_string());
+    let pending = async || c1.client.pending_balance(w.address(), usdc.0).await.context("reading the pending balance");
     let claimable = pending().await?;
     let start = Instant::now();
-    w.withdraw(ChainId(1), usd, usdc, E18, 0, 0).await.map_err(err)?;
+    w.withdraw(ChainId(1), usd, usdc, E18, 0, 0).await.context("submitting the withdrawal")?;
     let withdraw = time_until("claimable", start, async || Ok(pending().await? > claimable)).await?;
     Ok([deposit, transfer, withdraw])
 }
 
 /// Runs the devnet in-process and times deposit → credited, transfer → executed on every chain
 /// and withdrawal → claimable.
-pub async fn devnet(args: DevnetArgs) -> Result<(), String> {
+pub async fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("zklink-bench-devnet-{}", std::process::id()));
     let crate::devnet::Devnet { chains, node, api, oracles } = crate::devnet::launch(crate::devnet::LaunchOptions {
         data_dir: dir.clone(),
@@ -244,7 +251,7 @@ pub async fn devnet(args: DevnetArgs) -> Result<(), String> {
     let key = chains.chain(1).anvil.keys()[1];
     let measure = async {
         let result = async {
-            let w = zklink_sdk::Wallet::connect(&url, &key.0).await.map_err(|e| e.to_string())?;
+            let w = zklink_sdk::Wallet::connect(&url, &key.0).await.context("connecting the wallet")?;
             let mut rounds = Vec::new();
             for r in 0..args.rounds {
                 let t = devnet_round(&chains, &w, r).await?;
@@ -258,7 +265,7 @@ pub async fn devnet(args: DevnetArgs) -> Result<(), String> {
                 rounds.push(t);
             }
             let restored = restore_devnet(&chains, &dir).await?;
-            Ok::<_, String>((rounds, restored))
+            anyhow::Ok((rounds, restored))
         }
         .await;
         let _ = stop.send(());
@@ -304,16 +311,16 @@ pub async fn devnet(args: DevnetArgs) -> Result<(), String> {
 async fn restore_devnet(
     chains: &zklink_l1::TestChains,
     dir: &std::path::Path,
-) -> Result<zklink_restore::RestoreReport, String> {
+) -> anyhow::Result<zklink_restore::RestoreReport> {
     let config = zklink_restore::RestoreConfig {
         network: chains.network.clone(),
         fee_owner: alloy::signers::local::PrivateKeySigner::from_bytes(&chains.chain(1).anvil.keys()[0])
-            .map_err(|e| e.to_string())?
+            .context("anvil's dev key 0")?
             .address(),
         chains: chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
         state_path: dir.join("restored").join("state.redb"),
         checkpoint_every: 100,
     };
-    let mut restorer = zklink_restore::Restorer::open(config).map_err(|e| e.to_string())?;
-    restorer.run(None, |_| Ok(())).await.map_err(|e| e.to_string())
+    let mut restorer = zklink_restore::Restorer::open(config).context("opening the restored state")?;
+    restorer.run(None, |_| Ok(())).await.context("restoring from L1")
 }

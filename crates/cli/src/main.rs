@@ -4,10 +4,11 @@
 #![forbid(unsafe_code)]
 
 mod bench;
-mod bench_recovery;
+mod bench_restore;
 mod devnet;
 mod node;
 mod oracle;
+mod paths;
 mod prover;
 mod restore;
 mod wallet;
@@ -58,9 +59,9 @@ enum BenchCommand {
     Devnet(bench::DevnetArgs),
     /// Restore speed: a synthetic history rebuilt from its pubdata through the restore path
     /// (checks, replay, Merkle roots, checkpoints), blocks/s and ops/s with the cost per stage.
-    Restore(bench_recovery::RestoreArgs),
+    Restore(bench_restore::RestoreArgs),
     /// Exit-proof time at a preset (witness, synthesis, check, proving).
-    ExitProof(bench_recovery::ExitArgs),
+    ExitProof(bench_restore::ExitArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -88,14 +89,62 @@ fn main() -> std::process::ExitCode {
         Command::ExitProof(args) => runtime.block_on(restore::exit_proof(args)),
         Command::Bench(BenchCommand::Load(args)) => runtime.block_on(bench::load(args)),
         Command::Bench(BenchCommand::Devnet(args)) => runtime.block_on(bench::devnet(args)),
-        Command::Bench(BenchCommand::Restore(args)) => bench_recovery::restore(args),
-        Command::Bench(BenchCommand::ExitProof(args)) => bench_recovery::exit_proof(args),
+        Command::Bench(BenchCommand::Restore(args)) => bench_restore::restore(args),
+        Command::Bench(BenchCommand::ExitProof(args)) => bench_restore::exit_proof(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", report(&e));
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes, outermost first, joined by ": " (what `{:#}` prints), each message
+/// once: the libraries' errors often repeat their source's message in their own, so a cause whose
+/// text is already in the report is not printed again.
+fn report(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report;
+
+    /// An error that repeats its source's message in its own, as many library errors do.
+    #[derive(Debug)]
+    struct Repeats(std::io::Error);
+
+    impl std::fmt::Display for Repeats {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "reading the key: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Repeats {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn every_cause_is_reported_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let plain = anyhow::Error::new(io()).context("starting the node");
+        assert_eq!(report(&plain), "starting the node: no such file");
+        let repeated = anyhow::Error::new(Repeats(io())).context("starting the node");
+        assert_eq!(report(&repeated), "starting the node: reading the key: no such file");
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use alloy::primitives::B256;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest::Url;
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use zklink_circuit::block::BlockCircuit;
 use zklink_l1::SendPolicy;
@@ -132,28 +133,33 @@ impl ChainFile {
     }
 }
 
-fn signer(key: &B256) -> Result<PrivateKeySigner, String> {
-    PrivateKeySigner::from_bytes(key).map_err(|e| format!("invalid key: {e}"))
+fn signer(key: &B256) -> anyhow::Result<PrivateKeySigner> {
+    PrivateKeySigner::from_bytes(key).context("invalid key")
+}
+
+/// Reads and parses the JSON file at `path` (`what` names it in errors).
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path, what: &str) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {what} {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not a valid {what}", path.display()))
 }
 
 /// Runs the node until Ctrl-C or SIGTERM.
-pub async fn run(args: Args) -> Result<(), String> {
-    let text = std::fs::read_to_string(&args.config).map_err(|e| format!("{}: {e}", args.config.display()))?;
-    let f: NodeFile = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", args.config.display()))?;
-    f.network.validate().map_err(|e| format!("network: {e}"))?;
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let f: NodeFile = read_json(&args.config, "node configuration")?;
+    f.network.validate().with_context(|| format!("{}: network", args.config.display()))?;
     let chains = f.network.chains.len() as u8;
     let store = KeyStore::new(f.key_dir.clone());
     let mut block_keys = Vec::new();
     for &chunks in &f.block_sizes {
         let name = BlockCircuit::shape_name(&f.network.preset, chains, chunks);
-        let (pk, _) = store.load(&name).map_err(|e| format!("proving key {name}: {e}"))?;
+        let (pk, _) = store.load(&name).with_context(|| format!("loading proving key {name}"))?;
         block_keys.push((chunks, Arc::new(pk)));
     }
     let node = Node::open(NodeConfig {
         network: f.network.clone(),
         chains: f.chains.iter().map(ChainFile::endpoint).collect(),
-        operator: signer(&f.operator_key)?,
-        oracles: f.oracle_keys.iter().map(signer).collect::<Result<_, _>>()?,
+        operator: signer(&f.operator_key).context("operatorKey")?,
+        oracles: f.oracle_keys.iter().map(signer).collect::<anyhow::Result<_>>().context("oracleKeys")?,
         data_dir: f.data_dir.clone(),
         fee_owner: f.fee_owner,
         block_time: Duration::from_millis(f.block_time_ms),
@@ -171,14 +177,15 @@ pub async fn run(args: Args) -> Result<(), String> {
         revert_unknown_blocks: f.revert_unknown_blocks,
         send_policy: {
             let policy = f.send_policy.policy();
-            policy.validate().map_err(|e| format!("sendPolicy: {e}"))?;
+            policy.validate().context("sendPolicy")?;
             policy
         },
     })
-    .map_err(|e| e.to_string())?;
+    .context("opening the node")?;
     let api_cfg = zklink_api::ApiConfig { prover_token: f.prover_token.clone() };
-    let api =
-        zklink_api::serve_with(f.rpc, node.handle(), f.network.clone(), api_cfg).await.map_err(|e| e.to_string())?;
+    let api = zklink_api::serve_with(f.rpc, node.handle(), f.network.clone(), api_cfg)
+        .await
+        .with_context(|| format!("serving the JSON-RPC API on {}", f.rpc))?;
     println!("zklink node: JSON-RPC API on http://{}", api.addr);
     node.run(async {
         let _ = tokio::signal::ctrl_c().await;

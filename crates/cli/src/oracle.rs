@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use alloy::primitives::B256;
 use alloy::signers::local::PrivateKeySigner;
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use zklink_l1::SendPolicy;
 use zklink_oracle::{Oracle, OracleConfig};
 use zklink_types::Network;
 
-use crate::node::ChainFile;
+use crate::node::{read_json, ChainFile};
 
 /// Options of `zklink oracle`.
 #[derive(clap::Args)]
@@ -46,11 +47,10 @@ pub struct OracleFile {
 }
 
 /// Runs the oracle until Ctrl-C.
-pub async fn run(args: Args) -> Result<(), String> {
-    let text = std::fs::read_to_string(&args.config).map_err(|e| format!("{}: {e}", args.config.display()))?;
-    let f: OracleFile = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", args.config.display()))?;
-    f.network.validate().map_err(|e| format!("network: {e}"))?;
-    let key = PrivateKeySigner::from_bytes(&f.key).map_err(|e| format!("key: {e}"))?;
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let f: OracleFile = read_json(&args.config, "oracle configuration")?;
+    f.network.validate().with_context(|| format!("{}: network", args.config.display()))?;
+    let key = PrivateKeySigner::from_bytes(&f.key).context("key")?;
     let oracle = Oracle::open(OracleConfig {
         network: f.network.clone(),
         chains: f.chains.iter().map(ChainFile::endpoint).collect(),
@@ -61,9 +61,11 @@ pub async fn run(args: Args) -> Result<(), String> {
         poll_interval: Duration::from_millis(f.poll_ms),
         send_policy: SendPolicy::default(),
     })
-    .map_err(|e| e.to_string())?;
+    .context("opening the oracle")?;
     let address = oracle.address();
-    let api = zklink_oracle::api::serve(f.listen, oracle.handle()).await?;
+    let api = zklink_oracle::api::serve(f.listen, oracle.handle())
+        .await
+        .with_context(|| format!("serving the oracle API on {}", f.listen))?;
     println!("zklink oracle {address}: API on http://{} ({} peers)", api.addr, f.peers.len());
     oracle
         .run(async {

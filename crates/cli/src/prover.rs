@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::rpc_params;
-use zklink_contracts::anvil::workspace_root;
-use zklink_prover::{dev_key_dir, KeyStore};
+use zklink_prover::KeyStore;
 use zklink_prover_worker::{client, load_keys, WorkerConfig};
 use zklink_types::Network;
 
@@ -35,8 +35,8 @@ pub struct Args {
 }
 
 /// Runs the worker until Ctrl-C.
-pub async fn run(args: Args) -> Result<(), String> {
-    let api = client(&args.node).map_err(|e| e.to_string())?;
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let api = client(&args.node).with_context(|| format!("connecting to the node at {}", args.node))?;
     let network = loop {
         // The node may start after its workers: wait for it (Ctrl-C stops waiting).
         match api.request::<Network, _>("zklink_network", rpc_params![]).await {
@@ -51,9 +51,10 @@ pub async fn run(args: Args) -> Result<(), String> {
         }
     };
     let sizes = if args.block_sizes.is_empty() { network.preset.block_chunk_sizes.clone() } else { args.block_sizes };
-    let dir = args.key_dir.unwrap_or_else(|| dev_key_dir(&workspace_root()));
+    let dir = args.key_dir.unwrap_or_else(crate::paths::dev_key_dir);
     eprintln!("loading proving keys for {sizes:?}-chunk blocks from {}…", dir.display());
-    let keys = load_keys(&network, &KeyStore::new(dir), &sizes).map_err(|e| e.to_string())?;
+    let keys = load_keys(&network, &KeyStore::new(&dir), &sizes)
+        .with_context(|| format!("loading the proving keys from {}", dir.display()))?;
     eprintln!("proving for {} as {:?} (Ctrl-C stops)", args.node, args.name);
     let cfg = WorkerConfig {
         node_url: args.node,
@@ -66,7 +67,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
-    .map_err(|e| e.to_string())?;
+    .context("running the prover worker")?;
     eprintln!("prover stopped: {} proofs accepted, {} failed", stats.proven, stats.failed);
     Ok(())
 }

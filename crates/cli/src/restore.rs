@@ -9,21 +9,23 @@ use std::path::{Path, PathBuf};
 
 use alloy::primitives::B256;
 use alloy::signers::local::PrivateKeySigner;
+use anyhow::{anyhow, bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use zklink_circuit::exit::{ExitCircuit, ExitRequest, ExitShape};
-use zklink_contracts::anvil::workspace_root;
 use zklink_l1::L1Client;
 use zklink_node::store::StoredBlock;
 use zklink_node::BlockStore;
-use zklink_prover::{dev_key_dir, KeyStore, ProvingKey, INSECURE_DEV_SEED};
-use zklink_restore::{BlockRestored, ChainExodus, ExitPlan, ExodusStatus, RestoreConfig, RestoreReport, Restorer};
+use zklink_prover::{KeyStore, ProvingKey, INSECURE_DEV_SEED};
+use zklink_restore::{
+    BlockRestored, ChainExodus, ExitPlan, ExodusStatus, HandlerError, RestoreConfig, RestoreReport, Restorer,
+};
 use zklink_types::{
     AccountId, Address, ChainId, Network, SubAccountId, TokenId, GLOBAL_ASSET_ACCOUNT_ID, USD_RESERVE_OFFSET,
     USD_RESERVE_RANGE, USD_TOKEN_ID,
 };
 
-use crate::node::ChainFile;
+use crate::node::{read_json, ChainFile};
 
 /// The public facts a restore needs.
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -39,17 +41,16 @@ pub struct NetworkFile {
 
 impl NetworkFile {
     /// Reads `path`.
-    pub fn read(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let f: Self = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        f.network.validate().map_err(|e| format!("{}: network: {e}", path.display()))?;
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let f: Self = read_json(path, "network file")?;
+        f.network.validate().with_context(|| format!("{}: network", path.display()))?;
         Ok(f)
     }
 
     /// Writes it as `path` (the devnet does).
-    pub fn write(&self, path: &Path) -> Result<(), String> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
-        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(self).context("encoding the network file")?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
     }
 
     fn restore_config(&self, state_dir: &Path) -> RestoreConfig {
@@ -76,9 +77,10 @@ pub struct Source {
 }
 
 impl Source {
-    fn open(&self) -> Result<(NetworkFile, Restorer), String> {
+    fn open(&self) -> anyhow::Result<(NetworkFile, Restorer)> {
         let file = NetworkFile::read(&self.network)?;
-        let restorer = Restorer::open(file.restore_config(&self.state)).map_err(|e| e.to_string())?;
+        let restorer = Restorer::open(file.restore_config(&self.state))
+            .with_context(|| format!("opening the restored state in {}", self.state.display()))?;
         Ok((file, restorer))
     }
 }
@@ -99,13 +101,13 @@ pub struct Args {
 }
 
 /// Restores (or continues restoring) and prints what every chain confirmed.
-pub async fn run(args: Args) -> Result<(), String> {
+pub async fn run(args: Args) -> anyhow::Result<()> {
     let (_, mut restorer) = args.source.open()?;
     let report = match &args.into_node {
         None => restore_with_progress(&mut restorer, args.until, |_| Ok(())).await?,
         Some(dir) => {
             let store = node_store(dir, restorer.block())?;
-            let import = |b: &BlockRestored| import_block(&store, b.block);
+            let import = |b: &BlockRestored| import_block(&store, b.block).map_err(HandlerError::from);
             restore_with_progress(&mut restorer, args.until, import).await?
         }
     };
@@ -122,28 +124,29 @@ pub async fn run(args: Args) -> Result<(), String> {
 
 /// The node store in `dir`. It may be ahead of the restored state (a run stopped between two
 /// checkpoints wrote blocks the state file does not have yet), never behind it.
-fn node_store(dir: &Path, restored: u32) -> Result<BlockStore, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let store = BlockStore::open(&dir.join("node.redb")).map_err(|e| e.to_string())?;
-    let last = store.last_block().map_err(|e| e.to_string())?;
+fn node_store(dir: &Path, restored: u32) -> anyhow::Result<BlockStore> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("node.redb");
+    let store = BlockStore::open(&path).with_context(|| format!("opening the node store {}", path.display()))?;
+    let last = store.last_block().context("reading the node store")?;
     if last < restored {
-        return Err(format!(
+        bail!(
             "the node store in {} holds {last} blocks but the restored state is at block {restored}: \
              use a fresh --state directory with a fresh node directory",
             dir.display()
-        ));
+        );
     }
     Ok(store)
 }
 
 /// Appends `block` to the node store, or checks the block already there (written by an earlier
 /// run that stopped before its checkpoint) is the same.
-fn import_block(store: &BlockStore, block: &zklink_block::Block) -> Result<(), String> {
+fn import_block(store: &BlockStore, block: &zklink_block::Block) -> anyhow::Result<()> {
     let n = block.number.0;
-    match store.block(n).map_err(|e| format!("node store: {e}"))? {
+    match store.block(n).context("node store")? {
         Some(kept) if kept.block.new_root == block.new_root => Ok(()),
-        Some(_) => Err(format!("the node store's block {n} is not the one restored from L1")),
-        None => store.put_block(&StoredBlock::imported(block.clone())).map_err(|e| format!("node store: {e}")),
+        Some(_) => bail!("the node store's block {n} is not the one restored from L1"),
+        None => store.put_block(&StoredBlock::imported(block.clone())).context("node store"),
     }
 }
 
@@ -151,8 +154,8 @@ fn import_block(store: &BlockStore, block: &zklink_block::Block) -> Result<(), S
 async fn restore_with_progress(
     restorer: &mut Restorer,
     until: Option<u32>,
-    mut on_block: impl FnMut(&BlockRestored) -> Result<(), String>,
-) -> Result<RestoreReport, String> {
+    mut on_block: impl FnMut(&BlockRestored) -> Result<(), HandlerError>,
+) -> anyhow::Result<RestoreReport> {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("restoring {bar:40} block {pos}/{len} [{elapsed}, {per_sec}, eta {eta}]")
@@ -168,7 +171,7 @@ async fn restore_with_progress(
         })
         .await;
     bar.finish_and_clear();
-    report.map_err(|e| e.to_string())
+    report.context("restoring from L1")
 }
 
 fn print_report(r: &RestoreReport) {
@@ -198,25 +201,24 @@ fn print_report(r: &RestoreReport) {
 
 /// The exit circuit's proving key: from `dir`, or for the dev preset made with the public dev
 /// seed (like the devnet's keys) when missing.
-fn exit_key(network: &Network, dir: Option<&Path>) -> Result<ProvingKey, String> {
-    let store = KeyStore::new(dir.map_or_else(|| dev_key_dir(&workspace_root()), Path::to_path_buf));
+fn exit_key(network: &Network, dir: Option<&Path>) -> anyhow::Result<ProvingKey> {
+    let store = KeyStore::new(dir.map_or_else(crate::paths::dev_key_dir, Path::to_path_buf));
     if network.preset.name == "dev" {
         return insecure_dev_exit_key(&store, network);
     }
     let name = ExitCircuit::shape_name(&network.preset, network.chains.len() as u8);
-    store.load(&name).map(|(pk, _)| pk).map_err(|e| format!("exit key {name}: {e}"))
+    store.load(&name).map(|(pk, _)| pk).with_context(|| format!("loading exit key {name}"))
 }
 
 /// `network`'s exit key from `store`, made with the public dev seed when missing (devnets,
 /// tests, benchmarks: whoever knows the seed can forge exits).
-pub fn insecure_dev_exit_key(store: &KeyStore, network: &Network) -> Result<ProvingKey, String> {
+pub fn insecure_dev_exit_key(store: &KeyStore, network: &Network) -> anyhow::Result<ProvingKey> {
     let chains = network.chains.len() as u8;
-    let shape = ExitShape::new(&network.preset, chains).map_err(|e| e.to_string())?;
+    let shape = ExitShape::new(&network.preset, chains).context("the exit circuit's shape")?;
+    let name = ExitCircuit::shape_name(&network.preset, chains);
     store
-        .load_or_setup(&ExitCircuit::shape_name(&network.preset, chains), INSECURE_DEV_SEED, || {
-            ExitCircuit::blank(shape.clone())
-        })
-        .map_err(|e| e.to_string())
+        .load_or_setup(&name, INSECURE_DEV_SEED, || ExitCircuit::blank(shape.clone()))
+        .with_context(|| format!("loading or making the dev exit key {name}"))
 }
 
 /// Options of `zklink exit-proof`.
@@ -249,11 +251,12 @@ pub struct ExitArgs {
 }
 
 /// Proves one exit from the restored state.
-pub async fn exit_proof(args: ExitArgs) -> Result<(), String> {
+pub async fn exit_proof(args: ExitArgs) -> anyhow::Result<()> {
     let (file, mut restorer) = args.source.open()?;
-    restorer.refresh().await.map_err(|e| e.to_string())?;
+    restorer.refresh().await.context("reading the chains")?;
     let chain = ChainId(args.chain);
-    let index = file.network.chains.iter().position(|c| c.id == chain).ok_or(format!("no chain {}", args.chain))?;
+    let index =
+        file.network.chains.iter().position(|c| c.id == chain).ok_or_else(|| anyhow!("no chain {}", args.chain))?;
     let reserve = match args.reserve {
         Some(r) => r,
         None if args.token == USD_TOKEN_ID.0 => {
@@ -262,11 +265,11 @@ pub async fn exit_proof(args: ExitArgs) -> Result<(), String> {
                 .filter(|&r| restorer.state().balance(GLOBAL_ASSET_ACCOUNT_ID, reserves, TokenId(r)) > 0)
                 .map(|r| format!("{r} (token {})", r + USD_RESERVE_OFFSET))
                 .collect();
-            return Err(format!(
+            bail!(
                 "USD is paid from a stablecoin reserve: pass --reserve (stablecoin id − 15); chain {} holds: {}",
                 args.chain,
                 if held.is_empty() { "none".to_string() } else { held.join(", ") }
-            ));
+            );
         }
         None => args.token,
     };
@@ -275,11 +278,10 @@ pub async fn exit_proof(args: ExitArgs) -> Result<(), String> {
         eprintln!("note: chain {} is not in exodus yet; performExodus refuses the proof until it is", args.chain);
     }
     let executed = history.counters().executed;
-    let last = history.stored(executed).cloned().ok_or("the chain's executed block has no commit event")?;
+    let last = history.stored(executed).cloned().context("the chain's executed block has no commit event")?;
     let pk = exit_key(&file.network, args.key_dir.as_deref())?;
     let block = restorer.block();
-    let mut plan = ExitPlan::for_chain(restorer.state_mut(), block, &file.network, chain, last.clone())
-        .map_err(|e| e.to_string())?;
+    let mut plan = ExitPlan::for_chain(restorer.state_mut(), block, &file.network, chain, last.clone())?;
     let req = ExitRequest {
         chain,
         account: AccountId(args.account),
@@ -287,7 +289,7 @@ pub async fn exit_proof(args: ExitArgs) -> Result<(), String> {
         l2_token: TokenId(args.token),
         reserve_token: TokenId(reserve),
     };
-    let proven = plan.prove(&pk, &req).map_err(|e| e.to_string())?;
+    let proven = plan.prove(&pk, &req).context("proving the exit")?;
     let r = &proven.report;
     eprintln!(
         "proved the exit of account {} on chain {} against block {}: {} (L2 units) to {} — {} constraints, \
@@ -321,9 +323,9 @@ pub async fn exit_proof(args: ExitArgs) -> Result<(), String> {
         "amount": proven.call.amount.to_string(),
         "proof": proven.proof.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
     });
-    let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&json).context("encoding the proof")?;
     match &args.out {
-        Some(path) => std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?,
+        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
         None => println!("{text}"),
     }
     Ok(())
@@ -340,9 +342,9 @@ pub struct ExodusArgs {
 }
 
 /// The wallet's exodus on every chain: restore (continuing), then activate, refund, exit, claim.
-pub async fn exodus(args: ExodusArgs, key: &B256) -> Result<(), String> {
+pub async fn exodus(args: ExodusArgs, key: &B256) -> anyhow::Result<()> {
     let (file, mut restorer) = args.source.open()?;
-    let signer = PrivateKeySigner::from_bytes(key).map_err(|e| format!("invalid key: {e}"))?;
+    let signer = PrivateKeySigner::from_bytes(key).context("invalid key")?;
     let owner = signer.address();
     let report = restore_with_progress(&mut restorer, None, |_| Ok(())).await?;
     println!("restored to block {} (root {})", report.block, report.root);
@@ -352,7 +354,7 @@ pub async fn exodus(args: ExodusArgs, key: &B256) -> Result<(), String> {
         .map(|c| L1Client::new(zklink_l1::client::connect(c.url.clone(), signer.clone()), c.zklink))
         .collect();
     let pk = exit_key(&file.network, args.key_dir.as_deref())?;
-    let results = zklink_restore::exodus(&mut restorer, &clients, owner, &pk).await.map_err(|e| e.to_string())?;
+    let results = zklink_restore::exodus(&mut restorer, &clients, owner, &pk).await.context("exodus")?;
     for c in &results {
         print_chain_exodus(c);
     }
@@ -362,9 +364,12 @@ pub async fn exodus(args: ExodusArgs, key: &B256) -> Result<(), String> {
     for block in blocks {
         let dir = args.source.state.join(format!("block-{block}"));
         println!("restoring the state at block {block} in {} for the chains that pay against it", dir.display());
-        let mut at_block = Restorer::open(file.restore_config(&dir)).map_err(|e| e.to_string())?;
+        let mut at_block = Restorer::open(file.restore_config(&dir))
+            .with_context(|| format!("opening the restored state in {}", dir.display()))?;
         restore_with_progress(&mut at_block, Some(block), |_| Ok(())).await?;
-        let results = zklink_restore::exodus(&mut at_block, &clients, owner, &pk).await.map_err(|e| e.to_string())?;
+        let results = zklink_restore::exodus(&mut at_block, &clients, owner, &pk)
+            .await
+            .with_context(|| format!("exodus against block {block}"))?;
         for c in results.iter().filter(|c| c.block == block) {
             print_chain_exodus(c);
         }

@@ -2,7 +2,8 @@
 
 use alloy::primitives::B256;
 use alloy::transports::http::reqwest::Url;
-use zklink_sdk::{format_units, parse_units, SdkError, Wallet};
+use anyhow::Context;
+use zklink_sdk::{format_units, parse_units, Wallet};
 use zklink_types::api::TxStatusView;
 use zklink_types::{Address, ChainId, Order, TokenId, TxHash};
 
@@ -180,13 +181,14 @@ fn symbol(w: &Wallet, token: u16) -> String {
 }
 
 /// Runs a wallet command and prints its outcome.
-pub async fn run(args: Args) -> Result<(), String> {
+pub async fn run(args: Args) -> anyhow::Result<()> {
     if let Command::Exodus(exodus) = args.command {
         return crate::restore::exodus(exodus, &args.key).await;
     }
-    let w = Wallet::connect(&args.api, &args.key.0).await.map_err(|e| e.to_string())?;
-    let l2 = |s: &str| parse_units(s, 18).map_err(|e| e.to_string());
-    let err = |e: SdkError| e.to_string();
+    let w = Wallet::connect(&args.api, &args.key.0)
+        .await
+        .with_context(|| format!("connecting to the node's API at {}", args.api))?;
+    let l2 = |s: &str| parse_units(s, 18);
     match args.command {
         Command::Address => {
             println!("address      {}", w.address());
@@ -194,7 +196,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         }
         Command::Balances { executed } => {
             let account = if executed { w.account_executed().await } else { w.account().await };
-            match account.map_err(err)? {
+            match account.context("reading the account")? {
                 None => println!("{} has no L2 account yet: deposit to it first", w.address()),
                 Some(a) => {
                     let key = if a.has_key() { "set" } else { "not set (run `zklink wallet activate`)" };
@@ -216,21 +218,23 @@ pub async fn run(args: Args) -> Result<(), String> {
             }
         }
         Command::Deposit { chain, l1, token, amount, usd } => {
-            let (_, decimals) = w.token_on_chain(TokenId(token), ChainId(chain)).map_err(err)?;
-            let l1_amount = parse_units(&amount, decimals).map_err(err)?;
-            w.deposit(ChainId(chain), l1, TokenId(token), l1_amount, usd).await.map_err(err)?;
+            let (_, decimals) = w.token_on_chain(TokenId(token), ChainId(chain))?;
+            let l1_amount = parse_units(&amount, decimals)?;
+            w.deposit(ChainId(chain), l1, TokenId(token), l1_amount, usd)
+                .await
+                .with_context(|| format!("depositing on chain {chain}"))?;
             println!(
                 "deposited {amount} {} on chain {chain}; credited once the node takes the request",
                 symbol(&w, token)
             );
         }
         Command::Activate { chain } => {
-            let hash = w.change_pubkey(ChainId(chain), TokenId(1), 0).await.map_err(err)?;
+            let hash = w.change_pubkey(ChainId(chain), TokenId(1), 0).await.context("setting the L2 key")?;
             println!("L2 key set: tx {hash:?}");
         }
         Command::Transfer { to, token, amount, fee } => {
             let fee = fee_or_estimate(&w, fee, "Transfer", token).await?;
-            let hash = w.transfer(to, TokenId(token), l2(&amount)?, fee).await.map_err(err)?;
+            let hash = w.transfer(to, TokenId(token), l2(&amount)?, fee).await.context("submitting the transfer")?;
             println!("transferred {amount} {} to {to}: tx {hash:?}", symbol(&w, token));
         }
         Command::Withdraw { chain, token, as_token, amount, fee, fast_ratio } => {
@@ -239,19 +243,19 @@ pub async fn run(args: Args) -> Result<(), String> {
             let hash = w
                 .withdraw(ChainId(chain), TokenId(token), l1_token, l2(&amount)?, fee, fast_ratio)
                 .await
-                .map_err(err)?;
+                .context("submitting the withdrawal")?;
             println!(
                 "withdrawal of {amount} {} to chain {chain} as {}: tx {hash:?}",
                 symbol(&w, token),
                 symbol(&w, l1_token.0)
             );
         }
-        Command::Status { hash } => match w.tx_status(hash).await.map_err(err)? {
+        Command::Status { hash } => match w.tx_status(hash).await.context("reading the tx status")? {
             None => println!("the node does not know tx {hash:?} (never accepted, or refused)"),
             Some(s) => print_status(&s),
         },
         Command::Fee { r#type, token } => {
-            let fee = w.estimate_fee(&r#type, TokenId(token)).await.map_err(err)?;
+            let fee = w.estimate_fee(&r#type, TokenId(token)).await.context("reading the fee")?;
             println!("{type} fee: {} {}", format_units(fee, 18), symbol(&w, token), type = r#type);
         }
         Command::Order { sell, base, quote, amount, price, slot, nonce, maker_fee, taker_fee, out } => {
@@ -267,9 +271,9 @@ pub async fn run(args: Args) -> Result<(), String> {
                     (maker_fee, taker_fee),
                 )
                 .await
-                .map_err(err)?;
-            let json = serde_json::to_string_pretty(&order).map_err(|e| e.to_string())?;
-            std::fs::write(&out, json).map_err(|e| format!("{}: {e}", out.display()))?;
+                .context("signing the order")?;
+            let json = serde_json::to_string_pretty(&order).context("encoding the order")?;
+            std::fs::write(&out, json).with_context(|| format!("writing {}", out.display()))?;
             let side = if sell { "sell" } else { "buy" };
             println!(
                 "signed: {side} {amount} {} at {price} {} (slot {slot}) → {}",
@@ -279,17 +283,19 @@ pub async fn run(args: Args) -> Result<(), String> {
             );
         }
         Command::Match { maker, taker, fee_token } => {
-            let read = |p: &std::path::Path| -> Result<Order, String> {
-                let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-                serde_json::from_str(&text).map_err(|e| format!("{}: not a signed order: {e}", p.display()))
-            };
+            let read = |p: &std::path::Path| -> anyhow::Result<Order> { crate::node::read_json(p, "signed order") };
             let fee = fee_or_estimate(&w, None, "OrderMatching", fee_token).await?;
-            let hash = w.match_orders(read(&maker)?, read(&taker)?, TokenId(fee_token), fee).await.map_err(err)?;
+            let hash = w
+                .match_orders(read(&maker)?, read(&taker)?, TokenId(fee_token), fee)
+                .await
+                .context("submitting the order matching")?;
             println!("orders matched: tx {hash:?}");
         }
         Command::FullExit { chain, l1, token, as_token } => {
             let l1_token = TokenId(as_token.unwrap_or(token));
-            w.request_full_exit(ChainId(chain), l1, l1_token, TokenId(token)).await.map_err(err)?;
+            w.request_full_exit(ChainId(chain), l1, l1_token, TokenId(token))
+                .await
+                .with_context(|| format!("requesting the full exit on chain {chain}"))?;
             println!("full exit of {} requested on chain {chain}", symbol(&w, token));
         }
         // Taken above, before connecting: it must work with the node gone.
@@ -299,11 +305,11 @@ pub async fn run(args: Args) -> Result<(), String> {
 }
 
 /// The fee given in whole tokens, or the node's estimate.
-async fn fee_or_estimate(w: &Wallet, fee: Option<String>, kind: &str, token: u16) -> Result<u128, String> {
-    match fee {
-        Some(f) => parse_units(&f, 18).map_err(|e| e.to_string()),
-        None => w.estimate_fee(kind, TokenId(token)).await.map_err(|e| e.to_string()),
-    }
+async fn fee_or_estimate(w: &Wallet, fee: Option<String>, kind: &str, token: u16) -> anyhow::Result<u128> {
+    Ok(match fee {
+        Some(f) => parse_units(&f, 18).context("--fee")?,
+        None => w.estimate_fee(kind, TokenId(token)).await.with_context(|| format!("estimating the {kind} fee"))?,
+    })
 }
 
 fn print_status(s: &TxStatusView) {

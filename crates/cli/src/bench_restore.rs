@@ -11,13 +11,13 @@
 use std::time::{Duration, Instant};
 
 use alloy::primitives::Address;
+use anyhow::{anyhow, bail, Context};
 use zklink_block::Block;
 use zklink_circuit::exit::{ExitCircuit, ExitRequest, ExitShape, ExitWitness};
-use zklink_contracts::anvil::workspace_root;
 use zklink_contracts::zklink::{commit_info, genesis_block, StoredBlockInfo};
 use zklink_executor::testkit::TEST_FEE_OWNER;
 use zklink_executor::Executor;
-use zklink_prover::{dev_key_dir, KeyStore};
+use zklink_prover::KeyStore;
 use zklink_restore::{check_stored, BlockReplayer};
 use zklink_state::{RedbStore, State, StateStore};
 use zklink_types::op::{DepositOp, TransferOp};
@@ -46,8 +46,8 @@ pub struct RestoreArgs {
 }
 
 /// The 3-chain dev network on `preset`.
-fn network(preset: &str) -> Result<Network, String> {
-    let preset = Preset::by_name(preset).ok_or_else(|| format!("unknown preset {preset}: main or dev"))?;
+fn network(preset: &str) -> anyhow::Result<Network> {
+    let preset = Preset::by_name(preset).ok_or_else(|| anyhow!("unknown preset {preset}: main or dev"))?;
     let network = Network { preset, ..Network::dev(3) };
     network.validate()?;
     Ok(network)
@@ -62,31 +62,33 @@ struct Produced {
 }
 
 /// Produces the history: deposits creating `accounts` accounts, then full blocks of transfers.
-fn produce(network: &Network, accounts: u32, transfer_blocks: u32) -> Result<Vec<Produced>, String> {
+fn produce(network: &Network, accounts: u32, transfer_blocks: u32) -> anyhow::Result<Vec<Produced>> {
     let genesis = State::genesis(network.preset.clone(), TEST_FEE_OWNER);
     let genesis_root = alloy::primitives::B256::from(zklink_block::fr_to_bytes(&genesis.clone().root()));
     let mut exec = Executor::new(network.clone(), genesis)?;
     let mut prev: Vec<StoredBlockInfo> = vec![genesis_block(genesis_root); network.chains.len()];
     let mut out = Vec::new();
-    let mut seal = |exec: &mut Executor, out: &mut Vec<Produced>| -> Result<(), String> {
+    let mut seal = |exec: &mut Executor, out: &mut Vec<Produced>| -> anyhow::Result<()> {
         let number = BlockNumber(out.len() as u32 + 1);
-        let sealed = exec.seal_block(number, 1_700_000_000 + u64::from(number.0)).map_err(|e| e.to_string())?;
+        let sealed = exec
+            .seal_block(number, 1_700_000_000 + u64::from(number.0))
+            .with_context(|| format!("sealing block {}", number.0))?;
         let mut infos = Vec::new();
         for (c, info) in network.chains.iter().enumerate() {
             let (_, stored) = commit_info(&sealed.block, &[], info.id, info.data_availability, &prev[c])
-                .map_err(|e| e.to_string())?;
+                .with_context(|| format!("block {}: chain {}'s stored info", number.0, info.id.0))?;
             infos.push((prev[c].clone(), stored.clone()));
             prev[c] = stored;
         }
-        let pubdata = sealed.block.pubdata().map_err(|e| e.to_string())?;
+        let pubdata = sealed.block.pubdata().with_context(|| format!("block {}: pubdata", number.0))?;
         out.push(Produced { block: sealed.block, pubdata, infos });
         Ok(())
     };
-    let mut apply = |exec: &mut Executor, out: &mut Vec<Produced>, op: Op| -> Result<(), String> {
+    let mut apply = |exec: &mut Executor, out: &mut Vec<Produced>, op: Op| -> anyhow::Result<()> {
         if op.chunks() > exec.free_chunks() {
             seal(exec, out)?;
         }
-        exec.apply_op(&op).map(drop).map_err(|e| e.to_string())
+        exec.apply_op(&op).map(drop).context("applying an op of the history")
     };
     let first = FIRST_USER_ACCOUNT_ID.0;
     for i in 0..accounts {
@@ -136,7 +138,7 @@ struct Costs {
 }
 
 /// Runs the restore benchmark.
-pub fn restore(args: RestoreArgs) -> Result<(), String> {
+pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     let network = network(&args.preset)?;
     let chunks = network.preset.max_block_chunks();
     eprintln!(
@@ -149,30 +151,30 @@ pub fn restore(args: RestoreArgs) -> Result<(), String> {
     let ops: usize = history.iter().map(|p| p.block.ops.len()).sum();
 
     let dir = std::env::temp_dir().join(format!("zklink-bench-restore-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut store = RedbStore::open(&dir.join("state.redb")).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut store = RedbStore::open(&dir.join("state.redb")).context("opening the state store")?;
     let genesis = State::genesis(network.preset.clone(), TEST_FEE_OWNER);
-    let mut replayer = BlockReplayer::new(network.clone(), genesis).map_err(|e| e.to_string())?;
+    let mut replayer = BlockReplayer::new(network.clone(), genesis)?;
     let mut costs = Costs::default();
     let started = Instant::now();
     for p in &history {
         let n = p.block.number.0;
         let t = Instant::now();
-        let block = replayer.rebuild(n, &p.pubdata, &p.infos[0].1).map_err(|e| e.to_string())?;
+        let block = replayer.rebuild(n, &p.pubdata, &p.infos[0].1)?;
         costs.rebuild += t.elapsed();
         let t = Instant::now();
         for (info, (prev, stored)) in network.chains.iter().zip(&p.infos) {
-            check_stored(&block, info, prev, stored).map_err(|e| e.to_string())?;
+            check_stored(&block, info, prev, stored)?;
         }
         costs.check += t.elapsed();
         let t = Instant::now();
-        replayer.apply(&block).map_err(|e| e.to_string())?;
+        replayer.apply(&block)?;
         costs.replay += t.elapsed();
         if n.is_multiple_of(args.checkpoint_every.max(1)) || n as usize == history.len() {
             let t = Instant::now();
             let root = replayer.root();
             let changed = replayer.state_mut().take_unsaved();
-            store.commit(BlockNumber(n), root, &changed).map_err(|e| e.to_string())?;
+            store.commit(BlockNumber(n), root, &changed).with_context(|| format!("checkpoint at block {n}"))?;
             costs.checkpoint += t.elapsed();
         }
     }
@@ -220,7 +222,7 @@ pub struct ExitArgs {
 }
 
 /// Runs the exit-proof benchmark: a USD balance backed by stablecoins on all 3 chains.
-pub fn exit_proof(args: ExitArgs) -> Result<(), String> {
+pub fn exit_proof(args: ExitArgs) -> anyhow::Result<()> {
     let network = network(&args.preset)?;
     let chains = network.chains.len() as u8;
     let mut exec = Executor::new(network.clone(), State::genesis(network.preset.clone(), TEST_FEE_OWNER))?;
@@ -235,14 +237,14 @@ pub fn exit_proof(args: ExitArgs) -> Result<(), String> {
             amount: 1_000 * E18 * u128::from(chain),
             owner,
         });
-        exec.apply_op(&op).map_err(|e| e.to_string())?;
+        exec.apply_op(&op).context("depositing the exiting balance")?;
     }
     let mut state = exec.into_state();
-    let shape = ExitShape::new(&network.preset, chains).map_err(|e| e.to_string())?;
+    let shape = ExitShape::new(&network.preset, chains).context("the exit circuit's shape")?;
     let name = ExitCircuit::shape_name(&network.preset, chains);
     eprintln!("exit key {name} (INSECURE dev setup the first time, then cached)…");
     let t = Instant::now();
-    let pk = crate::restore::insecure_dev_exit_key(&KeyStore::new(dev_key_dir(&workspace_root())), &network)?;
+    let pk = crate::restore::insecure_dev_exit_key(&KeyStore::new(crate::paths::dev_key_dir()), &network)?;
     let key_secs = t.elapsed().as_secs_f64();
     let req = ExitRequest {
         chain: ChainId(2),
@@ -254,14 +256,14 @@ pub fn exit_proof(args: ExitArgs) -> Result<(), String> {
     println!("exit proof, {} preset, {chains} chains (key loaded or made in {key_secs:.1} s):", network.preset.name);
     for run in 1..=args.runs {
         let t = Instant::now();
-        let witness = ExitWitness::build(&mut state, chains, &req).map_err(|e| e.to_string())?;
+        let witness = ExitWitness::build(&mut state, chains, &req).context("building the exit witness")?;
         let input = witness.claim.public_input();
-        let circuit = ExitCircuit::new(shape.clone(), witness).map_err(|e| e.to_string())?;
+        let circuit = ExitCircuit::new(shape.clone(), witness).context("building the exit circuit")?;
         let witness_secs = t.elapsed().as_secs_f64();
-        let (proof, r) = zklink_prover::prove_with_report(&pk, circuit).map_err(|e| e.to_string())?;
+        let (proof, r) = zklink_prover::prove_with_report(&pk, circuit).context("proving the exit")?;
         let total = t.elapsed().as_secs_f64();
-        if !zklink_prover::verify(&pk.vk, &[input], &proof).map_err(|e| e.to_string())? {
-            return Err("the exit proof does not verify".into());
+        if !zklink_prover::verify(&pk.vk, &[input], &proof).context("verifying the exit proof")? {
+            bail!("the exit proof does not verify");
         }
         println!(
             "  run {run}: {total:.2} s = witness {witness_secs:.3} s + synthesis {:.2} s + check {:.2} s + proving {:.2} s ({} constraints); verifies",

@@ -1,0 +1,241 @@
+//! Launching a devnet: the pinned anvil and the dev proving keys, three chains with everything
+//! deployed, the node with its API, and the oracles with theirs.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::B256;
+use alloy::providers::Provider;
+use anyhow::{bail, Context};
+use zklink_circuit::block::BlockCircuit;
+use zklink_contracts::anvil::{anvil_binary, workspace_root, AnvilError};
+use zklink_crypto::fr_to_bytes;
+use zklink_l1::{ChainsSetup, TestChains, TestChainsConfig};
+use zklink_node::{Node, NodeConfig};
+use zklink_oracle::api::OracleApi;
+use zklink_oracle::{Oracle, OracleConfig};
+use zklink_prover::{KeyStore, ProvingKey, INSECURE_DEV_SEED};
+use zklink_state::State;
+use zklink_types::Network;
+
+use super::persist::{check_chains_match_store, NODE_DIR, ORACLES_DIR};
+
+/// The devnet's prover token (public, like anvil's keys): `zklink prover --token devnet-prover`
+/// adds remote workers beside the in-process prover.
+pub const DEVNET_PROVER_TOKEN: &str = "devnet-prover";
+
+/// Anvil's first dev key (public: anvil prints it on every start).
+const ANVIL_KEY_0: [u8; 32] = [
+    0xac, 0x09, 0x74, 0xbe, 0xc3, 0x9a, 0x17, 0xe3, 0x6b, 0xa4, 0xa6, 0xb4, 0xd2, 0x38, 0xff, 0x94, 0x4b, 0xac, 0xb4,
+    0x78, 0xcb, 0xed, 0x5e, 0xfc, 0xae, 0x78, 0x4d, 0x7b, 0xf4, 0xf2, 0xff, 0x80,
+];
+
+/// Oracle keys of the devnet (public, like anvil's accounts: never use them elsewhere).
+fn oracle_keys() -> Vec<alloy::signers::local::PrivateKeySigner> {
+    (1..=3u8)
+        .filter_map(|i| alloy::signers::local::PrivateKeySigner::from_bytes(&B256::repeat_byte(0x40 + i)).ok())
+        .collect()
+}
+
+/// Anvil's account 0: it deploys, validates and owns the fee account.
+pub(super) fn operator() -> anyhow::Result<alloy::signers::local::PrivateKeySigner> {
+    alloy::signers::local::PrivateKeySigner::from_bytes(&B256::from(ANVIL_KEY_0)).context("anvil's dev key 0")
+}
+
+/// Installs the pinned anvil with npm when it is missing.
+fn ensure_anvil() -> anyhow::Result<()> {
+    match anvil_binary() {
+        Ok(_) => Ok(()),
+        Err(AnvilError::BinaryMissing { .. }) => {
+            eprintln!("installing the pinned anvil: npm ci --prefix tools/l1");
+            let status = std::process::Command::new("npm")
+                .args(["ci", "--prefix", "tools/l1", "--no-audit", "--no-fund"])
+                .current_dir(workspace_root())
+                .status()
+                .context("running npm (is node installed?)")?;
+            if !status.success() {
+                bail!("npm ci --prefix tools/l1 failed ({status})");
+            }
+            anvil_binary().map(drop).context("after npm ci --prefix tools/l1")
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A running devnet: the chains, the node and the oracles (not yet running) and their APIs.
+pub struct Devnet {
+    /// The anvil chains with everything deployed (dropping them kills the anvils;
+    /// [`TestChains::stop`] stops them cleanly).
+    pub chains: TestChains,
+    /// The node; [`run_network`] runs it with the oracles.
+    pub node: Node,
+    /// The API server.
+    pub api: zklink_api::Api,
+    /// Three independent oracles (threshold 2), each with its API; they sync every chain.
+    pub oracles: Vec<(Oracle, OracleApi)>,
+}
+
+/// Runs the node and the oracles until `shutdown` resolves; the node stops first (after the
+/// proof in progress), then the oracles.
+pub async fn run_network(node: Node, oracles: Vec<Oracle>, shutdown: impl std::future::Future<Output = ()>) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    for oracle in oracles {
+        let mut stopped = stopped.clone();
+        tasks.spawn(oracle.run(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
+    }
+    node.run(shutdown).await;
+    let _ = stop.send(true);
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Opens the devnet's oracles on `chains` with their stores under `dir` and serves their APIs
+/// (on the ports after `rpc`'s, or ones the OS picks); their keys get gas on every chain.
+async fn start_oracles(chains: &TestChains, dir: &Path, rpc: SocketAddr) -> anyhow::Result<Vec<(Oracle, OracleApi)>> {
+    let keys = oracle_keys();
+    // The ports after the API's when free (stable across restarts), else ones the OS picks.
+    let pick = |i: u16| {
+        let preferred = (rpc.port() != 0).then(|| rpc.port().checked_add(i)).flatten().unwrap_or(0);
+        std::net::TcpListener::bind((rpc.ip(), preferred))
+            .or_else(|_| std::net::TcpListener::bind((rpc.ip(), 0)))
+            .and_then(|l| l.local_addr())
+    };
+    let addrs: Vec<SocketAddr> =
+        (1..=keys.len() as u16).map(pick).collect::<Result<_, _>>().context("choosing the oracles' ports")?;
+    let mut oracles = Vec::new();
+    for (i, key) in keys.into_iter().enumerate() {
+        for c in &chains.chains {
+            let gas = (key.address(), alloy::primitives::U256::from(10u128.pow(21)));
+            let funded: Result<serde_json::Value, _> =
+                c.client.provider().raw_request("anvil_setBalance".into(), gas).await;
+            funded.with_context(|| format!("funding oracle {}", key.address()))?;
+        }
+        let oracle = Oracle::open(OracleConfig {
+            network: chains.network.clone(),
+            chains: chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
+            key,
+            peers: addrs.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, a)| format!("http://{a}")).collect(),
+            data_dir: dir.join(format!("oracle-{}", i + 1)),
+            confirmations: 0,
+            poll_interval: Duration::from_millis(200),
+            send_policy: zklink_l1::SendPolicy::default(),
+        })
+        .with_context(|| format!("opening oracle {}", i + 1))?;
+        let api = zklink_oracle::api::serve(addrs[i], oracle.handle())
+            .await
+            .with_context(|| format!("serving oracle {}'s API on {}", i + 1, addrs[i]))?;
+        oracles.push((oracle, api));
+    }
+    Ok(oracles)
+}
+
+/// What `launch` needs.
+pub struct LaunchOptions {
+    /// The devnet's directory, wiped first: the node's database goes in `node/`, the oracles'
+    /// stores in `oracles/` (so that no two devnets share them).
+    pub data_dir: PathBuf,
+    /// The API's address.
+    pub rpc: SocketAddr,
+    /// Block time.
+    pub block_time: Duration,
+    /// Request expiry in L1 blocks.
+    pub priority_expiration_blocks: u64,
+}
+
+/// The anvil binary is there and the dev proving key is loaded (made once, then cached).
+pub(super) struct Prepared {
+    /// Chunks of the dev block shape.
+    pub(super) chunks: usize,
+    pub(super) pk: Arc<ProvingKey>,
+    /// The exit circuit's key (its verifier is deployed; `zklink exit-proof` proves with it).
+    exit_pk: ProvingKey,
+}
+
+/// Installs anvil if needed and loads (or makes) the proving key of `network`'s smallest block.
+pub(super) fn prepare(network: &Network) -> anyhow::Result<Prepared> {
+    ensure_anvil()?;
+    let preset = network.preset.clone();
+    let chains = network.chains.len() as u8;
+    let chunks = *preset.block_chunk_sizes.first().context("the dev preset has no block size")?;
+    eprintln!("proving key for {chunks}-chunk blocks (created once, then cached under target/zklink-keys)…");
+    let store = KeyStore::new(crate::paths::dev_key_dir());
+    let name = BlockCircuit::shape_name(&preset, chains, chunks);
+    let pk = store
+        .load_or_setup(&name, INSECURE_DEV_SEED, || {
+            // Only called with `Network::dev(3)`, whose smallest shape is a valid circuit shape.
+            BlockCircuit::blank(&preset, chains, chunks).expect("the dev network's block shape is valid")
+        })
+        .with_context(|| format!("loading or making the dev block key {name}"))?;
+    eprintln!("proving key of exits (created once, then cached)…");
+    let exit_pk = crate::restore::insecure_dev_exit_key(&store, network)?;
+    Ok(Prepared { chunks, pk: Arc::new(pk), exit_pk })
+}
+
+/// Starts 3 anvil chains (as `setup` says) and deploys the contracts on each.
+pub(super) async fn deploy_chains(keys: &Prepared, expiration: u64, setup: &ChainsSetup) -> anyhow::Result<TestChains> {
+    let network = Network::dev(3);
+    let fee_owner = operator()?.address();
+    let genesis = B256::from(fr_to_bytes(&State::genesis(network.preset.clone(), fee_owner).root()));
+    eprintln!("starting 3 anvil chains and deploying the contracts…");
+    TestChains::start_with(
+        TestChainsConfig {
+            network,
+            genesis_root: genesis,
+            block_keys: vec![(keys.chunks as u32, keys.pk.vk.clone())],
+            exit_key: Some(keys.exit_pk.vk.clone()),
+            oracles: oracle_keys().iter().map(|o| o.address()).collect(),
+            oracle_threshold: 2,
+            priority_expiration_blocks: expiration,
+            timelock_delay: None,
+        },
+        setup,
+    )
+    .await
+    .context("starting the chains and deploying the contracts")
+}
+
+/// Opens the node on `chains` with its database in `node_dir` and serves its API.
+pub(super) async fn start_node(
+    chains: TestChains,
+    keys: &Prepared,
+    node_dir: PathBuf,
+    rpc: SocketAddr,
+    block_time: Duration,
+) -> anyhow::Result<Devnet> {
+    let fee_owner = operator()?.address();
+    if chains.chain(1).anvil.address(0) != Some(fee_owner) {
+        bail!("anvil's account 0 is not the expected dev key");
+    }
+    let oracles_dir = node_dir.parent().map_or_else(|| node_dir.join(ORACLES_DIR), |d| d.join(ORACLES_DIR));
+    // No oracle keys in the node: the oracle network syncs.
+    let config = NodeConfig::for_test_chains(
+        &chains,
+        node_dir,
+        fee_owner,
+        Vec::new(),
+        vec![(keys.chunks, keys.pk.clone())],
+        block_time,
+    )
+    .context("the node's configuration")?;
+    let node = Node::open(config).context("opening the node")?;
+    check_chains_match_store(&chains, &node.handle()).await?;
+    let api_cfg = zklink_api::ApiConfig { prover_token: Some(DEVNET_PROVER_TOKEN.into()) };
+    let api = zklink_api::serve_with(rpc, node.handle(), chains.network.clone(), api_cfg)
+        .await
+        .with_context(|| format!("serving the JSON-RPC API on {rpc}"))?;
+    let oracles = start_oracles(&chains, &oracles_dir, api.addr).await?;
+    Ok(Devnet { chains, node, api, oracles })
+}
+
+/// Starts 3 new anvil chains (ports the OS picks, nothing kept) with everything deployed, opens
+/// the node on a wiped `data_dir` and serves its API.
+pub async fn launch(opts: LaunchOptions) -> anyhow::Result<Devnet> {
+    let keys = prepare(&Network::dev(3))?;
+    let chains = deploy_chains(&keys, opts.priority_expiration_blocks, &ChainsSetup::default()).await?;
+    let _ = std::fs::remove_dir_all(&opts.data_dir);
+    start_node(chains, &keys, opts.data_dir.join(NODE_DIR), opts.rpc, opts.block_time).await
+}

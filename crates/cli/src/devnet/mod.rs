@@ -1,0 +1,228 @@
+//! `zklink devnet`: everything on one machine, on loopback, kept on disk across restarts.
+//!
+//! Everything lives under `--data-dir`: `devnet.json` (what was deployed where, written once the
+//! deployment succeeded), `network.json` (the public facts `zklink restore` needs),
+//! `chain-<n>.json` (each anvil's state, dumped every few seconds and on a clean stop) and `node/`
+//! (the node's database). A start with all of them there resumes: the anvils come back on their
+//! ports with their blocks, the node replays its store and its pipeline continues from each
+//! chain's counters. Otherwise (or with `--fresh`) the devnet starts over.
+//!
+//! This module has the options and the run (start or resume, serve until a signal, stop in
+//! order); [`launch`] starts the chains, the node and the oracles, `persist` keeps and checks what
+//! the data directory holds, and `children` deals with anvils an earlier devnet left running.
+
+mod children;
+mod launch;
+mod persist;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alloy::providers::Provider;
+use anyhow::Context;
+use zklink_contracts::anvil::STOP_TIMEOUT;
+use zklink_l1::{ChainsSetup, TestChains};
+use zklink_oracle::api::OracleApi;
+use zklink_oracle::Oracle;
+use zklink_types::Network;
+
+use children::stop_leftover_anvils;
+use launch::{deploy_chains, prepare, start_node, Prepared};
+pub use launch::{launch, run_network, Devnet, LaunchOptions, DEVNET_PROVER_TOKEN};
+use persist::{resume_chains, wipe, write_manifest, MANIFEST, NETWORK_FILE, NODE_DIR};
+
+/// Options of `zklink devnet`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Where the devnet keeps its chains (`chain-<n>.json`), what was deployed where
+    /// (`devnet.json`) and the node's database (`node/`). A restart resumes from it.
+    #[arg(long, env = "ZKLINK_DEVNET_DIR", default_value = "target/devnet")]
+    data_dir: PathBuf,
+    /// Start over: delete the devnet in --data-dir and deploy new chains.
+    #[arg(long)]
+    fresh: bool,
+    /// Port of chain 1's anvil; chains 2 and 3 listen on the next two ports. 0: ports the OS
+    /// picks (a restart then reuses the recorded ones).
+    #[arg(long, env = "ZKLINK_DEVNET_L1_PORT", default_value_t = 8545)]
+    l1_port: u16,
+    /// Seconds between dumps of the anvils' state (a crash loses at most that much L1 history;
+    /// Ctrl-C loses nothing).
+    #[arg(long, default_value_t = 5)]
+    state_interval: u64,
+    /// Address of the JSON-RPC API.
+    #[arg(long, env = "ZKLINK_RPC", default_value = "127.0.0.1:3030")]
+    rpc: SocketAddr,
+    /// Seal the open block once it is this many milliseconds old.
+    #[arg(long, default_value_t = 2_000)]
+    block_time_ms: u64,
+    /// L1 blocks a priority request may wait before exodus can start (set at deployment: a
+    /// resumed devnet keeps its value).
+    #[arg(long, default_value_t = 10_000)]
+    priority_expiration_blocks: u64,
+}
+
+/// How a persistent devnet started.
+enum Started {
+    /// New chains.
+    Fresh,
+    /// From disk: the node's last block.
+    Resumed(u32),
+}
+
+/// Resumes the devnet in `args.data_dir` if it holds one (and `--fresh` is not given), else
+/// starts a new one there.
+async fn open(args: &Args, keys: &Prepared) -> anyhow::Result<(Devnet, Started)> {
+    let dir = &args.data_dir;
+    let setup = ChainsSetup {
+        base_port: Some(args.l1_port),
+        state_dir: Some(dir.clone()),
+        state_interval: Some(args.state_interval.max(1)),
+        own_process_group: true,
+    };
+    let block_time = Duration::from_millis(args.block_time_ms);
+    stop_leftover_anvils(dir, 3)?;
+    let manifest = dir.join(MANIFEST);
+    if !args.fresh && manifest.is_file() {
+        let resumed = async {
+            let chains = resume_chains(&manifest, keys, &setup).await?;
+            write_manifest(dir, &chains)?;
+            let devnet = start_node(chains, keys, dir.join(NODE_DIR), args.rpc, block_time).await?;
+            let block = devnet.node.handle().store().last_block().context("reading the node's store")?;
+            anyhow::Ok((devnet, Started::Resumed(block)))
+        };
+        return resumed.await.with_context(|| {
+            format!(
+                "cannot resume the devnet in {} (`zklink devnet --fresh` deletes it and starts over; \
+                 --l1-port moves the chains)",
+                dir.display()
+            )
+        });
+    }
+    wipe(dir, 3)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let chains = deploy_chains(keys, args.priority_expiration_blocks, &setup).await.map_err(|e| {
+        if format!("{e:#}").contains("Address already in use") {
+            e.context(format!("a port of --l1-port {} and the next two is taken: choose others", args.l1_port))
+        } else {
+            e
+        }
+    })?;
+    write_manifest(dir, &chains)?;
+    let devnet = start_node(chains, keys, dir.join(NODE_DIR), args.rpc, block_time).await?;
+    Ok((devnet, Started::Fresh))
+}
+
+/// The signals that stop the devnet: Ctrl-C (SIGINT), SIGTERM and SIGHUP on Unix. Listening to
+/// them replaces their default action (exit at once), so the devnet always shuts down in order.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let listen = |kind| signal(kind).context("listening for signals");
+            Ok(Self {
+                interrupt: listen(SignalKind::interrupt())?,
+                terminate: listen(SignalKind::terminate())?,
+                hangup: listen(SignalKind::hangup())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// Resolves at the next signal.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+            _ = self.hangup.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs the devnet until Ctrl-C (or SIGTERM), then stops the node, the API and the anvils, in
+/// that order, with the anvils' state dumped.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    // Before listening for Ctrl-C: making the key the first time takes a while, and nothing needs
+    // cleaning up if it is interrupted.
+    let keys = prepare(&Network::dev(3))?;
+    let mut signals = Signals::listen()?;
+    let opened = tokio::select! {
+        opened = open(&args, &keys) => opened?,
+        () = signals.recv() => {
+            // Dropping the half-started devnet kills its anvils; a fresh devnet has no manifest yet.
+            eprintln!("interrupted while starting");
+            return Ok(());
+        }
+    };
+    let (Devnet { chains, node, api, oracles }, started) = opened;
+    match started {
+        Started::Fresh => eprintln!("fresh devnet in {}", args.data_dir.display()),
+        Started::Resumed(block) => {
+            let mut heights = Vec::new();
+            for c in &chains.chains {
+                heights.push(c.client.provider().get_block_number().await.map_or("?".into(), |h| h.to_string()));
+            }
+            eprintln!("resumed from {} at block {block} (L1 blocks {})", args.data_dir.display(), heights.join(", "));
+        }
+    }
+    print_summary(&chains, &api, &oracles, &args.data_dir);
+    let (oracles, oracle_apis): (Vec<_>, Vec<_>) = oracles.into_iter().unzip();
+    run_network(node, oracles, async {
+        signals.recv().await;
+        eprintln!("\nstopping (the node first: it finishes the proof in progress)…");
+    })
+    .await;
+    for oracle_api in oracle_apis {
+        oracle_api.stop().await;
+    }
+    api.stop().await;
+    chains.stop(STOP_TIMEOUT).context("stopping the chains")?;
+    eprintln!("devnet stopped; `zklink devnet --data-dir {}` resumes it", args.data_dir.display());
+    Ok(())
+}
+
+fn print_summary(chains: &TestChains, api: &zklink_api::Api, oracles: &[(Oracle, OracleApi)], dir: &Path) {
+    println!("\nzklink devnet is running (Ctrl-C stops it; a restart resumes from {})\n", dir.display());
+    println!("  JSON-RPC API   http://{0} and ws://{0} (OpenRPC: rpc.discover)", api.addr);
+    println!("  health         http://{}/health   metrics http://{}/metrics", api.addr, api.addr);
+    println!("  more provers   zklink prover --node http://{} --token {DEVNET_PROVER_TOKEN}", api.addr);
+    println!("  restore        zklink restore --network {} (from L1 alone)", dir.join(NETWORK_FILE).display());
+    for (oracle, oracle_api) in oracles {
+        println!(
+            "  oracle         http://{} ({}, threshold 2 of {})",
+            oracle_api.addr,
+            oracle.address(),
+            oracles.len()
+        );
+    }
+    for (c, info) in chains.chains.iter().zip(&chains.network.chains) {
+        let da = if info.data_availability { ", data availability" } else { "" };
+        println!("  chain {}        {} (EVM chain id {}{da})", info.id.0, c.anvil.endpoint(), info.l1_chain_id);
+        println!("                 zklink {}", c.deployment.zklink);
+        for (id, address, decimals) in &c.tokens {
+            println!("                 token {id}: {address} ({decimals} decimals, anyone can mint)");
+        }
+        println!("                 token {}: the native coin (depositETH)", zklink_l1::NATIVE_TOKEN_ID);
+    }
+    println!("\n  funded accounts (the same on every chain; account 0 is the operator):");
+    if let Some(c) = chains.chains.first() {
+        for (i, key) in c.anvil.keys().iter().enumerate().skip(1) {
+            println!("    {} key {key}", c.anvil.address(i).unwrap_or_default());
+        }
+    }
+    println!();
+}
