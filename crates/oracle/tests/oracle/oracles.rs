@@ -10,27 +10,22 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-#[path = "../../l1/tests/support/mod.rs"]
-mod support;
-
-mod common;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::*;
+use crate::support::*;
 use alloy::eips::BlockId;
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
-use common::*;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
 use serde_json::Value;
-use support::*;
 use zklink_contracts::zklink::ZkLinkPeriphery;
 use zklink_contracts::zklink::{StoredBlockInfo, TestToken, ZkLink};
 use zklink_executor::testkit::TEST_FEE_OWNER;
@@ -38,13 +33,12 @@ use zklink_l1::{EventReader, L1Error, TestChains, TimelockClient};
 use zklink_node::{Node, NodeConfig};
 use zklink_oracle::Attestation;
 use zklink_sdk::Wallet;
-use zklink_types::{ChainId, Network, TokenId};
+use zklink_types::test_utils::typed::{USD, USDC};
+use zklink_types::{ChainId, Network};
 
 const DEADLINE: Duration = Duration::from_secs(300);
 /// The governor's delay (the Timelock's minimum).
 const TIMELOCK_DELAY: u64 = 3_600;
-const USD: TokenId = TokenId(1);
-const USDC: TokenId = TokenId(17);
 
 /// Block `n` as chain 1 stores it, from its `BlockCommit` event.
 async fn stored_on_chain_1(chains: &TestChains, n: u32) -> StoredBlockInfo {
@@ -70,6 +64,7 @@ async fn independent_oracles_sync_stall_when_offline_and_refuse_minorities() {
     if !have_anvil() {
         return;
     }
+    let _alone = crate::ONE_NETWORK_AT_A_TIME.lock().await;
     let network = Network::dev(3);
     let pk = Arc::new(block_key(&network));
     let chains = start(network, TestKeys { block: Some((*pk).clone()), exit: None }, 1_000, Some(TIMELOCK_DELAY)).await;

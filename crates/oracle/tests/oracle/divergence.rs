@@ -7,31 +7,24 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-#[path = "../../l1/tests/support/mod.rs"]
-mod support;
-
-mod common;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::common::*;
+use crate::support::*;
 use alloy::primitives::FixedBytes;
-use common::*;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
 use serde_json::Value;
-use support::*;
 use zklink_circuit::exit::{ExitCircuit, ExitRequest, ExitShape, ExitWitness};
 use zklink_contracts::proof_to_evm;
 use zklink_contracts::zklink::ZkLink::ZkLinkErrors as E;
 use zklink_l1::ExitCall;
+use zklink_types::test_utils::{E18, USD, USDC};
 use zklink_types::{AccountId, ChainId, Network, SubAccountId, TokenId};
 
-const USD: u16 = 1;
-const USDC: u16 = 17;
-const E18: u128 = 1_000_000_000_000_000_000;
 const EXPIRY: u64 = 30;
 const DEADLINE: Duration = Duration::from_secs(120);
 
@@ -40,6 +33,7 @@ async fn two_histories_are_never_attested_and_users_still_exit() {
     if !have_anvil() {
         return;
     }
+    let _alone = crate::ONE_NETWORK_AT_A_TIME.lock().await;
     let network = Network::dev(3);
     let (block_pk, exit_pk) = (block_key(&network), exit_key(&network));
     let keys = TestKeys { block: Some(block_pk.clone()), exit: Some(exit_pk.clone()) };
