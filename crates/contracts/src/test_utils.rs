@@ -14,6 +14,7 @@ pub fn anvil_required() -> bool {
 
 /// `Ok(true)` if the pinned anvil is installed; `Ok(false)` (with a `SKIPPING` message printed)
 /// if it is not and [`anvil_required`] is false; in CI a missing anvil is the error.
+#[allow(clippy::print_stderr, reason = "a skipped test says why on the test runner's stderr")]
 pub fn anvil_available() -> Result<bool, AnvilError> {
     match anvil_binary() {
         Ok(_) => Ok(true),
