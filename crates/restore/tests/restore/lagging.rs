@@ -5,17 +5,12 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-#[path = "../../l1/tests/support/mod.rs"]
-mod support;
-
-mod common;
-
-use common::*;
-use support::*;
+use crate::common::*;
+use crate::support::*;
 use zklink_restore::{exodus, ChainExodus, ExodusStatus, Restorer};
+use zklink_types::test_utils::{E18, WETH};
 use zklink_types::Network;
 
-const WETH: u16 = 32;
 const EXPIRY: u64 = 30;
 
 fn weth_exits(run: &[ChainExodus], chain: u8) -> Vec<u128> {

@@ -13,18 +13,13 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-#[path = "../../l1/tests/support/mod.rs"]
-mod support;
-
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::*;
+use crate::support::*;
 use alloy::primitives::{B256, U256};
-use common::*;
-use support::*;
 use zklink_contracts::zklink::ZkLink::ZkLinkErrors as E;
 use zklink_executor::testkit::{TestNet, TestUser, TEST_FEE_OWNER};
 use zklink_executor::Executor;
@@ -32,13 +27,9 @@ use zklink_l1::{ExitCall, TestChains};
 use zklink_node::{Node, NodeConfig, NodeHandle};
 use zklink_restore::{exodus, ChainExodus, ExitPlan, ExodusStatus, Restorer};
 use zklink_state::State;
+use zklink_types::test_utils::{E18, E6, USD, USDC, USDT, WETH};
 use zklink_types::{AccountId, ChainId, Network, SlotId, SubAccountId, TokenId};
 
-const USD: u16 = 1;
-const USDC: u16 = 17;
-const USDT: u16 = 18;
-const WETH: u16 = 32;
-const E6: u128 = 1_000_000;
 const EXPIRY: u64 = 400;
 const DEADLINE: Duration = Duration::from_secs(300);
 

@@ -8,9 +8,8 @@ use zklink_contracts::zklink::{commit_info, genesis_block, StoredBlockInfo};
 use zklink_executor::testkit::{TestNet, TEST_FEE_OWNER};
 use zklink_restore::{check_stored, BlockReplayer, RestoreError};
 use zklink_state::State;
+use zklink_types::test_utils::E18;
 use zklink_types::Network;
-
-const E18: u128 = 1_000_000_000_000_000_000;
 
 /// Two blocks of a dev network (deposits, then a key and a transfer) with what chain 1 (the
 /// data-availability chain) stores for each.
