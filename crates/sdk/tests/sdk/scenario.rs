@@ -13,26 +13,20 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-#[path = "../../l1/tests/support/mod.rs"]
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use alloy::primitives::{B256, U256};
-use support::*;
 use zklink_contracts::zklink::TestToken;
 use zklink_executor::testkit::TEST_FEE_OWNER;
 use zklink_l1::{TestChains, WithdrawalKey};
 use zklink_node::{Node, NodeConfig};
 use zklink_sdk::{SdkError, Wallet};
 use zklink_types::api::Stage;
+use zklink_types::test_utils::typed::{USD, USDC, USDT, WETH};
+use zklink_types::test_utils::E18;
 use zklink_types::{Address, ChainId, Network, TokenId};
-
-const USD: TokenId = TokenId(1);
-const USDC: TokenId = TokenId(17);
-const USDT: TokenId = TokenId(18);
-const WETH: TokenId = TokenId(32);
 
 /// Mints `amount` (L1 units) of `token` on chain `id` to `w` and deposits it (as USD if `usd`).
 async fn deposit(chains: &TestChains, id: u8, w: &Wallet, token: TokenId, amount: u128, usd: bool) {
