@@ -38,8 +38,14 @@ pub struct LoadArgs {
 fn prepare(args: &LoadArgs, dir: &std::path::Path) -> anyhow::Result<(NodeHandle, Vec<Vec<L2Tx>>, Network)> {
     let network = Network::dev(3);
     let store = Arc::new(BlockStore::open(&dir.join("node.redb")).context("opening the block store")?);
-    let mut keeper = StateKeeper::open(network.clone(), store.clone(), TEST_FEE_OWNER, args.block_chunks)
-        .context("opening the state keeper")?;
+    let mut keeper = StateKeeper::open(
+        network.clone(),
+        store.clone(),
+        TEST_FEE_OWNER,
+        args.block_chunks,
+        zklink_node::node::unix_now(),
+    )
+    .context("opening the state keeper")?;
     let mut mirror = TestNet::new(network.clone());
     let users: Vec<_> = (0..args.clients as u64).map(|i| mirror.user(i)).collect();
     for (serial, u) in users.iter().enumerate() {

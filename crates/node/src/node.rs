@@ -72,29 +72,25 @@ pub struct NodeConfig {
     pub revert_unknown_blocks: bool,
 }
 
-#[cfg(feature = "test-utils")]
 impl NodeConfig {
-    /// A node for local [`zklink_l1::TestChains`]: their endpoints and network, dev account 0 as
-    /// validator, 0 confirmations, 4 blocks per L1 transaction, a 100 ms pass; `oracles` sign
-    /// in-process and `block_keys` prove.
-    pub fn for_test_chains(
-        chains: &zklink_l1::TestChains,
+    /// A node against chains on this machine (the devnet, tests): `chains` in chain order, no
+    /// confirmations to wait for, a 100 ms pass, at most 4 blocks per L1 transaction, the node
+    /// proving with `block_keys`, no oracle keys (the oracle network syncs), default limits,
+    /// fees and send policy.
+    pub fn local(
+        network: Network,
+        chains: Vec<ChainEndpoint>,
+        operator: PrivateKeySigner,
         data_dir: PathBuf,
         fee_owner: Address,
-        oracles: Vec<PrivateKeySigner>,
         block_keys: Vec<(usize, Arc<ProvingKey<Bn254>>)>,
         block_time: Duration,
-    ) -> Result<Self, NodeError> {
-        let operator = chains
-            .chains
-            .first()
-            .and_then(|c| c.anvil.signer(0))
-            .ok_or_else(|| NodeError::Config("the test chains have no dev account".into()))?;
-        Ok(Self {
-            network: chains.network.clone(),
-            chains: chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
+    ) -> Self {
+        Self {
+            network,
+            chains,
             operator,
-            oracles,
+            oracles: Vec::new(),
             data_dir,
             fee_owner,
             block_time,
@@ -108,7 +104,29 @@ impl NodeConfig {
             fees: crate::FeePolicy::default(),
             send_policy: SendPolicy::default(),
             revert_unknown_blocks: false,
-        })
+        }
+    }
+
+    /// [`NodeConfig::local`] for [`zklink_l1::TestChains`]: their endpoints and network, dev
+    /// account 0 as validator; `oracles` sign in-process.
+    #[cfg(feature = "test-utils")]
+    pub fn for_test_chains(
+        chains: &zklink_l1::TestChains,
+        data_dir: PathBuf,
+        fee_owner: Address,
+        oracles: Vec<PrivateKeySigner>,
+        block_keys: Vec<(usize, Arc<ProvingKey<Bn254>>)>,
+        block_time: Duration,
+    ) -> Result<Self, NodeError> {
+        let operator = chains
+            .chains
+            .first()
+            .and_then(|c| c.anvil.signer(0))
+            .ok_or_else(|| NodeError::Config("the test chains have no dev account".into()))?;
+        let endpoints = chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect();
+        let local =
+            Self::local(chains.network.clone(), endpoints, operator, data_dir, fee_owner, block_keys, block_time);
+        Ok(Self { oracles, ..local })
     }
 }
 

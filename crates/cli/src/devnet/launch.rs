@@ -212,15 +212,17 @@ pub(super) async fn start_node(
     }
     let oracles_dir = node_dir.parent().map_or_else(|| node_dir.join(ORACLES_DIR), |d| d.join(ORACLES_DIR));
     // No oracle keys in the node: the oracle network syncs.
-    let config = NodeConfig::for_test_chains(
-        &chains,
+    let operator =
+        chains.chains.first().and_then(|c| c.anvil.signer(0)).context("the devnet's chains have no dev account")?;
+    let config = NodeConfig::local(
+        chains.network.clone(),
+        chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
+        operator,
         node_dir,
         fee_owner,
-        Vec::new(),
         vec![(keys.chunks, keys.pk.clone())],
         block_time,
-    )
-    .context("the node's configuration")?;
+    );
     let node = Node::open(config).context("opening the node")?;
     check_chains_match_store(&chains, &node.handle()).await?;
     let api_cfg = zklink_api::ApiConfig { prover_token: Some(DEVNET_PROVER_TOKEN.into()) };
