@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use zklink_block::{block_size_for, Block, BlockError};
 use zklink_crypto::Fr;
 use zklink_state::State;
-use zklink_types::{BlockNumber, L2Tx, Network, NetworkError, Op, PriorityTx, TxError, TxHash};
+use zklink_types::{BlockNumber, L2Tx, Network, NetworkError, Op, PriorityTx, SignatureFault, TxError, TxHash};
 
 pub use handlers::AuthFacts;
 pub use plan::{Plan, StateUpdate};
@@ -174,8 +174,9 @@ impl Executor {
             L2Tx::Withdraw(t) => handlers::withdraw(&mut plan, network, t, &signer)?,
             L2Tx::ForcedExit(t) => handlers::forced_exit(&mut plan, network, t, &signer)?,
             L2Tx::OrderMatching(t) => {
-                let (maker, taker) =
-                    v.order_signers().ok_or(TxError::BadSignature("order signatures were not verified".into()))?;
+                let (maker, taker) = v
+                    .order_signers()
+                    .ok_or(TxError::BadSignature(SignatureFault::Rule("order signatures were not verified")))?;
                 handlers::order_matching(&mut plan, network, t, (&signer, &maker, &taker))?
             }
         };

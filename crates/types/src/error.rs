@@ -1,6 +1,7 @@
 //! Typed errors. Every message says what was wrong and what was expected.
 
 use thiserror::Error;
+use zklink_crypto::CryptoError;
 
 use crate::ids::{AccountId, ChainId, Nonce, OrderNonce, SlotId, SubAccountId, TokenId};
 
@@ -193,7 +194,7 @@ pub enum TxError {
     NoPubKey(AccountId),
     /// A signature is malformed or does not verify, or the message to sign cannot be built.
     #[error("bad signature: {0}")]
-    BadSignature(String),
+    BadSignature(#[source] SignatureFault),
     /// The tx verifies, but under a key other than the account's (ChangePubKey: other than the new key).
     #[error("the signer's key (pubkey hash {got}) is not account {account}'s key ({expected})")]
     WrongSigner {
@@ -206,7 +207,7 @@ pub enum TxError {
     },
     /// A ChangePubKey's EIP-712 signature is malformed or not by the account's L1 owner.
     #[error("bad L1 authorisation: {0}")]
-    BadL1Auth(String),
+    BadL1Auth(#[source] SignatureFault),
     /// A ChangePubKey with on-chain authorisation, but the owner registered no matching
     /// `(pubkey hash, nonce)` on that chain's contract.
     #[error("no on-chain authorisation fact for account {account} with nonce {nonce} on chain {chain}")]
@@ -314,4 +315,38 @@ pub enum TxError {
         /// Chunks left in the block.
         available: usize,
     },
+}
+
+/// What is wrong with a signature or an L1 authorisation.
+#[derive(Error, Debug, Clone, PartialEq, Eq)]
+pub enum SignatureFault {
+    /// A protocol rule the signed data breaks.
+    #[error("{0}")]
+    Rule(&'static str),
+    /// The key, the signature or the message does not decode or does not verify.
+    #[error("{what}: {source}")]
+    Crypto {
+        /// Which part failed (`public key`, `signature`, `message`, …).
+        what: &'static str,
+        /// The cryptographic error.
+        #[source]
+        source: CryptoError,
+    },
+    /// Someone other than the account's owner signed.
+    #[error("signed by {signer}, but account {account} is owned by {owner}")]
+    NotTheOwner {
+        /// The account.
+        account: AccountId,
+        /// Who signed.
+        signer: alloy_primitives::Address,
+        /// Who owns the account.
+        owner: alloy_primitives::Address,
+    },
+}
+
+impl SignatureFault {
+    /// A cryptographic failure of `what`.
+    pub fn crypto(what: &'static str) -> impl FnOnce(CryptoError) -> TxError {
+        move |source| TxError::BadSignature(SignatureFault::Crypto { what, source })
+    }
 }

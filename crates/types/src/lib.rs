@@ -21,7 +21,7 @@ pub mod tx;
 
 pub use alloy_primitives::Address;
 pub use amount::{Amount, FloatFormat, Price, AMOUNT_FLOAT, FEE_FLOAT, PRICE_ONE};
-pub use error::{DecodeError, TxError};
+pub use error::{DecodeError, SignatureFault, TxError};
 pub use ids::*;
 pub use network::{ChainInfo, Network, NetworkError, Preset, PresetError, TokenInfo, TokenOnChain};
 pub use op::{Op, CHUNK_BYTES};

@@ -6,7 +6,7 @@ use zklink_crypto::eddsa::{PrivateKey, PubKeyHash, Signature};
 use zklink_crypto::key_cache::KeyCache;
 use zklink_crypto::Fr;
 
-use crate::error::{DecodeError, TxError};
+use crate::error::{DecodeError, SignatureFault, TxError};
 
 /// An L2 signature (docs/protocol.md §4–5): the signer's packed public key and the packed
 /// signature. The default, all zero, is the placeholder of a tx not signed yet.
@@ -39,12 +39,10 @@ impl TxSignature {
     /// Checks the signature over `msg` and returns the signer's pubkey hash, which the caller
     /// compares with the account's. Decoded keys come from the process-wide [`KeyCache`].
     pub fn verify(&self, msg: Fr) -> Result<PubKeyHash, TxError> {
-        let (pk, pkh) = KeyCache::global()
-            .get_or_decode(&self.pub_key)
-            .map_err(|e| TxError::BadSignature(format!("public key: {e}")))?;
-        let sig =
-            Signature::from_packed(&self.signature).map_err(|e| TxError::BadSignature(format!("signature: {e}")))?;
-        pk.verify(msg, &sig).map_err(|e| TxError::BadSignature(e.to_string()))?;
+        let (pk, pkh) =
+            KeyCache::global().get_or_decode(&self.pub_key).map_err(SignatureFault::crypto("public key"))?;
+        let sig = Signature::from_packed(&self.signature).map_err(SignatureFault::crypto("signature"))?;
+        pk.verify(msg, &sig).map_err(SignatureFault::crypto("verification"))?;
         Ok(pkh)
     }
 

@@ -11,7 +11,7 @@ use zklink_crypto::{poseidon, Fr};
 
 use crate::amount::{Amount, Price, AMOUNT_FLOAT, FEE_FLOAT};
 use crate::bytes::{Reader, Writer};
-use crate::error::{DecodeError, TxError};
+use crate::error::{DecodeError, SignatureFault, TxError};
 use crate::ids::*;
 use crate::network::Preset;
 use crate::op::op_chunks;
@@ -170,7 +170,7 @@ impl ChangePubKey {
         preset.check_token(self.fee_token)?;
         check_packable(self.fee, false)?;
         if self.new_pk_hash.is_zero() {
-            return Err(TxError::BadSignature("the new pubkey hash must not be zero".into()));
+            return Err(TxError::BadSignature(SignatureFault::Rule("the new pubkey hash must not be zero")));
         }
         Ok(())
     }
@@ -512,7 +512,7 @@ impl OrderMatching {
     pub fn message(&self) -> Result<Fr, TxError> {
         let header = message_of(&self.header_bytes()?)?;
         poseidon::hash(&[header, self.maker.message()?, self.taker.message()?])
-            .map_err(|e| TxError::BadSignature(e.to_string()))
+            .map_err(SignatureFault::crypto("message"))
     }
 
     /// Stateless field checks of the header and both orders, and that the orders can trade:
@@ -543,7 +543,7 @@ impl OrderMatching {
 
 /// EdDSA message of a byte string: circomlib Poseidon over its 31-byte chunks.
 pub fn message_of(bytes: &[u8]) -> Result<Fr, TxError> {
-    poseidon::hash_bytes(bytes).map_err(|e| TxError::BadSignature(e.to_string()))
+    poseidon::hash_bytes(bytes).map_err(SignatureFault::crypto("message"))
 }
 
 /// A transaction submitted on L2.

@@ -3,8 +3,8 @@ use std::collections::HashSet;
 use zklink_crypto::l1::{recover_change_pubkey_signer, L1Domain};
 use zklink_types::op::ChangePubKeyOp;
 use zklink_types::{
-    Address, ChainId, ChangePubKey, ChangePubKeyAuth, Network, Nonce, Op, PubKeyHash, TxError, FEE_ACCOUNT_ID,
-    GLOBAL_ASSET_ACCOUNT_ID,
+    Address, ChainId, ChangePubKey, ChangePubKeyAuth, Network, Nonce, Op, PubKeyHash, SignatureFault, TxError,
+    FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID,
 };
 
 use super::{check_nonce, header};
@@ -57,12 +57,13 @@ pub fn change_pubkey(
         ChangePubKeyAuth::EthEcdsa { signature } => {
             let domain = L1Domain { l1_chain_id: chain.l1_chain_id, verifying_contract: chain.contract };
             let recovered = recover_change_pubkey_signer(&domain, &t.new_pk_hash, t.nonce.0, t.account_id.0, signature)
-                .map_err(|e| TxError::BadL1Auth(e.to_string()))?;
+                .map_err(|source| TxError::BadL1Auth(SignatureFault::Crypto { what: "EIP-712 signature", source }))?;
             if recovered != account.address {
-                return Err(TxError::BadL1Auth(format!(
-                    "signed by {recovered}, but account {} is owned by {}",
-                    t.account_id, account.address
-                )));
+                return Err(TxError::BadL1Auth(SignatureFault::NotTheOwner {
+                    account: t.account_id,
+                    signer: recovered,
+                    owner: account.address,
+                }));
             }
         }
         ChangePubKeyAuth::Onchain => {
