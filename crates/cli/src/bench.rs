@@ -15,10 +15,8 @@ use jsonrpsee::rpc_params;
 use zklink_executor::testkit::{TestNet, TEST_FEE_OWNER};
 use zklink_executor::verify::VerifiedTx;
 use zklink_node::{BlockStore, NodeHandle, StateKeeper};
+use zklink_types::test_utils::{E18, USD, USDC};
 use zklink_types::{L2Tx, Network, PriorityTx, TxHash};
-
-const E18: u128 = 1_000_000_000_000_000_000;
-const USD: u16 = 1;
 
 /// Options of `zklink bench load`.
 #[derive(clap::Args)]
@@ -49,7 +47,7 @@ fn prepare(args: &LoadArgs, dir: &std::path::Path) -> anyhow::Result<(NodeHandle
     let mut mirror = TestNet::new(network.clone());
     let users: Vec<_> = (0..args.clients as u64).map(|i| mirror.user(i)).collect();
     for (serial, u) in users.iter().enumerate() {
-        let mut d = mirror.deposit_tx(1, u.address, 0, 17, USD, 1_000_000 * E18);
+        let mut d = mirror.deposit_tx(1, u.address, 0, USDC, USD, 1_000_000 * E18);
         if let PriorityTx::Deposit(dep) = &mut d {
             dep.serial_id.0 = serial as u64;
         }
@@ -195,7 +193,7 @@ async fn devnet_round(
     round: usize,
 ) -> anyhow::Result<[Duration; 3]> {
     use zklink_types::{ChainId, TokenId};
-    let (usd, usdc) = (TokenId(1), TokenId(17));
+    let (usd, usdc) = (TokenId(USD), TokenId(USDC));
     let c1 = chains.chain(1);
     let balance =
         async || anyhow::Ok(w.account().await.context("reading the account")?.map_or(0, |a| a.balance(0, usd.0)));

@@ -21,12 +21,10 @@ use zklink_prover::KeyStore;
 use zklink_restore::{check_stored, BlockReplayer};
 use zklink_state::{RedbStore, State, StateStore};
 use zklink_types::op::{DepositOp, TransferOp};
+use zklink_types::test_utils::{E18, WETH};
 use zklink_types::{
     AccountId, BlockNumber, ChainId, Network, Op, Preset, SubAccountId, TokenId, FIRST_USER_ACCOUNT_ID, USD_TOKEN_ID,
 };
-
-const E18: u128 = 1_000_000_000_000_000_000;
-const WETH: u16 = 32;
 
 /// Options of `zklink bench restore`.
 #[derive(clap::Args)]

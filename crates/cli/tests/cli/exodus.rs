@@ -13,18 +13,16 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-#[path = "../../l1/tests/support/mod.rs"]
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::transports::http::reqwest::Url;
-use support::*;
 use zklink_sdk::Wallet;
+use zklink_types::test_utils::E18;
 use zklink_types::{ChainId, Network, TokenId};
 
 const ETH: TokenId = TokenId(zklink_l1::NATIVE_TOKEN_ID);
@@ -114,6 +112,7 @@ async fn restore_exit_proof_and_exodus_from_the_command_line() {
     if !have_anvil() {
         return;
     }
+    let _alone = crate::ONE_DEVNET_AT_A_TIME.lock().await;
     block_key(&Network::dev(3));
     exit_key(&Network::dev(3));
     let dir = tempfile::tempdir().unwrap();

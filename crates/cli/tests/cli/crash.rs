@@ -11,26 +11,22 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-#[path = "../../l1/tests/support/mod.rs"]
-mod support;
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use alloy::primitives::U256;
 use serde_json::json;
-use support::*;
 use zklink_contracts::anvil::workspace_root;
 use zklink_contracts::zklink::TestToken;
 use zklink_executor::testkit::TEST_FEE_OWNER;
 use zklink_l1::TestChains;
 use zklink_prover::test_utils::dev_key_dir;
 use zklink_sdk::Wallet;
-use zklink_types::{Address, ChainId, Network, TokenId};
-
-const USD: TokenId = TokenId(1);
-const USDC: TokenId = TokenId(17);
+use zklink_types::test_utils::typed::{USD, USDC};
+use zklink_types::test_utils::E18;
+use zklink_types::{Address, ChainId, Network};
 
 const DEADLINE: Duration = Duration::from_secs(240);
 
@@ -124,6 +120,7 @@ async fn no_acknowledged_tx_is_lost_when_the_node_is_killed() {
     if !have_anvil() {
         return;
     }
+    let _alone = crate::ONE_DEVNET_AT_A_TIME.lock().await;
     let network = Network::dev(3);
     let pk = block_key(&network); // made and cached before the node loads it
     let chains = start(network, TestKeys { block: Some(pk), exit: None }, 1_000, None).await;

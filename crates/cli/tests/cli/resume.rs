@@ -10,19 +10,17 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-#[path = "../../l1/tests/support/mod.rs"]
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use alloy::primitives::Address;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::transports::http::reqwest::Url;
-use support::*;
 use zklink_l1::{BlockCounters, L1Client};
 use zklink_sdk::Wallet;
+use zklink_types::test_utils::E18;
 use zklink_types::{ChainId, Network, TokenId};
 
 /// The native coin of the test chains.
@@ -182,6 +180,7 @@ async fn the_devnet_resumes_from_disk_after_ctrl_c() {
     if !have_anvil() {
         return;
     }
+    let _alone = crate::ONE_DEVNET_AT_A_TIME.lock().await;
     // Made and cached before the devnet loads it (the devnet's blocks are 4-chunk dev blocks).
     block_key(&Network::dev(3));
     let dir = tempfile::tempdir().unwrap();

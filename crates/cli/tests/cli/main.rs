@@ -1,0 +1,19 @@
+//! The integration tests of zklink-cli, in one test binary (one build and one link, not one per
+//! file). Each file is a module; the tests of one file run alone with the module as the filter:
+//!
+//! ```text
+//! cargo test -p zklink-cli --test cli resume::
+//! ```
+
+#[path = "../../../l1/tests/l1/support.rs"]
+mod support;
+
+mod crash;
+mod exodus;
+mod resume;
+
+/// Each test runs a whole network as child processes (anvil chains, a node, a prover) on ports
+/// the OS picked, and restarts some of them on the same ports (the node in `crash`, the devnet's
+/// anvils in `resume`). They take turns, as when each file was its own test binary, so that one
+/// never takes a port another is about to bind again.
+static ONE_DEVNET_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
