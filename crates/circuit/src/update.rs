@@ -4,7 +4,6 @@
 //! [`UpdateWitness`] record.
 
 use ark_r1cs_std::alloc::AllocVar;
-use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};

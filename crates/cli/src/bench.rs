@@ -20,7 +20,7 @@ use zklink_types::{L2Tx, Network, PriorityTx, TxHash};
 
 /// Options of `zklink bench load`.
 #[derive(clap::Args)]
-pub struct LoadArgs {
+pub(crate) struct LoadArgs {
     /// Transfers per client.
     #[arg(long, default_value_t = 250)]
     txs: usize,
@@ -110,7 +110,7 @@ async fn submit_over_http(url: &str, sequences: Vec<Vec<L2Tx>>) -> anyhow::Resul
 }
 
 /// Runs the load test and prints the figures.
-pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
+pub(crate) async fn load(args: LoadArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("zklink-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("direct")).with_context(|| format!("creating {}", dir.display()))?;
@@ -162,7 +162,7 @@ pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
 
 /// Options of `zklink bench devnet`.
 #[derive(clap::Args)]
-pub struct DevnetArgs {
+pub(crate) struct DevnetArgs {
     /// Rounds of deposit, transfer and withdrawal.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
@@ -241,7 +241,7 @@ async fn devnet_round(
 
 /// Runs the devnet in-process and times deposit → credited, transfer → executed on every chain
 /// and withdrawal → claimable.
-pub async fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
+pub(crate) async fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("zklink-bench-devnet-{}", std::process::id()));
     let crate::devnet::Devnet { chains, node, api, oracles } = crate::devnet::launch(crate::devnet::LaunchOptions {
         data_dir: dir.clone(),

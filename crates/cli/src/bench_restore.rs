@@ -28,7 +28,7 @@ use zklink_types::{
 
 /// Options of `zklink bench restore`.
 #[derive(clap::Args)]
-pub struct RestoreArgs {
+pub(crate) struct RestoreArgs {
     /// Tree sizes and block shapes: `main` or `dev`.
     #[arg(long, default_value = "main")]
     preset: String,
@@ -136,7 +136,7 @@ struct Costs {
 }
 
 /// Runs the restore benchmark.
-pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+pub(crate) fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     let network = network(&args.preset)?;
     let chunks = network.preset.max_block_chunks();
     eprintln!(
@@ -210,7 +210,7 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
 
 /// Options of `zklink bench exit-proof`.
 #[derive(clap::Args)]
-pub struct ExitArgs {
+pub(crate) struct ExitArgs {
     /// Tree sizes: `main` or `dev`.
     #[arg(long, default_value = "main")]
     preset: String,
@@ -220,7 +220,7 @@ pub struct ExitArgs {
 }
 
 /// Runs the exit-proof benchmark: a USD balance backed by stablecoins on all 3 chains.
-pub fn exit_proof(args: ExitArgs) -> anyhow::Result<()> {
+pub(crate) fn exit_proof(args: ExitArgs) -> anyhow::Result<()> {
     let network = network(&args.preset)?;
     let chains = network.chains.len() as u8;
     let mut exec = Executor::new(network.clone(), State::genesis(network.preset.clone(), TEST_FEE_OWNER))?;

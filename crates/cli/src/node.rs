@@ -20,7 +20,7 @@ use zklink_types::{Address, Network};
 
 /// Options of `zklink node`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The node's configuration file (JSON; see `NodeFile`).
     #[arg(long, env = "ZKLINK_NODE_CONFIG")]
     config: PathBuf,
@@ -29,7 +29,7 @@ pub struct Args {
 /// One chain in the configuration file.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
-pub struct ChainFile {
+pub(crate) struct ChainFile {
     /// JSON-RPC endpoint of the chain.
     pub url: Url,
     /// The zklink proxy on it.
@@ -41,7 +41,7 @@ pub struct ChainFile {
 /// The configuration file of `zklink node`.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NodeFile {
+pub(crate) struct NodeFile {
     /// The network (with the deployed contract and token addresses).
     pub network: Network,
     /// One entry per chain, in chain order.
@@ -98,7 +98,7 @@ pub struct NodeFile {
 /// `sendPolicy` in the configuration file; every field optional.
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SendPolicyFile {
+pub(crate) struct SendPolicyFile {
     /// Seconds before an unmined transaction is replaced.
     pub stuck_after_secs: Option<u64>,
     /// Percent each replacement raises the fees by (at least 10).
@@ -128,7 +128,7 @@ fn yes() -> bool {
 
 impl ChainFile {
     /// The endpoint the node or oracle connects to.
-    pub fn endpoint(&self) -> ChainEndpoint {
+    pub(crate) fn endpoint(&self) -> ChainEndpoint {
         ChainEndpoint { url: self.url.clone(), zklink: self.zklink, deployed_at: self.deployed_at }
     }
 }
@@ -138,13 +138,13 @@ fn signer(key: &B256) -> anyhow::Result<PrivateKeySigner> {
 }
 
 /// Reads and parses the JSON file at `path` (`what` names it in errors).
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path, what: &str) -> anyhow::Result<T> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path, what: &str) -> anyhow::Result<T> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {what} {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: not a valid {what}", path.display()))
 }
 
 /// Runs the node until Ctrl-C or SIGTERM.
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let f: NodeFile = read_json(&args.config, "node configuration")?;
     f.network.validate().with_context(|| format!("{}: network", args.config.display()))?;
     let chains = f.network.chains.len() as u8;

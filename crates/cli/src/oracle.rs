@@ -18,7 +18,7 @@ use crate::node::{read_json, ChainFile};
 
 /// Options of `zklink oracle`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The oracle's configuration file (JSON; see `OracleFile`).
     #[arg(long, env = "ZKLINK_ORACLE_CONFIG")]
     config: PathBuf,
@@ -27,7 +27,7 @@ pub struct Args {
 /// The configuration file of `zklink oracle`.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct OracleFile {
+pub(crate) struct OracleFile {
     /// The network (its id and chains).
     pub network: Network,
     /// One entry per chain, in chain order: the oracle's own endpoints.
@@ -47,7 +47,7 @@ pub struct OracleFile {
 }
 
 /// Runs the oracle until Ctrl-C.
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let f: OracleFile = read_json(&args.config, "oracle configuration")?;
     f.network.validate().with_context(|| format!("{}: network", args.config.display()))?;
     let key = PrivateKeySigner::from_bytes(&f.key).context("key")?;

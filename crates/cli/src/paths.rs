@@ -6,7 +6,7 @@ use zklink_contracts::anvil::workspace_root;
 
 /// Where dev proving keys are cached: `$ZKLINK_KEY_DIR` if set, else `zklink-keys` in cargo's
 /// target directory (`$CARGO_TARGET_DIR` or the checkout's `target/`).
-pub fn dev_key_dir() -> PathBuf {
+pub(crate) fn dev_key_dir() -> PathBuf {
     zklink_prover::dev_key_dir_from(
         &workspace_root(),
         std::env::var_os("ZKLINK_KEY_DIR").map(PathBuf::from),

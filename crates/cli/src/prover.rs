@@ -12,7 +12,7 @@ use zklink_types::Network;
 
 /// Options of `zklink prover`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The node's JSON-RPC API.
     #[arg(long, env = "ZKLINK_NODE_URL", default_value = "http://127.0.0.1:3030")]
     node: String,
@@ -35,7 +35,7 @@ pub struct Args {
 }
 
 /// Runs the worker until Ctrl-C.
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let api = client(&args.node).with_context(|| format!("connecting to the node at {}", args.node))?;
     let network = loop {
         // The node may start after its workers: wait for it (Ctrl-C stops waiting).

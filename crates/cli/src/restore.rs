@@ -30,7 +30,7 @@ use crate::node::{read_json, ChainFile};
 /// The public facts a restore needs.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
-pub struct NetworkFile {
+pub(crate) struct NetworkFile {
     /// The network (preset, chains, tokens).
     pub network: Network,
     /// Owner of the fee account at genesis.
@@ -41,14 +41,14 @@ pub struct NetworkFile {
 
 impl NetworkFile {
     /// Reads `path`.
-    pub fn read(path: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn read(path: &Path) -> anyhow::Result<Self> {
         let f: Self = read_json(path, "network file")?;
         f.network.validate().with_context(|| format!("{}: network", path.display()))?;
         Ok(f)
     }
 
     /// Writes it as `path` (the devnet does).
-    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+    pub(crate) fn write(&self, path: &Path) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(self).context("encoding the network file")?;
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
     }
@@ -66,7 +66,7 @@ impl NetworkFile {
 
 /// Where the restored state lives, shared by the three commands.
 #[derive(clap::Args, Clone)]
-pub struct Source {
+pub(crate) struct Source {
     /// The network file: network, fee owner, every chain's endpoint and deployment (a node's
     /// config file works; the devnet writes `network.json` in its data directory).
     #[arg(long, env = "ZKLINK_NETWORK")]
@@ -87,7 +87,7 @@ impl Source {
 
 /// Options of `zklink restore`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     source: Source,
     /// Stop at this block (default: the newest block executed on any chain).
@@ -101,7 +101,7 @@ pub struct Args {
 }
 
 /// Restores (or continues restoring) and prints what every chain confirmed.
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let (_, mut restorer) = args.source.open()?;
     let report = match &args.into_node {
         None => restore_with_progress(&mut restorer, args.until, |_| Ok(())).await?,
@@ -212,7 +212,7 @@ fn exit_key(network: &Network, dir: Option<&Path>) -> anyhow::Result<ProvingKey>
 
 /// `network`'s exit key from `store`, made with the public dev seed when missing (devnets,
 /// tests, benchmarks: whoever knows the seed can forge exits).
-pub fn insecure_dev_exit_key(store: &KeyStore, network: &Network) -> anyhow::Result<ProvingKey> {
+pub(crate) fn insecure_dev_exit_key(store: &KeyStore, network: &Network) -> anyhow::Result<ProvingKey> {
     let chains = network.chains.len() as u8;
     let shape = ExitShape::new(&network.preset, chains).context("the exit circuit's shape")?;
     let name = ExitCircuit::shape_name(&network.preset, chains);
@@ -223,7 +223,7 @@ pub fn insecure_dev_exit_key(store: &KeyStore, network: &Network) -> anyhow::Res
 
 /// Options of `zklink exit-proof`.
 #[derive(clap::Args)]
-pub struct ExitArgs {
+pub(crate) struct ExitArgs {
     #[command(flatten)]
     source: Source,
     /// The paying chain (it must be in exodus to accept the proof).
@@ -251,7 +251,7 @@ pub struct ExitArgs {
 }
 
 /// Proves one exit from the restored state.
-pub async fn exit_proof(args: ExitArgs) -> anyhow::Result<()> {
+pub(crate) async fn exit_proof(args: ExitArgs) -> anyhow::Result<()> {
     let (file, mut restorer) = args.source.open()?;
     restorer.refresh().await.context("reading the chains")?;
     let chain = ChainId(args.chain);
@@ -333,7 +333,7 @@ pub async fn exit_proof(args: ExitArgs) -> anyhow::Result<()> {
 
 /// Options of `zklink wallet exodus`.
 #[derive(clap::Args)]
-pub struct ExodusArgs {
+pub(crate) struct ExodusArgs {
     #[command(flatten)]
     source: Source,
     /// Directory of the exit proving key (default: the dev key cache).
@@ -342,7 +342,7 @@ pub struct ExodusArgs {
 }
 
 /// The wallet's exodus on every chain: restore (continuing), then activate, refund, exit, claim.
-pub async fn exodus(args: ExodusArgs, key: &B256) -> anyhow::Result<()> {
+pub(crate) async fn exodus(args: ExodusArgs, key: &B256) -> anyhow::Result<()> {
     let (file, mut restorer) = args.source.open()?;
     let signer = PrivateKeySigner::from_bytes(key).context("invalid key")?;
     let owner = signer.address();

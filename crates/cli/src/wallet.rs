@@ -9,7 +9,7 @@ use zklink_types::{Address, ChainId, Order, TokenId, TxHash};
 
 /// Options of `zklink wallet`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The node's JSON-RPC API.
     #[arg(long, env = "ZKLINK_API", default_value = "http://127.0.0.1:3030")]
     api: String,
@@ -181,7 +181,7 @@ fn symbol(w: &Wallet, token: u16) -> String {
 }
 
 /// Runs a wallet command and prints its outcome.
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     if let Command::Exodus(exodus) = args.command {
         return crate::restore::exodus(exodus, &args.key).await;
     }

@@ -1,5 +1,8 @@
 //! `cargo bench -p zklink-crypto` (add `-- --quick` for a fast run).
 
+// A benchmark: it reports to the person running it (criterion's macros declare undocumented items).
+#![allow(clippy::print_stdout, clippy::print_stderr, missing_docs, unreachable_pub)]
+
 use std::hint::black_box;
 
 use ark_ff::PrimeField;
@@ -17,13 +20,13 @@ fn bench_poseidon(c: &mut Criterion) {
     c.bench_function("poseidon/hash2", |b| b.iter(|| poseidon::hash2(black_box(x[0]), black_box(x[1]))));
     c.bench_function("poseidon/hash4", |b| {
         let four = [x[0], x[1], x[2], x[3]];
-        b.iter(|| poseidon::hash4(black_box(&four)))
+        b.iter(|| poseidon::hash4(black_box(&four)));
     });
     c.bench_function("poseidon/hash5", |b| b.iter(|| poseidon::hash5(black_box(&x))));
     // Baseline: light-poseidon (textbook rounds, Vec state) for the same width.
     c.bench_function("poseidon/hash4_light_poseidon_baseline", |b| {
         let mut h = Poseidon::<Fr>::new_circom(4).expect("t = 5 parameters");
-        b.iter(|| h.hash(black_box(&x[..4])).expect("4 inputs"))
+        b.iter(|| h.hash(black_box(&x[..4])).expect("4 inputs"));
     });
 }
 

@@ -8,6 +8,9 @@
 //! `cargo bench -p zklink-executor --bench throughput` (env `ZKLINK_BENCH_ACCOUNTS` sets N,
 //! default 100000; `ZKLINK_BENCH_QUICK=1` runs a small smoke version).
 
+// A benchmark: it reports to the person running it (criterion's macros declare undocumented items).
+#![allow(clippy::print_stdout, clippy::print_stderr, missing_docs, unreachable_pub)]
+
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;

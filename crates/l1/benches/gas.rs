@@ -8,6 +8,9 @@
 //!   block, sync with 1, 2 and 3 oracle signatures (base and per signature), and execution of a
 //!   block with one withdrawal against one without (per withdrawal).
 
+// A benchmark: it reports to the person running it (criterion's macros declare undocumented items).
+#![allow(clippy::print_stdout, clippy::print_stderr, missing_docs, unreachable_pub)]
+
 #[path = "../tests/l1/support.rs"]
 mod support;
 

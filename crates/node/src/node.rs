@@ -150,7 +150,13 @@ pub enum NodeError {
     Store(#[from] StoreError),
     /// The keeper could not replay its history.
     #[error(transparent)]
-    Keeper(#[from] KeeperError),
+    Keeper(Box<KeeperError>),
+}
+
+impl From<KeeperError> for NodeError {
+    fn from(e: KeeperError) -> Self {
+        Self::Keeper(Box::new(e))
+    }
 }
 
 /// How long a worker may hold a proof job by default: several times a dev block's proving time.

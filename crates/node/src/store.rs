@@ -30,7 +30,7 @@ const L1_TXS: TableDefinition<(u8, u8, u32), &[u8; 32]> = TableDefinition::new("
 pub enum StoreError {
     /// The database failed (I/O, corruption, lock).
     #[error("block store: {0}")]
-    Db(#[from] redb::Error),
+    Db(#[source] Box<redb::Error>),
     /// A record does not decode: written by another version, or damaged.
     #[error("block store: {record} does not decode: {source}")]
     Corrupt {
@@ -71,7 +71,7 @@ pub enum RecordError {
 }
 
 fn db_err(e: impl Into<redb::Error>) -> StoreError {
-    StoreError::Db(e.into())
+    StoreError::Db(Box::new(e.into()))
 }
 
 /// A sealed block and the txs of its ops (`None` for priority requests), as stored.

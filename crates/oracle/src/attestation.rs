@@ -75,7 +75,7 @@ mod tests {
     fn an_attestation_verifies_only_for_its_network_block_and_hash() {
         let key = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x41)).unwrap();
         let a = Attestation::sign(&key, 7, 3, B256::repeat_byte(9));
-        assert_eq!(a.verify(7), Ok(()));
+        assert!(a.verify(7).is_ok(), "{:?}", a.verify(7));
         assert!(matches!(a.verify(8), Err(AttestationError::WrongSigner { .. })), "another network");
         let other_block = Attestation { block: 4, ..a.clone() };
         assert!(matches!(other_block.verify(7), Err(AttestationError::WrongSigner { .. })), "another block");

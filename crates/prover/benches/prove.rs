@@ -10,6 +10,9 @@
 //! Each shape runs in its own child process so that its peak RSS is its own. Keys are the
 //! insecure dev keys cached under `target/zklink-keys` (made on first use).
 
+// A benchmark: it reports to the person running it (criterion's macros declare undocumented items).
+#![allow(clippy::print_stdout, clippy::print_stderr, missing_docs, unreachable_pub)]
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 

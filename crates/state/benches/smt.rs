@@ -2,6 +2,9 @@
 //!
 //! Run with `cargo bench -p zklink-state --bench smt`.
 
+// A benchmark: it reports to the person running it (criterion's macros declare undocumented items).
+#![allow(clippy::print_stdout, clippy::print_stderr, missing_docs, unreachable_pub)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -79,14 +82,14 @@ fn bench_smt(c: &mut Criterion) {
 
     group.bench_function("hash4", |b| {
         let x = [Fr::from(1u64), Fr::from(2u64), Fr::from(3u64), Fr::from(4u64)];
-        b.iter(|| zklink_crypto::poseidon::hash4(black_box(&x)))
+        b.iter(|| zklink_crypto::poseidon::hash4(black_box(&x)));
     });
 
     group.bench_function("path_12_levels_100k_leaves", |b| {
         let mut t = base.clone();
         let mut rng = Rng(3);
         let capacity = t.capacity();
-        b.iter(|| t.path(black_box(rng.next() % capacity)).expect("in range"))
+        b.iter(|| t.path(black_box(rng.next() % capacity)).expect("in range"));
     });
 
     group.bench_function("set_and_root_single_update_12_levels", |b| {
@@ -95,7 +98,7 @@ fn bench_smt(c: &mut Criterion) {
         b.iter(|| {
             apply_updates(&mut t, &mut rng, 1);
             t.root()
-        })
+        });
     });
 
     group.sample_size(10);
@@ -113,7 +116,7 @@ fn bench_smt(c: &mut Criterion) {
                 (root, t)
             },
             BatchSize::PerIteration,
-        )
+        );
     });
     group.finish();
 }

@@ -142,7 +142,7 @@ impl SubTree {
     /// Approximate heap bytes held (memory benchmarks).
     pub fn heap_bytes(&self) -> usize {
         match self {
-            SubTree::Compact { leaves, .. } => leaves.capacity() * std::mem::size_of::<(u64, Fr)>(),
+            SubTree::Compact { leaves, .. } => leaves.capacity() * size_of::<(u64, Fr)>(),
             SubTree::Full(t) => t.heap_bytes(),
         }
     }

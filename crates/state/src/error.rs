@@ -12,7 +12,7 @@ pub enum StateError {
     Tree(#[from] TreeError),
     /// The database failed.
     #[error("storage: {0}")]
-    Store(#[from] redb::Error),
+    Store(#[source] Box<redb::Error>),
     /// The stored state is not one the state could have written.
     #[error("stored state is inconsistent: {0}")]
     Corrupt(String),

@@ -8,7 +8,7 @@ pub mod state;
 pub mod store;
 
 pub use account::{Account, OrderSlot};
-pub use smt::{DefaultHashes, MerklePath, SparseMerkleTree, TreeError};
 pub use error::StateError;
+pub use smt::{DefaultHashes, MerklePath, SparseMerkleTree, TreeError};
 pub use state::{AccountLeaf, State, TreeShapes};
 pub use store::{AccountRecord, MemoryStore, RedbStore, StateStore, StoredState};

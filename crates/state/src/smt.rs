@@ -189,7 +189,7 @@ impl DefaultHashes {
 
     /// Heap bytes of this (shared) table.
     pub fn heap_bytes(&self) -> usize {
-        std::mem::size_of_val::<[Fr]>(&self.hashes)
+        size_of_val::<[Fr]>(&self.hashes)
     }
 }
 
@@ -234,7 +234,7 @@ impl Hasher for NodeIdHasher {
 
 type NodeMap = HashMap<u64, Fr, BuildHasherDefault<NodeIdHasher>>;
 
-const ENTRY_BYTES: usize = std::mem::size_of::<(u64, Fr)>();
+const ENTRY_BYTES: usize = size_of::<(u64, Fr)>();
 
 #[derive(Clone)]
 enum Nodes {
@@ -641,7 +641,7 @@ impl SparseMerkleTree {
     /// Approximate heap bytes owned by this tree (excluding `size_of::<Self>()` and the shared
     /// [`DefaultHashes`] table).
     pub fn heap_bytes(&self) -> usize {
-        self.nodes.heap_bytes() + self.dirty.capacity() * std::mem::size_of::<u64>()
+        self.nodes.heap_bytes() + self.dirty.capacity() * size_of::<u64>()
     }
 }
 

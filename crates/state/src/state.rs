@@ -444,10 +444,10 @@ impl State {
 
     /// Approximate heap bytes held by accounts and trees (memory benchmarks).
     pub fn heap_bytes(&self) -> usize {
-        self.accounts.capacity() * std::mem::size_of::<Account>()
+        self.accounts.capacity() * size_of::<Account>()
             + self.accounts.iter().map(Account::heap_bytes).sum::<usize>()
             + self.tree.heap_bytes()
-            + self.by_address.capacity() * (std::mem::size_of::<(Address, AccountId)>() + 1)
+            + self.by_address.capacity() * (size_of::<(Address, AccountId)>() + 1)
     }
 }
 

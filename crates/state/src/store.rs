@@ -94,7 +94,7 @@ pub struct RedbStore {
 }
 
 fn store_err(e: impl Into<redb::Error>) -> StateError {
-    StateError::Store(e.into())
+    StateError::Store(Box::new(e.into()))
 }
 
 impl RedbStore {

@@ -109,23 +109,25 @@ pub async fn run(cfg: WorkerConfig, shutdown: impl Future<Output = ()>) -> Resul
     let mut failures = 0u32;
     tokio::pin!(shutdown);
     loop {
-        let pause =
-            match api.request::<Option<ProofLease>, _>("zklink_proverLease", rpc_params![&cfg.token, &cfg.name]).await {
-                Ok(Some(lease)) => {
-                    failures = 0;
-                    prove_and_submit(&api, &cfg, lease, &mut stats).await;
-                    Duration::ZERO
-                }
-                Ok(None) => {
-                    failures = 0;
-                    cfg.idle_poll
-                }
-                Err(e) => {
-                    failures += 1;
-                    tracing::warn!(error = %e, node = %cfg.node_url, "leasing a proof job failed; retrying");
-                    backoff(failures)
-                }
-            };
+        let pause = match api
+            .request::<Option<ProofLease>, _>("zklink_proverLease", rpc_params![&cfg.token, &cfg.name])
+            .await
+        {
+            Ok(Some(lease)) => {
+                failures = 0;
+                prove_and_submit(&api, &cfg, lease, &mut stats).await;
+                Duration::ZERO
+            }
+            Ok(None) => {
+                failures = 0;
+                cfg.idle_poll
+            }
+            Err(e) => {
+                failures += 1;
+                tracing::warn!(error = %e, node = %cfg.node_url, "leasing a proof job failed; retrying");
+                backoff(failures)
+            }
+        };
         tokio::select! {
             _ = &mut shutdown => return Ok(stats),
             _ = tokio::time::sleep(pause) => {}

@@ -14,6 +14,7 @@ use jsonrpsee::ws_client::WsClientBuilder;
 use serde_json::Value;
 use zklink_api::codes;
 use zklink_executor::testkit::{TestNet, TestUser, TEST_FEE_OWNER};
+use zklink_node::node::unix_now;
 use zklink_node::{BlockStore, FeePolicy, MempoolLimits, NodeHandle, StateKeeper};
 use zklink_types::test_utils::E18;
 use zklink_types::{L2Tx, Network, PriorityTx, TxHash};
@@ -30,7 +31,7 @@ async fn the_api_serves_accounts_txs_and_blocks() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(BlockStore::open(&dir.path().join("node.redb")).unwrap());
     let network = Network::dev(3);
-    let keeper = StateKeeper::open(network.clone(), store.clone(), TEST_FEE_OWNER, 16).unwrap();
+    let keeper = StateKeeper::open(network.clone(), store.clone(), TEST_FEE_OWNER, 16, unix_now()).unwrap();
     let node = NodeHandle::new(keeper, store);
     let api = zklink_api::serve("127.0.0.1:0".parse().unwrap(), node.clone(), network.clone()).await.unwrap();
     let client = HttpClientBuilder::default().build(format!("http://{}", api.addr)).unwrap();
@@ -120,7 +121,8 @@ async fn the_api_queues_prices_tracks_and_streams() {
     let store = Arc::new(BlockStore::open(&dir.path().join("node.redb")).unwrap());
     let network = Network::dev(3);
     let limits = MempoolLimits { per_account: 4, total: 100 };
-    let keeper = StateKeeper::open_with(network.clone(), store.clone(), TEST_FEE_OWNER, 16, limits).unwrap();
+    let keeper =
+        StateKeeper::open_with(network.clone(), store.clone(), TEST_FEE_OWNER, 16, limits, unix_now()).unwrap();
     let node = NodeHandle::new(keeper, store);
     let cfg = zklink_api::ApiConfig { prover_token: Some("secret".into()) };
     let api = zklink_api::serve_with("127.0.0.1:0".parse().unwrap(), node.clone(), network.clone(), cfg).await.unwrap();
@@ -203,7 +205,7 @@ async fn the_api_queues_prices_tracks_and_streams() {
     node.proofs().push(node.keeper().take_jobs());
     let job: Value = client.request("zklink_proverLease", rpc_params!["secret", "w"]).await.unwrap();
     assert_eq!((job["block"].as_u64(), job["chunks"].as_u64()), (Some(1), Some(16)));
-    let proof = zklink_node::prover::encode_proof(&ark_groth16::Proof::default());
+    let proof = zklink_prover_worker::job::encode_proof(&ark_groth16::Proof::default());
     let refused = client.request::<bool, _>("zklink_proverSubmit", rpc_params!["secret", 1, proof]).await.unwrap_err();
     assert_eq!(code(refused), codes::PROOF_REFUSED);
 

@@ -235,7 +235,7 @@ fn invalid_requests_are_typed_errors() {
     let (mut net, [a, _, _]) = dev_net();
     let ida = net.id_of(&a);
     let mut err = |chains: u8, req: ExitRequest| ExitWitness::build(net.exec.state_mut(), chains, &req).unwrap_err();
-    assert_eq!(err(CHAINS, request(1, AccountId(1), WETH, WETH)), ExitError::GlobalAssetAccount);
+    assert!(matches!(err(CHAINS, request(1, AccountId(1), WETH, WETH)), ExitError::GlobalAssetAccount));
     assert!(matches!(err(CHAINS, request(1, AccountId(40), WETH, WETH)), ExitError::UnknownAccount { .. }));
     assert!(matches!(err(CHAINS, request(0, ida, WETH, WETH)), ExitError::ChainOutOfRange { .. }));
     assert!(matches!(err(CHAINS, request(4, ida, WETH, WETH)), ExitError::ChainOutOfRange { .. }));

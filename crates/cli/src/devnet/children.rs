@@ -51,7 +51,7 @@ mod proc {
 
     /// The state file of an anvil started with `--state <file>`, resolved against its working
     /// directory.
-    pub fn state_file(pid: u32) -> Option<PathBuf> {
+    pub(super) fn state_file(pid: u32) -> Option<PathBuf> {
         let args = args(pid);
         if args.first().is_none_or(|a| Path::new(a).file_name().is_none_or(|n| n != "anvil")) {
             return None;
@@ -62,14 +62,14 @@ mod proc {
     }
 
     /// The parent process id.
-    pub fn parent(pid: u32) -> Option<u32> {
+    pub(super) fn parent(pid: u32) -> Option<u32> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // "pid (comm) state ppid …": comm may hold spaces and parentheses.
         stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
     }
 
     /// Whether `pid` is a `zklink devnet`.
-    pub fn is_devnet(pid: u32) -> bool {
+    pub(super) fn is_devnet(pid: u32) -> bool {
         let args = args(pid);
         args.first().is_some_and(|a| Path::new(a).file_name().is_some_and(|n| n == "zklink"))
             && args.iter().any(|a| a == "devnet")
@@ -88,7 +88,7 @@ mod proc {
     }
 
     /// SIGINT (anvil dumps its state and exits), then SIGKILL if it still runs after `timeout`.
-    pub fn stop(pid: u32, timeout: Duration) {
+    pub(super) fn stop(pid: u32, timeout: Duration) {
         signal(pid, "-INT");
         let deadline = Instant::now() + timeout;
         while running(pid) {

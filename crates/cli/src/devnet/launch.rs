@@ -24,7 +24,7 @@ use super::persist::{check_chains_match_store, NODE_DIR, ORACLES_DIR};
 
 /// The devnet's prover token (public, like anvil's keys): `zklink prover --token devnet-prover`
 /// adds remote workers beside the in-process prover.
-pub const DEVNET_PROVER_TOKEN: &str = "devnet-prover";
+pub(crate) const DEVNET_PROVER_TOKEN: &str = "devnet-prover";
 
 /// Anvil's first dev key (public: anvil prints it on every start).
 const ANVIL_KEY_0: [u8; 32] = [
@@ -65,7 +65,7 @@ fn ensure_anvil() -> anyhow::Result<()> {
 }
 
 /// A running devnet: the chains, the node and the oracles (not yet running) and their APIs.
-pub struct Devnet {
+pub(crate) struct Devnet {
     /// The anvil chains with everything deployed (dropping them kills the anvils;
     /// [`TestChains::stop`] stops them cleanly).
     pub chains: TestChains,
@@ -79,7 +79,7 @@ pub struct Devnet {
 
 /// Runs the node and the oracles until `shutdown` resolves; the node stops first (after the
 /// proof in progress), then the oracles.
-pub async fn run_network(node: Node, oracles: Vec<Oracle>, shutdown: impl std::future::Future<Output = ()>) {
+pub(crate) async fn run_network(node: Node, oracles: Vec<Oracle>, shutdown: impl std::future::Future<Output = ()>) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     for oracle in oracles {
@@ -134,7 +134,7 @@ async fn start_oracles(chains: &TestChains, dir: &Path, rpc: SocketAddr) -> anyh
 }
 
 /// What `launch` needs.
-pub struct LaunchOptions {
+pub(crate) struct LaunchOptions {
     /// The devnet's directory, wiped first: the node's database goes in `node/`, the oracles'
     /// stores in `oracles/` (so that no two devnets share them).
     pub data_dir: PathBuf,
@@ -235,7 +235,7 @@ pub(super) async fn start_node(
 
 /// Starts 3 new anvil chains (ports the OS picks, nothing kept) with everything deployed, opens
 /// the node on a wiped `data_dir` and serves its API.
-pub async fn launch(opts: LaunchOptions) -> anyhow::Result<Devnet> {
+pub(crate) async fn launch(opts: LaunchOptions) -> anyhow::Result<Devnet> {
     let keys = prepare(&Network::dev(3))?;
     let chains = deploy_chains(&keys, opts.priority_expiration_blocks, &ChainsSetup::default()).await?;
     let _ = std::fs::remove_dir_all(&opts.data_dir);

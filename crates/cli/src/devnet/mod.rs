@@ -29,12 +29,12 @@ use zklink_types::Network;
 
 use children::stop_leftover_anvils;
 use launch::{deploy_chains, prepare, start_node, Prepared};
-pub use launch::{launch, run_network, Devnet, LaunchOptions, DEVNET_PROVER_TOKEN};
+pub(crate) use launch::{launch, run_network, Devnet, LaunchOptions, DEVNET_PROVER_TOKEN};
 use persist::{resume_chains, wipe, write_manifest, MANIFEST, NETWORK_FILE, NODE_DIR};
 
 /// Options of `zklink devnet`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Where the devnet keeps its chains (`chain-<n>.json`), what was deployed where
     /// (`devnet.json`) and the node's database (`node/`). A restart resumes from it.
     #[arg(long, env = "ZKLINK_DEVNET_DIR", default_value = "target/devnet")]
@@ -155,7 +155,7 @@ impl Signals {
 
 /// Runs the devnet until Ctrl-C (or SIGTERM), then stops the node, the API and the anvils, in
 /// that order, with the anvils' state dumped.
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     // Before listening for Ctrl-C: making the key the first time takes a while, and nothing needs
     // cleaning up if it is interrupted.
     let keys = prepare(&Network::dev(3))?;

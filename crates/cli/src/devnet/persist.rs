@@ -15,13 +15,13 @@ use crate::node::ChainFile;
 use crate::restore::NetworkFile;
 
 /// The devnet's manifest in its data directory.
-pub const MANIFEST: &str = "devnet.json";
+pub(super) const MANIFEST: &str = "devnet.json";
 /// The network file (`zklink restore --network`) in the devnet's data directory.
-pub const NETWORK_FILE: &str = "network.json";
+pub(super) const NETWORK_FILE: &str = "network.json";
 /// The node's database directory in the devnet's data directory.
-pub const NODE_DIR: &str = "node";
+pub(super) const NODE_DIR: &str = "node";
 /// The oracles' stores, one directory each, under the data directory.
-pub const ORACLES_DIR: &str = "oracles";
+pub(super) const ORACLES_DIR: &str = "oracles";
 
 /// Deletes what a devnet keeps in `dir` (and nothing else there).
 pub(super) fn wipe(dir: &Path, chains: u8) -> anyhow::Result<()> {

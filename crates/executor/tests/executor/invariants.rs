@@ -171,7 +171,7 @@ fn run(actions: &[Action]) -> BTreeMap<&'static str, usize> {
                     Accepted::Seal => "Seal",
                 };
                 *kinds.entry(kind).or_default() += 1;
-                accepted.push(tx)
+                accepted.push(tx);
             }
             Err(_) => assert_eq!(net.exec.root(), before, "rejected {a:?} changed the state"),
         }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use zklink_executor::testkit::TestUser;
 use zklink_executor::testkit::{TestNet, TEST_FEE_OWNER};
+use zklink_node::node::unix_now;
 use zklink_node::{BlockStore, MempoolLimits, QueueError, StateKeeper, SubmitError, Submitted};
 use zklink_types::test_utils::{E18, USD};
 use zklink_types::{L2Tx, Network, PriorityTx};
@@ -19,7 +20,7 @@ fn with_serial(mut tx: PriorityTx, serial: u64) -> PriorityTx {
 }
 
 fn open(store: &Arc<BlockStore>) -> StateKeeper {
-    StateKeeper::open(Network::dev(3), store.clone(), TEST_FEE_OWNER, 4).expect("open the keeper")
+    StateKeeper::open(Network::dev(3), store.clone(), TEST_FEE_OWNER, 4, unix_now()).expect("open the keeper")
 }
 
 #[test]
@@ -110,7 +111,8 @@ fn future_nonces_wait_durably_within_limits_and_fail_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(BlockStore::open(&dir.path().join("node.redb")).unwrap());
     let limits = MempoolLimits { per_account: 3, total: 4 };
-    let open = || StateKeeper::open_with(Network::dev(3), store.clone(), TEST_FEE_OWNER, 16, limits).unwrap();
+    let open =
+        || StateKeeper::open_with(Network::dev(3), store.clone(), TEST_FEE_OWNER, 16, limits, unix_now()).unwrap();
     let mut keeper = open();
     let mut mirror = TestNet::dev();
     let (alice, bob) = (mirror.user(0), mirror.user(1));

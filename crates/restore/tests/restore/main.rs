@@ -5,6 +5,10 @@
 //! cargo test -p zklink-restore --test restore drills::
 //! ```
 
+// A test binary: it reports figures and skips to the person running it, and its modules' items
+// are its own (no public API to document or to keep unreachable).
+#![allow(clippy::print_stdout, clippy::print_stderr, missing_docs, unreachable_pub)]
+
 mod common;
 #[path = "../../../l1/tests/l1/support.rs"]
 mod support;

@@ -98,7 +98,7 @@ fn a_chain_storing_another_block_is_named() {
     other.priorityOperations += 1;
     match check_stored(block, &network.chains[0], prev, &other).unwrap_err() {
         RestoreError::BlockMismatch { block: 2, chain: 1, what } => {
-            assert!(what.contains("timestamp") && what.contains("priority operations"), "{what}")
+            assert!(what.contains("timestamp") && what.contains("priority operations"), "{what}");
         }
         e => panic!("{e}"),
     }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use ark_bn254::Fr;
 use ark_ff::{Field, One, PrimeField, Zero};
 use proptest::prelude::*;
+use zklink_crypto::fr_serde;
 use zklink_crypto::poseidon::hash4;
-use zklink_state::smt::{fr_serde, DefaultHashes, MerklePath, SparseMerkleTree, TreeError};
+use zklink_state::smt::{DefaultHashes, MerklePath, SparseMerkleTree, TreeError};
 
 fn fr(x: u64) -> Fr {
     Fr::from(x)
@@ -246,7 +247,7 @@ fn small_tree_memory() {
         near.1,
         far.0,
         far.1,
-        std::mem::size_of::<SparseMerkleTree>(),
+        size_of::<SparseMerkleTree>(),
         d.heap_bytes()
     );
     // Disjoint paths: 2 leaves + 2 * 10 internal nodes (the root is not stored).

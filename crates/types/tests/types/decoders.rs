@@ -242,9 +242,9 @@ fn signed_bytes_roundtrip_and_have_documented_lengths() {
     for (tx, len) in sample_txs().into_iter().zip(lengths) {
         let bytes = tx.signed_bytes().unwrap();
         assert_eq!(bytes.len(), len, "{}", tx.kind());
-        assert_eq!(tx::decode_signed_tx(&bytes).unwrap(), tx);
+        assert_eq!(decode_signed_tx(&bytes).unwrap(), tx);
         for cut in 0..bytes.len() {
-            assert!(tx::decode_signed_tx(&bytes[..cut]).is_err());
+            assert!(decode_signed_tx(&bytes[..cut]).is_err());
         }
     }
     assert_eq!(sample_order(1).signed_bytes().unwrap().len(), Order::SIGNED_BYTES);
@@ -283,8 +283,8 @@ proptest! {
 
     #[test]
     fn signed_tx_decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..160)) {
-        let _ = tx::decode_signed_tx(&bytes);
-        let _ = tx::decode_order(&bytes);
+        let _ = decode_signed_tx(&bytes);
+        let _ = decode_order(&bytes);
         let _ = TxSignature::from_bytes(&bytes);
     }
 
@@ -295,7 +295,7 @@ proptest! {
         let _ = decode_pubdata(&bytes);
         let mut signed = vec![[0x03u8, 0x04, 0x06, 0x07, 0x08, 0xff][code as usize % 6]];
         signed.extend(&bytes[1..]);
-        let _ = tx::decode_signed_tx(&signed);
+        let _ = decode_signed_tx(&signed);
     }
 
     #[test]
