@@ -14,6 +14,7 @@
 mod children;
 mod launch;
 mod persist;
+mod setup;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -28,9 +29,10 @@ use zklink_oracle::Oracle;
 use zklink_types::Network;
 
 use children::stop_leftover_anvils;
-use launch::{deploy_chains, prepare, start_node, Prepared};
+use launch::{deploy_chains, start_node};
 pub(crate) use launch::{launch, run_network, Devnet, LaunchOptions, DEVNET_PROVER_TOKEN};
 use persist::{resume_chains, wipe, write_manifest, MANIFEST, NETWORK_FILE, NODE_DIR};
+use setup::{prepare, Prepared};
 
 /// Options of `zklink devnet`.
 #[derive(clap::Args)]

@@ -10,7 +10,7 @@ use zklink_l1::{ChainsManifest, ChainsSetup, TestChains};
 use zklink_node::NodeHandle;
 use zklink_types::Network;
 
-use super::launch::{operator, Prepared};
+use super::setup::{operator, Prepared};
 use crate::node::ChainFile;
 use crate::restore::NetworkFile;
 
