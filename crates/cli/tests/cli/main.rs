@@ -9,15 +9,19 @@
 // are its own (no public API to document or to keep unreachable).
 #![allow(clippy::print_stdout, clippy::print_stderr, missing_docs, unreachable_pub)]
 
+/// The oracle tests' helpers (start, fund and probe oracles), shared with zklink-oracle's tests.
+#[path = "../../../oracle/tests/oracle/common.rs"]
+mod common;
 #[path = "../../../l1/tests/l1/support.rs"]
 mod support;
 
 mod crash;
 mod exodus;
+mod oracle_network;
 mod resume;
 
-/// Each test runs a whole network as child processes (anvil chains, a node, a prover) on ports
-/// the OS picked, and restarts some of them on the same ports (the node in `crash`, the devnet's
+/// Each test runs a whole network (anvil chains, a node, a prover, oracles; most as child
+/// processes) on ports the OS picked, and restarts some of them on the same ports (the node in `crash`, the devnet's
 /// anvils in `resume`). They take turns, as when each file was its own test binary, so that one
 /// never takes a port another is about to bind again.
 static ONE_DEVNET_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

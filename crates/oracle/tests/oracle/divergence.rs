@@ -33,7 +33,6 @@ async fn two_histories_are_never_attested_and_users_still_exit() {
     if !have_anvil() {
         return;
     }
-    let _alone = crate::ONE_NETWORK_AT_A_TIME.lock().await;
     let network = Network::dev(3);
     let (block_pk, exit_pk) = (block_key(&network), exit_key(&network));
     let keys = TestKeys { block: Some(block_pk.clone()), exit: Some(exit_pk.clone()) };

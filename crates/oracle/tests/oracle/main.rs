@@ -14,10 +14,5 @@ mod common;
 mod support;
 
 mod divergence;
-mod oracles;
-
-/// Each test starts three anvil chains, a node and three oracles whose APIs listen on ports the
-/// OS picked (reserved, freed, then bound, and bound again when an oracle restarts). They take
-/// turns, as when each file was its own test binary, so that one never takes a port the other
-/// is about to bind.
-static ONE_NETWORK_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+// The oracles with a real node are tested in zklink-cli (`oracle_network`): this crate does
+// not link the node, not even for its tests.

@@ -1,5 +1,6 @@
-//! Three independent oracles (threshold 2) on three anvil chains with real proofs, the node
-//! running without oracle keys:
+//! The oracle network with a real node (here, where every role is linked, so that the oracle
+//! crate itself never links the node): three independent oracles (threshold 2) on three anvil
+//! chains with real proofs, the node running without oracle keys:
 //! * they attest and sync every block, and execution follows on every chain;
 //! * with two of them offline, blocks are proven everywhere but not synced: withdrawals stall,
 //!   nothing is lost; restarted from their stores, they catch up and everything executes;
@@ -64,7 +65,7 @@ async fn independent_oracles_sync_stall_when_offline_and_refuse_minorities() {
     if !have_anvil() {
         return;
     }
-    let _alone = crate::ONE_NETWORK_AT_A_TIME.lock().await;
+    let _alone = crate::ONE_DEVNET_AT_A_TIME.lock().await;
     let network = Network::dev(3);
     let pk = Arc::new(block_key(&network));
     let chains = start(network, TestKeys { block: Some((*pk).clone()), exit: None }, 1_000, Some(TIMELOCK_DELAY)).await;
