@@ -336,6 +336,11 @@ fn altered_chain_hash_and_wrong_chain_are_rejected() {
 #[test]
 #[ignore]
 fn constraint_counts() {
+    // `RUST_LOG=zklink_circuit::block=trace` shows the circuit's checkpoints (the breakdown).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     for (preset, chunks) in
         [(zklink_types::Preset::dev(), 4), (zklink_types::Preset::dev(), 16), (zklink_types::Preset::main(), 16)]
     {
