@@ -321,7 +321,7 @@ async fn restore_devnet(
         fee_owner: alloy::signers::local::PrivateKeySigner::from_bytes(&chains.chain(1).anvil.keys()[0])
             .context("anvil's dev key 0")?
             .address(),
-        chains: chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
+        chains: chains.endpoints(),
         state_path: dir.join("restored").join("state.redb"),
         checkpoint_every: 100,
     };

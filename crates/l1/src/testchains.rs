@@ -479,6 +479,11 @@ impl TestChains {
         result
     }
 
+    /// Every chain's endpoint, in chain order (what a node is configured with).
+    pub fn endpoints(&self) -> Vec<crate::ChainEndpoint> {
+        self.chains.iter().map(TestChain::endpoint).collect()
+    }
+
     /// Chain `id` (1-based).
     pub fn chain(&self, id: u8) -> &TestChain {
         &self.chains[id as usize - 1]

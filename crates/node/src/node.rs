@@ -123,9 +123,15 @@ impl NodeConfig {
             .first()
             .and_then(|c| c.anvil.signer(0))
             .ok_or_else(|| NodeError::Config("the test chains have no dev account".into()))?;
-        let endpoints = chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect();
-        let local =
-            Self::local(chains.network.clone(), endpoints, operator, data_dir, fee_owner, block_keys, block_time);
+        let local = Self::local(
+            chains.network.clone(),
+            chains.endpoints(),
+            operator,
+            data_dir,
+            fee_owner,
+            block_keys,
+            block_time,
+        );
         Ok(Self { oracles, ..local })
     }
 }

@@ -82,7 +82,7 @@ async fn start_oracles(chains: &TestChains, dir: &Path, rpc: SocketAddr) -> anyh
         }
         let oracle = Oracle::open(OracleConfig {
             network: chains.network.clone(),
-            chains: chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
+            chains: chains.endpoints(),
             key,
             peers: addrs.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, a)| format!("http://{a}")).collect(),
             data_dir: dir.join(format!("oracle-{}", i + 1)),
@@ -143,17 +143,16 @@ pub(super) async fn start_node(
     rpc: SocketAddr,
     block_time: Duration,
 ) -> anyhow::Result<Devnet> {
-    let fee_owner = operator()?.address();
+    let operator = operator()?;
+    let fee_owner = operator.address();
     if chains.chain(1).anvil.address(0) != Some(fee_owner) {
         bail!("anvil's account 0 is not the expected dev key");
     }
     let oracles_dir = node_dir.parent().map_or_else(|| node_dir.join(ORACLES_DIR), |d| d.join(ORACLES_DIR));
     // No oracle keys in the node: the oracle network syncs.
-    let operator =
-        chains.chains.first().and_then(|c| c.anvil.signer(0)).context("the devnet's chains have no dev account")?;
     let config = NodeConfig::local(
         chains.network.clone(),
-        chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
+        chains.endpoints(),
         operator,
         node_dir,
         fee_owner,

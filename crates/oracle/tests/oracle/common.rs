@@ -44,7 +44,7 @@ pub async fn start_oracle(
 ) -> Running {
     let cfg = OracleConfig {
         network: chains.network.clone(),
-        chains: chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
+        chains: chains.endpoints(),
         key: key.clone(),
         peers: peers.iter().filter(|p| **p != addr).map(|p| format!("http://{p}")).collect(),
         data_dir: dir.to_path_buf(),

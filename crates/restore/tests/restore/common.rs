@@ -36,7 +36,7 @@ pub fn restore_config(chains: &TestChains, dir: &std::path::Path, checkpoint_eve
     RestoreConfig {
         network: chains.network.clone(),
         fee_owner: TEST_FEE_OWNER,
-        chains: chains.chains.iter().map(zklink_l1::TestChain::endpoint).collect(),
+        chains: chains.endpoints(),
         state_path: dir.join("state.redb"),
         checkpoint_every,
     }
