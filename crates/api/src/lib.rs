@@ -12,6 +12,7 @@
 //! | `zklink_blockNumber` | — | `{ sealed, pendingChunks }` |
 //! | `zklink_block` | `[number]` | the sealed block with its status on every chain, or `null` |
 //! | `zklink_pendingWithdrawals` | `[chainId]` | withdrawals to the chain not yet executed on it |
+//! | `zklink_l1Endpoints` | — | `[{ chain, l1ChainId, url }]`: the public L1 RPC endpoints wallets may use |
 //! | `zklink_proverLease` | `[token, worker]` | a proof job, or `null` (remote provers) |
 //! | `zklink_proverSubmit` | `[token, block, proof]` | `true` once the proof verified and is stored |
 //! | `zklink_subscribeBlocks` | — | block events (WebSocket) |
@@ -21,12 +22,14 @@
 //!
 //! `GET /health` and `GET /metrics` on the same port serve the health view and Prometheus
 //! metrics. Rejections are JSON-RPC errors with a code per kind ([`codes`]) and the reason as
-//! message.
+//! message, with tokens by symbol and amounts in whole tokens ([`messages`]). The per-chain
+//! reserves are account 1's balances: `zklink_account ["0xff…ff"]` (sub-account = chain).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod http;
+pub mod messages;
 pub mod subscriptions;
 pub mod views;
 
@@ -38,8 +41,8 @@ use jsonrpsee::RpcModule;
 use zklink_executor::verify::VerifiedTx;
 use zklink_node::node::unix_now;
 use zklink_node::{NodeHandle, ProofError, SubmitError, Submitted};
-use zklink_types::api::BlockNumberView;
-use zklink_types::{Address, L2Tx, Network, TxHash};
+use zklink_types::api::{BlockNumberView, L1EndpointView};
+use zklink_types::{Address, ChainId, L2Tx, Network, TxHash};
 
 /// The OpenRPC description of every method (docs/openrpc.json).
 pub const OPENRPC: &str = include_str!("../../../docs/openrpc.json");
@@ -81,6 +84,9 @@ pub enum ApiError {
 pub struct ApiConfig {
     /// The secret remote provers present; `None`: no prover methods are served.
     pub prover_token: Option<String>,
+    /// Per chain, a public L1 JSON-RPC URL wallets may use for deposits, full exits and claims
+    /// (`zklink_l1Endpoints`); chains not named have none published.
+    pub l1_endpoints: std::collections::BTreeMap<ChainId, String>,
 }
 
 /// What every method sees.
@@ -91,6 +97,8 @@ pub struct Context {
     pub network: Network,
     /// See [`ApiConfig::prover_token`].
     pub prover_token: Option<String>,
+    /// The published L1 endpoints of the network's chains ([`ApiConfig::l1_endpoints`]).
+    pub l1_endpoints: Vec<L1EndpointView>,
 }
 
 /// A running API server.
@@ -136,6 +144,7 @@ fn refusal(e: &SubmitError) -> (i32, &'static str) {
 
 fn submit(ctx: &Context, tx: L2Tx) -> Result<TxHash, ErrorObjectOwned> {
     let metrics = ctx.node.metrics();
+    let tokens = messages::TxTokens::of(&tx);
     // Signatures are checked before the keeper's lock is taken, in parallel across requests.
     let result = VerifiedTx::verify(tx)
         .map_err(SubmitError::Rejected)
@@ -149,7 +158,7 @@ fn submit(ctx: &Context, tx: L2Tx) -> Result<TxHash, ErrorObjectOwned> {
         Err(e) => {
             let (code, label) = refusal(&e);
             metrics.txs_refused.with_label_values(&[label]).inc();
-            Err(error(code, e))
+            Err(error(code, messages::submit_error(&e, &ctx.network, &tokens)))
         }
     }
 }
@@ -187,7 +196,15 @@ fn ok<T>(r: Result<T, jsonrpsee::core::RegisterMethodError>) {
 /// The API's methods over `node`.
 pub fn module(node: NodeHandle, network: Network, cfg: ApiConfig) -> RpcModule<Context> {
     let serve_prover = cfg.prover_token.is_some();
-    let mut m = RpcModule::new(Context { node, network, prover_token: cfg.prover_token });
+    let l1_endpoints = network
+        .chains
+        .iter()
+        .filter_map(|c| {
+            let url = cfg.l1_endpoints.get(&c.id)?;
+            Some(L1EndpointView { chain: c.id.0, l1_chain_id: c.l1_chain_id, url: url.clone() })
+        })
+        .collect();
+    let mut m = RpcModule::new(Context { node, network, prover_token: cfg.prover_token, l1_endpoints });
     ok(m.register_method("zklink_health", |_, ctx, _| Ok::<_, ErrorObjectOwned>(views::health(&ctx.node))));
     ok(m.register_method("zklink_network", |_, ctx, _| Ok::<_, ErrorObjectOwned>(ctx.network.clone())));
     ok(m.register_method("zklink_account", |params: Params, ctx, _| {
@@ -205,7 +222,10 @@ pub fn module(node: NodeHandle, network: Network, cfg: ApiConfig) -> RpcModule<C
     }));
     ok(m.register_method("zklink_estimateFee", |params: Params, ctx, _| {
         let (kind, token): (String, u16) = params.parse().map_err(|e| invalid("[txType, feeToken]", e))?;
-        views::fee(&ctx.node, &kind, token).map_err(|e| error(codes::INVALID_PARAMS, e))
+        views::fee(&ctx.node, &kind, token).map_err(|e| match e {
+            views::FeeEstimateError::Fee(f) => error(codes::INVALID_PARAMS, messages::fee_error(&f, &ctx.network)),
+            other => error(codes::INVALID_PARAMS, other),
+        })
     }));
     ok(m.register_method("zklink_blockNumber", |_, ctx, _| {
         let keeper = ctx.node.keeper();
@@ -222,6 +242,7 @@ pub fn module(node: NodeHandle, network: Network, cfg: ApiConfig) -> RpcModule<C
         let (chain,): (u8,) = params.parse().map_err(|e| invalid("[chainId]", e))?;
         views::pending_withdrawals(&ctx.node, chain).map_err(internal)
     }));
+    ok(m.register_method("zklink_l1Endpoints", |_, ctx, _| Ok::<_, ErrorObjectOwned>(ctx.l1_endpoints.clone())));
     if serve_prover {
         ok(m.register_method("zklink_proverLease", |params: Params, ctx, _| {
             let (token, worker): (String, String) = params.parse().map_err(|e| invalid("[token, worker]", e))?;

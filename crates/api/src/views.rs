@@ -122,15 +122,27 @@ pub fn block(node: &NodeHandle, n: u32) -> Result<Option<BlockView>, StoreError>
 /// Where tx `hash` is, or `None` if the node does not know it (never accepted, or refused).
 pub fn tx_status(node: &NodeHandle, hash: TxHash) -> Result<Option<TxStatusView>, StoreError> {
     let view = |stage, failed| TxStatusView { hash, stage, failed, block: None, index: None, chains: Vec::new() };
-    if let Some((block, index)) = node.store().tx_location(&hash)? {
+    let sealed = |(block, index): (u32, u32)| -> Result<Option<TxStatusView>, StoreError> {
         let status = block_status(node, block)?;
-        return Ok(Some(TxStatusView {
+        Ok(Some(TxStatusView {
             stage: status.stage,
             block: Some(block),
             index: Some(index),
             chains: status.chains,
             ..view(Stage::Sealed, None)
-        }));
+        }))
+    };
+    if let Some(location) = node.store().tx_location(&hash)? {
+        return sealed(location);
+    }
+    // The L1 transaction of a deposit or full exit: the status of the priority op it queued.
+    if let Some((chain, serial)) = node.store().l1_request(&hash.0)? {
+        if let Some(location) = node.store().priority_location(chain, serial)? {
+            return sealed(location);
+        }
+        if node.keeper().is_priority_pending(chain, serial) {
+            return Ok(Some(view(Stage::Pending, None)));
+        }
     }
     {
         let keeper = node.keeper();

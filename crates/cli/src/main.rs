@@ -72,7 +72,9 @@ fn main() -> std::process::ExitCode {
         // arkworks opens a span per gadget under `gr1cs`: tracing it makes synthesis crawl.
         .add_directive("gr1cs=off".parse().expect("a valid directive"));
     // Logs go to stderr: stdout is each command's own output (reports, JSON), fit for a pipe.
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Colour only on a terminal (a log file or pipe gets plain text); NO_COLOR turns it off too.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

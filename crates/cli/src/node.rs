@@ -45,7 +45,7 @@ pub(crate) struct NodeFile {
     /// The network (with the deployed contract and token addresses).
     pub network: Network,
     /// One entry per chain, in chain order.
-    pub chains: Vec<ChainFile>,
+    pub chains: Vec<NodeChainFile>,
     /// The validator's L1 secret key (hex).
     pub operator_key: B256,
     /// In-process oracle keys (hex; devnets only).
@@ -93,6 +93,20 @@ pub(crate) struct NodeFile {
     /// a node started from `zklink restore --into-node` after the old operator's data was lost.
     #[serde(default)]
     pub revert_unknown_blocks: bool,
+}
+
+/// One chain in the node's configuration file: where the node reaches it, and optionally the
+/// endpoint the API tells wallets to use (`zklink_l1Endpoints`).
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct NodeChainFile {
+    /// `url`, `zklink` and `deployedAt`.
+    #[serde(flatten)]
+    pub chain: ChainFile,
+    /// A public JSON-RPC endpoint of the chain for wallets (deposits, full exits, claims); none:
+    /// wallets must be given one. The node's own `url` may be private, so it is never published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_rpc: Option<Url>,
 }
 
 /// `sendPolicy` in the configuration file; every field optional.
@@ -157,7 +171,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     }
     let node = Node::open(NodeConfig {
         network: f.network.clone(),
-        chains: f.chains.iter().map(ChainFile::endpoint).collect(),
+        chains: f.chains.iter().map(|c| c.chain.endpoint()).collect(),
         operator: signer(&f.operator_key).context("operatorKey")?,
         oracles: f.oracle_keys.iter().map(signer).collect::<anyhow::Result<_>>().context("oracleKeys")?,
         data_dir: f.data_dir.clone(),
@@ -165,6 +179,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         block_time: Duration::from_millis(f.block_time_ms),
         poll_interval: Duration::from_millis(f.poll_ms),
         confirmations: f.confirmations,
+        read_ceilings: Vec::new(),
         block_keys,
         max_batch: f.max_batch,
         local_prover: f.local_prover,
@@ -182,7 +197,15 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         },
     })
     .context("opening the node")?;
-    let api_cfg = zklink_api::ApiConfig { prover_token: f.prover_token.clone() };
+    // Each chain's `publicRpc`, for wallets (its `url` is the node's own, maybe private).
+    let l1_endpoints = f
+        .network
+        .chains
+        .iter()
+        .zip(&f.chains)
+        .filter_map(|(info, c)| Some((info.id, c.public_rpc.as_ref()?.to_string())))
+        .collect();
+    let api_cfg = zklink_api::ApiConfig { prover_token: f.prover_token.clone(), l1_endpoints };
     let api = zklink_api::serve_with(f.rpc, node.handle(), f.network.clone(), api_cfg)
         .await
         .with_context(|| format!("serving the JSON-RPC API on {}", f.rpc))?;

@@ -1,11 +1,15 @@
 //! `zklink wallet`: a user's commands against a node's API (and a chain's RPC for L1 calls).
+//!
+//! Tokens are named by symbol or id (`--token USDC` or `--token 17`) and amounts are given and
+//! shown in whole tokens with their symbol. L1 calls go to `--l1` if given, else to the endpoint
+//! the node publishes for the chain; either way only after the endpoint proved to be that chain.
 
 use alloy::primitives::B256;
 use alloy::transports::http::reqwest::Url;
-use anyhow::Context;
-use zklink_sdk::{format_units, parse_units, Wallet};
+use anyhow::{bail, Context};
+use zklink_sdk::{format_units, parse_units, PendingBalance, SdkError, Wallet};
 use zklink_types::api::TxStatusView;
-use zklink_types::{Address, ChainId, Order, TokenId, TxHash};
+use zklink_types::{Address, ChainId, Order, TokenId, TxHash, USD_TOKEN_ID};
 
 /// Options of `zklink wallet`.
 #[derive(clap::Args)]
@@ -29,29 +33,50 @@ enum Command {
     Exodus(crate::restore::ExodusArgs),
     /// Show the L1 address and the L2 key hash.
     Address,
-    /// Show the account's id, nonce, key, balances and order slots.
+    /// Show the account's id, nonce, key, balances and order slots, and what is claimable on L1.
     Balances {
         /// As of the newest block executed on every chain (default: the latest state).
         #[arg(long)]
         executed: bool,
+    },
+    /// Show what each chain holds for withdrawals (its reserves).
+    Reserves {
+        /// Only this zklink chain.
+        #[arg(long)]
+        chain: Option<u8>,
     },
     /// Deposit on L1 (an L1 transaction to chain CHAIN's contract).
     Deposit {
         /// zklink chain id (1..).
         #[arg(long)]
         chain: u8,
-        /// That chain's JSON-RPC endpoint.
+        /// That chain's JSON-RPC endpoint (default: the one the node publishes).
         #[arg(long)]
-        l1: Url,
-        /// Token id (33 = the native coin on the devnet).
+        l1: Option<Url>,
+        /// Token symbol or id (ETH, the native coin, is 33 on the devnet).
         #[arg(long)]
-        token: u16,
+        token: String,
         /// Amount in whole tokens ("1.5").
         #[arg(long)]
         amount: String,
         /// Credit a stablecoin (ids 17..=31) as USD.
         #[arg(long)]
         usd: bool,
+    },
+    /// Mint a devnet's test token to this address on L1 (test tokens have a public mint).
+    Mint {
+        /// zklink chain id.
+        #[arg(long)]
+        chain: u8,
+        /// That chain's JSON-RPC endpoint (default: the one the node publishes).
+        #[arg(long)]
+        l1: Option<Url>,
+        /// Token symbol or id.
+        #[arg(long)]
+        token: String,
+        /// Amount in whole tokens.
+        #[arg(long)]
+        amount: String,
     },
     /// Set the L2 key (authorised by an EIP-712 signature checked on CHAIN).
     Activate {
@@ -64,9 +89,9 @@ enum Command {
         /// Receiver's address (its account is created if new).
         #[arg(long)]
         to: Address,
-        /// Token id (1 = USD).
+        /// Token symbol or id (USD = 1).
         #[arg(long)]
-        token: u16,
+        token: String,
         /// Amount in whole tokens.
         #[arg(long)]
         amount: String,
@@ -74,17 +99,17 @@ enum Command {
         #[arg(long)]
         fee: Option<String>,
     },
-    /// Withdraw to this address on CHAIN.
+    /// Withdraw to this address on CHAIN; claim it there with `claim` once executed.
     Withdraw {
         /// zklink chain id to withdraw to.
         #[arg(long)]
         chain: u8,
-        /// L2 token id (1 = USD).
+        /// L2 token symbol or id (USD = 1).
         #[arg(long)]
-        token: u16,
-        /// L1 token paid (default: the same; for USD a stablecoin id 17..=31).
+        token: String,
+        /// L1 token paid (default: the same; for USD the stablecoin the chain holds most of).
         #[arg(long = "as")]
-        as_token: Option<u16>,
+        as_token: Option<String>,
         /// Amount in whole tokens.
         #[arg(long)]
         amount: String,
@@ -94,6 +119,18 @@ enum Command {
         /// Fast-withdrawal fee ratio in basis points (0: wait for execution).
         #[arg(long, default_value_t = 0)]
         fast_ratio: u16,
+    },
+    /// Claim on L1 what executed withdrawals and full exits left pending for this address.
+    Claim {
+        /// Only this zklink chain (default: every chain).
+        #[arg(long)]
+        chain: Option<u8>,
+        /// The chain's JSON-RPC endpoint (with --chain; default: the one the node publishes).
+        #[arg(long, requires = "chain")]
+        l1: Option<Url>,
+        /// Only this token (symbol or id).
+        #[arg(long)]
+        token: Option<String>,
     },
     /// Show where a tx is: queued, pending, or its block's stage on every chain with the L1
     /// transactions.
@@ -106,21 +143,21 @@ enum Command {
         /// Transfer, Withdraw, ChangePubKey, ForcedExit or OrderMatching.
         #[arg(long, default_value = "Transfer")]
         r#type: String,
-        /// Fee token id.
-        #[arg(long, default_value_t = 1)]
-        token: u16,
+        /// Fee token symbol or id.
+        #[arg(long, default_value = "USD")]
+        token: String,
     },
     /// Sign a limit order and write it as JSON (for a matcher to submit with `match`).
     Order {
         /// Sell BASE (default: buy it).
         #[arg(long)]
         sell: bool,
-        /// Base token id.
+        /// Base token symbol or id.
         #[arg(long)]
-        base: u16,
-        /// Quote token id (1 = USD).
-        #[arg(long, default_value_t = 1)]
-        quote: u16,
+        base: String,
+        /// Quote token symbol or id.
+        #[arg(long, default_value = "USD")]
+        quote: String,
         /// Base amount in whole tokens.
         #[arg(long)]
         amount: String,
@@ -152,32 +189,35 @@ enum Command {
         /// The crossing order.
         #[arg(long)]
         taker: std::path::PathBuf,
-        /// Fee token id.
-        #[arg(long, default_value_t = 1)]
-        fee_token: u16,
+        /// Fee token symbol or id.
+        #[arg(long, default_value = "USD")]
+        fee_token: String,
     },
     /// Request on L1 a full exit of a token to CHAIN (works even if the operator ignores L2 txs).
     FullExit {
         /// zklink chain id.
         #[arg(long)]
         chain: u8,
-        /// That chain's JSON-RPC endpoint.
+        /// That chain's JSON-RPC endpoint (default: the one the node publishes).
         #[arg(long)]
-        l1: Url,
-        /// L2 token id.
+        l1: Option<Url>,
+        /// L2 token symbol or id.
         #[arg(long)]
-        token: u16,
+        token: String,
         /// L1 token paid (default: the same).
         #[arg(long = "as")]
-        as_token: Option<u16>,
+        as_token: Option<String>,
     },
 }
 
-fn symbol(w: &Wallet, token: u16) -> String {
-    if token == 1 {
-        return "USD".into();
-    }
-    w.network().tokens.iter().find(|t| t.id.0 == token).map_or_else(|| format!("token {token}"), |t| t.symbol.clone())
+/// `amount` (L2 units) in whole tokens with the token's symbol: "3.5 USDC".
+fn units(w: &Wallet, amount: u128, token: TokenId) -> String {
+    format!("{} {}", format_units(amount, 18), w.symbol(token))
+}
+
+/// A pending balance in whole tokens with its symbol.
+fn pending_units(w: &Wallet, p: &PendingBalance) -> String {
+    format!("{} {}", format_units(p.amount, p.decimals), w.symbol(p.token))
 }
 
 /// Runs a wallet command and prints its outcome.
@@ -189,87 +229,104 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("connecting to the node's API at {}", args.api))?;
     let l2 = |s: &str| parse_units(s, 18);
+    let token = |s: &str| w.parse_token(s);
     match args.command {
         Command::Address => {
             println!("address      {}", w.address());
             println!("L2 key hash  {}", w.pubkey_hash());
         }
-        Command::Balances { executed } => {
-            let account = if executed { w.account_executed().await } else { w.account().await };
-            match account.context("reading the account")? {
-                None => println!("{} has no L2 account yet: deposit to it first", w.address()),
-                Some(a) => {
-                    let key = if a.has_key() { "set" } else { "not set (run `zklink wallet activate`)" };
-                    let when =
-                        a.executed_block.map_or_else(|| "latest".into(), |b| format!("executed up to block {b}"));
-                    println!("account {}  nonce {}  L2 key {key}  ({when})", a.id, a.nonce);
-                    for b in &a.balances {
-                        let amount = format_units(b.amount.parse().unwrap_or(0), 18);
-                        println!("  sub-account {}  {:>28} {}", b.sub_account, amount, symbol(&w, b.token));
-                    }
-                    for o in &a.orders {
-                        let residue = format_units(o.residue.parse().unwrap_or(0), 18);
-                        println!(
-                            "  sub-account {}  order slot {} (nonce {}): {residue} open",
-                            o.sub_account, o.slot, o.nonce
-                        );
-                    }
-                }
-            }
-        }
-        Command::Deposit { chain, l1, token, amount, usd } => {
-            let (_, decimals) = w.token_on_chain(TokenId(token), ChainId(chain))?;
+        Command::Balances { executed } => balances(&w, executed).await?,
+        Command::Reserves { chain } => reserves(&w, chain.map(ChainId)).await?,
+        Command::Deposit { chain, l1, token: name, amount, usd } => {
+            let token = token(&name)?;
+            let (_, decimals) = w.token_on_chain(token, ChainId(chain))?;
             let l1_amount = parse_units(&amount, decimals)?;
-            w.deposit(ChainId(chain), l1, TokenId(token), l1_amount, usd)
+            let tx = w
+                .deposit(ChainId(chain), l1, token, l1_amount, usd)
                 .await
-                .with_context(|| format!("depositing on chain {chain}"))?;
+                .with_context(|| format!("depositing {amount} {} on chain {chain}", w.symbol(token)))?;
+            let credited = if usd { "USD".to_string() } else { w.symbol(token) };
             println!(
-                "deposited {amount} {} on chain {chain}; credited once the node takes the request",
-                symbol(&w, token)
+                "deposited {amount} {} on chain {chain} (L1 tx {tx}); credited as {credited} once the node takes \
+                 the request (`zklink wallet balances`)",
+                w.symbol(token)
             );
+        }
+        Command::Mint { chain, l1, token: name, amount } => {
+            let token = token(&name)?;
+            let (_, decimals) = w.token_on_chain(token, ChainId(chain))?;
+            let tx = w
+                .mint(ChainId(chain), l1, token, parse_units(&amount, decimals)?)
+                .await
+                .with_context(|| format!("minting {amount} {} on chain {chain}", w.symbol(token)))?;
+            println!("minted {amount} {} to {} on chain {chain} (L1 tx {tx})", w.symbol(token), w.address());
         }
         Command::Activate { chain } => {
-            let hash = w.change_pubkey(ChainId(chain), TokenId(1), 0).await.context("setting the L2 key")?;
+            let hash = w.change_pubkey(ChainId(chain), USD_TOKEN_ID, 0).await.context("setting the L2 key")?;
             println!("L2 key set: tx {hash:?}");
         }
-        Command::Transfer { to, token, amount, fee } => {
+        Command::Transfer { to, token: name, amount, fee } => {
+            let token = token(&name)?;
             let fee = fee_or_estimate(&w, fee, "Transfer", token).await?;
-            let hash = w.transfer(to, TokenId(token), l2(&amount)?, fee).await.context("submitting the transfer")?;
-            println!("transferred {amount} {} to {to}: tx {hash:?}", symbol(&w, token));
+            let hash = w.transfer(to, token, l2(&amount)?, fee).await.context("submitting the transfer")?;
+            println!(
+                "transferred {} to {to} (fee {}): tx {hash:?}",
+                units(&w, l2(&amount)?, token),
+                units(&w, fee, token)
+            );
         }
-        Command::Withdraw { chain, token, as_token, amount, fee, fast_ratio } => {
-            let l1_token = TokenId(as_token.unwrap_or(token));
+        Command::Withdraw { chain, token: name, as_token, amount, fee, fast_ratio } => {
+            let (chain, token, value) = (ChainId(chain), token(&name)?, l2(&amount)?);
+            let (l1_token, chosen) = match as_token {
+                Some(t) => (w.parse_token(&t)?, false),
+                None if token == USD_TOKEN_ID => {
+                    (w.usd_payout(chain, value).await.context("choosing the stablecoin to be paid in")?, true)
+                }
+                None => (token, false),
+            };
             let fee = fee_or_estimate(&w, fee, "Withdraw", token).await?;
             let hash = w
-                .withdraw(ChainId(chain), TokenId(token), l1_token, l2(&amount)?, fee, fast_ratio)
+                .withdraw(chain, token, l1_token, value, fee, fast_ratio)
                 .await
                 .context("submitting the withdrawal")?;
+            let how = if chosen { format!(", the stablecoin chain {chain} holds enough of") } else { String::new() };
             println!(
-                "withdrawal of {amount} {} to chain {chain} as {}: tx {hash:?}",
-                symbol(&w, token),
-                symbol(&w, l1_token.0)
+                "withdrawal of {} to chain {chain}, paid as {}{how}: tx {hash:?}",
+                units(&w, value, token),
+                w.symbol(l1_token)
             );
+            let claim = format!("`zklink wallet claim --chain {chain}`");
+            if fast_ratio > 0 {
+                println!(
+                    "next: an acceptor may pay it on chain {chain} at once, keeping {}.{:02} %; if none does, it \
+                     becomes claimable there once its block is executed: {claim}",
+                    fast_ratio / 100,
+                    fast_ratio % 100
+                );
+            } else {
+                println!(
+                    "next: it becomes claimable on chain {chain} once its block is executed there (`zklink wallet \
+                     status {hash:?}` shows the stages; tens of seconds on a devnet); then {claim} pays it out"
+                );
+            }
+        }
+        Command::Claim { chain, l1, token: name } => {
+            let token = name.as_deref().map(token).transpose()?;
+            claim(&w, chain.map(ChainId), l1, token).await?;
         }
         Command::Status { hash } => match w.tx_status(hash).await.context("reading the tx status")? {
             None => println!("the node does not know tx {hash:?} (never accepted, or refused)"),
             Some(s) => print_status(&s),
         },
-        Command::Fee { r#type, token } => {
-            let fee = w.estimate_fee(&r#type, TokenId(token)).await.context("reading the fee")?;
-            println!("{type} fee: {} {}", format_units(fee, 18), symbol(&w, token), type = r#type);
+        Command::Fee { r#type, token: name } => {
+            let token = token(&name)?;
+            let fee = w.estimate_fee(&r#type, token).await.context("reading the fee")?;
+            println!("{type} fee: {}", units(&w, fee, token), type = r#type);
         }
         Command::Order { sell, base, quote, amount, price, slot, nonce, maker_fee, taker_fee, out } => {
+            let (base, quote) = (token(&base)?, token(&quote)?);
             let order = w
-                .sign_order(
-                    slot,
-                    nonce,
-                    TokenId(base),
-                    TokenId(quote),
-                    l2(&amount)?,
-                    l2(&price)?,
-                    sell,
-                    (maker_fee, taker_fee),
-                )
+                .sign_order(slot, nonce, base, quote, l2(&amount)?, l2(&price)?, sell, (maker_fee, taker_fee))
                 .await
                 .context("signing the order")?;
             let json = serde_json::to_string_pretty(&order).context("encoding the order")?;
@@ -277,26 +334,34 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             let side = if sell { "sell" } else { "buy" };
             println!(
                 "signed: {side} {amount} {} at {price} {} (slot {slot}) → {}",
-                symbol(&w, base),
-                symbol(&w, quote),
+                w.symbol(base),
+                w.symbol(quote),
                 out.display()
             );
         }
         Command::Match { maker, taker, fee_token } => {
             let read = |p: &std::path::Path| -> anyhow::Result<Order> { crate::node::read_json(p, "signed order") };
+            let fee_token = token(&fee_token)?;
             let fee = fee_or_estimate(&w, None, "OrderMatching", fee_token).await?;
             let hash = w
-                .match_orders(read(&maker)?, read(&taker)?, TokenId(fee_token), fee)
+                .match_orders(read(&maker)?, read(&taker)?, fee_token, fee)
                 .await
                 .context("submitting the order matching")?;
             println!("orders matched: tx {hash:?}");
         }
-        Command::FullExit { chain, l1, token, as_token } => {
-            let l1_token = TokenId(as_token.unwrap_or(token));
-            w.request_full_exit(ChainId(chain), l1, l1_token, TokenId(token))
+        Command::FullExit { chain, l1, token: name, as_token } => {
+            let token = token(&name)?;
+            let l1_token = as_token.as_deref().map(|t| w.parse_token(t)).transpose()?.unwrap_or(token);
+            let tx = w
+                .request_full_exit(ChainId(chain), l1, l1_token, token)
                 .await
                 .with_context(|| format!("requesting the full exit on chain {chain}"))?;
-            println!("full exit of {} requested on chain {chain}", symbol(&w, token));
+            println!(
+                "full exit of {} requested on chain {chain} (L1 tx {tx}), paid as {}; once the node takes it and \
+                 its block is executed there, `zklink wallet claim --chain {chain}` pays it out",
+                w.symbol(token),
+                w.symbol(l1_token)
+            );
         }
         // Taken above, before connecting: it must work with the node gone.
         Command::Exodus(exodus) => crate::restore::exodus(exodus, &args.key).await?,
@@ -304,11 +369,106 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The L2 account, then per chain what is claimable on L1.
+async fn balances(w: &Wallet, executed: bool) -> anyhow::Result<()> {
+    let account = if executed { w.account_executed().await } else { w.account().await };
+    match account.context("reading the account")? {
+        None => println!("{} has no L2 account yet: deposit to it first", w.address()),
+        Some(a) => {
+            let key = if a.has_key() { "set" } else { "not set (run `zklink wallet activate`)" };
+            let when = a.executed_block.map_or_else(|| "latest".into(), |b| format!("executed up to block {b}"));
+            println!("account {}  nonce {}  L2 key {key}  ({when})", a.id, a.nonce);
+            for b in &a.balances {
+                let amount = format_units(b.amount.parse().unwrap_or(0), 18);
+                println!("  sub-account {}  {:>28} {}", b.sub_account, amount, w.symbol(TokenId(b.token)));
+            }
+            for o in &a.orders {
+                let residue = format_units(o.residue.parse().unwrap_or(0), 18);
+                println!("  sub-account {}  order slot {} (nonce {}): {residue} open", o.sub_account, o.slot, o.nonce);
+            }
+        }
+    }
+    println!("claimable on L1 (executed withdrawals and exits; `zklink wallet claim` pays them out):");
+    for chain in w.network().chains.iter().map(|c| c.id) {
+        match w.pending_balances(chain, None, None).await {
+            Ok(pending) if pending.is_empty() => println!("  chain {chain}  nothing"),
+            Ok(pending) => {
+                let list: Vec<String> = pending.iter().map(|p| pending_units(w, p)).collect();
+                println!("  chain {chain}  {}", list.join(", "));
+            }
+            Err(e @ SdkError::NoL1Endpoint { .. }) => {
+                println!("  chain {chain}  unknown: {e}");
+            }
+            Err(e) => println!("  chain {chain}  unknown: reading it failed: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// Every chain's (or one chain's) reserves by symbol.
+async fn reserves(w: &Wallet, chain: Option<ChainId>) -> anyhow::Result<()> {
+    if let Some(c) = chain {
+        w.network().check_chain(c)?;
+    }
+    let reserves = w.reserves(chain).await.context("reading the reserves")?;
+    println!("what each chain's contract holds for withdrawals:");
+    for info in w.network().chains.iter().filter(|c| chain.is_none_or(|only| only == c.id)) {
+        let held: Vec<String> = reserves
+            .iter()
+            .filter(|r| r.chain == info.id && r.amount != 0)
+            .map(|r| {
+                let usd = if r.for_usd { " (pays USD withdrawals)" } else { "" };
+                format!("{}{usd}", units(w, r.amount, r.token))
+            })
+            .collect();
+        let held = if held.is_empty() { "nothing".to_string() } else { held.join(", ") };
+        println!("  chain {}  {held}", info.id);
+    }
+    Ok(())
+}
+
+/// Claims what is pending on `chain` (or every chain) of `token` (or every token).
+async fn claim(w: &Wallet, chain: Option<ChainId>, l1: Option<Url>, token: Option<TokenId>) -> anyhow::Result<()> {
+    let chains: Vec<ChainId> = match chain {
+        Some(c) => vec![c],
+        None => w.network().chains.iter().map(|c| c.id).collect(),
+    };
+    let mut failed = Vec::new();
+    let mut claimed_any = false;
+    for c in chains {
+        match w.claim(c, l1.clone(), token).await {
+            Ok(claimed) => {
+                for (p, tx) in &claimed {
+                    println!("claimed {} on chain {c} (L1 tx {tx})", pending_units(w, p));
+                }
+                claimed_any |= !claimed.is_empty();
+            }
+            Err(e) if chain.is_none() && matches!(e, SdkError::NoL1Endpoint { .. }) => {
+                println!("chain {c}: skipped: {e}");
+            }
+            Err(e) => failed.push(format!("chain {c}: {e}")),
+        }
+    }
+    if !failed.is_empty() {
+        bail!("claiming failed on {}", failed.join("; "));
+    }
+    if !claimed_any {
+        let what = token.map_or_else(|| "anything".to_string(), |t| w.symbol(t));
+        let where_ = chain.map_or_else(|| "any chain".to_string(), |c| format!("chain {c}"));
+        println!(
+            "nothing to claim: {} has no pending balance of {what} on {where_} (a withdrawal becomes claimable \
+             once its block is executed on its chain)",
+            w.address()
+        );
+    }
+    Ok(())
+}
+
 /// The fee given in whole tokens, or the node's estimate.
-async fn fee_or_estimate(w: &Wallet, fee: Option<String>, kind: &str, token: u16) -> anyhow::Result<u128> {
+async fn fee_or_estimate(w: &Wallet, fee: Option<String>, kind: &str, token: TokenId) -> anyhow::Result<u128> {
     Ok(match fee {
         Some(f) => parse_units(&f, 18).context("--fee")?,
-        None => w.estimate_fee(kind, TokenId(token)).await.with_context(|| format!("estimating the {kind} fee"))?,
+        None => w.estimate_fee(kind, token).await.with_context(|| format!("estimating the {kind} fee"))?,
     })
 }
 

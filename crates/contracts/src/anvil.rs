@@ -3,9 +3,10 @@
 //! OS picks (or a fixed one), with a chosen chain id, killed when the [`Anvil`] handle is dropped.
 //!
 //! With [`AnvilOptions::state`] the chain persists: anvil loads the file at start if it exists,
-//! dumps its state there every [`AnvilOptions::state_interval`] seconds and when it exits on
-//! SIGINT or SIGTERM (blocks, receipts and logs included). [`Anvil::stop`] is that clean exit;
-//! dropping the handle still kills the process (SIGKILL), losing what was not dumped yet.
+//! and [`Anvil::dump_state`] writes the whole chain there (blocks, receipts and logs included)
+//! atomically: a process killed at any instant leaves the previous dump or the new one, never a
+//! torn file. anvil's own `--state-interval` and exit dumps write the file in place, so they are
+//! not used; the owner decides when to dump and knows which block each dump holds.
 //!
 //! `tools/l1/node_modules/.bin/anvil` is a Node wrapper (`@foundry-rs/anvil/bin.mjs`) that runs the
 //! native binary from the platform package `@foundry-rs/anvil-<os>-<arch>` as a child process.
@@ -65,6 +66,14 @@ pub enum AnvilError {
     /// anvil printed something this module cannot parse.
     #[error("unexpected anvil output: {0}")]
     Output(String),
+    /// Dumping the chain's state to its file failed.
+    #[error("dumping anvil's state to {path}: {reason}", path = path.display())]
+    Dump {
+        /// The state file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
     /// anvil did not exit cleanly when asked to stop: its state file may miss the latest blocks.
     #[error("anvil (chain id {chain_id}) did not stop cleanly ({reason}); its stderr: {stderr}")]
     Stop {
@@ -139,11 +148,9 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct AnvilOptions {
     /// The port to listen on (127.0.0.1); 0 lets the OS pick one.
     pub port: u16,
-    /// `--state <file>`: load the chain from this file if it exists, dump it there on exit.
+    /// The chain's state file: loaded at start if it exists (`--load-state`), written by
+    /// [`Anvil::dump_state`].
     pub state: Option<PathBuf>,
-    /// `--state-interval <seconds>`: also dump every this many seconds (needs `state`), so that
-    /// a process killed with SIGKILL loses at most that much.
-    pub state_interval: Option<u64>,
     /// Start anvil in a process group of its own (Unix), so that the Ctrl-C a terminal sends to
     /// the foreground group does not reach it: the owner then stops it with [`Anvil::stop`] when
     /// it is done with the chain, after its own shutdown.
@@ -190,11 +197,8 @@ impl Anvil {
             .arg(options.port.to_string())
             .arg("--chain-id")
             .arg(chain_id.to_string());
-        if let Some(state) = &options.state {
-            command.arg("--state").arg(state);
-            if let Some(secs) = options.state_interval {
-                command.arg("--state-interval").arg(secs.max(1).to_string());
-            }
+        if let Some(state) = options.state.as_deref().filter(|s| s.exists()) {
+            command.arg("--load-state").arg(state);
         }
         #[cfg(unix)]
         if options.own_process_group {
@@ -282,6 +286,16 @@ impl Anvil {
     /// The state file it loads from and dumps to, if it was started with one.
     pub fn state_file(&self) -> Option<&Path> {
         self.state.as_deref()
+    }
+
+    /// Writes the chain to its state file ([`AnvilOptions::state`]) and returns the newest block
+    /// the file holds for sure (the head before the dump: later blocks may be in it too). The
+    /// file is replaced atomically and synced: a crash at any instant leaves a whole dump.
+    pub async fn dump_state(&self) -> Result<u64, AnvilError> {
+        let Some(path) = self.state.as_deref() else {
+            return Err(AnvilError::Dump { path: PathBuf::new(), reason: "anvil has no state file".into() });
+        };
+        dump_state_at(&self.endpoint_url(), path).await
     }
 
     /// The process id.
@@ -406,6 +420,36 @@ impl Drop for Anvil {
     }
 }
 
+/// Writes the state of the anvil at `endpoint` to `path` ([`Anvil::dump_state`]; also for an anvil
+/// this process did not start). Returns the head before the dump.
+pub async fn dump_state_at(endpoint: &Url, path: &Path) -> Result<u64, AnvilError> {
+    use std::io::{Read as _, Write as _};
+    let fail = |reason: String| AnvilError::Dump { path: path.to_path_buf(), reason };
+    let provider = ProviderBuilder::new().connect_http(endpoint.clone());
+    let head = provider.get_block_number().await.map_err(|e| fail(format!("eth_blockNumber: {e}")))?;
+    let dump: alloy::primitives::Bytes =
+        provider.raw_request("anvil_dumpState".into(), ()).await.map_err(|e| fail(format!("anvil_dumpState: {e}")))?;
+    // anvil_dumpState answers gzip; `--load-state` reads plain JSON.
+    let mut json = Vec::with_capacity(dump.len() * 8);
+    flate2::read::GzDecoder::new(dump.as_ref())
+        .read_to_end(&mut json)
+        .map_err(|e| fail(format!("the dump is not gzip: {e}")))?;
+    let tmp = path.with_extension("json.tmp");
+    let written = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&json)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // The rename itself is durable once the directory is synced.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        std::io::Result::Ok(())
+    })();
+    written.map_err(|e| fail(format!("writing it: {e}")))?;
+    Ok(head)
+}
+
 /// Reads `pipe` to its end, keeping the last 8 KiB in `sink`.
 fn drain_tail(pipe: impl Read, sink: &Mutex<String>) {
     const KEEP: usize = 8 * 1024;
@@ -437,7 +481,7 @@ mod tests {
     use alloy::primitives::U256;
     use alloy::rpc::types::TransactionRequest;
 
-    /// Stopped with SIGINT, a chain started with a state file comes back on the same port with
+    /// Dumped and killed, a chain started with a state file comes back on the same port with
     /// its blocks, receipts and balances.
     #[tokio::test(flavor = "current_thread")]
     async fn a_stopped_chain_resumes_from_its_state_file() {
@@ -448,7 +492,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let state = dir.join("chain.json");
-        let options = AnvilOptions { state: Some(state.clone()), state_interval: Some(60), ..Default::default() };
+        let options = AnvilOptions { state: Some(state.clone()), ..Default::default() };
 
         let anvil = Anvil::spawn_with_options(9_001, &options).unwrap();
         let (port, to) = (anvil.port(), anvil.address(1).unwrap());
@@ -458,9 +502,10 @@ mod tests {
         let _: serde_json::Value = provider.raw_request("anvil_mine".into(), (U256::from(3),)).await.unwrap();
         let height = provider.get_block_number().await.unwrap();
         let balance = provider.get_balance(to).await.unwrap();
-        assert!(!state.exists(), "nothing dumped before the interval or the exit");
-        anvil.stop(STOP_TIMEOUT).expect("anvil exits cleanly on SIGINT");
-        assert!(state.is_file(), "anvil dumped its state on exit");
+        assert!(!state.exists(), "nothing dumped before asked");
+        assert!(anvil.dump_state().await.unwrap() >= height, "the dump holds every block so far");
+        assert!(state.is_file());
+        drop(anvil); // SIGKILL
 
         let anvil = Anvil::spawn_with_options(9_001, &AnvilOptions { port, ..options }).unwrap();
         assert_eq!((anvil.port(), anvil.state_file()), (port, Some(state.as_path())));

@@ -19,11 +19,106 @@ pub enum Revert {
     Other(Bytes),
 }
 
+impl std::fmt::Display for Revert {
+    /// The reason in words, with the error's name and values for reference.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ZkLink(e) => f.write_str(&zklink_reason(e)),
+            Self::Timelock(e) => f.write_str(&timelock_reason(e)),
+            Self::Other(data) if data.is_empty() => f.write_str("it reverted without a reason"),
+            Self::Other(data) => match <alloy::sol_types::Revert as alloy::sol_types::SolError>::abi_decode(data) {
+                Ok(r) => write!(f, "it reverted with \"{}\"", r.reason),
+                Err(_) => write!(f, "it reverted with data {data} that no zklink contract declares"),
+            },
+        }
+    }
+}
+
+/// A ZkLink (or ZkLinkPeriphery) error in words.
+fn zklink_reason(e: &ZkLink::ZkLinkErrors) -> String {
+    use ZkLink::ZkLinkErrors as E;
+    match e {
+        E::NotGovernor(_) => "only the governor (the timelock) may do this".into(),
+        E::NotValidator(_) => "only a validator (the operator's key) may do this".into(),
+        E::Reentrancy(_) => "reentrant call refused".into(),
+        E::AlreadyInitialized(_) => "the contract is already initialised".into(),
+        E::BadConfig(x) => format!("bad configuration: {}", x.what),
+        E::TokenNotListed(x) => format!("token {} is not listed on this chain", x.tokenId),
+        E::TokenAlreadyListed(x) => format!("token {} is already listed", x.tokenId),
+        E::DepositsPaused(x) => format!("deposits of token {} are paused by the governor", x.tokenId),
+        E::BadDeposit(x) => format!("the deposit is refused: {}", x.reason),
+        E::BadFullExit(x) => format!("the full exit is refused: {}", x.reason),
+        E::TransferFailed(_) => "a token transfer failed: the sender's L1 balance or allowance is too low, or \
+                                 the token refused the transfer"
+            .into(),
+        E::WrongBlockNumber(x) => format!("expected block {}, got block {}", x.expected, x.got),
+        E::StoredBlockMismatch(x) => {
+            format!("block {} does not match the block the contract stored", x.blockNumber)
+        }
+        E::BadTimestamp(x) => format!("block timestamp {} is before the previous block's {}", x.got, x.previous),
+        E::BadPubdata(x) => format!("bad pubdata: {}", x.reason),
+        E::BadOnchainOp(x) => format!("bad on-chain op at offset {}: {}", x.offset, x.reason),
+        E::PriorityQueueMismatch(x) => {
+            format!("the op at offset {} does not match priority request {}", x.offset, x.serialId)
+        }
+        E::PriorityQueueExhausted(x) => {
+            format!("the op at offset {} has no priority request left to match", x.offset)
+        }
+        E::ChainHashMismatch(x) => format!("this chain's op hash is {}, the block says {}", x.expected, x.got),
+        E::BadChangePubKeyAuth(x) => format!("bad change-pubkey authorisation at offset {}: {}", x.offset, x.reason),
+        E::NoVerifier(x) => format!("no verifier for {}-chunk blocks", x.chunks),
+        E::InvalidProof(x) => format!("the proof of block {} does not verify", x.blockNumber),
+        E::NothingToDo(_) => "nothing to do".into(),
+        E::AlreadySynced(x) => {
+            format!("block {} is already synced ({} blocks synced)", x.blockNumber, x.totalBlocksSynced)
+        }
+        E::UnknownOracle(x) => format!("{} is not an oracle", x.signer),
+        E::SignaturesNotSorted(x) => {
+            format!("oracle signatures are not in ascending signer order ({} after {})", x.signer, x.previous)
+        }
+        E::BadSignature(x) => format!("oracle signature {} does not verify", x.index),
+        E::TooFewSignatures(x) => format!("{} oracle signatures, the threshold is {}", x.got, x.threshold),
+        E::NotProven(x) => format!("block {} is not proven", x.blockNumber),
+        E::NotSynced(x) => format!("block {} is not synced by the oracles", x.blockNumber),
+        E::PendingOpsMismatch(x) => format!("the pending ops of block {} do not match", x.blockNumber),
+        E::AlreadyExecuted(x) => format!("block {} is already executed", x.blockNumber),
+        E::InsufficientPendingBalance(x) => format!(
+            "only {} (L1 units) is pending for this owner and token, {} was asked for",
+            x.available, x.requested
+        ),
+        E::AlreadyAccepted(x) => format!("the withdrawal was already accepted by {}", x.payee),
+        E::BadAccept(x) => format!("the fast withdrawal cannot be accepted: {}", x.reason),
+        E::ExodusActive(_) => "the chain is in exodus mode: only exits and refunds are possible".into(),
+        E::NotExodus(_) => "the chain is not in exodus mode".into(),
+        E::NotExpired(x) => {
+            format!("the oldest priority request ({}) expires only at L1 block {}", x.serialId, x.expirationBlock)
+        }
+        E::ExodusAlreadyPerformed(_) => "this exit was already paid".into(),
+        E::BadExitClaim(x) => format!("bad exit claim: {}", x.reason),
+        E::InvalidExitProof(_) => "the exit proof does not verify".into(),
+    }
+}
+
+/// A Timelock error in words.
+fn timelock_reason(e: &Timelock::TimelockErrors) -> String {
+    use Timelock::TimelockErrors as T;
+    match e {
+        T::NotAdmin(_) => "only the timelock's admin may do this".into(),
+        T::NotTimelock(_) => "only the timelock itself may do this".into(),
+        T::BadDelay(x) => format!("delay {} s is outside {}..={} s", x.delay, x.min, x.max),
+        T::EtaTooSoon(x) => format!("eta {} is before the earliest allowed, {}", x.eta, x.earliest),
+        T::NotQueued(x) => format!("call {} is not queued", x.id),
+        T::TooEarly(x) => format!("the call may run from {}, it is {}", x.eta, x.now_),
+        T::Stale(x) => format!("the call expired at {}, it is {}", x.deadline, x.now_),
+        T::CallFailed(x) => format!("the queued call reverted ({})", x.reason),
+    }
+}
+
 /// Errors of the L1 client.
 #[derive(thiserror::Error, Debug)]
 pub enum L1Error {
     /// The contract rejected the call (found by simulating it before sending).
-    #[error("{call} was rejected by the contract: {revert:?}")]
+    #[error("{call} was rejected by the contract: {revert}")]
     Reverted {
         /// The entry point.
         call: &'static str,
@@ -178,5 +273,25 @@ impl L1Error {
             Self::Reverted { revert: Revert::Timelock(e), .. } => Some(e),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reverts_are_explained_in_words() {
+        let e = L1Error::Reverted {
+            call: "depositERC20",
+            revert: Revert::ZkLink(ZkLink::ZkLinkErrors::TransferFailed(ZkLink::TransferFailed {})),
+        };
+        let text = e.to_string();
+        assert!(text.starts_with("depositERC20 was rejected by the contract: a token transfer failed"), "{text}");
+        assert!(!text.contains("TransferFailed("), "{text}");
+        let reason = alloy::sol_types::Revert::from("balance");
+        let other = Revert::Other(alloy::sol_types::SolError::abi_encode(&reason).into());
+        assert_eq!(other.to_string(), "it reverted with \"balance\"");
+        assert_eq!(Revert::Other(Bytes::new()).to_string(), "it reverted without a reason");
     }
 }

@@ -5,6 +5,9 @@
 //! were not read yet). It remembers the hash of the last block it read and checks it at every
 //! poll, so a reorganisation deeper than the depth is reported ([`L1Error::DeepReorg`]) instead of
 //! silently leaving events that no longer exist.
+//!
+//! A [`ReadCeiling`] also keeps it below a block its owner raises: the devnet raises it after each
+//! durable dump of its anvils, so that nothing reads a block a crash could take back.
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256};
@@ -19,6 +22,29 @@ use crate::L1Error;
 
 /// `eth_getLogs` spans at most this many blocks per request (public endpoints cap the range).
 pub const MAX_LOG_RANGE: u64 = 5_000;
+
+/// The newest L1 block a reader may take events from, shared with whoever raises it (the devnet,
+/// after it has saved its chains up to that block). Readers without one read up to the
+/// confirmation depth only.
+#[derive(Clone, Debug, Default)]
+pub struct ReadCeiling(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl ReadCeiling {
+    /// A ceiling at block `block`.
+    pub fn at(block: u64) -> Self {
+        Self(std::sync::Arc::new(std::sync::atomic::AtomicU64::new(block)))
+    }
+
+    /// The newest block that may be read.
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Raises the ceiling to `block` (never lowers it).
+    pub fn raise(&self, block: u64) {
+        self.0.fetch_max(block, std::sync::atomic::Ordering::AcqRel);
+    }
+}
 
 /// One decoded ZkLink event and where it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,13 +69,21 @@ pub struct EventReader {
     next: u64,
     /// The last block read and its hash.
     last: Option<(u64, B256)>,
+    /// Blocks above it are not read yet.
+    ceiling: Option<ReadCeiling>,
 }
 
 impl EventReader {
     /// Reads `address`'s events from block `from` on, each once it is `confirmations` deep
     /// (0: as soon as it is mined).
     pub fn new(provider: DynProvider, address: Address, from: u64, confirmations: u64) -> Self {
-        Self { provider, address, confirmations, next: from, last: None }
+        Self { provider, address, confirmations, next: from, last: None, ceiling: None }
+    }
+
+    /// Reads no block above `ceiling` (besides the confirmation depth).
+    pub fn with_ceiling(mut self, ceiling: Option<ReadCeiling>) -> Self {
+        self.ceiling = ceiling;
+        self
     }
 
     /// The next block [`Self::poll`] will read.
@@ -62,6 +96,7 @@ impl EventReader {
         self.check_last_block().await?;
         let head = self.provider.get_block_number().await.map_err(|e| L1Error::rpc("eth_blockNumber", e))?;
         let Some(safe) = head.checked_sub(self.confirmations) else { return Ok(Vec::new()) };
+        let safe = self.ceiling.as_ref().map_or(safe, |c| safe.min(c.get()));
         if safe < self.next {
             return Ok(Vec::new());
         }

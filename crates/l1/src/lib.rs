@@ -26,10 +26,10 @@ pub mod testchains;
 pub use client::{BlockCounters, ChainEndpoint, ExitCall, L1Client, TimelockClient, WithdrawalKey};
 pub use deploy::{deploy, DeployConfig, Deployment, TokenListing};
 pub use error::{ConfigError, L1Error, Revert};
-pub use events::{EventReader, L1Event};
+pub use events::{EventReader, L1Event, ReadCeiling};
 pub use history::{committed_pubdata, ChainHistory, CommittedBlock, HistoryError, QueuedRequest};
 pub use send::{PolicyError, SendPolicy};
 pub use testchains::{
-    state_file, ChainRecord, ChainsManifest, ChainsSetup, ManifestError, TestChain, TestChains, TestChainsConfig,
+    pid_file, state_file, ChainRecord, ChainsManifest, ChainsSetup, ManifestError, TestChain, TestChains, TestChainsConfig,
     NATIVE_TOKEN_ID,
 };

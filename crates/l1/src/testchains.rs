@@ -59,11 +59,9 @@ pub struct ChainsSetup {
     /// Chain n (1-based) listens on `base_port + n − 1`. `None`: the OS picks the ports at a
     /// start, and [`TestChains::resume`] reuses the recorded ones.
     pub base_port: Option<u16>,
-    /// Keep chain n in `<state_dir>/chain-<n>.json` ([`state_file`]): loaded at a resume, dumped
-    /// every `state_interval` seconds and when the chain is stopped with [`TestChains::stop`].
+    /// Keep chain n in `<state_dir>/chain-<n>.json` ([`state_file`]): loaded at a resume, written
+    /// by [`TestChains::save`]; each anvil's process id goes to `chain-<n>.pid` ([`pid_file`]).
     pub state_dir: Option<PathBuf>,
-    /// Seconds between periodic dumps (with `state_dir`); `None`: only on a clean stop.
-    pub state_interval: Option<u64>,
     /// Run the anvils in process groups of their own, so that a terminal's Ctrl-C reaches only
     /// the owner, which then stops them with [`TestChains::stop`] after its own shutdown.
     pub own_process_group: bool,
@@ -83,7 +81,6 @@ impl ChainsSetup {
         Ok(AnvilOptions {
             port,
             state: self.state_dir.as_deref().map(|d| state_file(d, chain.0)),
-            state_interval: self.state_interval,
             own_process_group: self.own_process_group,
         })
     }
@@ -92,6 +89,20 @@ impl ChainsSetup {
 /// The state file of chain `chain` (1-based) in `dir`: `chain-<chain>.json`.
 pub fn state_file(dir: &Path, chain: u8) -> PathBuf {
     dir.join(format!("chain-{chain}.json"))
+}
+
+/// The process id file of chain `chain`'s anvil in `dir`: `chain-<chain>.pid`, so that an owner
+/// killed with SIGKILL can find the anvils it left running.
+pub fn pid_file(dir: &Path, chain: u8) -> PathBuf {
+    dir.join(format!("chain-{chain}.pid"))
+}
+
+/// Records `anvil`'s process id next to its state file, if it has one.
+fn write_pid(anvil: &Anvil, setup: &ChainsSetup, chain: ChainId) -> Result<(), ConfigError> {
+    let Some(dir) = setup.state_dir.as_deref() else { return Ok(()) };
+    let path = pid_file(dir, chain.0);
+    std::fs::write(&path, format!("{}\n", anvil.pid()))
+        .map_err(|e| ConfigError::Invalid(format!("writing {}: {e}", path.display())))
 }
 
 /// What [`TestChains::start_with`] produced, enough to [`TestChains::resume`] the chains later:
@@ -345,6 +356,7 @@ impl TestChains {
                 return Err(L1Error::config(format!("{} exists: a new chain would load it", state.display())));
             }
             let anvil = Anvil::spawn_with_options(info.l1_chain_id, &options)?;
+            write_pid(&anvil, setup, info.id).map_err(L1Error::Config)?;
             let provider = anvil.provider(0).ok_or_else(|| L1Error::config("anvil has no dev accounts"))?;
             let deployer = anvil.address(0).unwrap_or_default();
             let mut tokens = Vec::new();
@@ -420,6 +432,7 @@ impl TestChains {
                 return Err(L1Error::config(format!("{} is missing", state_file(dir, info.id.0).display())));
             }
             let anvil = Anvil::spawn_with_options(record.evm_chain_id, &options)?;
+            write_pid(&anvil, setup, info.id).map_err(L1Error::Config)?;
             let provider = anvil.provider(0).ok_or_else(|| L1Error::config("anvil has no dev accounts"))?;
             let chain_id = provider.get_chain_id().await.map_err(|e| L1Error::rpc("eth_chainId", e))?;
             let code =
@@ -461,9 +474,19 @@ impl TestChains {
         }
     }
 
-    /// Stops every anvil cleanly (SIGINT, so that each dumps its state file), waiting at most
-    /// `timeout` in all; an anvil still running then is killed. The first failure is returned
-    /// after every chain was stopped.
+    /// Writes every chain with a state file to it ([`Anvil::dump_state`]), in chain order, and
+    /// returns per chain the newest block its file now holds.
+    pub async fn save(&self) -> Result<Vec<u64>, AnvilError> {
+        let mut heights = Vec::with_capacity(self.chains.len());
+        for c in &self.chains {
+            heights.push(c.anvil.dump_state().await?);
+        }
+        Ok(heights)
+    }
+
+    /// Stops every anvil (SIGINT), waiting at most `timeout` in all; an anvil still running then
+    /// is killed. The first failure is returned after every chain was stopped. Nothing is saved:
+    /// [`Self::save`] first to keep the chains.
     pub fn stop(mut self, timeout: Duration) -> Result<(), AnvilError> {
         for c in &mut self.chains {
             c.anvil.request_stop();

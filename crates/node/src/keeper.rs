@@ -311,6 +311,11 @@ impl StateKeeper {
         self.seen.contains(hash)
     }
 
+    /// Whether priority request `serial_id` of `chain` is in the open block.
+    pub fn is_priority_pending(&self, chain: u8, serial_id: u64) -> bool {
+        self.priority.iter().any(|p| p.chain_id().0 == chain && p.serial_id().0 == serial_id)
+    }
+
     /// Whether `hash` waits for an earlier nonce.
     pub fn is_queued(&self, hash: &TxHash) -> bool {
         self.mempool.contains(hash)
@@ -365,12 +370,18 @@ impl StateKeeper {
             return Err(SubmitError::Stopped);
         }
         let hash = verified.hash();
-        if self.seen.contains(&hash) || self.mempool.contains(&hash) {
+        let (account, nonce) = (verified.tx().signer(), verified.tx().nonce().0);
+        let next = self.next_nonce(account);
+        // A retry of a tx already in a sealed block (its nonce is used): the same answer as before
+        // sealing. The index is read only on this path, never for a new tx.
+        let in_sealed_block = || -> Result<bool, StoreError> {
+            Ok(next.is_some_and(|next| nonce < next) && self.store.tx_location(&hash)?.is_some())
+        };
+        if self.seen.contains(&hash) || self.mempool.contains(&hash) || in_sealed_block()? {
             return Err(SubmitError::Duplicate(hash));
         }
         self.fees.check(verified.tx())?;
-        let (account, nonce) = (verified.tx().signer(), verified.tx().nonce().0);
-        if let Some(next) = self.next_nonce(account).filter(|&next| nonce > next) {
+        if let Some(next) = next.filter(|&next| nonce > next) {
             self.mempool.check(account, nonce, next)?;
             self.store.put_queued(&hash, verified.tx())?;
             self.mempool.insert(verified);

@@ -16,7 +16,7 @@ use tokio::sync::broadcast;
 use zklink_crypto::fr_to_bytes;
 use zklink_l1::client::connect;
 pub use zklink_l1::ChainEndpoint;
-use zklink_l1::{BlockCounters, L1Client, SendPolicy};
+use zklink_l1::{BlockCounters, L1Client, ReadCeiling, SendPolicy};
 use zklink_prover_worker::job::prove_witness;
 use zklink_state::State;
 use zklink_types::{ChainId, Network};
@@ -52,6 +52,10 @@ pub struct NodeConfig {
     pub poll_interval: Duration,
     /// Confirmations before a priority request is taken.
     pub confirmations: u64,
+    /// Per chain (in chain order), the newest L1 block priority requests may be taken from, or
+    /// none: the devnet raises it as it saves its chains, so that a crash of the chains never
+    /// takes back a request the node has taken. Empty: no ceilings.
+    pub read_ceilings: Vec<ReadCeiling>,
     /// Proving keys by block chunk count; the largest bounds the blocks the keeper seals.
     pub block_keys: Vec<(usize, Arc<ProvingKey<Bn254>>)>,
     /// Blocks per L1 transaction at most.
@@ -96,6 +100,7 @@ impl NodeConfig {
             block_time,
             poll_interval: Duration::from_millis(100),
             confirmations: 0,
+            read_ceilings: Vec::new(),
             block_keys,
             max_batch: 4,
             local_prover: true,
@@ -381,17 +386,12 @@ impl Node {
         let genesis = B256::from(fr_to_bytes(&genesis));
         let mut watchers = Vec::new();
         let mut senders = Vec::new();
-        for (info, end) in cfg.network.chains.iter().zip(&cfg.chains) {
+        for (i, (info, end)) in cfg.network.chains.iter().zip(&cfg.chains).enumerate() {
             let provider = connect(end.url.clone(), cfg.operator.clone());
             let next = keeper.next_serial(info.id.0);
-            watchers.push(PriorityWatcher::new(
-                info.id,
-                provider.clone(),
-                end.zklink,
-                end.deployed_at,
-                cfg.confirmations,
-                next,
-            ));
+            let watcher =
+                PriorityWatcher::new(info.id, provider.clone(), end.zklink, end.deployed_at, cfg.confirmations, next);
+            watchers.push(watcher.with_ceiling(cfg.read_ceilings.get(i).cloned()));
             let client = L1Client::new(provider, end.zklink).with_policy(cfg.send_policy.clone());
             let sender = ChainSender::new(ChainId(info.id.0), info.data_availability, client, genesis)
                 .with_revert_unknown(cfg.revert_unknown_blocks.then_some(end.deployed_at));
@@ -465,7 +465,13 @@ impl Node {
                     let chain = w.chain().0.to_string();
                     self.handle.metrics.priority_requests.with_label_values(&[&chain]).inc_by(txs.len() as u64);
                     let mut keeper = self.handle.keeper();
-                    for tx in txs {
+                    for (tx, l1_tx) in txs {
+                        // Indexed first: a crash between the two leaves an entry for a request
+                        // not taken yet (harmless), never a taken one that status cannot find.
+                        let (chain, serial) = (tx.chain_id().0, tx.serial_id().0);
+                        if let Err(e) = self.handle.store().put_l1_request(&l1_tx.0, chain, serial) {
+                            tracing::error!(error = %e, "indexing a priority request failed");
+                        }
                         if let Err(e) = keeper.submit_priority(tx, unix_now()) {
                             tracing::error!(error = %e, "a priority request was refused");
                         }

@@ -18,12 +18,22 @@ const PROOFS: TableDefinition<u32, &[u8]> = TableDefinition::new("proofs");
 const WAL: TableDefinition<u64, &[u8]> = TableDefinition::new("wal");
 /// Where each sealed L2 tx is: tx hash → (block, op index).
 const TX_INDEX: TableDefinition<&[u8; 32], (u32, u32)> = TableDefinition::new("tx_index");
+/// Where each sealed priority op is: `priority_key(chain, serial id)` → (block, op index).
+const PRIORITY_INDEX: TableDefinition<u64, (u32, u32)> = TableDefinition::new("priority_index");
+/// The priority requests taken from L1, by the L1 transaction that queued them: hash → (chain,
+/// serial id).
+const L1_REQUESTS: TableDefinition<&[u8; 32], (u8, u64)> = TableDefinition::new("l1_requests");
 /// Accepted txs waiting for an earlier nonce of their account: tx hash → the tx.
 const QUEUE: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("queue");
 /// Queued txs that failed when their turn came: tx hash → the reason.
 const FAILED: TableDefinition<&[u8; 32], &str> = TableDefinition::new("failed");
 /// The L1 transaction that took a block through a stage on a chain: (chain, stage, block) → hash.
 const L1_TXS: TableDefinition<(u8, u8, u32), &[u8; 32]> = TableDefinition::new("l1_txs");
+
+/// The key of a priority op in the index: the chain in the top byte, the serial id below.
+fn priority_key(chain: u8, serial_id: u64) -> u64 {
+    (u64::from(chain) << 56) | (serial_id & ((1 << 56) - 1))
+}
 
 /// Errors of the block store.
 #[derive(thiserror::Error, Debug)]
@@ -153,6 +163,8 @@ impl BlockStore {
         txn.open_table(QUEUE).map_err(db_err)?;
         txn.open_table(FAILED).map_err(db_err)?;
         txn.open_table(L1_TXS).map_err(db_err)?;
+        txn.open_table(PRIORITY_INDEX).map_err(db_err)?;
+        txn.open_table(L1_REQUESTS).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Self { db })
     }
@@ -194,6 +206,13 @@ impl BlockStore {
                     index.insert(&hash.0, (expected, i as u32)).map_err(db_err)?;
                 }
             }
+            // The priority ops are the ops without an L2 tx, in order.
+            let mut priority = txn.open_table(PRIORITY_INDEX).map_err(db_err)?;
+            let slots = b.txs.iter().enumerate().filter(|(_, t)| t.is_none()).map(|(i, _)| i);
+            for (i, p) in slots.zip(&b.priority) {
+                let key = priority_key(p.chain_id().0, p.serial_id().0);
+                priority.insert(key, (expected, i as u32)).map_err(db_err)?;
+            }
         }
         txn.open_table(WAL).map_err(db_err)?.retain(|_, _| false).map_err(db_err)?;
         txn.commit().map_err(db_err)
@@ -220,6 +239,28 @@ impl BlockStore {
         let txn = self.db.begin_read().map_err(db_err)?;
         let table = txn.open_table(TX_INDEX).map_err(db_err)?;
         Ok(table.get(&hash.0).map_err(db_err)?.map(|v| v.value()))
+    }
+
+    /// Where a sealed priority op is: (block, op index).
+    pub fn priority_location(&self, chain: u8, serial_id: u64) -> Result<Option<(u32, u32)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(PRIORITY_INDEX).map_err(db_err)?;
+        Ok(table.get(priority_key(chain, serial_id)).map_err(db_err)?.map(|v| v.value()))
+    }
+
+    /// Records that the L1 transaction `l1_tx` queued request `serial_id` on `chain` (before the
+    /// request is taken: an entry for a request the node has not taken yet is harmless).
+    pub fn put_l1_request(&self, l1_tx: &[u8; 32], chain: u8, serial_id: u64) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        txn.open_table(L1_REQUESTS).map_err(db_err)?.insert(l1_tx, (chain, serial_id)).map_err(db_err)?;
+        txn.commit().map_err(db_err)
+    }
+
+    /// The request (chain, serial id) the L1 transaction `l1_tx` queued, if the node has seen it.
+    pub fn l1_request(&self, l1_tx: &[u8; 32]) -> Result<Option<(u8, u64)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(L1_REQUESTS).map_err(db_err)?;
+        Ok(table.get(l1_tx).map_err(db_err)?.map(|v| v.value()))
     }
 
     /// Keeps an accepted tx that waits for an earlier nonce, durably.

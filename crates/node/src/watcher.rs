@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, B256};
 use alloy::providers::DynProvider;
 use zklink_contracts::zklink::ZkLink::ZkLinkEvents;
 use zklink_l1::events::{priority_tx, PriorityError};
-use zklink_l1::{EventReader, L1Error};
+use zklink_l1::{EventReader, L1Error, ReadCeiling};
 use zklink_types::{ChainId, PriorityTx};
 
 /// Errors of the watcher.
@@ -53,12 +53,12 @@ pub struct PriorityWatcher {
 }
 
 impl PriorityWatcher {
-    /// Watches the deployment at `address` from L1 block `from_block`; requests below
     /// The zklink chain it watches.
     pub fn chain(&self) -> ChainId {
         self.chain
     }
 
+    /// Watches the deployment at `address` from L1 block `from_block`; requests below
     /// `next_serial` were already taken and are skipped.
     pub fn new(
         chain: ChainId,
@@ -71,13 +71,19 @@ impl PriorityWatcher {
         Self { chain, reader: EventReader::new(provider, address, from_block, confirmations), next_serial }
     }
 
+    /// Takes no request from a block above `ceiling` (see [`ReadCeiling`]).
+    pub fn with_ceiling(mut self, ceiling: Option<ReadCeiling>) -> Self {
+        self.reader = self.reader.with_ceiling(ceiling);
+        self
+    }
+
     /// The serial id of the next request to hand out.
     pub fn next_serial(&self) -> u64 {
         self.next_serial
     }
 
-    /// The newly confirmed requests, in serial order.
-    pub async fn poll(&mut self) -> Result<Vec<PriorityTx>, WatchError> {
+    /// The newly confirmed requests, in serial order, each with the L1 transaction that queued it.
+    pub async fn poll(&mut self) -> Result<Vec<(PriorityTx, B256)>, WatchError> {
         let chain = self.chain.0;
         let events = self.reader.poll().await.map_err(|e| WatchError::L1 { chain, source: Box::new(e) })?;
         let mut found = BTreeMap::new();
@@ -85,7 +91,7 @@ impl PriorityWatcher {
             if let ZkLinkEvents::NewPriorityRequest(r) = e.event {
                 if r.serialId >= self.next_serial {
                     let tx = priority_tx(self.chain, &r).map_err(|source| WatchError::BadRequest { chain, source })?;
-                    found.insert(r.serialId, tx);
+                    found.insert(r.serialId, (tx, e.tx_hash));
                 }
             }
         }

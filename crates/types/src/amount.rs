@@ -199,10 +199,51 @@ fn div_wide(hi: u128, lo: u128, d: u128) -> Option<u128> {
     Some(q)
 }
 
+/// `amount` with `decimals` decimals as a decimal string without trailing zeros ("1.5", "100").
+pub fn format_units(amount: u128, decimals: u8) -> String {
+    let Some(scale) = 10u128.checked_pow(u32::from(decimals)) else { return amount.to_string() };
+    let (int, frac) = (amount / scale, amount % scale);
+    if frac == 0 {
+        return int.to_string();
+    }
+    let frac = format!("{frac:0width$}", width = decimals as usize);
+    format!("{int}.{}", frac.trim_end_matches('0'))
+}
+
+/// The packable values nearest to `value` (L2 units) in the float format named by `format` (a
+/// [`TxError::NotPackable`] format: a fee or an amount), below and above, in whole tokens:
+/// "1.2345 and 1.2346" (or only the one below when no larger value fits a u128).
+pub fn packable_neighbours(value: u128, format: &str) -> String {
+    let f = if format.starts_with("fee") { FEE_FLOAT } else { AMOUNT_FLOAT };
+    let below = format_units(f.round_down(value), L2_DECIMALS);
+    match f.round_up(value) {
+        Some(above) => format!("{below} and {}", format_units(above, L2_DECIMALS)),
+        None => format!("{below} (the largest)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn not_packable_names_the_nearest_values_in_units() {
+        let value = 12_345_678_901_234 * 10u128.pow(6); // 12.345678901234 tokens
+        let e = AMOUNT_FLOAT.pack(value).unwrap_err();
+        let text = e.to_string();
+        assert_eq!(
+            text,
+            "12.345678901234 is not a packable amount (35-bit mantissa, 5-bit exponent): \
+             the nearest packable values are 12.345678901 and 12.345678902"
+        );
+        assert!(!text.contains("round_") && !text.contains("a amount"), "{text}");
+        assert_eq!(format_units(1_500_000, 6), "1.5");
+        assert_eq!(format_units(5, 18), "0.000000000000000005");
+        assert!(
+            packable_neighbours(2049, "fee (11-bit mantissa, 5-bit exponent)").starts_with("0.00000000000000204 and")
+        );
+    }
 
     #[test]
     fn pack_examples() {

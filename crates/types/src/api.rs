@@ -248,3 +248,15 @@ pub struct HealthView {
     /// Each chain.
     pub chains: Vec<ChainHealthView>,
 }
+
+/// A public L1 JSON-RPC endpoint the node tells wallets to use for a chain (`zklink_l1Endpoints`).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct L1EndpointView {
+    /// The zklink chain id.
+    pub chain: u8,
+    /// Its EVM chain id: what the endpoint's `eth_chainId` must answer.
+    pub l1_chain_id: u64,
+    /// The endpoint's URL.
+    pub url: String,
+}

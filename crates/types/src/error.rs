@@ -151,7 +151,11 @@ pub enum TxError {
         max: u16,
     },
     /// An amount or fee that goes into pubdata as a packed float is not exactly representable.
-    #[error("{value} cannot be packed as a {format}; round it with round_down/round_up first")]
+    #[error(
+        "{} is not a packable {format}: the nearest packable values are {}",
+        crate::amount::format_units(*.value, crate::amount::L2_DECIMALS),
+        crate::amount::packable_neighbours(*.value, .format)
+    )]
     NotPackable {
         /// The value, in L2 units.
         value: u128,

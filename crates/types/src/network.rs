@@ -8,19 +8,28 @@ use crate::ids::{AccountId, ChainId, SlotId, SubAccountId, TokenId, MAX_CHAIN_ID
 
 /// Every depth and limit that depends on the network size. Trees are 4-ary: a tree indexed
 /// by `bits` bits has `ceil(bits / 2)` levels.
+///
+/// JSON fields are camelCase like the rest of the API (`accountBits`, …); the snake_case names
+/// that files written before still use (`account_bits`, …) are read as aliases.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Preset {
     /// The preset's name (`main` or `dev`); circuit shapes and keys are named after it.
     pub name: String,
     /// Account ids are `0 .. 2^account_bits`.
+    #[serde(alias = "account_bits")]
     pub account_bits: u32,
     /// Sub-accounts are `0 .. 2^sub_account_bits`; also bounds the chain ids (account 1's sub-accounts).
+    #[serde(alias = "sub_account_bits")]
     pub sub_account_bits: u32,
     /// Token ids are `0 .. 2^token_bits` (at least 6 bits: ids up to 32 are protocol-reserved).
+    #[serde(alias = "token_bits")]
     pub token_bits: u32,
     /// Order slots per sub-account are `0 .. 2^slot_bits`.
+    #[serde(alias = "slot_bits")]
     pub slot_bits: u32,
     /// The block sizes (in chunks) a circuit exists for, ascending.
+    #[serde(alias = "block_chunk_sizes")]
     pub block_chunk_sizes: Vec<usize>,
 }
 
@@ -352,6 +361,20 @@ impl Network {
             .find(|t| t.id == token)
             .and_then(|t| t.chains.iter().find(|c| c.chain == chain))
             .ok_or(TxError::TokenNotOnChain { token, chain })
+    }
+
+    /// How users name `token`: `USD` for 1, the listed symbol (`USDC`), `USD (USDC reserve)` for
+    /// a USD reserve id 2..=16 of a listed stablecoin, else `token <id>`.
+    pub fn symbol(&self, token: TokenId) -> String {
+        let listed = |id: TokenId| self.tokens.iter().find(|t| t.id == id).map(|t| t.symbol.clone());
+        if token == crate::token::USD_TOKEN_ID {
+            return "USD".into();
+        }
+        if crate::token::USD_RESERVE_RANGE.contains(&token.0) {
+            let stablecoin = TokenId(token.0 + crate::token::USD_RESERVE_OFFSET);
+            return listed(stablecoin).map_or_else(|| format!("token {token}"), |s| format!("USD ({s} reserve)"));
+        }
+        listed(token).unwrap_or_else(|| format!("token {token}"))
     }
 
     /// A small network on the `dev` preset with `chains` chains, for tests: tokens 17 (USDC-like,

@@ -11,7 +11,7 @@ use crate::error::{DecodeError, SignatureFault, TxError};
 /// An L2 signature (docs/protocol.md §4–5): the signer's packed public key and the packed
 /// signature. The default, all zero, is the placeholder of a tx not signed yet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TxSignature {
     /// The signer's packed public key: `y` little-endian with the sign of `x` in the top bit.
     #[serde(with = "crate::serde_hex")]

@@ -104,9 +104,10 @@ fn check_nonzero(amount: u128) -> Result<(), TxError> {
     }
 }
 
-/// How the L1 owner authorised a new L2 key.
+/// How the L1 owner authorised a new L2 key. JSON: `{"type": "ethEcdsa", "signature": "0x…"}` or
+/// `{"type": "onchain"}`; any other field is refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
+#[serde(tag = "type", rename_all = "camelCase", from = "ChangePubKeyAuthJson")]
 pub enum ChangePubKeyAuth {
     /// EIP-712 signature by the account's L1 address (docs/protocol.md §5).
     EthEcdsa {
@@ -119,9 +120,31 @@ pub enum ChangePubKeyAuth {
     Onchain,
 }
 
+/// What [`ChangePubKeyAuth`] is read from: the same tags and fields, but `onchain` as a struct
+/// variant, because serde ignores the extra fields of a unit variant even with
+/// `deny_unknown_fields`.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+enum ChangePubKeyAuthJson {
+    EthEcdsa {
+        #[serde(with = "crate::serde_hex")]
+        signature: [u8; 65],
+    },
+    Onchain {},
+}
+
+impl From<ChangePubKeyAuthJson> for ChangePubKeyAuth {
+    fn from(json: ChangePubKeyAuthJson) -> Self {
+        match json {
+            ChangePubKeyAuthJson::EthEcdsa { signature } => ChangePubKeyAuth::EthEcdsa { signature },
+            ChangePubKeyAuthJson::Onchain {} => ChangePubKeyAuth::Onchain,
+        }
+    }
+}
+
 /// Sets the account's L2 key. Signed by the new key; authorised on L1 by the owner.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangePubKey {
     /// The chain whose contract checks the L1 authorisation.
     pub chain_id: ChainId,
@@ -178,7 +201,7 @@ impl ChangePubKey {
 
 /// Moves funds to an address; creates the receiving account if the address is new.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Transfer {
     /// The sending account, which signs and pays the fee.
     pub account_id: AccountId,
@@ -236,7 +259,7 @@ impl Transfer {
 
 /// Moves funds from L2 to an L1 address on any connected chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Withdraw {
     /// The chain that pays out; its reserve of the mapped token must cover `amount`.
     pub to_chain_id: ChainId,
@@ -304,7 +327,7 @@ impl Withdraw {
 
 /// Withdraws the whole balance of a keyless account to its own L1 address; the initiator pays the fee.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ForcedExit {
     /// The chain that pays out to the target; its reserve must cover the amount.
     pub to_chain_id: ChainId,
@@ -369,7 +392,7 @@ impl ForcedExit {
 
 /// A signed limit order resting in an order slot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Order {
     /// The order's owner, which signs it.
     pub account_id: AccountId,
@@ -458,7 +481,7 @@ impl Order {
 
 /// A submitter (DEX) matches a taker order against a resting maker order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrderMatching {
     /// The submitter; receives the trading fees and pays the network fee.
     pub account_id: AccountId,
@@ -546,7 +569,9 @@ pub fn message_of(bytes: &[u8]) -> Result<Fr, TxError> {
     poseidon::hash_bytes(bytes).map_err(SignatureFault::crypto("message"))
 }
 
-/// A transaction submitted on L2.
+/// A transaction submitted on L2. JSON: `{"type": "Transfer", …}` with the variant's camelCase
+/// fields, every one required; a field the variant does not have (anywhere in the tx) is refused
+/// (docs/api.md, Transactions).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum L2Tx {

@@ -124,7 +124,7 @@ async fn the_api_queues_prices_tracks_and_streams() {
     let keeper =
         StateKeeper::open_with(network.clone(), store.clone(), TEST_FEE_OWNER, 16, limits, unix_now()).unwrap();
     let node = NodeHandle::new(keeper, store);
-    let cfg = zklink_api::ApiConfig { prover_token: Some("secret".into()) };
+    let cfg = zklink_api::ApiConfig { prover_token: Some("secret".into()), ..Default::default() };
     let api = zklink_api::serve_with("127.0.0.1:0".parse().unwrap(), node.clone(), network.clone(), cfg).await.unwrap();
     let client = HttpClientBuilder::default().build(format!("http://{}", api.addr)).unwrap();
     let ws = WsClientBuilder::default().build(format!("ws://{}", api.addr)).await.unwrap();
@@ -222,7 +222,7 @@ async fn the_api_queues_prices_tracks_and_streams() {
     let doc: Value = client.request("rpc.discover", rpc_params![]).await.unwrap();
     let mut documented: Vec<String> =
         doc["methods"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_string()).collect();
-    let module = zklink_api::module(node.clone(), network, zklink_api::ApiConfig { prover_token: Some("x".into()) });
+    let module = zklink_api::module(node.clone(), network, zklink_api::ApiConfig { prover_token: Some("x".into()), ..Default::default() });
     let mut served: Vec<String> = module.method_names().map(String::from).collect();
     documented.sort();
     served.sort();

@@ -10,3 +10,5 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, missing_docs, unreachable_pub)]
 
 mod api;
+mod docs;
+mod messages;

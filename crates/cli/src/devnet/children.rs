@@ -9,39 +9,48 @@ use anyhow::{bail, Context};
 #[cfg(target_os = "linux")]
 use zklink_contracts::anvil::STOP_TIMEOUT;
 
-/// Anvils of a devnet killed with SIGKILL outlive it (they run in process groups of their own)
-/// and keep dumping their state into `dir`: stops them cleanly, so that their chains are complete
-/// on disk and their ports free. Refuses if the devnet that started them still runs. Linux only
-/// (it reads /proc); elsewhere a leftover anvil makes the start fail on its port.
-pub(super) fn stop_leftover_anvils(dir: &Path, chains: u8) -> anyhow::Result<()> {
+/// Anvils of a devnet killed with SIGKILL outlive it (they run in process groups of their own):
+/// finds them by the process ids recorded in `dir` (`chain-<n>.pid`), saves each one's chain to
+/// its state file (it may hold L1 transactions newer than the last save) and kills it, so that the
+/// chains on disk are complete and their ports free. Refuses if the devnet that started them
+/// still runs. Linux only (it reads /proc); elsewhere a leftover anvil makes the start fail on
+/// its port.
+///
+/// `ports` are the chains' ports as the manifest recorded them (none before a first deployment):
+/// an anvil started on port 0 shows only that in its command line.
+pub(super) async fn stop_leftover_anvils(dir: &Path, chains: u8, ports: &[u16]) -> anyhow::Result<()> {
     #[cfg(target_os = "linux")]
-    {
-        let ours: Vec<PathBuf> =
-            (1..=chains).filter_map(|n| zklink_l1::state_file(dir, n).canonicalize().ok()).collect();
-        if ours.is_empty() {
-            return Ok(());
+    for chain in 1..=chains {
+        let pid_file = zklink_l1::pid_file(dir, chain);
+        let Some(pid) = std::fs::read_to_string(&pid_file).ok().and_then(|p| p.trim().parse::<u32>().ok()) else {
+            continue;
+        };
+        let Some(port) = proc::anvil_port(pid) else { continue };
+        if let Some(parent) = proc::parent(pid).filter(|p| proc::is_devnet(*p)) {
+            bail!("another zklink devnet (pid {parent}) is running on {}", dir.display());
         }
-        let entries = std::fs::read_dir("/proc").context("listing /proc")?;
-        for pid in entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
-            if pid == std::process::id() || !proc::state_file(pid).is_some_and(|f| ours.contains(&f)) {
-                continue;
+        let port = if port == 0 { ports.get(usize::from(chain) - 1).copied().unwrap_or(0) } else { port };
+        eprintln!("stopping anvil {pid}, left running on {} by an earlier devnet…", dir.display());
+        if port != 0 {
+            let url = format!("http://127.0.0.1:{port}").parse().context("the leftover anvil's URL")?;
+            let state: PathBuf = zklink_l1::state_file(dir, chain);
+            match zklink_contracts::anvil::dump_state_at(&url, &state).await {
+                Ok(head) => eprintln!("saved its chain up to block {head}"),
+                // Its last save stands: the node never read past it.
+                Err(e) => eprintln!("could not save its chain ({e}); its last save stands"),
             }
-            if let Some(parent) = proc::parent(pid).filter(|p| proc::is_devnet(*p)) {
-                bail!("another zklink devnet (pid {parent}) is running on {}", dir.display());
-            }
-            eprintln!("stopping anvil {pid}, left running on {} by an earlier devnet…", dir.display());
-            proc::stop(pid, STOP_TIMEOUT);
         }
+        proc::kill(pid, STOP_TIMEOUT);
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (dir, chains);
+    let _ = (dir, chains, ports);
     Ok(())
 }
 
 /// Other processes, through /proc.
 #[cfg(target_os = "linux")]
 mod proc {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::time::{Duration, Instant};
 
     fn args(pid: u32) -> Vec<String> {
@@ -49,16 +58,13 @@ mod proc {
         raw.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect()
     }
 
-    /// The state file of an anvil started with `--state <file>`, resolved against its working
-    /// directory.
-    pub(super) fn state_file(pid: u32) -> Option<PathBuf> {
+    /// The port of process `pid` if it is an anvil (`--port <n>`).
+    pub(super) fn anvil_port(pid: u32) -> Option<u16> {
         let args = args(pid);
-        if args.first().is_none_or(|a| Path::new(a).file_name().is_none_or(|n| n != "anvil")) {
+        if args.first().is_none_or(|a| Path::new(a).file_name().is_none_or(|n| n != "anvil")) || !running(pid) {
             return None;
         }
-        let file = args.iter().skip_while(|a| *a != "--state").nth(1)?;
-        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
-        cwd.join(file).canonicalize().ok()
+        args.iter().skip_while(|a| *a != "--port").nth(1)?.parse().ok()
     }
 
     /// The parent process id.
@@ -87,15 +93,11 @@ mod proc {
         let _ = std::process::Command::new("kill").args([signal, &pid.to_string()]).status();
     }
 
-    /// SIGINT (anvil dumps its state and exits), then SIGKILL if it still runs after `timeout`.
-    pub(super) fn stop(pid: u32, timeout: Duration) {
-        signal(pid, "-INT");
+    /// SIGKILL, then waits at most `timeout` for it to be gone.
+    pub(super) fn kill(pid: u32, timeout: Duration) {
+        signal(pid, "-KILL");
         let deadline = Instant::now() + timeout;
-        while running(pid) {
-            if Instant::now() >= deadline {
-                signal(pid, "-KILL");
-                return;
-            }
+        while running(pid) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -5,11 +5,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use alloy::primitives::B256;
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use anyhow::{bail, Context};
+use zklink_contracts::zklink::TestToken;
 use zklink_crypto::fr_to_bytes;
-use zklink_l1::{ChainsSetup, TestChains, TestChainsConfig};
+use zklink_l1::{ChainsSetup, ReadCeiling, TestChains, TestChainsConfig};
 use zklink_node::{Node, NodeConfig};
 use zklink_oracle::api::OracleApi;
 use zklink_oracle::{Oracle, OracleConfig};
@@ -41,6 +42,8 @@ pub(crate) struct Devnet {
     pub api: zklink_api::Api,
     /// Three independent oracles (threshold 2), each with its API; they sync every chain.
     pub oracles: Vec<(Oracle, OracleApi)>,
+    /// Per chain, the newest L1 block the node may take requests from (empty: no limit).
+    pub ceilings: Vec<ReadCeiling>,
 }
 
 /// Runs the node and the oracles until `shutdown` resolves; the node stops first (after the
@@ -75,7 +78,7 @@ async fn start_oracles(chains: &TestChains, dir: &Path, rpc: SocketAddr) -> anyh
     let mut oracles = Vec::new();
     for (i, key) in keys.into_iter().enumerate() {
         for c in &chains.chains {
-            let gas = (key.address(), alloy::primitives::U256::from(10u128.pow(21)));
+            let gas = (key.address(), U256::from(10u128.pow(21)));
             let funded: Result<serde_json::Value, _> =
                 c.client.provider().raw_request("anvil_setBalance".into(), gas).await;
             funded.with_context(|| format!("funding oracle {}", key.address()))?;
@@ -110,6 +113,8 @@ pub(crate) struct LaunchOptions {
     pub block_time: Duration,
     /// Request expiry in L1 blocks.
     pub priority_expiration_blocks: u64,
+    /// Block shapes (chunks) to deploy and prove; `None`: every one the preset lists.
+    pub block_sizes: Option<Vec<usize>>,
 }
 
 /// Starts 3 anvil chains (as `setup` says) and deploys the contracts on each.
@@ -122,7 +127,7 @@ pub(super) async fn deploy_chains(keys: &Prepared, expiration: u64, setup: &Chai
         TestChainsConfig {
             network,
             genesis_root: genesis,
-            block_keys: vec![(keys.chunks as u32, keys.pk.vk.clone())],
+            block_keys: keys.block_keys.iter().map(|(chunks, pk)| (*chunks as u32, pk.vk.clone())).collect(),
             exit_key: Some(keys.exit_pk.vk.clone()),
             oracles: oracle_keys().iter().map(|o| o.address()).collect(),
             oracle_threshold: 2,
@@ -135,6 +140,39 @@ pub(super) async fn deploy_chains(keys: &Prepared, expiration: u64, setup: &Chai
     .context("starting the chains and deploying the contracts")
 }
 
+/// Whole tokens of every test token each printed dev account gets on every chain when a devnet
+/// starts fresh.
+pub(crate) const DEV_TOKEN_GRANT: u128 = 1_000_000;
+
+/// Mints [`DEV_TOKEN_GRANT`] of every test token (in its units on each chain) to every dev account
+/// but the operator's, on every chain: a fresh devnet's printed accounts can deposit any token at
+/// once. The chains are funded in parallel, from the operator's key.
+pub(super) async fn fund_dev_accounts(chains: &TestChains) -> anyhow::Result<()> {
+    eprintln!("minting {DEV_TOKEN_GRANT} of every test token to the dev accounts on every chain…");
+    let mut tasks = tokio::task::JoinSet::new();
+    for (c, info) in chains.chains.iter().zip(&chains.network.chains) {
+        let provider = c.client.provider().clone();
+        let receivers: Vec<Address> = (1..c.anvil.keys().len()).filter_map(|i| c.anvil.address(i)).collect();
+        let (tokens, chain) = (c.tokens.clone(), info.id);
+        tasks.spawn(async move {
+            for (id, address, decimals) in tokens {
+                let token = TestToken::new(address, provider.clone());
+                let amount = U256::from(DEV_TOKEN_GRANT) * U256::from(10u8).pow(U256::from(decimals));
+                for to in &receivers {
+                    zklink_l1::client::send("TestToken.mint", token.mint(*to, amount))
+                        .await
+                        .with_context(|| format!("chain {chain}: minting test token {id} to {to}"))?;
+                }
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.context("funding the dev accounts")??;
+    }
+    Ok(())
+}
+
 /// Opens the node on `chains` with its database in `node_dir` and serves its API.
 pub(super) async fn start_node(
     chains: TestChains,
@@ -142,6 +180,7 @@ pub(super) async fn start_node(
     node_dir: PathBuf,
     rpc: SocketAddr,
     block_time: Duration,
+    ceilings: Vec<ReadCeiling>,
 ) -> anyhow::Result<Devnet> {
     let operator = operator()?;
     let fee_owner = operator.address();
@@ -156,24 +195,36 @@ pub(super) async fn start_node(
         operator,
         node_dir,
         fee_owner,
-        vec![(keys.chunks, keys.pk.clone())],
+        keys.block_keys.clone(),
         block_time,
     );
+    let config = NodeConfig { read_ceilings: ceilings.clone(), ..config };
     let node = Node::open(config).context("opening the node")?;
     check_chains_match_store(&chains, &node.handle()).await?;
-    let api_cfg = zklink_api::ApiConfig { prover_token: Some(DEVNET_PROVER_TOKEN.into()) };
+    let api_cfg = zklink_api::ApiConfig {
+        prover_token: Some(DEVNET_PROVER_TOKEN.into()),
+        // The anvils are the devnet's public endpoints: wallets need no --l1.
+        l1_endpoints: chains
+            .network
+            .chains
+            .iter()
+            .zip(&chains.chains)
+            .map(|(i, c)| (i.id, c.anvil.endpoint()))
+            .collect(),
+    };
     let api = zklink_api::serve_with(rpc, node.handle(), chains.network.clone(), api_cfg)
         .await
         .with_context(|| format!("serving the JSON-RPC API on {rpc}"))?;
     let oracles = start_oracles(&chains, &oracles_dir, api.addr).await?;
-    Ok(Devnet { chains, node, api, oracles })
+    Ok(Devnet { chains, node, api, oracles, ceilings })
 }
 
 /// Starts 3 new anvil chains (ports the OS picks, nothing kept) with everything deployed, opens
 /// the node on a wiped `data_dir` and serves its API.
 pub(crate) async fn launch(opts: LaunchOptions) -> anyhow::Result<Devnet> {
-    let keys = prepare(&Network::dev(3))?;
+    let network = Network::dev(3);
+    let keys = prepare(&network, &opts.block_sizes.clone().unwrap_or_else(|| network.preset.block_chunk_sizes.clone()))?;
     let chains = deploy_chains(&keys, opts.priority_expiration_blocks, &ChainsSetup::default()).await?;
     let _ = std::fs::remove_dir_all(&opts.data_dir);
-    start_node(chains, &keys, opts.data_dir.join(NODE_DIR), opts.rpc, opts.block_time).await
+    start_node(chains, &keys, opts.data_dir.join(NODE_DIR), opts.rpc, opts.block_time, Vec::new()).await
 }

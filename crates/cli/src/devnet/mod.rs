@@ -1,11 +1,19 @@
 //! `zklink devnet`: everything on one machine, on loopback, kept on disk across restarts.
 //!
 //! Everything lives under `--data-dir`: `devnet.json` (what was deployed where, written once the
-//! deployment succeeded), `network.json` (the public facts `zklink restore` needs),
-//! `chain-<n>.json` (each anvil's state, dumped every few seconds and on a clean stop) and `node/`
-//! (the node's database). A start with all of them there resumes: the anvils come back on their
-//! ports with their blocks, the node replays its store and its pipeline continues from each
-//! chain's counters. Otherwise (or with `--fresh`) the devnet starts over.
+//! deployment succeeded and was saved), `network.json` (the public facts `zklink restore` needs),
+//! `chain-<n>.json` (each anvil's state, saved whenever its chain grew, at most every
+//! `--state-interval`, and on a clean stop), `chain-<n>.pid` and `node/` (the node's database). A
+//! start with all of them there resumes: the anvils come back on their ports with their blocks,
+//! the node replays its store and its pipeline continues from each chain's counters. Otherwise
+//! (or with `--fresh`) the devnet starts over.
+//!
+//! A devnet killed at any instant, anvils included, resumes: each save replaces the state file
+//! atomically, and the node takes a deposit or full exit only from an L1 block already saved (a
+//! [`zklink_l1::ReadCeiling`] per chain, raised after each save). So the chains on disk always
+//! hold every request the node's store has taken; what a crash takes back is at most the L1
+//! transactions of the last moments, which the node sends again (it continues from each chain's
+//! counters) and which a user sees as not mined.
 //!
 //! This module has the options and the run (start or resume, serve until a signal, stop in
 //! order); [`launch`] starts the chains, the node and the oracles, `persist` keeps and checks what
@@ -23,15 +31,15 @@ use std::time::Duration;
 use alloy::providers::Provider;
 use anyhow::Context;
 use zklink_contracts::anvil::STOP_TIMEOUT;
-use zklink_l1::{ChainsSetup, TestChains};
+use zklink_l1::{ChainsSetup, ReadCeiling, TestChains};
 use zklink_oracle::api::OracleApi;
 use zklink_oracle::Oracle;
 use zklink_types::Network;
 
 use children::stop_leftover_anvils;
-use launch::{deploy_chains, start_node};
+use launch::{deploy_chains, fund_dev_accounts, start_node, DEV_TOKEN_GRANT};
 pub(crate) use launch::{launch, run_network, Devnet, LaunchOptions, DEVNET_PROVER_TOKEN};
-use persist::{resume_chains, wipe, write_manifest, MANIFEST, NETWORK_FILE, NODE_DIR};
+use persist::{recorded_ports, resume_chains, wipe, write_manifest, MANIFEST, NETWORK_FILE, NODE_DIR};
 use setup::{prepare, Prepared};
 
 /// Options of `zklink devnet`.
@@ -48,9 +56,9 @@ pub(crate) struct Args {
     /// picks (a restart then reuses the recorded ones).
     #[arg(long, env = "ZKLINK_DEVNET_L1_PORT", default_value_t = 8545)]
     l1_port: u16,
-    /// Seconds between dumps of the anvils' state (a crash loses at most that much L1 history;
-    /// Ctrl-C loses nothing).
-    #[arg(long, default_value_t = 5)]
+    /// Seconds between saves of a chain that changed (a crash loses at most that much L1
+    /// history; Ctrl-C loses nothing). Deposits are credited on L2 once their L1 block is saved.
+    #[arg(long, default_value_t = 1)]
     state_interval: u64,
     /// Address of the JSON-RPC API.
     #[arg(long, env = "ZKLINK_RPC", default_value = "127.0.0.1:3030")]
@@ -58,6 +66,11 @@ pub(crate) struct Args {
     /// Seal the open block once it is this many milliseconds old.
     #[arg(long, default_value_t = 2_000)]
     block_time_ms: u64,
+    /// Block shapes to deploy verifiers for and prove, in chunks ("4,16"); the node seals blocks
+    /// of the smallest that fits, up to the largest. Default: every shape the dev preset lists. A
+    /// resumed devnet must have been deployed with them.
+    #[arg(long, value_delimiter = ',')]
+    block_sizes: Option<Vec<usize>>,
     /// L1 blocks a priority request may wait before exodus can start (set at deployment: a
     /// resumed devnet keeps its value).
     #[arg(long, default_value_t = 10_000)]
@@ -76,20 +89,16 @@ enum Started {
 /// starts a new one there.
 async fn open(args: &Args, keys: &Prepared) -> anyhow::Result<(Devnet, Started)> {
     let dir = &args.data_dir;
-    let setup = ChainsSetup {
-        base_port: Some(args.l1_port),
-        state_dir: Some(dir.clone()),
-        state_interval: Some(args.state_interval.max(1)),
-        own_process_group: true,
-    };
+    let setup = ChainsSetup { base_port: Some(args.l1_port), state_dir: Some(dir.clone()), own_process_group: true };
     let block_time = Duration::from_millis(args.block_time_ms);
-    stop_leftover_anvils(dir, 3)?;
     let manifest = dir.join(MANIFEST);
+    stop_leftover_anvils(dir, 3, &recorded_ports(&manifest)).await?;
     if !args.fresh && manifest.is_file() {
         let resumed = async {
             let chains = resume_chains(&manifest, keys, &setup).await?;
             write_manifest(dir, &chains)?;
-            let devnet = start_node(chains, keys, dir.join(NODE_DIR), args.rpc, block_time).await?;
+            let ceilings = save_chains(&chains).await?;
+            let devnet = start_node(chains, keys, dir.join(NODE_DIR), args.rpc, block_time, ceilings).await?;
             let block = devnet.node.handle().store().last_block().context("reading the node's store")?;
             anyhow::Ok((devnet, Started::Resumed(block)))
         };
@@ -110,9 +119,44 @@ async fn open(args: &Args, keys: &Prepared) -> anyhow::Result<(Devnet, Started)>
             e
         }
     })?;
+    fund_dev_accounts(&chains).await?;
+    // Saved before the manifest names them: a devnet with a manifest always has its chain files.
+    let ceilings = save_chains(&chains).await?;
     write_manifest(dir, &chains)?;
-    let devnet = start_node(chains, keys, dir.join(NODE_DIR), args.rpc, block_time).await?;
+    let devnet = start_node(chains, keys, dir.join(NODE_DIR), args.rpc, block_time, ceilings).await?;
     Ok((devnet, Started::Fresh))
+}
+
+/// Saves every chain to its state file; the node may read each up to the block saved.
+async fn save_chains(chains: &TestChains) -> anyhow::Result<Vec<ReadCeiling>> {
+    let heights = chains.save().await.context("saving the chains")?;
+    Ok(heights.into_iter().map(ReadCeiling::at).collect())
+}
+
+/// Saves each chain whenever it has grown, at most every `every`, and raises its read ceiling to
+/// the block saved, until `stop` turns true. A failed save is retried at the next turn (the node
+/// then waits for it: its ceiling stays).
+async fn keep_saving(
+    chains: &TestChains,
+    ceilings: &[ReadCeiling],
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        for (c, ceiling) in chains.chains.iter().zip(ceilings) {
+            let grown = c.client.provider().get_block_number().await.is_ok_and(|head| head > ceiling.get());
+            if grown {
+                match c.anvil.dump_state().await {
+                    Ok(saved) => ceiling.raise(saved),
+                    Err(e) => tracing::warn!(chain_id = c.anvil.chain_id(), error = %e, "saving the chain failed"),
+                }
+            }
+        }
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
 }
 
 /// The signals that stop the devnet: Ctrl-C (SIGINT), SIGTERM and SIGHUP on Unix. Listening to
@@ -160,7 +204,8 @@ impl Signals {
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     // Before listening for Ctrl-C: making the key the first time takes a while, and nothing needs
     // cleaning up if it is interrupted.
-    let keys = prepare(&Network::dev(3))?;
+    let network = Network::dev(3);
+    let keys = prepare(&network, args.block_sizes.as_deref().unwrap_or(&network.preset.block_chunk_sizes))?;
     let mut signals = Signals::listen()?;
     let opened = tokio::select! {
         opened = open(&args, &keys) => opened?,
@@ -170,7 +215,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    let (Devnet { chains, node, api, oracles }, started) = opened;
+    let (Devnet { chains, node, api, oracles, ceilings }, started) = opened;
     match started {
         Started::Fresh => eprintln!("fresh devnet in {}", args.data_dir.display()),
         Started::Resumed(block) => {
@@ -183,15 +228,22 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     }
     print_summary(&chains, &api, &oracles, &args.data_dir);
     let (oracles, oracle_apis): (Vec<_>, Vec<_>) = oracles.into_iter().unzip();
-    run_network(node, oracles, async {
-        signals.recv().await;
-        eprintln!("\nstopping (the node first: it finishes the proof in progress)…");
-    })
-    .await;
+    let (stop_saving, saving_stopped) = tokio::sync::watch::channel(false);
+    let network = async {
+        run_network(node, oracles, async {
+            signals.recv().await;
+            eprintln!("\nstopping (the node first: it finishes the proof in progress)…");
+        })
+        .await;
+        let _ = stop_saving.send(true);
+    };
+    let every = Duration::from_secs(args.state_interval.max(1));
+    tokio::join!(network, keep_saving(&chains, &ceilings, every, saving_stopped));
     for oracle_api in oracle_apis {
         oracle_api.stop().await;
     }
     api.stop().await;
+    chains.save().await.context("saving the chains")?;
     chains.stop(STOP_TIMEOUT).context("stopping the chains")?;
     eprintln!("devnet stopped; `zklink devnet --data-dir {}` resumes it", args.data_dir.display());
     Ok(())
@@ -216,11 +268,25 @@ fn print_summary(chains: &TestChains, api: &zklink_api::Api, oracles: &[(Oracle,
         println!("  chain {}        {} (EVM chain id {}{da})", info.id.0, c.anvil.endpoint(), info.l1_chain_id);
         println!("                 zklink {}", c.deployment.zklink);
         for (id, address, decimals) in &c.tokens {
-            println!("                 token {id}: {address} ({decimals} decimals, anyone can mint)");
+            let symbol = chains.network.symbol(zklink_types::TokenId(*id));
+            println!("                 {symbol:<5} token {id}: {address} ({decimals} decimals, anyone can mint)");
         }
-        println!("                 token {}: the native coin (depositETH)", zklink_l1::NATIVE_TOKEN_ID);
+        println!("                 ETH   token {}: the native coin (depositETH)", zklink_l1::NATIVE_TOKEN_ID);
     }
-    println!("\n  funded accounts (the same on every chain; account 0 is the operator):");
+    let symbols: Vec<String> = chains
+        .chains
+        .first()
+        .map(|c| c.tokens.iter().map(|(id, _, _)| chains.network.symbol(zklink_types::TokenId(*id))).collect())
+        .unwrap_or_default();
+    println!(
+        "\n  funded accounts (the same on every chain; account 0 is the operator): each holds 10000 ETH and \
+         {DEV_TOKEN_GRANT} {} on every chain (minted at the devnet's first start). Try:",
+        symbols.join(", ")
+    );
+    println!(
+        "    ZKLINK_KEY=<key> zklink wallet deposit --chain 2 --token USDC --amount 100 --usd   (no --l1: the API \
+         publishes the chains' endpoints; `zklink wallet mint` mints more)"
+    );
     if let Some(c) = chains.chains.first() {
         for (i, key) in c.anvil.keys().iter().enumerate().skip(1) {
             println!("    {} key {key}", c.anvil.address(i).unwrap_or_default());

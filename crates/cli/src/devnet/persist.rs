@@ -23,6 +23,16 @@ pub(super) const NODE_DIR: &str = "node";
 /// The oracles' stores, one directory each, under the data directory.
 pub(super) const ORACLES_DIR: &str = "oracles";
 
+/// The chains' ports recorded in the manifest `manifest`, in chain order (none if there is no
+/// readable manifest).
+pub(super) fn recorded_ports(manifest: &Path) -> Vec<u16> {
+    let json: Option<serde_json::Value> =
+        std::fs::read(manifest).ok().and_then(|text| serde_json::from_slice(&text).ok());
+    json.and_then(|j| ChainsManifest::from_json(&j).ok())
+        .map(|m| m.chains.iter().map(|c| c.port).collect())
+        .unwrap_or_default()
+}
+
 /// Deletes what a devnet keeps in `dir` (and nothing else there).
 pub(super) fn wipe(dir: &Path, chains: u8) -> anyhow::Result<()> {
     let gone = |r: std::io::Result<()>, path: &Path| match r {
@@ -32,8 +42,9 @@ pub(super) fn wipe(dir: &Path, chains: u8) -> anyhow::Result<()> {
         _ => Ok(()),
     };
     for chain in 1..=chains {
-        let state = zklink_l1::state_file(dir, chain);
-        gone(std::fs::remove_file(&state), &state)?;
+        for file in [zklink_l1::state_file(dir, chain), zklink_l1::pid_file(dir, chain)] {
+            gone(std::fs::remove_file(&file), &file)?;
+        }
     }
     for file in [MANIFEST, "node.redb"] {
         gone(std::fs::remove_file(dir.join(file)), &dir.join(file))?;
@@ -78,22 +89,28 @@ pub(super) async fn resume_chains(manifest: &Path, keys: &Prepared, setup: &Chai
         bail!("it was deployed for another dev preset than this build's");
     }
     let chains = TestChains::resume(&manifest, setup).await.context("starting the recorded chains")?;
-    let expected = verifying_key_hash(&constructor_args(&keys.pk.vk).context("the block verifier's key")?);
-    for (c, info) in chains.chains.iter().zip(&chains.network.chains) {
-        let Some((_, verifier)) = c.deployment.block_verifiers.iter().find(|(n, _)| *n as usize == keys.chunks) else {
-            bail!("chain {} has no verifier for {}-chunk blocks", info.id.0, keys.chunks);
-        };
-        let hash = Groth16Verifier::new(*verifier, c.client.provider().clone())
-            .verifyingKeyHash()
-            .call()
-            .await
-            .with_context(|| format!("chain {}: reading the block verifier", info.id.0))?;
-        if hash != expected {
-            bail!(
-                "chain {}'s block verifier has another verifying key than this build's proving key \
-                 (the block circuit changed since the devnet was deployed)",
-                info.id.0
-            );
+    for (chunks, pk) in &keys.block_keys {
+        let expected = verifying_key_hash(&constructor_args(&pk.vk).context("the block verifier's key")?);
+        for (c, info) in chains.chains.iter().zip(&chains.network.chains) {
+            let Some((_, verifier)) = c.deployment.block_verifiers.iter().find(|(n, _)| *n as usize == *chunks)
+            else {
+                bail!(
+                    "chain {} has no verifier for {chunks}-chunk blocks (it was deployed with other block sizes)",
+                    info.id.0
+                );
+            };
+            let hash = Groth16Verifier::new(*verifier, c.client.provider().clone())
+                .verifyingKeyHash()
+                .call()
+                .await
+                .with_context(|| format!("chain {}: reading the {chunks}-chunk block verifier", info.id.0))?;
+            if hash != expected {
+                bail!(
+                    "chain {}'s {chunks}-chunk block verifier has another verifying key than this build's \
+                     proving key (the block circuit changed since the devnet was deployed)",
+                    info.id.0
+                );
+            }
         }
     }
     Ok(chains)

@@ -41,31 +41,43 @@ fn ensure_anvil() -> anyhow::Result<()> {
     }
 }
 
-/// The anvil binary is there and the dev proving key is loaded (made once, then cached).
+/// The anvil binary is there and the dev proving keys are loaded (made once, then cached).
 pub(super) struct Prepared {
-    /// Chunks of the dev block shape.
-    pub(super) chunks: usize,
-    pub(super) pk: Arc<ProvingKey>,
+    /// The block shapes (chunks) and their proving keys, smallest first: each has a verifier on
+    /// every chain, and the node seals blocks up to the largest.
+    pub(super) block_keys: Vec<(usize, Arc<ProvingKey>)>,
     /// The exit circuit's key (its verifier is deployed; `zklink exit-proof` proves with it).
     pub(super) exit_pk: ProvingKey,
 }
 
-/// Installs anvil if needed and loads (or makes) the proving key of `network`'s smallest block.
-pub(super) fn prepare(network: &Network) -> anyhow::Result<Prepared> {
+/// Installs anvil if needed and loads (or makes) the proving keys of `network`'s block shapes
+/// `sizes` (chunks; each must be one the preset lists) and of exits.
+pub(super) fn prepare(network: &Network, sizes: &[usize]) -> anyhow::Result<Prepared> {
     ensure_anvil()?;
     let preset = network.preset.clone();
     let chains = network.chains.len() as u8;
-    let chunks = *preset.block_chunk_sizes.first().context("the dev preset has no block size")?;
-    eprintln!("proving key for {chunks}-chunk blocks (created once, then cached under target/zklink-keys)…");
     let store = KeyStore::new(crate::paths::dev_key_dir());
-    let name = BlockCircuit::shape_name(&preset, chains, chunks);
-    let pk = store
-        .load_or_setup(&name, INSECURE_DEV_SEED, || {
-            // Only called with `Network::dev(3)`, whose smallest shape is a valid circuit shape.
-            BlockCircuit::blank(&preset, chains, chunks).expect("the dev network's block shape is valid")
-        })
-        .with_context(|| format!("loading or making the dev block key {name}"))?;
+    let mut sizes = sizes.to_vec();
+    sizes.sort_unstable();
+    sizes.dedup();
+    if sizes.is_empty() {
+        bail!("no block size given (the preset lists {:?})", preset.block_chunk_sizes);
+    }
+    let mut block_keys = Vec::new();
+    for chunks in sizes {
+        if !preset.block_chunk_sizes.contains(&chunks) {
+            bail!("the {} preset has no {chunks}-chunk blocks (it lists {:?})", preset.name, preset.block_chunk_sizes);
+        }
+        eprintln!("proving key for {chunks}-chunk blocks (created once, then cached under target/zklink-keys)…");
+        let name = BlockCircuit::shape_name(&preset, chains, chunks);
+        let blank = BlockCircuit::blank(&preset, chains, chunks)
+            .with_context(|| format!("the {chunks}-chunk block circuit of the {} preset", preset.name))?;
+        let pk = store
+            .load_or_setup(&name, INSECURE_DEV_SEED, || blank.clone())
+            .with_context(|| format!("loading or making the dev block key {name}"))?;
+        block_keys.push((chunks, Arc::new(pk)));
+    }
     eprintln!("proving key of exits (created once, then cached)…");
     let exit_pk = crate::restore::insecure_dev_exit_key(&store, network)?;
-    Ok(Prepared { chunks, pk: Arc::new(pk), exit_pk })
+    Ok(Prepared { block_keys, exit_pk })
 }

@@ -16,8 +16,11 @@ mod common;
 mod support;
 
 mod crash;
+mod devnet_process;
 mod exodus;
+mod newcomer;
 mod oracle_network;
+mod power_cut;
 mod resume;
 
 /// Each test runs a whole network (anvil chains, a node, a prover, oracles; most as child

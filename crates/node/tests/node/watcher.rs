@@ -9,9 +9,9 @@ use zklink_node::PriorityWatcher;
 use zklink_types::test_utils::E18;
 use zklink_types::{ChainId, Network, PriorityTx};
 
-fn receivers(txs: &[PriorityTx]) -> Vec<(u64, Address)> {
+fn receivers(txs: &[(PriorityTx, alloy::primitives::B256)]) -> Vec<(u64, Address)> {
     txs.iter()
-        .map(|t| match t {
+        .map(|(t, _)| match t {
             PriorityTx::Deposit(d) => (d.serial_id.0, d.to),
             PriorityTx::FullExit(f) => (f.serial_id.0, f.owner),
         })

@@ -171,7 +171,7 @@ fn sample_order(slot: u16) -> Order {
     }
 }
 
-fn sample_txs() -> Vec<L2Tx> {
+pub(crate) fn sample_txs() -> Vec<L2Tx> {
     vec![
         L2Tx::Transfer(Transfer {
             account_id: AccountId(2),

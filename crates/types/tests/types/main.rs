@@ -10,3 +10,4 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, missing_docs, unreachable_pub)]
 
 mod decoders;
+mod json;

@@ -1,0 +1,458 @@
+//! The tx JSON documented in docs/api.md and docs/openrpc.json against the code: every example
+//! is the tx the code builds and signs (same JSON value, same signed bytes, message and hash), it
+//! round-trips through `L2Tx`, the executor accepts the examples in order, and every tx schema
+//! names exactly the fields serde writes and describes its example. A submitted tx with a field
+//! it does not have is refused naming the field.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use jsonrpsee::core::client::{ClientT, Error};
+use jsonrpsee::http_client::HttpClientBuilder;
+use jsonrpsee::rpc_params;
+use serde_json::{json, Value};
+use zklink_crypto::fr_serde::to_decimal;
+use zklink_crypto::l1::{sign_change_pubkey, L1Domain};
+use zklink_executor::testkit::{TestNet, TestUser, TEST_FEE_OWNER};
+use zklink_node::node::unix_now;
+use zklink_node::{BlockStore, NodeHandle, StateKeeper};
+use zklink_types::test_utils::E18;
+use zklink_types::*;
+
+const API_MD: &str = include_str!("../../../../docs/api.md");
+
+/// The L1 secret of test user `n` (`TestUser::new`): `0x11 ‖ 0^23 ‖ (n + 1) as u64`.
+fn l1_secret(n: u64) -> String {
+    let mut secret = [0u8; 32];
+    secret[24..].copy_from_slice(&(n + 1).to_be_bytes());
+    secret[0] = 0x11;
+    format!("0x{}", hex::encode(secret))
+}
+
+/// Accounts 2, 3, 4 and 5 of the examples: test users 0..=3 on `Network::dev(3)`, in deposit order.
+fn users() -> Vec<TestUser> {
+    let network = Network::dev(3);
+    (0..4).map(|n| TestUser::new(n, &network)).collect()
+}
+
+fn sig() -> TxSignature {
+    TxSignature::default()
+}
+
+/// The documented examples, signed: ChangePubKey, Transfer, Withdraw, ForcedExit, OrderMatching,
+/// all by account 2 with nonces 0..=4 (the matching's orders by accounts 3 and 4).
+fn examples() -> Vec<L2Tx> {
+    let network = Network::dev(3);
+    let u = users();
+    let chain1 = &network.chains[0];
+    let domain = L1Domain { l1_chain_id: chain1.l1_chain_id, verifying_contract: chain1.contract };
+    let change_pubkey = L2Tx::ChangePubKey(ChangePubKey {
+        chain_id: ChainId(1),
+        account_id: AccountId(2),
+        sub_account_id: SubAccountId(0),
+        new_pk_hash: u[0].pkh,
+        fee_token: TokenId(1),
+        fee: 0,
+        nonce: Nonce(0),
+        auth: ChangePubKeyAuth::EthEcdsa { signature: sign_change_pubkey(&u[0].l1, &domain, &u[0].pkh, 0, 2) },
+        signature: sig(),
+    });
+    let transfer = L2Tx::Transfer(Transfer {
+        account_id: AccountId(2),
+        from_sub_account_id: SubAccountId(0),
+        to: u[1].address,
+        to_sub_account_id: SubAccountId(1),
+        token: TokenId(1),
+        amount: 15 * E18 / 10,
+        fee: E18 / 10_000,
+        nonce: Nonce(1),
+        signature: sig(),
+    });
+    let withdraw = L2Tx::Withdraw(Withdraw {
+        to_chain_id: ChainId(2),
+        account_id: AccountId(2),
+        sub_account_id: SubAccountId(0),
+        to: u[0].address,
+        l2_source_token: TokenId(1),
+        l1_target_token: TokenId(17),
+        amount: 25 * E18 / 10,
+        fee: 0,
+        nonce: Nonce(2),
+        fast_withdraw_fee_ratio: 50,
+        signature: sig(),
+    });
+    let forced_exit = L2Tx::ForcedExit(ForcedExit {
+        to_chain_id: ChainId(1),
+        initiator_account_id: AccountId(2),
+        initiator_sub_account_id: SubAccountId(0),
+        target: u[3].address,
+        target_sub_account_id: SubAccountId(0),
+        l2_source_token: TokenId(32),
+        l1_target_token: TokenId(32),
+        fee_token: TokenId(1),
+        fee: 0,
+        nonce: Nonce(3),
+        signature: sig(),
+    });
+    let order = |account: u32, slot: u16, amount: u128, price: u128, is_sell: bool| Order {
+        account_id: AccountId(account),
+        sub_account_id: SubAccountId(0),
+        slot_id: SlotId(slot),
+        nonce: OrderNonce(0),
+        base_token: TokenId(32),
+        quote_token: TokenId(1),
+        amount,
+        price: Price(price),
+        is_sell,
+        maker_fee_ratio: 10,
+        taker_fee_ratio: 20,
+        signature: sig(),
+    };
+    let maker = order(3, 0, 2 * E18, 3000 * PRICE_ONE, true).sign(&u[1].l2).unwrap();
+    let taker = order(4, 1, E18, 3100 * PRICE_ONE, false).sign(&u[2].l2).unwrap();
+    let matching = L2Tx::OrderMatching(Box::new(OrderMatching {
+        account_id: AccountId(2),
+        sub_account_id: SubAccountId(0),
+        nonce: Nonce(4),
+        maker,
+        taker,
+        fee_token: TokenId(1),
+        fee: 0,
+        expect_base_amount: E18,
+        expect_quote_amount: 3000 * E18,
+        signature: sig(),
+    }));
+    [change_pubkey, transfer, withdraw, forced_exit, matching]
+        .into_iter()
+        .map(|tx| tx.sign(&u[0].l2).unwrap())
+        .collect()
+}
+
+/// The ```text block docs/api.md shows after an example: its signed bytes, message(s) and hash.
+fn vectors(tx: &L2Tx) -> String {
+    let mut out = format!("signed bytes  0x{}\n", hex::encode(tx.signed_bytes().unwrap()));
+    if let L2Tx::OrderMatching(m) = tx {
+        out += &format!("maker message {}\n", to_decimal(&m.maker.message().unwrap()));
+        out += &format!("taker message {}\n", to_decimal(&m.taker.message().unwrap()));
+    }
+    out += &format!("message       {}\n", to_decimal(&tx.message().unwrap()));
+    out += &format!("hash          {}\n", tx.hash().unwrap());
+    format!("```text\n{out}```\n")
+}
+
+/// The ```text block of the example keys in docs/api.md.
+fn keys_block() -> String {
+    let mut out = String::new();
+    for (n, u) in users().iter().enumerate() {
+        out += &format!(
+            "account {}\n  L1 secret      {}\n  address        {}\n  L2 private key 0x{}\n  pubKey         0x{}\n  pubKeyHash     {}\n",
+            n + 2,
+            l1_secret(n as u64),
+            u.address,
+            hex::encode(u.l2.to_bytes()),
+            hex::encode(u.l2.public_key().to_packed()),
+            u.pkh
+        );
+    }
+    format!("```text\n{out}```\n")
+}
+
+/// The fenced ```json blocks of docs/api.md that are txs (an object with a `type` that is a tx kind).
+fn documented_tx_blocks() -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut rest = API_MD;
+    while let Some(start) = rest.find("```json\n") {
+        let body = &rest[start + 8..];
+        let end = body.find("```").expect("unterminated ```json block");
+        let value: Value = serde_json::from_str(&body[..end]).expect("a ```json block of docs/api.md is not JSON");
+        if value["type"].as_str().is_some_and(|t| t.parse::<TxKind>().is_ok()) {
+            out.push(value);
+        }
+        rest = &body[end..];
+    }
+    out
+}
+
+fn roundtrips(value: &Value) -> L2Tx {
+    let tx: L2Tx = serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{e}: {value}"));
+    assert_eq!(&serde_json::to_value(&tx).unwrap(), value, "does not serialise back to the same JSON");
+    tx
+}
+
+#[test]
+fn api_md_examples_are_the_signed_txs_the_code_builds() {
+    let built = examples();
+    let keys = keys_block();
+    assert!(API_MD.contains(&keys), "docs/api.md should show the example keys as:\n{keys}");
+    let blocks = documented_tx_blocks();
+    let kinds: Vec<&str> = blocks.iter().map(|b| b["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, TxKind::ALL.map(TxKind::name), "one ```json example per tx type, in this order");
+    for (value, tx) in blocks.iter().zip(&built) {
+        let expected = serde_json::to_value(tx).unwrap();
+        assert_eq!(
+            value,
+            &expected,
+            "docs/api.md's {} example should be:\n{}",
+            tx.kind(),
+            serde_json::to_string_pretty(&expected).unwrap()
+        );
+        assert_eq!(&roundtrips(value), tx);
+        let text = vectors(tx);
+        assert!(API_MD.contains(&text), "docs/api.md should follow the {} example with:\n{text}", tx.kind());
+        tx.validate(&Preset::dev()).unwrap();
+    }
+}
+
+#[test]
+fn the_executor_accepts_the_examples_in_order() {
+    let mut net = TestNet::dev();
+    let u = users();
+    net.deposit(1, &u[0], 0, 17, 1, 1000 * E18);
+    net.deposit(1, &u[1], 0, 32, 32, 10 * E18);
+    net.deposit(1, &u[2], 0, 17, 1, 10_000 * E18);
+    net.deposit(1, &u[3], 0, 32, 32, E18);
+    net.deposit(2, &u[0], 0, 17, 1, 1000 * E18);
+    for (n, user) in u.iter().enumerate() {
+        assert_eq!(net.id_of(user), AccountId(n as u32 + 2));
+    }
+    net.activate(&u[1]);
+    net.activate(&u[2]);
+    for tx in examples() {
+        let kind = tx.kind();
+        net.apply_l2(tx).unwrap_or_else(|e| panic!("{kind}: {e}"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// docs/openrpc.json
+// ---------------------------------------------------------------------------------------------
+
+fn openrpc() -> Value {
+    serde_json::from_str(zklink_api::OPENRPC).unwrap()
+}
+
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unsupported $ref {r}"));
+            let target = &doc["components"]["schemas"][name];
+            assert!(target.is_object(), "{r} does not exist");
+            resolve(doc, target)
+        }
+        None => schema,
+    }
+}
+
+/// `^0x[0-9a-fA-F]{N}$` and `^[0-9]+$`, the patterns the tx schemas use.
+fn matches_pattern(pattern: &str, s: &str) -> bool {
+    if pattern == "^[0-9]+$" {
+        return !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    }
+    let n: usize = pattern
+        .strip_prefix("^0x[0-9a-fA-F]{")
+        .and_then(|p| p.strip_suffix("}$"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the test does not know the pattern {pattern}"));
+    s.strip_prefix("0x").is_some_and(|h| h.len() == n && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A JSON Schema check of `value` for the keywords the tx schemas use ($ref, oneOf, type, items,
+/// const, enum, pattern, minimum, maximum, required, properties, additionalProperties); any other
+/// keyword apart from annotations fails the test, so a schema cannot say more than is checked.
+fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    let schema = resolve(doc, schema);
+    let obj = schema.as_object().ok_or(format!("{at}: schema is not an object"))?;
+    for key in obj.keys() {
+        let known = [
+            "oneOf",
+            "type",
+            "items",
+            "const",
+            "enum",
+            "pattern",
+            "minimum",
+            "maximum",
+            "required",
+            "properties",
+            "additionalProperties",
+            "description",
+            "examples",
+            "title",
+        ];
+        assert!(known.contains(&key.as_str()), "{at}: the test does not check the keyword {key}");
+    }
+    if let Some(alternatives) = schema["oneOf"].as_array() {
+        let ok = alternatives.iter().filter(|s| check(doc, s, value, at).is_ok()).count();
+        if ok != 1 {
+            return Err(format!("{at}: {ok} alternatives of oneOf match {value}"));
+        }
+    }
+    if let Some(t) = schema["type"].as_str() {
+        let ok = match t {
+            "integer" => value.is_u64() || value.is_i64(),
+            "string" => value.is_string(),
+            "boolean" => value.is_boolean(),
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "null" => value.is_null(),
+            other => panic!("{at}: the test does not check type {other}"),
+        };
+        if !ok {
+            return Err(format!("{at}: {value} is not of type {t}"));
+        }
+    }
+    if let Some(c) = schema.get("const") {
+        if c != value {
+            return Err(format!("{at}: {value} is not {c}"));
+        }
+    }
+    if let Some(e) = schema["enum"].as_array() {
+        if !e.contains(value) {
+            return Err(format!("{at}: {value} is not one of {e:?}"));
+        }
+    }
+    if let (Some(p), Some(s)) = (schema["pattern"].as_str(), value.as_str()) {
+        if !matches_pattern(p, s) {
+            return Err(format!("{at}: {s:?} does not match {p}"));
+        }
+    }
+    if let Some(n) = value.as_u64() {
+        if schema["minimum"].as_u64().is_some_and(|m| n < m) || schema["maximum"].as_u64().is_some_and(|m| n > m) {
+            return Err(format!("{at}: {n} is out of range"));
+        }
+    }
+    if let (Some(items), Some(elements)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in elements.iter().enumerate() {
+            check(doc, items, v, &format!("{at}[{i}]"))?;
+        }
+    }
+    if let Some(fields) = value.as_object() {
+        for r in schema["required"].as_array().into_iter().flatten() {
+            if !fields.contains_key(r.as_str().unwrap()) {
+                return Err(format!("{at}: required {r} is missing"));
+            }
+        }
+        let props = schema["properties"].as_object();
+        for (k, v) in fields {
+            match props.and_then(|p| p.get(k)) {
+                Some(s) => check(doc, s, v, &format!("{at}.{k}"))?,
+                None if schema["additionalProperties"] == json!(false) => {
+                    return Err(format!("{at}: {k} is not allowed"));
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn names(v: &Value) -> BTreeSet<String> {
+    match v {
+        Value::Object(m) => m.keys().cloned().collect(),
+        Value::Array(a) => a.iter().map(|s| s.as_str().unwrap().to_string()).collect(),
+        _ => panic!("neither an object nor an array: {v}"),
+    }
+}
+
+/// `schema` (an object schema) names exactly the fields of `value`, all required, no others allowed.
+fn names_exactly(schema: &Value, value: &Value, what: &str) {
+    assert_eq!(names(&schema["properties"]), names(value), "{what}: properties");
+    assert_eq!(names(&schema["required"]), names(value), "{what}: required");
+    assert_eq!(schema["additionalProperties"], json!(false), "{what}: unknown fields are refused");
+}
+
+#[test]
+fn openrpc_tx_schemas_match_the_serde_fields_and_the_examples_are_the_code_s_txs() {
+    let doc = openrpc();
+    let schemas = &doc["components"]["schemas"];
+    let submit = doc["methods"].as_array().unwrap().iter().find(|m| m["name"] == "zklink_submitTx").unwrap();
+    let param = &submit["params"][0]["schema"];
+    let alternatives: Vec<String> = resolve(&doc, param)["oneOf"]
+        .as_array()
+        .expect("zklink_submitTx's param is a oneOf of the tx types")
+        .iter()
+        .map(|s| s["$ref"].as_str().unwrap().trim_start_matches("#/components/schemas/").to_string())
+        .collect();
+    assert_eq!(alternatives, TxKind::ALL.map(|k| k.name().to_string()));
+
+    for tx in examples() {
+        let kind = tx.kind();
+        let schema = &schemas[kind];
+        let value = serde_json::to_value(&tx).unwrap();
+        names_exactly(schema, &value, kind);
+        assert_eq!(schema["properties"]["type"]["const"], json!(kind), "{kind}: the type tag");
+        let documented = schema["examples"].as_array().unwrap_or_else(|| panic!("{kind} has no examples"));
+        assert_eq!(
+            documented,
+            &vec![value.clone()],
+            "the {kind} schema's example should be:\n{}",
+            serde_json::to_string_pretty(&value).unwrap()
+        );
+        assert_eq!(roundtrips(&documented[0]), tx);
+        check(&doc, param, &value, kind).unwrap();
+        check(&doc, schema, &value, kind).unwrap();
+        let mut extra = value.clone();
+        extra["memo"] = json!(1);
+        assert!(check(&doc, param, &extra, kind).is_err(), "{kind}: the schema allows an unknown field");
+
+        names_exactly(&schemas["TxSignature"], &value["signature"], "TxSignature");
+        match &tx {
+            L2Tx::OrderMatching(_) => {
+                for side in ["maker", "taker"] {
+                    names_exactly(&schemas["Order"], &value[side], "Order");
+                    names_exactly(&schemas["TxSignature"], &value[side]["signature"], "TxSignature");
+                }
+            }
+            L2Tx::ChangePubKey(_) => {
+                // Each auth form matches exactly one alternative, which names exactly its fields.
+                let auth = &schemas["ChangePubKeyAuth"]["oneOf"];
+                for form in [value["auth"].clone(), serde_json::to_value(ChangePubKeyAuth::Onchain).unwrap()] {
+                    let alt =
+                        auth.as_array().unwrap().iter().find(|a| a["properties"]["type"]["const"] == form["type"]);
+                    names_exactly(alt.unwrap(), &form, "ChangePubKeyAuth");
+                    check(&doc, &schemas["ChangePubKeyAuth"], &form, "auth").unwrap();
+                }
+            }
+            _ => {}
+        }
+    }
+    // The small schemas' examples are real too.
+    for (name, ty) in [("Order", "Order"), ("TxSignature", "TxSignature"), ("ChangePubKeyAuth", "ChangePubKeyAuth")] {
+        for example in schemas[name]["examples"].as_array().unwrap_or_else(|| panic!("{name} has no examples")) {
+            check(&doc, &schemas[name], example, name).unwrap();
+            let back = match ty {
+                "Order" => serde_json::to_value(serde_json::from_value::<Order>(example.clone()).unwrap()),
+                "TxSignature" => serde_json::to_value(serde_json::from_value::<TxSignature>(example.clone()).unwrap()),
+                _ => serde_json::to_value(serde_json::from_value::<ChangePubKeyAuth>(example.clone()).unwrap()),
+            };
+            assert_eq!(&back.unwrap(), example, "{name}");
+        }
+    }
+    // The preset is camelCase, as zklink_network returns it (its old snake_case names are still
+    // read, so the schema does not forbid other fields).
+    let preset = serde_json::to_value(Preset::main()).unwrap();
+    assert_eq!(names(&schemas["Preset"]["properties"]), names(&preset), "Preset: properties");
+    assert_eq!(names(&schemas["Preset"]["required"]), names(&preset), "Preset: required");
+    check(&doc, &schemas["Network"], &serde_json::to_value(Network::dev(3)).unwrap(), "Network").unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_submitted_tx_with_an_unknown_field_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(BlockStore::open(&dir.path().join("node.redb")).unwrap());
+    let network = Network::dev(3);
+    let keeper = StateKeeper::open(network.clone(), store.clone(), TEST_FEE_OWNER, 16, unix_now()).unwrap();
+    let node = NodeHandle::new(keeper, store);
+    let api = zklink_api::serve("127.0.0.1:0".parse().unwrap(), node, network).await.unwrap();
+    let client = HttpClientBuilder::default().build(format!("http://{}", api.addr)).unwrap();
+    let mut tx = serde_json::to_value(&examples()[1]).unwrap();
+    tx["memo"] = json!("thanks");
+    match client.request::<TxHash, _>("zklink_submitTx", rpc_params![tx]).await.unwrap_err() {
+        Error::Call(e) => {
+            assert_eq!(e.code(), zklink_api::codes::INVALID_PARAMS);
+            assert!(e.message().contains("unknown field `memo`"), "{}", e.message());
+        }
+        other => panic!("not a JSON-RPC error: {other}"),
+    }
+    api.stop().await;
+}
