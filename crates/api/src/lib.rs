@@ -7,7 +7,7 @@
 //! | `zklink_network` | — | the network: chains, tokens, preset |
 //! | `zklink_account` | `[address, view?]` | the account (id, nonce, key hash, non-zero balances, order slots) in the `latest` (default) or `executed` state, or `null` |
 //! | `zklink_submitTx` | `[tx]` | the tx hash once the tx is applied or queued, durably |
-//! | `zklink_txStatus` | `[hash]` | the tx's stage, block and L1 transactions, or `null` |
+//! | `zklink_txStatus` | `[hash]` | the tx's (or an L1 deposit's or full exit's) stage, block and L1 transactions, or `null` |
 //! | `zklink_estimateFee` | `[txType, feeToken]` | the least fee accepted |
 //! | `zklink_blockNumber` | — | `{ sealed, pendingChunks }` |
 //! | `zklink_block` | `[number]` | the sealed block with its status on every chain, or `null` |

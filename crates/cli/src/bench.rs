@@ -243,15 +243,16 @@ async fn devnet_round(
 /// and withdrawal → claimable.
 pub(crate) async fn devnet(args: DevnetArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("zklink-bench-devnet-{}", std::process::id()));
-    let crate::devnet::Devnet { chains, node, api, oracles, .. } = crate::devnet::launch(crate::devnet::LaunchOptions {
-        data_dir: dir.clone(),
-        rpc: "127.0.0.1:0".parse().expect("literal"),
-        block_time: Duration::from_millis(args.block_time_ms),
-        priority_expiration_blocks: 10_000,
-        // The figures in docs/benchmarks.md are of 4-chunk blocks (a round is a few ops).
-        block_sizes: Some(vec![4]),
-    })
-    .await?;
+    let crate::devnet::Devnet { chains, node, api, oracles, .. } =
+        crate::devnet::launch(crate::devnet::LaunchOptions {
+            data_dir: dir.clone(),
+            rpc: "127.0.0.1:0".parse().expect("literal"),
+            block_time: Duration::from_millis(args.block_time_ms),
+            priority_expiration_blocks: 10_000,
+            // The figures in docs/benchmarks.md are of 4-chunk blocks (a round is a few ops).
+            block_sizes: Some(vec![4]),
+        })
+        .await?;
     let url = format!("http://{}", api.addr);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let key = chains.chain(1).anvil.keys()[1];

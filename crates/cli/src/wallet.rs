@@ -8,7 +8,7 @@ use alloy::primitives::B256;
 use alloy::transports::http::reqwest::Url;
 use anyhow::{bail, Context};
 use zklink_sdk::{format_units, parse_units, PendingBalance, SdkError, Wallet};
-use zklink_types::api::TxStatusView;
+use zklink_types::api::{Stage, TxStatusView};
 use zklink_types::{Address, ChainId, Order, TokenId, TxHash, USD_TOKEN_ID};
 
 /// Options of `zklink wallet`.
@@ -135,8 +135,16 @@ enum Command {
     /// Show where a tx is: queued, pending, or its block's stage on every chain with the L1
     /// transactions.
     Status {
-        /// The tx hash (0x…).
+        /// The L2 tx hash, or the L1 transaction hash of a deposit or full exit (0x…).
         hash: TxHash,
+        /// Follow the tx until it reaches STAGE on every chain (default: executed), printing each
+        /// stage as it is reached. Stages: queued, pending, sealed, committed, proven, synced,
+        /// executed.
+        #[arg(long, value_name = "STAGE", num_args = 0..=1, default_missing_value = "executed", value_parser = parse_stage)]
+        wait: Option<Stage>,
+        /// Stop waiting after this many seconds (an error).
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
     },
     /// Show the fee the node takes for a tx type.
     Fee {
@@ -248,7 +256,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             let credited = if usd { "USD".to_string() } else { w.symbol(token) };
             println!(
                 "deposited {amount} {} on chain {chain} (L1 tx {tx}); credited as {credited} once the node takes \
-                 the request (`zklink wallet balances`)",
+                 the request (`zklink wallet status {tx} --wait` follows it)",
                 w.symbol(token)
             );
         }
@@ -314,10 +322,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             let token = name.as_deref().map(token).transpose()?;
             claim(&w, chain.map(ChainId), l1, token).await?;
         }
-        Command::Status { hash } => match w.tx_status(hash).await.context("reading the tx status")? {
-            None => println!("the node does not know tx {hash:?} (never accepted, or refused)"),
+        Command::Status { hash, wait: None, .. } => match w.tx_status(hash).await.context("reading the tx status")? {
+            None => println!(
+                "the node does not know {hash:?}: never accepted or refused, or (an L1 deposit or full exit) \
+                 not taken yet"
+            ),
             Some(s) => print_status(&s),
         },
+        Command::Status { hash, wait: Some(target), timeout } => {
+            follow(&w, hash, target, std::time::Duration::from_secs(timeout)).await?;
+        }
         Command::Fee { r#type, token: name } => {
             let token = token(&name)?;
             let fee = w.estimate_fee(&r#type, token).await.context("reading the fee")?;
@@ -472,14 +486,67 @@ async fn fee_or_estimate(w: &Wallet, fee: Option<String>, kind: &str, token: Tok
     })
 }
 
+/// A stage as the API names it (`sealed`, `executed`…).
+fn stage_name(stage: Stage) -> String {
+    serde_json::to_value(stage).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// `--wait STAGE`: a stage named as the API names it.
+fn parse_stage(s: &str) -> Result<Stage, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| format!("{s:?} is not a stage: queued, pending, sealed, committed, proven, synced or executed"))
+}
+
+/// Follows tx (or L1 request) `hash` until it reaches `target` on every chain or fails, printing
+/// each stage when it is reached, for at most `limit`.
+async fn follow(w: &Wallet, hash: TxHash, target: Stage, limit: std::time::Duration) -> anyhow::Result<()> {
+    let start = std::time::Instant::now();
+    let mut last: Option<(Stage, Vec<Stage>)> = None;
+    let mut said_unknown = false;
+    loop {
+        let status = w.tx_status(hash).await.context("reading the tx status")?;
+        match &status {
+            None if !said_unknown => {
+                println!(
+                    "{hash:?}: not known to the node yet (an L1 deposit or full exit is taken once its block is \
+                     confirmed); waiting…"
+                );
+                said_unknown = true;
+            }
+            None => {}
+            Some(s) => {
+                let now = (s.stage, s.chains.iter().map(|c| c.stage).collect::<Vec<_>>());
+                if last.as_ref() != Some(&now) {
+                    print!("[{:>6.1} s] ", start.elapsed().as_secs_f64());
+                    print_status(s);
+                    last = Some(now);
+                }
+                if let Some(reason) = &s.failed {
+                    bail!("tx {hash:?} failed: {reason}");
+                }
+                if s.stage >= target {
+                    println!("reached {} after {:.1} s", stage_name(target), start.elapsed().as_secs_f64());
+                    return Ok(());
+                }
+            }
+        }
+        if start.elapsed() >= limit {
+            let at = last.map_or_else(|| "unknown to the node".to_owned(), |(stage, _)| stage_name(stage));
+            bail!("tx {hash:?} did not reach {} within {limit:?} (it is {at})", stage_name(target));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
 fn print_status(s: &TxStatusView) {
+    let stage = stage_name(s.stage);
     match (&s.failed, s.block) {
         (Some(reason), _) => println!("tx {:?}: failed: {reason}", s.hash),
-        (None, Some(block)) => println!("tx {:?}: {:?} (block {block}, op {})", s.hash, s.stage, s.index.unwrap_or(0)),
-        (None, None) => println!("tx {:?}: {:?}", s.hash, s.stage),
+        (None, Some(block)) => println!("tx {:?}: {stage} (block {block}, op {})", s.hash, s.index.unwrap_or(0)),
+        (None, None) => println!("tx {:?}: {stage}", s.hash),
     }
     for c in &s.chains {
-        println!("  chain {}  {:?}", c.chain, c.stage);
+        println!("  chain {}  {}", c.chain, stage_name(c.stage));
         let txs = [("commit", c.commit_tx), ("prove", c.prove_tx), ("sync", c.sync_tx), ("execute", c.execute_tx)];
         for (what, tx) in txs {
             if let Some(tx) = tx {

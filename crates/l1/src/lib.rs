@@ -30,6 +30,6 @@ pub use events::{EventReader, L1Event, ReadCeiling};
 pub use history::{committed_pubdata, ChainHistory, CommittedBlock, HistoryError, QueuedRequest};
 pub use send::{PolicyError, SendPolicy};
 pub use testchains::{
-    pid_file, state_file, ChainRecord, ChainsManifest, ChainsSetup, ManifestError, TestChain, TestChains, TestChainsConfig,
-    NATIVE_TOKEN_ID,
+    pid_file, state_file, ChainRecord, ChainsManifest, ChainsSetup, ManifestError, TestChain, TestChains,
+    TestChainsConfig, NATIVE_TOKEN_ID,
 };

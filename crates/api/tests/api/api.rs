@@ -222,7 +222,11 @@ async fn the_api_queues_prices_tracks_and_streams() {
     let doc: Value = client.request("rpc.discover", rpc_params![]).await.unwrap();
     let mut documented: Vec<String> =
         doc["methods"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_string()).collect();
-    let module = zklink_api::module(node.clone(), network, zklink_api::ApiConfig { prover_token: Some("x".into()), ..Default::default() });
+    let module = zklink_api::module(
+        node.clone(),
+        network,
+        zklink_api::ApiConfig { prover_token: Some("x".into()), ..Default::default() },
+    );
     let mut served: Vec<String> = module.method_names().map(String::from).collect();
     documented.sort();
     served.sort();

@@ -223,7 +223,8 @@ pub(super) async fn start_node(
 /// the node on a wiped `data_dir` and serves its API.
 pub(crate) async fn launch(opts: LaunchOptions) -> anyhow::Result<Devnet> {
     let network = Network::dev(3);
-    let keys = prepare(&network, &opts.block_sizes.clone().unwrap_or_else(|| network.preset.block_chunk_sizes.clone()))?;
+    let keys =
+        prepare(&network, &opts.block_sizes.clone().unwrap_or_else(|| network.preset.block_chunk_sizes.clone()))?;
     let chains = deploy_chains(&keys, opts.priority_expiration_blocks, &ChainsSetup::default()).await?;
     let _ = std::fs::remove_dir_all(&opts.data_dir);
     start_node(chains, &keys, opts.data_dir.join(NODE_DIR), opts.rpc, opts.block_time, Vec::new()).await

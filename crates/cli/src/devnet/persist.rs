@@ -92,8 +92,7 @@ pub(super) async fn resume_chains(manifest: &Path, keys: &Prepared, setup: &Chai
     for (chunks, pk) in &keys.block_keys {
         let expected = verifying_key_hash(&constructor_args(&pk.vk).context("the block verifier's key")?);
         for (c, info) in chains.chains.iter().zip(&chains.network.chains) {
-            let Some((_, verifier)) = c.deployment.block_verifiers.iter().find(|(n, _)| *n as usize == *chunks)
-            else {
+            let Some((_, verifier)) = c.deployment.block_verifiers.iter().find(|(n, _)| *n as usize == *chunks) else {
                 bail!(
                     "chain {} has no verifier for {chunks}-chunk blocks (it was deployed with other block sizes)",
                     info.id.0

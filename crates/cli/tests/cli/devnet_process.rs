@@ -174,4 +174,3 @@ pub async fn wait_executed(w: &Wallet, clients: &[L1Client], at_least: u32) -> u
     .await;
     sealed
 }
-

@@ -7,12 +7,15 @@
 //!   nothing is deposited; `--usd` of a non-stablecoin, an unpackable amount and minting the
 //!   native coin are refused in words, in whole tokens with symbols;
 //! * activate, transfer, withdraw USD without `--as` (paid in the stablecoin the chain holds
-//!   enough of), wait until it is claimable, `wallet claim`, and the L1 balance went up.
+//!   enough of), `status --wait` follows it to execution (the API's stage names), `wallet claim`,
+//!   and the L1 balance went up;
+//! * `status --wait` follows a deposit by its L1 transaction hash;
+//! * a tx resubmitted after its block was sealed is answered −32002 (already accepted).
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::devnet_process::*;
 use crate::support::*;
@@ -63,6 +66,14 @@ fn refused(api: &str, args: &[&str]) -> String {
     let run = wallet(api, args);
     assert!(!run.ok, "zklink wallet {args:?} should have failed:\n{}", run.stdout);
     run.stderr
+}
+
+/// The first 0x-prefixed 32-byte hash in `text`.
+fn first_hash(text: &str) -> String {
+    let at = text.find("0x").unwrap_or_else(|| panic!("no hash in {text}"));
+    let hash: String = text[at..].chars().take(66).collect();
+    assert!(hash.len() == 66 && hash[2..].chars().all(|c| c.is_ascii_hexdigit()), "no hash in {text}");
+    hash
 }
 
 /// The user's L1 balances (L1 units) of `token` on chains 1..=3.
@@ -128,6 +139,7 @@ async fn a_newcomer_deposits_by_chain_withdraws_usd_and_claims_it() {
     // One deposit per chain, by chain id only.
     let out = ok(api, &["deposit", "--chain", "1", "--token", "USDC", "--amount", "100", "--usd"]);
     assert!(out.contains("deposited 100 USDC on chain 1 (L1 tx 0x"), "{out}");
+    let deposit_l1_tx = first_hash(&out);
     ok(api, &["deposit", "--chain", "2", "--token", "USDT", "--amount", "50", "--usd"]);
     ok(api, &["deposit", "--chain", "3", "--token", "32", "--amount", "2"]);
     wait_for("the three deposits", DEADLINE, async || {
@@ -159,8 +171,13 @@ async fn a_newcomer_deposits_by_chain_withdraws_usd_and_claims_it() {
     let out = ok(api, &["withdraw", "--chain", "2", "--token", "USD", "--amount", "30"]);
     assert!(out.contains("withdrawal of 30 USD to chain 2, paid as USDT"), "{out}");
     assert!(out.contains("zklink wallet claim --chain 2"), "{out}");
+    let withdrawal = first_hash(&out);
     let usdt_before = l1_balances(&w, USDT).await[1];
     let since_withdraw = Instant::now();
+    // `status --wait` follows the withdrawal through the API's stages to execution everywhere.
+    let followed = ok(api, &["status", &withdrawal, "--wait"]);
+    assert!(followed.contains(" (block ") && followed.contains("reached executed after"), "{followed}");
+    assert!(followed.contains("  chain 2  executed"), "the API's stage names, not Rust's: {followed}");
     wait_for("the withdrawal claimable on chain 2", DEADLINE, async || {
         !w.pending_balances(ChainId(2), None, Some(USDT)).await.unwrap().is_empty()
     })
@@ -173,8 +190,31 @@ async fn a_newcomer_deposits_by_chain_withdraws_usd_and_claims_it() {
     assert_eq!(l1_balances(&w, USDT).await[1], usdt_before + 30 * E18, "paid out on L1");
     assert!(ok(api, &["claim", "--chain", "2"]).contains("nothing to claim"));
 
-    // ---- Extension point: `wallet status --wait` and a sealed-tx resubmission (−32002) go
-    // ---- here, on the same devnet.
+    // The deposit's L1 transaction is followed like an L2 tx: its priority op's stage.
+    let followed = ok(api, &["status", &deposit_l1_tx, "--wait", "committed", "--timeout", "60"]);
+    assert!(followed.contains("reached committed"), "{followed}");
+    assert!(refused(api, &["status", &deposit_l1_tx, "--wait", "done"]).contains("\"done\" is not a stage"));
+
+    // A client retrying a tx after its block was sealed hears "already accepted" (−32002), as
+    // before sealing, not a nonce error.
+    let account = w.account().await.unwrap().unwrap();
+    let retry = zklink_types::L2Tx::Transfer(zklink_types::Transfer {
+        account_id: zklink_types::AccountId(account.id),
+        from_sub_account_id: zklink_types::SubAccountId(0),
+        to: friend.parse().unwrap(),
+        to_sub_account_id: zklink_types::SubAccountId(0),
+        token: USD,
+        amount: E18,
+        fee: w.estimate_fee("Transfer", USD).await.unwrap(),
+        nonce: zklink_types::Nonce(account.nonce),
+        signature: Default::default(),
+    });
+    let hash = w.submit(retry.clone()).await.unwrap();
+    w.wait_for_stage(hash, zklink_types::api::Stage::Sealed, Duration::from_millis(200), DEADLINE).await.unwrap();
+    match w.submit(retry).await {
+        Err(zklink_sdk::SdkError::Node { code: -32002, .. }) => {}
+        other => panic!("a sealed tx resubmitted: {other:?}"),
+    }
 
     println!("newcomer journey took {:?}", started.elapsed());
     devnet.interrupt();

@@ -61,8 +61,10 @@ async fn a_devnet_killed_with_its_anvils_at_any_point_resumes() {
     let chains = manifest(dir.path());
     let l1 = clients(&chains);
     w.deposit(ChainId(1), l1_url(chains[0].0), ETH, 10 * E18, false).await.unwrap();
-    wait_for("the first deposit", DEADLINE, async || w.account().await.unwrap().is_some_and(|a| a.balance(0, ETH.0) > 0))
-        .await;
+    wait_for("the first deposit", DEADLINE, async || {
+        w.account().await.unwrap().is_some_and(|a| a.balance(0, ETH.0) > 0)
+    })
+    .await;
     w.change_pubkey(ChainId(1), ETH, 0).await.unwrap();
     let mut acknowledged = 1; // txs the node answered with a hash: the nonce never goes below
 
@@ -102,7 +104,8 @@ async fn a_devnet_killed_with_its_anvils_at_any_point_resumes() {
     w.transfer(friend, ETH, E18 / 100, 0).await.unwrap();
     let mut locked = U256::ZERO;
     for (port, zklink) in &chains {
-        locked += alloy::providers::ProviderBuilder::new().connect_http(l1_url(*port)).get_balance(*zklink).await.unwrap();
+        locked +=
+            alloy::providers::ProviderBuilder::new().connect_http(l1_url(*port)).get_balance(*zklink).await.unwrap();
     }
     let on_l2 = async || {
         let mine = w.account().await.unwrap().map_or(0, |a| a.balance(0, ETH.0));

@@ -78,7 +78,10 @@ fn acknowledged_txs_survive_a_crash_and_blocks_replay() {
     assert_eq!(keeper.state().clone().root(), root, "the open block was replayed from the log");
     assert_eq!(store.last_block().unwrap(), 2, "the change-pubkey (3 chunks) left no room for a transfer");
     assert_eq!(keeper.pending_chunks(), 1, "the transfer, from the log");
-    assert!(matches!(keeper.submit(transfer.clone(), 3), Err(SubmitError::Duplicate(_))), "still known after the crash");
+    assert!(
+        matches!(keeper.submit(transfer.clone(), 3), Err(SubmitError::Duplicate(_))),
+        "still known after the crash"
+    );
     assert!(keeper.is_queued(&queued.hash()), "the queued tx survived the crash too");
     assert_eq!(keeper.take_jobs().len(), 2, "blocks 1 and 2 are sealed and unproven");
 
