@@ -22,6 +22,7 @@ use crate::fees::{FeeError, FeePolicy};
 use crate::mempool::{Mempool, MempoolLimits, QueueError};
 use crate::proofs::ProofJob;
 use crate::store::{BlockStore, StoreError, StoredBlock, WalEntry};
+use zklink_types::describe::{tx_error, TxTokens};
 
 /// Why a submission was refused.
 #[derive(thiserror::Error, Debug)]
@@ -248,10 +249,11 @@ impl StateKeeper {
         for tx in self.store.queued()? {
             let hash =
                 tx.hash().map_err(|e| KeeperError::Replay { block: 0, what: "a queued tx", source: Some(e.into()) })?;
+            let tokens = TxTokens::of(&tx);
             let verified = match VerifiedTx::verify(tx) {
                 Ok(v) => v,
                 Err(e) => {
-                    self.store.drop_queued(&hash, Some(&e.to_string()))?;
+                    self.store.drop_queued(&hash, Some(&tx_error(&e, self.exec.network(), &tokens)))?;
                     continue;
                 }
             };
@@ -411,10 +413,12 @@ impl StateKeeper {
         while let Some(next) = self.next_nonce(account) {
             let Some(verified) = self.mempool.take(account, next) else { return };
             let hash = verified.hash();
+            let tokens = TxTokens::of(verified.tx());
             match self.apply_new(verified, true, now) {
                 Ok(()) => {}
                 Err(SubmitError::Rejected(e)) => {
-                    let reason = e.to_string();
+                    // Recorded for `zklink_txStatus`: in the user's terms (symbols, whole tokens).
+                    let reason = tx_error(&e, self.exec.network(), &tokens);
                     if let Err(e) = self.store.drop_queued(&hash, Some(&reason)) {
                         tracing::error!(error = %e, "recording a failed queued tx");
                     }

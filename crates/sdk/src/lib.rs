@@ -26,6 +26,7 @@ pub use zklink_types::amount::format_units;
 use zklink_types::api::{
     AccountView, BlockNumberView, BlockView, FeeView, L1EndpointView, PendingWithdrawalView, Stage, TxStatusView,
 };
+use zklink_types::describe::{tx_error, TxTokens};
 use zklink_types::*;
 
 /// Errors of the SDK.
@@ -138,17 +139,15 @@ pub enum SdkError {
         /// Each stablecoin listed there with its reserve, e.g. "USDC holds 3.5, USDT holds 0".
         choices: String,
     },
-    /// An amount or fee that the tx cannot carry exactly (a packed float).
-    #[error("{what} {value} {symbol} cannot be packed exactly: the nearest packable {what}s are {nearest}")]
+    /// An amount or fee that the tx cannot carry exactly (a packed float): the message names the
+    /// nearest packable values in whole tokens with the symbol.
+    #[error("{message}")]
     NotPackable {
-        /// `amount` or `fee`.
-        what: &'static str,
-        /// The value, in whole tokens.
-        value: String,
-        /// The token's symbol.
-        symbol: String,
-        /// The nearest packable values below and above, in whole tokens with the symbol.
-        nearest: String,
+        /// The refusal in the user's terms ([`zklink_types::describe::tx_error`]).
+        message: String,
+        /// The packing error.
+        #[source]
+        source: TxError,
     },
     /// A token is not listed on the chain an L1 call names.
     #[error("{symbol} (token {token}) is not listed on chain {chain}")]
@@ -195,18 +194,15 @@ pub fn parse_token(network: &Network, name: &str) -> Result<TokenId, SdkError> {
 /// Refuses `value` of `token` (L2 units) unless the tx can carry it exactly: an amount in 35+5
 /// bits, a fee (`fee`) in 11+5; the error names the nearest packable values in whole tokens.
 pub fn check_packable(network: &Network, token: TokenId, value: u128, fee: bool) -> Result<(), SdkError> {
-    let (float, what) = if fee { (FEE_FLOAT, "fee") } else { (AMOUNT_FLOAT, "amount") };
-    if float.is_packable(value) {
-        return Ok(());
-    }
-    let symbol = network.symbol(token);
-    let units = |v: u128| format!("{} {symbol}", format_units(v, amount::L2_DECIMALS));
-    let below = units(float.round_down(value));
-    let nearest = match float.round_up(value) {
-        Some(above) => format!("{below} and {}", units(above)),
-        None => format!("{below} (the largest)"),
+    let (float, tokens) = if fee {
+        (FEE_FLOAT, TxTokens { fee: Some(token), ..TxTokens::default() })
+    } else {
+        (AMOUNT_FLOAT, TxTokens { amount: Some(token), ..TxTokens::default() })
     };
-    Err(SdkError::NotPackable { what, value: format_units(value, amount::L2_DECIMALS), symbol, nearest })
+    match float.pack(value) {
+        Ok(_) => Ok(()),
+        Err(source) => Err(SdkError::NotPackable { message: tx_error(&source, network, &tokens), source }),
+    }
 }
 
 /// What one chain's contract holds of one reserve (account 1's balance; docs/api.md).
@@ -814,11 +810,11 @@ mod tests {
         let e = check_packable(&n, TokenId(17), E18 + 1_000_000, false).unwrap_err().to_string();
         assert_eq!(
             e,
-            "amount 1.000000000001 USDC cannot be packed exactly: the nearest packable amounts are 1 USDC and \
-             1.0000000001 USDC"
+            "the amount 1.000000000001 USDC cannot be packed (35-bit mantissa, 5-bit exponent): the nearest \
+             packable amounts are 1 USDC and 1.0000000001 USDC"
         );
         let e = check_packable(&n, USD_TOKEN_ID, 2049 * 10u128.pow(12), true).unwrap_err().to_string();
-        assert!(e.starts_with("fee 0.002049 USD") && e.contains("0.00204 USD and 0.00205 USD"), "{e}");
+        assert!(e.starts_with("the fee 0.002049 USD") && e.contains("0.00204 USD and 0.00205 USD"), "{e}");
     }
 
     #[test]

@@ -11,8 +11,7 @@ use crate::error::{DecodeError, TxError};
 /// A token amount in L2 units (18 decimals).
 pub type Amount = u128;
 
-/// Decimals of every L2 amount.
-pub const L2_DECIMALS: u8 = 18;
+pub use crate::units::{format_units, L2_DECIMALS};
 
 /// Shape of a decimal float: `value = mantissa · 10^exponent`, packed big-endian as
 /// `mantissa << exponent_bits | exponent` in `(mantissa_bits + exponent_bits) / 8` bytes.
@@ -91,8 +90,10 @@ impl FloatFormat {
 
     /// Packs an exactly representable value into its canonical encoding.
     pub fn pack(self, value: u128) -> Result<Vec<u8>, TxError> {
-        let (m, e) = self.decompose(value).ok_or(TxError::NotPackable {
+        let (m, e) = self.decompose(value).ok_or_else(|| TxError::NotPackable {
             value,
+            below: self.round_down(value),
+            above: self.round_up(value),
             format: if self == FEE_FLOAT {
                 "fee (11-bit mantissa, 5-bit exponent)"
             } else {
@@ -199,29 +200,6 @@ fn div_wide(hi: u128, lo: u128, d: u128) -> Option<u128> {
     Some(q)
 }
 
-/// `amount` with `decimals` decimals as a decimal string without trailing zeros ("1.5", "100").
-pub fn format_units(amount: u128, decimals: u8) -> String {
-    let Some(scale) = 10u128.checked_pow(u32::from(decimals)) else { return amount.to_string() };
-    let (int, frac) = (amount / scale, amount % scale);
-    if frac == 0 {
-        return int.to_string();
-    }
-    let frac = format!("{frac:0width$}", width = decimals as usize);
-    format!("{int}.{}", frac.trim_end_matches('0'))
-}
-
-/// The packable values nearest to `value` (L2 units) in the float format named by `format` (a
-/// [`TxError::NotPackable`] format: a fee or an amount), below and above, in whole tokens:
-/// "1.2345 and 1.2346" (or only the one below when no larger value fits a u128).
-pub fn packable_neighbours(value: u128, format: &str) -> String {
-    let f = if format.starts_with("fee") { FEE_FLOAT } else { AMOUNT_FLOAT };
-    let below = format_units(f.round_down(value), L2_DECIMALS);
-    match f.round_up(value) {
-        Some(above) => format!("{below} and {}", format_units(above, L2_DECIMALS)),
-        None => format!("{below} (the largest)"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,9 +218,8 @@ mod tests {
         assert!(!text.contains("round_") && !text.contains("a amount"), "{text}");
         assert_eq!(format_units(1_500_000, 6), "1.5");
         assert_eq!(format_units(5, 18), "0.000000000000000005");
-        assert!(
-            packable_neighbours(2049, "fee (11-bit mantissa, 5-bit exponent)").starts_with("0.00000000000000204 and")
-        );
+        let fee = FEE_FLOAT.pack(2049).unwrap_err().to_string();
+        assert!(fee.contains("the nearest packable values are 0.00000000000000204 and"), "{fee}");
     }
 
     #[test]

@@ -152,15 +152,19 @@ pub enum TxError {
     },
     /// An amount or fee that goes into pubdata as a packed float is not exactly representable.
     #[error(
-        "{} is not a packable {format}: the nearest packable values are {}",
-        crate::amount::format_units(*.value, crate::amount::L2_DECIMALS),
-        crate::amount::packable_neighbours(*.value, .format)
+        "{} is not a packable {format}: {}",
+        crate::units::format_units(*.value, crate::units::L2_DECIMALS),
+        crate::units::nearest_packable(*.below, *.above)
     )]
     NotPackable {
         /// The value, in L2 units.
         value: u128,
         /// The float format it had to fit (amount or fee).
         format: &'static str,
+        /// The largest packable value below it.
+        below: u128,
+        /// The smallest packable value above it (`None`: none fits a u128).
+        above: Option<u128>,
     },
     /// A withdraw amount is not a multiple of the L1 token's smallest unit on the target chain.
     #[error("amount {amount} has precision finer than the L1 token's {decimals} decimals on chain {chain}; it must be a multiple of {unit}")]

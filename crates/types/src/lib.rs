@@ -5,6 +5,7 @@
 pub mod amount;
 pub mod api;
 pub mod bytes;
+pub mod describe;
 pub mod error;
 pub mod ids;
 pub mod network;
@@ -18,6 +19,7 @@ pub mod signature;
 pub mod test_utils;
 pub mod token;
 pub mod tx;
+pub mod units;
 
 pub use alloy_primitives::Address;
 pub use amount::{Amount, FloatFormat, Price, AMOUNT_FLOAT, FEE_FLOAT, PRICE_ONE};
