@@ -174,19 +174,19 @@ impl Preset {
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
 pub enum PresetError {
     /// `token_bits` is outside 6..=16 (the protocol's token ids need at least 6 bits).
-    #[error("token_bits must be 6..=16 (token ids up to 32 are reserved), got {0}")]
+    #[error("tokenBits must be 6..=16 (token ids up to 32 are reserved), got {0}")]
     TokenBits(u32),
     /// `account_bits` is outside 2..=32.
-    #[error("account_bits must be 2..=32, got {0}")]
+    #[error("accountBits must be 2..=32, got {0}")]
     AccountBits(u32),
     /// `sub_account_bits` is outside 1..=5.
-    #[error("sub_account_bits must be 1..=5 (chain ids are at most 31), got {0}")]
+    #[error("subAccountBits must be 1..=5 (chain ids are at most 31), got {0}")]
     SubAccountBits(u32),
     /// `slot_bits` is above 16.
-    #[error("slot_bits must be at most 16, got {0}")]
+    #[error("slotBits must be at most 16, got {0}")]
     SlotBits(u32),
     /// `block_chunk_sizes` is empty or not strictly ascending.
-    #[error("block_chunk_sizes must be non-empty and strictly ascending")]
+    #[error("blockChunkSizes must be non-empty and strictly ascending")]
     BlockChunkSizes,
 }
 

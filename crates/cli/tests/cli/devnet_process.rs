@@ -72,13 +72,25 @@ impl DevnetProcess {
 
     /// A power cut: SIGKILL to the devnet and to its anvils in one `kill`.
     pub fn kill_with_anvils(mut self) {
+        let killed = self.kill_all();
+        assert!(killed, "kill -KILL of the devnet and its anvils failed");
+    }
+
+    /// SIGKILL to the devnet process alone: its anvils keep running.
+    pub fn kill_alone(mut self) {
+        self.child.kill().unwrap();
+        let _ = self.child.wait();
+    }
+
+    /// SIGKILL to the devnet and to the anvils its pid files name; whether `kill` succeeded.
+    fn kill_all(&mut self) -> bool {
         let dir = self.log.parent().expect("the log is in the test's directory").join("devnet");
         let anvils = (1..=3u8).filter_map(|n| std::fs::read_to_string(zklink_l1::pid_file(&dir, n)).ok());
         let pids: Vec<String> =
             std::iter::once(self.child.id().to_string()).chain(anvils.map(|p| p.trim().to_string())).collect();
-        let killed = Command::new("kill").arg("-KILL").args(&pids).status().unwrap();
-        assert!(killed.success(), "kill -KILL {pids:?}");
+        let killed = Command::new("kill").arg("-KILL").args(&pids).status().is_ok_and(|s| s.success());
         let _ = self.child.wait();
+        killed
     }
 
     /// What this session logged.
@@ -89,9 +101,12 @@ impl DevnetProcess {
 }
 
 impl Drop for DevnetProcess {
+    /// A failed test leaves nothing running: the devnet and its anvils (in process groups of their
+    /// own, they would outlive it) are killed. After a clean stop there is nothing left to kill.
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill_all();
+        }
     }
 }
 

@@ -22,7 +22,7 @@ const ETH: TokenId = TokenId(zklink_l1::NATIVE_TOKEN_ID);
 const FRIEND_KEY: &str = "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 
 /// Power cuts per run.
-const CUTS: usize = 4;
+const CUTS: usize = 3;
 
 /// xorshift64: enough to spread the cuts, and reproducible from its seed.
 struct Rng(u64);

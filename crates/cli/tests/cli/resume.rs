@@ -81,7 +81,7 @@ async fn the_devnet_resumes_from_disk_after_ctrl_c() {
 
     // 3. Killed with SIGKILL, the devnet leaves its anvils running: the next start stops them
     //    cleanly and resumes.
-    drop(devnet);
+    devnet.kill_alone();
     let mut devnet = DevnetProcess::start(dir.path(), rpc, &["--block-sizes", "4"]);
     let w = connect(&mut devnet, &url).await;
     wait_for("the resumed devnet's log", DEADLINE, async || devnet.log_text().contains("resumed from")).await;
