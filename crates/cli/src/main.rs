@@ -28,7 +28,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a local network: 3 anvil chains with the contracts and test tokens deployed, the node
-    /// with an in-process prover and oracles, and the JSON-RPC API. Ctrl-C stops everything.
+    /// with an in-process prover and oracles, and the JSON-RPC API; the printed dev accounts hold
+    /// ETH and every test token on every chain. Ctrl-C stops everything; the next start resumes,
+    /// also after a crash.
     Devnet(devnet::Args),
     /// Run the operator node against configured chains, with the JSON-RPC API (`--config` file).
     Node(node::Args),
@@ -40,8 +42,9 @@ enum Command {
     /// Benchmarks (figures for docs/benchmarks.md).
     #[command(subcommand)]
     Bench(BenchCommand),
-    /// A user's wallet: derive the L2 key from an L1 key, deposit, activate, transfer, withdraw,
-    /// request a full exit, show balances; `wallet exodus` leaves without the operator.
+    /// A user's wallet: derive the L2 key from an L1 key, deposit on any chain (its L1 endpoint
+    /// comes from the node), activate, transfer, withdraw, claim on L1, follow a tx (`status
+    /// --wait`), mint test tokens on a devnet; `wallet exodus` leaves without the operator.
     Wallet(wallet::Args),
     /// Rebuild the whole L2 state from L1 alone (pubdata from a data-availability chain, blocks
     /// and priority requests from every chain), checked against every chain's executed block.

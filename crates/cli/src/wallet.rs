@@ -132,8 +132,8 @@ enum Command {
         #[arg(long)]
         token: Option<String>,
     },
-    /// Show where a tx is: queued, pending, or its block's stage on every chain with the L1
-    /// transactions.
+    /// Show where a tx (or an L1 deposit or full exit) is: queued, pending, or its block's stage on
+    /// every chain with the L1 transactions; `--wait` follows it.
     Status {
         /// The L2 tx hash, or the L1 transaction hash of a deposit or full exit (0x…).
         hash: TxHash,
