@@ -31,5 +31,7 @@ cargo fmt --all -- --check
 # No module cycles, roles that link only what they use, typed errors, inherited lints.
 python3 scripts/check-structure.py
 cargo clippy --workspace --all-targets --locked -- -D warnings
-# One integration-test binary per crate (tests/<crate>/main.rs): the workspace builds once.
-cargo test --workspace --locked
+# One integration-test binary per crate (tests/<crate>/main.rs): the workspace builds once. The
+# binaries then run in two lanes: zklink-cli's devnet drills beside the other crates' tests
+# (scripts/test-lanes.py says why that is safe).
+python3 scripts/test-lanes.py

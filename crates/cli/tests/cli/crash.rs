@@ -72,10 +72,6 @@ impl Drop for NodeProcess {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn write_config(chains: &TestChains, dir: &Path, port: u16) -> std::path::PathBuf {
     let config = json!({
         "network": chains.network,
@@ -125,7 +121,8 @@ async fn no_acknowledged_tx_is_lost_when_the_node_is_killed() {
     let pk = block_key(&network); // made and cached before the node loads it
     let chains = start(network, TestKeys { block: Some(pk), exit: None }, 1_000, None).await;
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    // Below the ephemeral range: the node restarts on it while other test binaries bind port 0.
+    let port = crate::devnet_process::Ports::pick().rpc;
     let config = write_config(&chains, dir.path(), port);
     let log = dir.path().join("node.log");
     let url = format!("http://127.0.0.1:{port}");

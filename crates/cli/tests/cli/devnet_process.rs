@@ -26,9 +26,9 @@ pub struct DevnetProcess {
 }
 
 impl DevnetProcess {
-    /// Starts `zklink devnet` on `dir/devnet` with the API on `rpc_port`, chains on ports the OS
-    /// picks, saves at most every second and 500 ms blocks; `extra` adds options.
-    pub fn start(dir: &Path, rpc_port: u16, extra: &[&str]) -> Self {
+    /// Starts `zklink devnet` on `dir/devnet` on `ports`, saving at most every second, with
+    /// 500 ms blocks; `extra` adds options.
+    pub fn start(dir: &Path, ports: Ports, extra: &[&str]) -> Self {
         let log = dir.join("devnet.log");
         let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
         let since = file.metadata().unwrap().len() as usize;
@@ -36,10 +36,10 @@ impl DevnetProcess {
             .arg("devnet")
             .arg("--data-dir")
             .arg(dir.join("devnet"))
-            .args(["--l1-port", "0", "--state-interval", "1", "--block-time-ms", "500"])
+            .args(["--l1-port", &ports.l1.to_string(), "--state-interval", "1", "--block-time-ms", "500"])
             .args(extra)
             .arg("--rpc")
-            .arg(format!("127.0.0.1:{rpc_port}"))
+            .arg(format!("127.0.0.1:{}", ports.rpc))
             .env("RUST_LOG", "info,gr1cs=off")
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
@@ -110,8 +110,37 @@ impl Drop for DevnetProcess {
     }
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// The ports of one devnet, below the OS's ephemeral range (32768 and up on Linux): the CI runs
+/// this binary beside the other test binaries, whose servers bind port 0, and a port in the
+/// ephemeral range could be taken by one of them while a devnet here restarts on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ports {
+    /// Chain 1's anvil; chains 2 and 3 on the next two.
+    pub l1: u16,
+    /// The API; the devnet's oracles take the next three.
+    pub rpc: u16,
+}
+
+impl Ports {
+    /// Seven consecutive free ports in 20000..32000, from a start that differs per call.
+    pub fn pick() -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static CALLS: AtomicU32 = AtomicU32::new(0);
+        let seed = std::process::id().wrapping_mul(7_919) ^ CALLS.fetch_add(1, Ordering::Relaxed).wrapping_mul(104_729);
+        for attempt in 0..2_000u32 {
+            let base = 20_000 + ((seed.wrapping_add(attempt.wrapping_mul(7 * 13))) % 1_700) as u16 * 7;
+            let free = (base..base + 7).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
+            if free {
+                return Self { l1: base, rpc: base + 3 };
+            }
+        }
+        panic!("no 7 consecutive free ports in 20000..32000");
+    }
+
+    /// The API's URL.
+    pub fn api(&self) -> String {
+        format!("http://127.0.0.1:{}", self.rpc)
+    }
 }
 
 /// The devnet's manifest: per chain its port and zklink address.

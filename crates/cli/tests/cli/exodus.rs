@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::devnet_process::Ports;
 use crate::support::*;
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
@@ -48,15 +49,16 @@ fn ok(args: &[&str]) -> String {
     stdout.into_owned()
 }
 
-fn start_devnet(dir: &Path, rpc: u16) -> Child {
+fn start_devnet(dir: &Path, ports: Ports) -> Child {
     let log = std::fs::File::create(dir.join("devnet.log")).unwrap();
     Command::new(env!("CARGO_BIN_EXE_zklink"))
         .arg("devnet")
         .arg("--data-dir")
         .arg(dir.join("devnet"))
-        .args(["--l1-port", "0", "--block-time-ms", "500", "--priority-expiration-blocks", &EXPIRY.to_string()])
+        .args(["--l1-port", &ports.l1.to_string(), "--block-sizes", "4", "--block-time-ms", "500"])
+        .args(["--priority-expiration-blocks", &EXPIRY.to_string()])
         .arg("--rpc")
-        .arg(format!("127.0.0.1:{rpc}"))
+        .arg(format!("127.0.0.1:{}", ports.rpc))
         .env("RUST_LOG", "info,gr1cs=off")
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
@@ -95,8 +97,8 @@ async fn mine(url: &Url, blocks: u64) {
 
 /// Stops the anvils the killed devnet left running: a new devnet on the directory stops them
 /// cleanly first, then refuses to resume (the node's store is gone) and exits.
-fn stop_leftovers(dir: &Path, rpc: u16) {
-    let mut devnet = start_devnet(dir, rpc);
+fn stop_leftovers(dir: &Path, ports: Ports) {
+    let mut devnet = start_devnet(dir, ports);
     let start = Instant::now();
     while devnet.try_wait().unwrap().is_none() {
         if start.elapsed() > Duration::from_secs(120) {
@@ -116,15 +118,15 @@ async fn restore_exit_proof_and_exodus_from_the_command_line() {
     block_key(&Network::dev(3));
     exit_key(&Network::dev(3));
     let dir = tempfile::tempdir().unwrap();
-    let rpc = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let url = format!("http://127.0.0.1:{rpc}");
+    let ports = Ports::pick();
+    let url = ports.api();
     let log = dir.path().join("devnet.log");
     let network_file: PathBuf = dir.path().join("devnet/network.json");
     let network = network_file.to_str().unwrap().to_string();
     let state = dir.path().join("restored").to_str().unwrap().to_string();
 
     // Traffic, then the operator disappears with its data.
-    let mut devnet = start_devnet(dir.path(), rpc);
+    let mut devnet = start_devnet(dir.path(), ports);
     let w = connect(&url, &mut devnet, &log).await;
     let urls = chain_urls(&network_file);
     w.deposit(ChainId(1), urls[0].clone(), ETH, 3 * E18, false).await.unwrap();
@@ -201,5 +203,5 @@ async fn restore_exit_proof_and_exodus_from_the_command_line() {
     let stderr = String::from_utf8_lossy(&usd.stderr);
     assert!(!usd.status.success() && stderr.contains("chain 1 holds: none"), "{stderr}");
 
-    stop_leftovers(dir.path(), rpc);
+    stop_leftovers(dir.path(), ports);
 }

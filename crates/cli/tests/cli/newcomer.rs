@@ -99,9 +99,9 @@ async fn a_newcomer_deposits_by_chain_withdraws_usd_and_claims_it() {
     block_key(&Network::dev(3)); // made and cached before the devnet loads it
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let rpc = free_port();
-    let api = format!("http://127.0.0.1:{rpc}");
-    let mut devnet = DevnetProcess::start(dir.path(), rpc, &["--block-sizes", "4"]);
+    let ports = Ports::pick();
+    let api = ports.api();
+    let mut devnet = DevnetProcess::start(dir.path(), ports, &["--block-sizes", "4"]);
     let w = connect(&mut devnet, &api).await;
     println!("devnet up in {:?}", started.elapsed());
     let api = api.as_str();

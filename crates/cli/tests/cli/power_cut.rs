@@ -49,13 +49,13 @@ async fn a_devnet_killed_with_its_anvils_at_any_point_resumes() {
     println!("power cut seed {seed} (ZKLINK_POWER_CUT_SEED={seed} replays it)");
     let mut rng = Rng(seed);
     let dir = tempfile::tempdir().unwrap();
-    let rpc = free_port();
-    let url = format!("http://127.0.0.1:{rpc}");
+    let ports = Ports::pick();
+    let url = ports.api();
     let args = ["--block-sizes", "4"];
     let friend: Address = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC".parse().unwrap();
 
     let began = Instant::now();
-    let mut devnet = DevnetProcess::start(dir.path(), rpc, &args);
+    let mut devnet = DevnetProcess::start(dir.path(), ports, &args);
     let w = connect(&mut devnet, &url).await;
     println!("fresh devnet up after {:?}", began.elapsed());
     let chains = manifest(dir.path());
@@ -87,7 +87,7 @@ async fn a_devnet_killed_with_its_anvils_at_any_point_resumes() {
         acknowledged = w.account().await.map_or(acknowledged, |a| a.map_or(acknowledged, |a| a.nonce));
         devnet.kill_with_anvils();
 
-        devnet = DevnetProcess::start(dir.path(), rpc, &args);
+        devnet = DevnetProcess::start(dir.path(), ports, &args);
         let resumed = connect(&mut devnet, &url).await;
         wait_for("the resumed devnet's log", DEADLINE, async || devnet.log_text().contains("resumed from")).await;
         let account = resumed.account().await.unwrap().unwrap();
