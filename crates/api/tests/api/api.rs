@@ -20,19 +20,13 @@ use zklink_types::test_utils::E18;
 use zklink_types::{L2Tx, Network, PriorityTx, TxHash};
 
 fn code(e: Error) -> i32 {
-    match e {
-        Error::Call(obj) => obj.code(),
-        other => panic!("not a JSON-RPC error: {other}"),
-    }
+    crate::refusal(e).0
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_api_serves_accounts_txs_and_blocks() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(BlockStore::open(&dir.path().join("node.redb")).unwrap());
-    let network = Network::dev(3);
-    let keeper = StateKeeper::open(network.clone(), store.clone(), TEST_FEE_OWNER, 16, unix_now()).unwrap();
-    let node = NodeHandle::new(keeper, store);
+    let (node, network) = crate::dev_node(dir.path());
     let api = zklink_api::serve("127.0.0.1:0".parse().unwrap(), node.clone(), network.clone()).await.unwrap();
     let client = HttpClientBuilder::default().build(format!("http://{}", api.addr)).unwrap();
 

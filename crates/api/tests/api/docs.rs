@@ -5,7 +5,6 @@
 //! it does not have is refused naming the field.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use jsonrpsee::core::client::{ClientT, Error};
 use jsonrpsee::http_client::HttpClientBuilder;
@@ -13,9 +12,7 @@ use jsonrpsee::rpc_params;
 use serde_json::{json, Value};
 use zklink_crypto::fr_serde::to_decimal;
 use zklink_crypto::l1::{sign_change_pubkey, L1Domain};
-use zklink_executor::testkit::{TestNet, TestUser, TEST_FEE_OWNER};
-use zklink_node::node::unix_now;
-use zklink_node::{BlockStore, NodeHandle, StateKeeper};
+use zklink_executor::testkit::{TestNet, TestUser};
 use zklink_types::test_utils::E18;
 use zklink_types::*;
 
@@ -439,10 +436,7 @@ fn openrpc_tx_schemas_match_the_serde_fields_and_the_examples_are_the_code_s_txs
 #[tokio::test(flavor = "current_thread")]
 async fn a_submitted_tx_with_an_unknown_field_is_refused_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(BlockStore::open(&dir.path().join("node.redb")).unwrap());
-    let network = Network::dev(3);
-    let keeper = StateKeeper::open(network.clone(), store.clone(), TEST_FEE_OWNER, 16, unix_now()).unwrap();
-    let node = NodeHandle::new(keeper, store);
+    let (node, network) = crate::dev_node(dir.path());
     let api = zklink_api::serve("127.0.0.1:0".parse().unwrap(), node, network).await.unwrap();
     let client = HttpClientBuilder::default().build(format!("http://{}", api.addr)).unwrap();
     let mut tx = serde_json::to_value(&examples()[1]).unwrap();

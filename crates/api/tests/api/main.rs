@@ -12,3 +12,28 @@
 mod api;
 mod docs;
 mod messages;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use jsonrpsee::core::client::Error;
+use zklink_executor::testkit::TEST_FEE_OWNER;
+use zklink_node::node::unix_now;
+use zklink_node::{BlockStore, NodeHandle, StateKeeper};
+use zklink_types::Network;
+
+/// A node on a fresh store in `dir` with the `dev` network of 3 chains and default limits.
+fn dev_node(dir: &Path) -> (NodeHandle, Network) {
+    let store = Arc::new(BlockStore::open(&dir.join("node.redb")).unwrap());
+    let network = Network::dev(3);
+    let keeper = StateKeeper::open(network.clone(), store.clone(), TEST_FEE_OWNER, 16, unix_now()).unwrap();
+    (NodeHandle::new(keeper, store), network)
+}
+
+/// A JSON-RPC refusal's code and message.
+fn refusal(e: Error) -> (i32, String) {
+    match e {
+        Error::Call(obj) => (obj.code(), obj.message().to_string()),
+        other => panic!("not a JSON-RPC error: {other}"),
+    }
+}

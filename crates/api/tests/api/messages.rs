@@ -2,17 +2,14 @@
 //! whole tokens (`zklink_api::messages`), and `zklink_l1Endpoints` publishes the configured L1
 //! endpoints with each chain's EVM chain id.
 
-use std::sync::Arc;
-
-use jsonrpsee::core::client::{ClientT, Error};
+use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
 use serde_json::{json, Value};
 use zklink_api::messages::{fee_error, tx_error, TxTokens};
 use zklink_api::{codes, ApiConfig};
-use zklink_executor::testkit::{TestNet, TEST_FEE_OWNER};
-use zklink_node::node::unix_now;
-use zklink_node::{BlockStore, FeeError, NodeHandle, StateKeeper};
+use zklink_executor::testkit::TestNet;
+use zklink_node::FeeError;
 use zklink_types::test_utils::E18;
 use zklink_types::{AccountId, ChainId, Network, PriorityTx, SubAccountId, TokenId, TxError, TxHash};
 
@@ -64,20 +61,10 @@ fn tx_errors_name_symbols_and_whole_tokens() {
     );
 }
 
-fn refusal(e: Error) -> (i32, String) {
-    match e {
-        Error::Call(obj) => (obj.code(), obj.message().to_string()),
-        other => panic!("not a JSON-RPC error: {other}"),
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn the_api_publishes_l1_endpoints_and_explains_refusals() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(BlockStore::open(&dir.path().join("node.redb")).unwrap());
-    let network = Network::dev(3);
-    let keeper = StateKeeper::open(network.clone(), store.clone(), TEST_FEE_OWNER, 16, unix_now()).unwrap();
-    let node = NodeHandle::new(keeper, store);
+    let (node, network) = crate::dev_node(dir.path());
     let cfg = ApiConfig {
         l1_endpoints: [(ChainId(2), "http://127.0.0.1:18546".to_string())].into_iter().collect(),
         ..ApiConfig::default()
@@ -102,13 +89,13 @@ async fn the_api_publishes_l1_endpoints_and_explains_refusals() {
     let _: TxHash = client.request("zklink_submitTx", rpc_params![cpk]).await.unwrap();
     let withdraw = mirror.withdraw_tx(&alice, 2, 1, 17, 10 * E18, 0, 0);
     let err = client.request::<TxHash, _>("zklink_submitTx", rpc_params![withdraw]).await.unwrap_err();
-    let (code, message) = refusal(err);
+    let (code, message) = crate::refusal(err);
     assert_eq!(code, codes::TX_REJECTED);
     assert_eq!(message, "rejected: chain 2 holds only 0 USDC of reserve for USD withdrawals, cannot pay out 10 USDC");
     // An overdraft names USD and whole tokens.
     let overdraft = mirror.transfer_tx(&alice, mirror.user(1).address, 1, 1_000 * E18, 0);
     let (_, message) =
-        refusal(client.request::<TxHash, _>("zklink_submitTx", rpc_params![overdraft]).await.unwrap_err());
+        crate::refusal(client.request::<TxHash, _>("zklink_submitTx", rpc_params![overdraft]).await.unwrap_err());
     assert!(message.ends_with("has 100 USD, needs 1000 USD"), "{message}");
     api.stop().await;
 }
