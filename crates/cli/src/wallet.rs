@@ -220,7 +220,7 @@ enum Command {
 
 /// `amount` (L2 units) in whole tokens with the token's symbol: "3.5 USDC".
 fn units(w: &Wallet, amount: u128, token: TokenId) -> String {
-    format!("{} {}", format_units(amount, 18), w.symbol(token))
+    zklink_types::describe::amount(w.network(), amount, Some(token))
 }
 
 /// A pending balance in whole tokens with its symbol.
