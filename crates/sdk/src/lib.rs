@@ -177,18 +177,7 @@ impl From<L1Error> for SdkError {
 
 /// `token` named by its symbol (`USDC`, `usd`; any case) or its id (`17`).
 pub fn parse_token(network: &Network, name: &str) -> Result<TokenId, SdkError> {
-    let name = name.trim();
-    if let Ok(id) = name.parse::<u16>() {
-        return Ok(TokenId(id));
-    }
-    if name.eq_ignore_ascii_case("USD") {
-        return Ok(USD_TOKEN_ID);
-    }
-    network.tokens.iter().find(|t| t.symbol.eq_ignore_ascii_case(name)).map(|t| t.id).ok_or_else(|| {
-        let mut known = vec!["USD".to_string()];
-        known.extend(network.tokens.iter().map(|t| t.symbol.clone()));
-        SdkError::UnknownToken { name: name.into(), known: known.join(", ") }
-    })
+    network.token_by_name(name).ok_or_else(|| SdkError::UnknownToken { name: name.trim().into(), known: network.token_names() })
 }
 
 /// Refuses `value` of `token` (L2 units) unless the tx can carry it exactly: an amount in 35+5
@@ -283,20 +272,8 @@ impl From<jsonrpsee::core::client::Error> for SdkError {
 
 /// `"1.5"` with `decimals` 18 → 1.5 · 10^18. At most `decimals` fractional digits.
 pub fn parse_units(s: &str, decimals: u8) -> Result<u128, SdkError> {
-    let bad = || SdkError::Input(format!("{s:?} is not an amount with at most {decimals} decimals"));
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty() && frac.is_empty() || frac.len() > decimals as usize {
-        return Err(bad());
-    }
-    let digits = |d: &str| d.is_empty() || d.bytes().all(|b| b.is_ascii_digit());
-    if !digits(int) || !digits(frac) {
-        return Err(bad());
-    }
-    let scale = 10u128.checked_pow(decimals as u32).ok_or_else(bad)?;
-    let int: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| bad())? };
-    let frac_value: u128 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| bad())? };
-    let frac_scaled = frac_value * 10u128.pow((decimals as usize - frac.len()) as u32);
-    int.checked_mul(scale).and_then(|v| v.checked_add(frac_scaled)).ok_or_else(bad)
+    zklink_types::units::parse_units(s, decimals)
+        .ok_or_else(|| SdkError::Input(format!("{s:?} is not an amount with at most {decimals} decimals")))
 }
 
 /// A user's keys and a connection to a node.

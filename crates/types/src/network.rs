@@ -363,6 +363,25 @@ impl Network {
             .ok_or(TxError::TokenNotOnChain { token, chain })
     }
 
+    /// The token named `name`: a listed symbol (`USDC`, any case), `USD`, or an id (`17`).
+    pub fn token_by_name(&self, name: &str) -> Option<TokenId> {
+        let name = name.trim();
+        if let Ok(id) = name.parse::<u16>() {
+            return Some(TokenId(id));
+        }
+        if name.eq_ignore_ascii_case("USD") {
+            return Some(crate::token::USD_TOKEN_ID);
+        }
+        self.tokens.iter().find(|t| t.symbol.eq_ignore_ascii_case(name)).map(|t| t.id)
+    }
+
+    /// The names [`Network::token_by_name`] knows, for messages: "USD, USDC, USDT, …".
+    pub fn token_names(&self) -> String {
+        let mut known = vec!["USD".to_string()];
+        known.extend(self.tokens.iter().map(|t| t.symbol.clone()));
+        known.join(", ")
+    }
+
     /// How users name `token`: `USD` for 1, the listed symbol (`USDC`), `USD (USDC reserve)` for
     /// a USD reserve id 2..=16 of a listed stablecoin, else `token <id>`.
     pub fn symbol(&self, token: TokenId) -> String {

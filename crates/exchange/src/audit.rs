@@ -1,0 +1,1 @@
+//! Auditing a venue from outside: replay its public journal and check it against L2.

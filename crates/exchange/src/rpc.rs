@@ -1,0 +1,1 @@
+//! The exchange's JSON-RPC API.

@@ -1,0 +1,626 @@
+//! The running venue: start-up (journal replay, genesis, markets, where settlement resumes), the
+//! sequencer thread (gate → journal with group commit → apply → reply → publish) and the
+//! settler task.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+use zklink_crypto::eddsa::PrivateKey;
+use zklink_crypto::l1::{address_of, derive_l2_key};
+use zklink_matching::{MarketId, OrderType, Side};
+use zklink_types::api::AccountView;
+use zklink_types::{AccountId, Network, Nonce, Order, PubKeyHash, SubAccountId};
+
+use crate::error::{CancelError, PlaceError};
+use crate::input::{CancelAllRequest, CancelRequest, Entry, Input};
+use crate::journal::{Journal, JournalIoError};
+use crate::ledger::{Ledger, NeedsRefresh};
+use crate::market::{resolve_all, Market, MarketConfig, MarketError};
+use crate::node::{NodeClient, NodeError};
+use crate::settle::{SettleJob, SettlerConfig, SettlerEvent, SettlerRequest};
+use crate::venue::{Applied, JournalError, Venue};
+use crate::views::{BookDelta, LevelChange, OrderView, TradeView};
+
+/// How far a cancel-all's signing time may be from the venue's clock.
+pub const CANCEL_ALL_WINDOW_MS: u64 = 60_000;
+/// Requests the sequencer takes into one journal write at most.
+pub const MAX_GROUP: usize = 4096;
+/// Published events buffered per subscriber.
+pub const EVENT_BUFFER: usize = 65_536;
+
+/// What the exchange needs to start.
+#[derive(Clone)]
+pub struct ExchangeSettings {
+    /// The node's API.
+    pub node_url: String,
+    /// Where the journal lives.
+    pub data_dir: PathBuf,
+    /// The submitter's L1 secret (its L2 key is derived from it as wallets do).
+    pub submitter_secret: [u8; 32],
+    /// The sub-account orders and matchings use.
+    pub sub_account: SubAccountId,
+    /// The network fee's token, by symbol or id.
+    pub fee_token: String,
+    /// Markets.
+    pub markets: Vec<MarketConfig>,
+    /// Fills per settlement batch.
+    pub batch: usize,
+}
+
+/// Why the exchange could not start.
+#[derive(thiserror::Error, Debug)]
+pub enum StartError {
+    /// The node could not be asked.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// A market's configuration.
+    #[error(transparent)]
+    Market(#[from] MarketError),
+    /// The journal file.
+    #[error(transparent)]
+    Journal(#[from] JournalIoError),
+    /// The journal does not replay.
+    #[error("the journal does not replay: {0}")]
+    Replay(#[from] JournalError),
+    /// Anything else that does not fit.
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// A published event.
+#[derive(Clone, Debug)]
+pub enum Published {
+    /// A market's book changed.
+    Book(BookDelta),
+    /// A trade.
+    Trade(TradeView),
+    /// An order changed (its owner's stream).
+    Order(Box<OrderView>),
+}
+
+/// The sequencer's answer to a placement.
+#[derive(Debug)]
+pub enum PlaceReply {
+    /// Placed (with its state right after) or refused.
+    Done(Result<OrderView, PlaceError>),
+    /// Read the account from the node and ask again.
+    Refresh,
+}
+
+/// The sequencer's answer to a cancel.
+#[derive(Debug)]
+pub enum CancelReply {
+    /// The orders cancelled, or why not.
+    Done(Result<Vec<OrderView>, CancelError>),
+    /// Read the account from the node and ask again.
+    Refresh,
+}
+
+/// A fresh reading of an account: the node's view and the settler's watermark.
+pub type Fresh = (Option<AccountView>, u64);
+
+enum Request {
+    Place { market: MarketId, order_type: OrderType, order: Order, signer: PubKeyHash, fresh: Option<Fresh>, reply: oneshot::Sender<PlaceReply> },
+    Cancel { req: CancelRequest, signer: PubKeyHash, fresh: Option<Fresh>, reply: oneshot::Sender<CancelReply> },
+    CancelAll { req: CancelAllRequest, signer: PubKeyHash, fresh: Option<Fresh>, reply: oneshot::Sender<CancelReply> },
+    Settler(SettlerEvent),
+}
+
+/// What the API reads and sends to.
+pub struct Shared {
+    venue: RwLock<Venue>,
+    network: Network,
+    settled_upto: AtomicU64,
+    failed: AtomicBool,
+    requests: mpsc::UnboundedSender<Request>,
+    settler: mpsc::UnboundedSender<SettlerRequest>,
+    events: broadcast::Sender<Published>,
+}
+
+/// A handle to the running exchange.
+#[derive(Clone)]
+pub struct Exchange {
+    shared: Arc<Shared>,
+}
+
+/// Unix milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Exchange {
+    /// Starts the exchange: replays its journal, writes the genesis and new markets, finds where
+    /// settlement resumes from the node's nonce of the submitter, and starts the sequencer and the
+    /// settler. Runs on the current tokio runtime.
+    pub async fn start(s: ExchangeSettings) -> Result<Exchange, StartError> {
+        let node = NodeClient::new(&s.node_url)?;
+        let network = node.network().await?;
+        let l1 = k256::ecdsa::SigningKey::from_slice(&s.submitter_secret)
+            .map_err(|e| StartError::Setup(format!("the submitter key is not a secp256k1 secret: {e}")))?;
+        let key: PrivateKey = derive_l2_key(&l1, &network.name);
+        let address = address_of(&l1);
+        let sub = node.account_by_address(address).await?.ok_or_else(|| {
+            StartError::Setup(format!("the submitter {address} has no L2 account: deposit to it and set its L2 key"))
+        })?;
+        if sub.pubkey_hash.trim_start_matches("0x").bytes().all(|b| b == b'0') {
+            return Err(StartError::Setup(format!(
+                "the submitter {address} (account {}) has no L2 key: set it (zklink wallet change-pubkey)",
+                sub.id
+            )));
+        }
+        let submitter = AccountId(sub.id);
+        let markets = resolve_all(&s.markets, &network)?;
+        let fee_token = network
+            .token_by_name(&s.fee_token)
+            .ok_or_else(|| StartError::Setup(format!("fee token {:?} is no token of this network", s.fee_token)))?;
+        let fee = node.order_matching_fee(fee_token).await?;
+
+        std::fs::create_dir_all(&s.data_dir)
+            .map_err(|e| StartError::Setup(format!("creating {}: {e}", s.data_dir.display())))?;
+        let (mut journal, entries) = Journal::open(&s.data_dir.join("journal.bin"))?;
+        let mut venue = Venue::new();
+        for e in &entries {
+            venue.apply(e)?;
+        }
+        tracing::info!(entries = entries.len(), digest = %hex::encode(venue.engine().digest()), "journal replayed");
+        let mut new = Vec::new();
+        let mut push = |venue: &mut Venue, input: Input| -> Result<(), StartError> {
+            let e = Entry { index: venue.last_index() + 1, time_ms: now_ms(), input };
+            venue.apply(&e)?;
+            new.push(e);
+            Ok(())
+        };
+        match venue.genesis() {
+            None => push(
+                &mut venue,
+                Input::Genesis { submitter, sub_account: s.sub_account, first_nonce: Nonce(sub.nonce) },
+            )?,
+            Some(g) if g.submitter != submitter || g.sub_account != s.sub_account => {
+                return Err(StartError::Setup(format!(
+                    "the journal settles with account {} in sub-account {}, the configuration with account {} in \
+                     sub-account {}",
+                    g.submitter, g.sub_account, submitter, s.sub_account
+                )))
+            }
+            Some(_) => {}
+        }
+        for m in &markets {
+            match venue.market(m.id) {
+                None => push(&mut venue, Input::ListMarket(m.clone()))?,
+                Some(have) if have.market != *m => {
+                    return Err(StartError::Setup(format!(
+                        "market {} in the configuration differs from the one the journal lists ({}): a market's \
+                         terms cannot change under its orders",
+                        m.id.0, have.market.symbol
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        journal.append(&new)?;
+
+        // Where settlement resumes: the node's nonce of the submitter.
+        let g = venue.genesis().ok_or_else(|| StartError::Setup("no genesis".into()))?;
+        let settled = sub.nonce.checked_sub(g.first_nonce.0).map(|n| n as usize);
+        let settleable: Vec<_> = venue.fills().filter(|f| f.refused.is_none()).collect();
+        let settled = settled.filter(|n| *n <= settleable.len()).ok_or_else(|| {
+            StartError::Setup(format!(
+                "the submitter's nonce on the node is {}, but the journal's fills account for nonces {}..{}: the \
+                 submitter account was used outside this venue",
+                sub.nonce,
+                g.first_nonce.0,
+                g.first_nonce.0 as usize + settleable.len()
+            ))
+        })?;
+        let settled_upto = settled.checked_sub(1).and_then(|i| settleable.get(i)).map_or(0, |f| f.seq);
+        let pending: VecDeque<SettleJob> = settleable[settled..].iter().filter_map(|f| job(&venue, f)).collect();
+        tracing::info!(settled, pending = pending.len(), next_nonce = sub.nonce, "settlement resumes");
+
+        let (req_tx, req_rx) = mpsc::unbounded_channel();
+        let (set_tx, set_rx) = mpsc::unbounded_channel();
+        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            venue: RwLock::new(venue),
+            network: network.clone(),
+            settled_upto: AtomicU64::new(settled_upto),
+            failed: AtomicBool::new(false),
+            requests: req_tx.clone(),
+            settler: set_tx,
+            events: broadcast::channel(EVENT_BUFFER).0,
+        });
+        let cfg = SettlerConfig { submitter, key, sub_account: s.sub_account, fee_token, fee, batch: s.batch.max(1) };
+        tokio::spawn(crate::settle::run(cfg, node, pending, Nonce(sub.nonce), set_rx, ev_tx));
+        let forward = req_tx.clone();
+        tokio::spawn(async move {
+            while let Some(e) = ev_rx.recv().await {
+                if forward.send(Request::Settler(e)).is_err() {
+                    return;
+                }
+            }
+        });
+        let seq_shared = shared.clone();
+        let ledger = Ledger::new(s.sub_account);
+        std::thread::Builder::new()
+            .name("exchange-sequencer".into())
+            .spawn(move || Sequencer { shared: seq_shared, journal, ledger }.run(req_rx))
+            .map_err(|e| StartError::Setup(format!("starting the sequencer thread: {e}")))?;
+        Ok(Exchange { shared })
+    }
+
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.shared.network
+    }
+
+    /// Read access to the venue.
+    pub fn venue(&self) -> RwLockReadGuard<'_, Venue> {
+        self.shared.venue.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The last fill the node has applied.
+    pub fn settled_upto(&self) -> u64 {
+        self.shared.settled_upto.load(Ordering::Acquire)
+    }
+
+    /// Whether the venue stopped after a journal failure.
+    pub fn failed(&self) -> bool {
+        self.shared.failed.load(Ordering::Acquire)
+    }
+
+    /// Published events.
+    pub fn subscribe(&self) -> broadcast::Receiver<Published> {
+        self.shared.events.subscribe()
+    }
+
+    async fn read(&self, account: AccountId) -> Result<Fresh, String> {
+        let (reply, rx) = oneshot::channel();
+        self.shared.settler.send(SettlerRequest::Read { account, reply }).map_err(|_| "the settler stopped".to_string())?;
+        rx.await.map_err(|_| "the settler stopped".to_string())?
+    }
+
+    /// Places a signed order (its signature is verified here, once).
+    pub async fn place(&self, market: MarketId, order_type: OrderType, order: Order) -> Result<OrderView, PlaceError> {
+        let message = order.message().map_err(PlaceError::Invalid)?;
+        let signer = order.signature.verify(message).map_err(|e| PlaceError::BadSignature(e.to_string()))?;
+        let account = order.account_id;
+        let mut fresh = None;
+        loop {
+            let (reply, rx) = oneshot::channel();
+            let req = Request::Place { market, order_type, order: order.clone(), signer, fresh: fresh.take(), reply };
+            self.shared.requests.send(req).map_err(|_| unavailable())?;
+            match rx.await.map_err(|_| unavailable())? {
+                PlaceReply::Done(r) => return r,
+                PlaceReply::Refresh => fresh = Some(self.read(account).await.map_err(PlaceError::Unavailable)?),
+            }
+        }
+    }
+
+    /// Cancels an order on its owner's signed request.
+    pub async fn cancel(&self, req: CancelRequest) -> Result<Vec<OrderView>, CancelError> {
+        let signer = req.signer().map_err(|e| CancelError::BadSignature(e.to_string()))?;
+        let account = req.account_id;
+        let mut fresh = None;
+        loop {
+            let (reply, rx) = oneshot::channel();
+            let r = Request::Cancel { req: req.clone(), signer, fresh: fresh.take(), reply };
+            self.shared.requests.send(r).map_err(|_| cancel_unavailable())?;
+            match rx.await.map_err(|_| cancel_unavailable())? {
+                CancelReply::Done(r) => return r,
+                CancelReply::Refresh => fresh = Some(self.read(account).await.map_err(CancelError::Unavailable)?),
+            }
+        }
+    }
+
+    /// Cancels all of an account's orders (one market or all) on its signed request.
+    pub async fn cancel_all(&self, req: CancelAllRequest) -> Result<Vec<OrderView>, CancelError> {
+        let signer = req.signer().map_err(|e| CancelError::BadSignature(e.to_string()))?;
+        let account = req.account_id;
+        let mut fresh = None;
+        loop {
+            let (reply, rx) = oneshot::channel();
+            let r = Request::CancelAll { req: req.clone(), signer, fresh: fresh.take(), reply };
+            self.shared.requests.send(r).map_err(|_| cancel_unavailable())?;
+            match rx.await.map_err(|_| cancel_unavailable())? {
+                CancelReply::Done(r) => return r,
+                CancelReply::Refresh => fresh = Some(self.read(account).await.map_err(CancelError::Unavailable)?),
+            }
+        }
+    }
+}
+
+fn unavailable() -> PlaceError {
+    PlaceError::Unavailable("the sequencer stopped (journal failure); restart the exchange".into())
+}
+
+fn cancel_unavailable() -> CancelError {
+    CancelError::Unavailable("the sequencer stopped (journal failure); restart the exchange".into())
+}
+
+fn job(venue: &Venue, f: &crate::venue::FillRecord) -> Option<SettleJob> {
+    Some(SettleJob {
+        seq: f.seq,
+        maker: venue.order(f.maker)?.order.clone(),
+        taker: venue.order(f.taker)?.order.clone(),
+        base: f.base,
+        quote: f.quote,
+    })
+}
+
+/// Journals-to-be and applies one input; the ledger takes its fills.
+fn apply_input(venue: &mut Venue, ledger: &mut Ledger, now: u64, input: Input, entries: &mut Vec<Entry>) -> Applied {
+    let e = Entry { index: venue.last_index() + 1, time_ms: now, input };
+    let a = match venue.apply(&e) {
+        Ok(a) => a,
+        Err(err) => {
+            // Inputs built by the sequencer always apply; a failure is a bug, not the user's, and
+            // the entry is not journaled.
+            tracing::error!(error = %err, "an input did not apply");
+            return Applied::default();
+        }
+    };
+    for seq in &a.fills {
+        if let Some(f) = venue.fill(*seq) {
+            ledger.on_fill(venue, f);
+        }
+    }
+    entries.push(e);
+    a
+}
+
+/// A reply waiting for the journal write.
+enum Pending {
+    Place(oneshot::Sender<PlaceReply>, Result<zklink_matching::OrderId, PlaceError>),
+    Cancel(oneshot::Sender<CancelReply>, Result<Vec<zklink_matching::OrderId>, CancelError>),
+    Refused(oneshot::Sender<()>),
+}
+
+struct Sequencer {
+    shared: Arc<Shared>,
+    journal: Journal,
+    ledger: Ledger,
+}
+
+impl Sequencer {
+    fn run(mut self, mut rx: mpsc::UnboundedReceiver<Request>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(r) => group.push(r),
+                    Err(_) => break,
+                }
+            }
+            self.group(group);
+        }
+    }
+
+    fn fail_all(&self, group: Vec<Request>) {
+        for r in group {
+            match r {
+                Request::Place { reply, .. } => {
+                    let _ = reply.send(PlaceReply::Done(Err(unavailable())));
+                }
+                Request::Cancel { reply, .. } | Request::CancelAll { reply, .. } => {
+                    let _ = reply.send(CancelReply::Done(Err(cancel_unavailable())));
+                }
+                Request::Settler(_) => {}
+            }
+        }
+    }
+
+    /// One group: gate and apply each request, write the group's entries with one sync, then
+    /// answer and publish.
+    fn group(&mut self, group: Vec<Request>) {
+        if self.shared.failed.load(Ordering::Acquire) {
+            return self.fail_all(group);
+        }
+        let shared = self.shared.clone();
+        let mut venue = shared.venue.write().unwrap_or_else(|e| e.into_inner());
+        let mut entries = Vec::new();
+        let mut waiting = Vec::new();
+        let mut applied_all: Vec<Applied> = Vec::new();
+        let now = now_ms();
+        for r in group {
+            match r {
+                Request::Place { market, order_type, order, signer, fresh, reply } => {
+                    if let Some((view, wm)) = &fresh {
+                        self.ledger.install(&venue, order.account_id, view.as_ref(), *wm);
+                    }
+                    if let Err(e) = venue.check_place(market, order_type, &order) {
+                        let _ = reply.send(PlaceReply::Done(Err(e)));
+                        continue;
+                    }
+                    match self.ledger.check_place(&venue, &shared.network, &order, signer, fresh.is_some()) {
+                        Err(NeedsRefresh) => {
+                            let _ = reply.send(PlaceReply::Refresh);
+                            continue;
+                        }
+                        Ok(Err(e)) => {
+                            let _ = reply.send(PlaceReply::Done(Err(e)));
+                            continue;
+                        }
+                        Ok(Ok(())) => {}
+                    }
+                    let a = apply_input(&mut venue, &mut self.ledger, now, Input::Place { market, order_type, order }, &mut entries);
+                    let result = match &a.place_error {
+                        Some(e) if a.orders.is_empty() => Err(e.clone()),
+                        Some(e) if *e == PlaceError::FillOrKill => Err(e.clone()),
+                        _ => a.orders.first().copied().ok_or_else(|| PlaceError::Unavailable("no order".into())),
+                    };
+                    waiting.push(Pending::Place(reply, result));
+                    applied_all.push(a);
+                }
+                Request::Cancel { req, signer, fresh, reply } => {
+                    if let Some((view, wm)) = &fresh {
+                        self.ledger.install(&venue, req.account_id, view.as_ref(), *wm);
+                    }
+                    match self.key_check(req.account_id, signer, fresh.is_some()) {
+                        None => {
+                            let _ = reply.send(CancelReply::Refresh);
+                            continue;
+                        }
+                        Some(Err(e)) => {
+                            let _ = reply.send(CancelReply::Done(Err(e)));
+                            continue;
+                        }
+                        Some(Ok(())) => {}
+                    }
+                    let a = apply_input(&mut venue, &mut self.ledger, now, Input::Cancel(req), &mut entries);
+                    let result = a.cancel_error.clone().map_or_else(|| Ok(a.orders.clone()), Err);
+                    waiting.push(Pending::Cancel(reply, result));
+                    applied_all.push(a);
+                }
+                Request::CancelAll { req, signer, fresh, reply } => {
+                    if let Some((view, wm)) = &fresh {
+                        self.ledger.install(&venue, req.account_id, view.as_ref(), *wm);
+                    }
+                    match self.key_check(req.account_id, signer, fresh.is_some()) {
+                        None => {
+                            let _ = reply.send(CancelReply::Refresh);
+                            continue;
+                        }
+                        Some(Err(e)) => {
+                            let _ = reply.send(CancelReply::Done(Err(e)));
+                            continue;
+                        }
+                        Some(Ok(())) => {}
+                    }
+                    let last = venue.last_cancel_all(req.account_id);
+                    if req.time_ms.abs_diff(now) > CANCEL_ALL_WINDOW_MS || last.is_some_and(|l| req.time_ms <= l) {
+                        let reason = if last.is_some_and(|l| req.time_ms <= l) {
+                            "it is not later than the account's previous cancel-all".to_string()
+                        } else {
+                            format!("it is more than {} s from the venue's clock ({now} ms)", CANCEL_ALL_WINDOW_MS / 1000)
+                        };
+                        let _ = reply.send(CancelReply::Done(Err(CancelError::Stale { time_ms: req.time_ms, reason })));
+                        continue;
+                    }
+                    let a = apply_input(&mut venue, &mut self.ledger, now, Input::CancelAll(req), &mut entries);
+                    let result = a.cancel_error.clone().map_or_else(|| Ok(a.orders.clone()), Err);
+                    waiting.push(Pending::Cancel(reply, result));
+                    applied_all.push(a);
+                }
+                Request::Settler(SettlerEvent::Settled { upto }) => {
+                    shared.settled_upto.fetch_max(upto, Ordering::AcqRel);
+                }
+                Request::Settler(SettlerEvent::Refused { seq, offender, reason, done }) => {
+                    let a = apply_input(&mut venue, &mut self.ledger, now, Input::SettlementRefused { fill: seq, offender, reason }, &mut entries);
+                    if let Some(f) = a.voided.and_then(|s| venue.fill(s)) {
+                        self.ledger.on_refused(&venue, f);
+                    }
+                    waiting.push(Pending::Refused(done));
+                    applied_all.push(a);
+                }
+            }
+        }
+        if let Err(e) = self.journal.append(&entries) {
+            // Memory is ahead of the disk: stop, answer nothing as accepted; a restart replays
+            // the journal (without these entries).
+            tracing::error!(error = %e, "journal write failed: the exchange stops taking orders until restarted");
+            shared.failed.store(true, Ordering::Release);
+            for w in waiting {
+                match w {
+                    Pending::Place(r, _) => {
+                        let _ = r.send(PlaceReply::Done(Err(unavailable())));
+                    }
+                    Pending::Cancel(r, _) => {
+                        let _ = r.send(CancelReply::Done(Err(cancel_unavailable())));
+                    }
+                    Pending::Refused(_) => {}
+                }
+            }
+            return;
+        }
+        let settled = shared.settled_upto.load(Ordering::Acquire);
+        let view = |id| venue.order(id).and_then(|o| OrderView::of(&venue, o, settled, true));
+        for w in waiting {
+            match w {
+                Pending::Place(r, result) => {
+                    let v = result.and_then(|id| view(id).ok_or_else(|| PlaceError::Unavailable("no order".into())));
+                    let _ = r.send(PlaceReply::Done(v));
+                }
+                Pending::Cancel(r, result) => {
+                    let _ = r.send(CancelReply::Done(result.map(|ids| ids.into_iter().filter_map(view).collect())));
+                }
+                Pending::Refused(done) => {
+                    let _ = done.send(());
+                }
+            }
+        }
+        // Settle and publish what is durable now.
+        let mut jobs = Vec::new();
+        for a in &applied_all {
+            jobs.extend(a.fills.iter().filter_map(|s| venue.fill(*s)).filter_map(|f| job(&venue, f)));
+            self.publish(&venue, a, settled);
+        }
+        if !jobs.is_empty() {
+            let _ = shared.settler.send(SettlerRequest::Jobs(jobs));
+        }
+    }
+
+    /// The request's signer against the account's key: `None` to read the account first.
+    fn key_check(&self, account: AccountId, signer: PubKeyHash, fresh: bool) -> Option<Result<(), CancelError>> {
+        match self.ledger.account(account) {
+            Some(a) if !a.stale && a.pubkey_hash == signer => Some(Ok(())),
+            _ if !fresh => None,
+            Some(a) => Some(Err(CancelError::BadSignature(format!(
+                "signed by key hash 0x{}, account {account} has key hash 0x{}",
+                hex::encode(signer.0),
+                hex::encode(a.pubkey_hash.0)
+            )))),
+            None => Some(Err(CancelError::BadSignature(format!("account {account} does not exist on L2")))),
+        }
+    }
+
+    fn publish(&self, venue: &Venue, a: &Applied, settled: u64) {
+        let events = &self.shared.events;
+        if events.receiver_count() == 0 {
+            return;
+        }
+        let mut markets: std::collections::BTreeMap<MarketId, Vec<LevelChange>> = Default::default();
+        for &(m, side, p) in &a.levels {
+            let (Some(ms), Some(book)) = (venue.market(m), venue.engine().book(m)) else { continue };
+            let level = book.depth(side, usize::MAX).into_iter().find(|l| l.price == p);
+            markets.entry(m).or_default().push(LevelChange {
+                side,
+                price: crate::views::price(&ms.market, p),
+                size: zklink_types::units::format_units(
+                    ms.market.spec.lot.saturating_mul(level.map_or(0, |l| l.size)),
+                    18,
+                ),
+                orders: level.map_or(0, |l| l.orders),
+            });
+        }
+        for (m, changes) in markets {
+            let seq = venue.market(m).map_or(0, |ms| ms.book_seq);
+            let _ = events.send(Published::Book(BookDelta { market: m.0, seq, changes }));
+        }
+        for s in &a.fills {
+            if let Some(t) = venue.fill(*s).and_then(|f| TradeView::of(venue, f)) {
+                let _ = events.send(Published::Trade(t));
+            }
+        }
+        for id in &a.changed {
+            if let Some(v) = venue.order(*id).and_then(|o| OrderView::of(venue, o, settled, false)) {
+                let _ = events.send(Published::Order(Box::new(v)));
+            }
+        }
+    }
+}
+
+/// Side of an order as users say it.
+pub fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+/// The markets as resolved for `network` (the CLI prints them at start).
+pub fn markets(configs: &[MarketConfig], network: &Network) -> Result<Vec<Market>, MarketError> {
+    resolve_all(configs, network)
+}
