@@ -53,18 +53,22 @@ pub struct Journal {
     buf: Vec<u8>,
     /// Entries in the file.
     len: u64,
+    /// Where the next frame starts.
+    end: u64,
 }
 
 const HEADER: usize = 8;
 
 impl Journal {
-    /// Opens (or creates) the journal at `path` and returns it with every entry it holds.
-    pub fn open(path: &Path) -> Result<(Journal, Vec<Entry>), JournalIoError> {
+    /// Opens (or creates) the journal at `path` and returns it with every entry it holds and the
+    /// byte offset of each entry's frame.
+    pub fn open(path: &Path) -> Result<(Journal, Vec<Entry>, Vec<u64>), JournalIoError> {
         let io = |source| JournalIoError::Io { path: path.to_path_buf(), source };
         let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(io)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
         let mut entries = Vec::new();
+        let mut offsets = Vec::new();
         let mut at = 0usize;
         while at < bytes.len() {
             let corrupt = |what: String| JournalIoError::Corrupt { path: path.to_path_buf(), offset: at as u64, what };
@@ -87,6 +91,7 @@ impl Journal {
             }
             let entry: Entry = serde_json::from_slice(payload).map_err(|e| corrupt(e.to_string()))?;
             entries.push(entry);
+            offsets.push(at as u64);
             at += HEADER + len;
         }
         if at < bytes.len() {
@@ -96,17 +101,20 @@ impl Journal {
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
         let len = entries.len() as u64;
-        Ok((Journal { path: path.to_path_buf(), file, buf: Vec::new(), len }, entries))
+        Ok((Journal { path: path.to_path_buf(), file, buf: Vec::new(), len, end: at as u64 }, entries, offsets))
     }
 
     /// Appends `entries` and syncs the file once: when this returns `Ok`, they survive a crash.
-    pub fn append(&mut self, entries: &[Entry]) -> Result<(), JournalIoError> {
+    /// Returns the byte offset of each new frame.
+    pub fn append(&mut self, entries: &[Entry]) -> Result<Vec<u64>, JournalIoError> {
         if entries.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         self.buf.clear();
+        let mut offsets = Vec::with_capacity(entries.len());
         for e in entries {
             let at = self.buf.len();
+            offsets.push(self.end + at as u64);
             self.buf.extend_from_slice(&[0; HEADER]);
             serde_json::to_writer(&mut self.buf, e).map_err(|source| JournalIoError::Encode { index: e.index, source })?;
             let payload_len = self.buf.len() - at - HEADER;
@@ -118,7 +126,40 @@ impl Journal {
         self.file.write_all(&self.buf).map_err(io)?;
         self.file.sync_data().map_err(io)?;
         self.len += entries.len() as u64;
-        Ok(())
+        self.end += self.buf.len() as u64;
+        Ok(offsets)
+    }
+
+    /// Reads up to `limit` entries starting at the frame at byte `offset` of the journal at
+    /// `path` (a reader beside the writer: frames before the writer's last sync are complete).
+    pub fn read_from(path: &Path, offset: u64, limit: usize) -> Result<Vec<Entry>, JournalIoError> {
+        let io = |source| JournalIoError::Io { path: path.to_path_buf(), source };
+        let mut file = File::open(path).map_err(io)?;
+        file.seek(SeekFrom::Start(offset)).map_err(io)?;
+        let mut reader = std::io::BufReader::new(file);
+        let mut out = Vec::with_capacity(limit.min(1024));
+        let mut header = [0u8; HEADER];
+        while out.len() < limit {
+            match reader.read_exact(&mut header) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(io(e)),
+            }
+            let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
+            let mut payload = vec![0u8; len];
+            match reader.read_exact(&mut payload) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(io(e)),
+            }
+            let entry: Entry = serde_json::from_slice(&payload).map_err(|e| JournalIoError::Corrupt {
+                path: path.to_path_buf(),
+                offset,
+                what: e.to_string(),
+            })?;
+            out.push(entry);
+        }
+        Ok(out)
     }
 
     /// Entries written.

@@ -1,1 +1,377 @@
-//! The exchange's JSON-RPC API.
+//! The exchange's JSON-RPC 2.0 API over HTTP and WebSocket on one port (docs/api.md, "Exchange").
+//!
+//! | method | params | result |
+//! |---|---|---|
+//! | `exchange_markets` | — | every market: symbol, tokens, tick, lot, minimum, fee ratios, sub-account, submitter |
+//! | `exchange_placeOrder` | `[{market, type, order}]` | the order (status, fills) right after matching |
+//! | `exchange_placeOrders` | `[[{market, type, order}, …]]` | per order: `{ok: order}` or `{error: {code, message}}` |
+//! | `exchange_cancelOrder` | `[cancelRequest]` | the cancelled order |
+//! | `exchange_cancelAll` | `[cancelAllRequest]` | the cancelled orders |
+//! | `exchange_openOrders` | `[account, market?]` | the account's open orders, oldest first |
+//! | `exchange_orders` | `[account, limit?]` | the account's orders, newest first |
+//! | `exchange_order` | `[hash]` | the order with its fills and their settlement, or `null` |
+//! | `exchange_book` | `[market, depth?]` | bids and asks (price, size, orders) with the book's change number |
+//! | `exchange_trades` | `[market, limit?]` | recent trades, newest first |
+//! | `exchange_ticker` | `[market]` | the last 24 hours: last, best bid/ask, open, high, low, volumes |
+//! | `exchange_candles` | `[market, interval, limit?]` | OHLCV (`1m`, `5m`, `15m`, `1h`, `4h`, `1d`), oldest first |
+//! | `exchange_journal` | `[from, limit?]` | journal entries from index `from` (the auditable input) |
+//! | `exchange_status` | — | journal length, engine digest, fills, settled up to, submitter |
+//! | `exchange_subscribeBook` | `[market]` | book deltas `{market, seq, changes}` (WebSocket) |
+//! | `exchange_subscribeTrades` | `[market]` | trades (WebSocket) |
+//! | `exchange_subscribeOrders` | `[account]` | the account's order updates (WebSocket) |
+
+use std::net::SocketAddr;
+
+use jsonrpsee::core::SubscriptionResult;
+use jsonrpsee::server::{Server, ServerHandle};
+use jsonrpsee::types::{ErrorObjectOwned, Params};
+use jsonrpsee::{PendingSubscriptionSink, RpcModule};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::error::RecvError;
+use zklink_matching::{MarketId, OrderType};
+use zklink_types::{AccountId, Order};
+
+use crate::error::codes;
+use crate::input::{CancelAllRequest, CancelRequest, OrderHash};
+use crate::service::{now_ms, Exchange, Published};
+use crate::views::{candles, ticker, BookView, MarketView, OrderView, TradeView};
+
+/// The most orders in one `exchange_placeOrders`.
+pub const MAX_BATCH: usize = 1000;
+/// The most journal entries in one `exchange_journal` answer.
+pub const MAX_JOURNAL: usize = 10_000;
+
+/// One placement.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlaceRequest {
+    /// The market.
+    pub market: u32,
+    /// `Limit` (default), `Ioc`, `Fok`, `PostOnly`, `Market`.
+    #[serde(rename = "type", default = "limit")]
+    pub order_type: OrderType,
+    /// The signed order.
+    pub order: Order,
+}
+
+fn limit() -> OrderType {
+    OrderType::Limit
+}
+
+/// One result of a batch placement.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PlaceResult {
+    /// Placed.
+    Ok(Box<OrderView>),
+    /// Refused.
+    Error {
+        /// The code `exchange_placeOrder` would give.
+        code: i32,
+        /// Why.
+        message: String,
+    },
+}
+
+/// `exchange_status`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusView {
+    /// Journal entries.
+    pub journal: u64,
+    /// SHA-256 of the engine's canonical snapshot.
+    pub digest: String,
+    /// Fills so far.
+    pub fills: usize,
+    /// Fills refused by the node.
+    pub refused: usize,
+    /// The last fill the node applied.
+    pub settled_upto: u64,
+    /// The submitter account.
+    pub submitter: u32,
+    /// Whether the venue stopped after a journal failure.
+    pub failed: bool,
+}
+
+fn error(code: i32, msg: impl ToString) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, msg.to_string(), None::<()>)
+}
+
+fn invalid(expected: &str, e: ErrorObjectOwned) -> ErrorObjectOwned {
+    error(codes::INVALID_PARAMS, format!("expected {expected}: {}", e.data().map_or(e.message(), |d| d.get())))
+}
+
+fn unknown_market(m: u32) -> ErrorObjectOwned {
+    error(codes::UNKNOWN_MARKET, format!("market {m} does not exist (exchange_markets lists them)"))
+}
+
+fn ok<T>(r: Result<T, jsonrpsee::core::RegisterMethodError>) {
+    r.map(drop).expect("method names are unique literals");
+}
+
+fn interval_ms(s: &str) -> Option<u64> {
+    Some(match s {
+        "1m" => 60_000,
+        "5m" => 300_000,
+        "15m" => 900_000,
+        "1h" => 3_600_000,
+        "4h" => 14_400_000,
+        "1d" => 86_400_000,
+        _ => return None,
+    })
+}
+
+/// The exchange's methods.
+pub fn module(ex: Exchange) -> RpcModule<Exchange> {
+    let mut m = RpcModule::new(ex);
+    ok(m.register_method("exchange_markets", |_, ex, _| {
+        let v = ex.venue();
+        Ok::<_, ErrorObjectOwned>(v.markets().map(|ms| MarketView::of(&v, &ms.market)).collect::<Vec<_>>())
+    }));
+    ok(m.register_async_method("exchange_placeOrder", |params: Params<'static>, ex, _| async move {
+        let (p,): (PlaceRequest,) = params.parse().map_err(|e| invalid("[{market, type, order}]", e))?;
+        ex.place(MarketId(p.market), p.order_type, p.order).await.map_err(|e| error(e.code(), e))
+    }));
+    ok(m.register_async_method("exchange_placeOrders", |params: Params<'static>, ex, _| async move {
+        let (ps,): (Vec<PlaceRequest>,) = params.parse().map_err(|e| invalid("[[{market, type, order}, …]]", e))?;
+        if ps.len() > MAX_BATCH {
+            return Err(error(codes::INVALID_PARAMS, format!("at most {MAX_BATCH} orders per call, got {}", ps.len())));
+        }
+        // All placements go to the sequencer together: they share one journal write.
+        let futures = ps.into_iter().map(|p| {
+            let ex = ex.clone();
+            async move { ex.place(MarketId(p.market), p.order_type, p.order).await }
+        });
+        let results = futures_join(futures).await;
+        Ok::<_, ErrorObjectOwned>(
+            results
+                .into_iter()
+                .map(|r| match r {
+                    Some(Ok(v)) => PlaceResult::Ok(Box::new(v)),
+                    Some(Err(e)) => PlaceResult::Error { code: e.code(), message: e.to_string() },
+                    None => PlaceResult::Error { code: codes::UNAVAILABLE, message: "the placement task failed".into() },
+                })
+                .collect::<Vec<_>>(),
+        )
+    }));
+    ok(m.register_async_method("exchange_cancelOrder", |params: Params<'static>, ex, _| async move {
+        let (r,): (CancelRequest,) = params.parse().map_err(|e| invalid("[{accountId, order, signature}]", e))?;
+        let mut v = ex.cancel(r).await.map_err(|e| error(e.code(), e))?;
+        v.pop().ok_or_else(|| error(codes::ORDER, "nothing was cancelled"))
+    }));
+    ok(m.register_async_method("exchange_cancelAll", |params: Params<'static>, ex, _| async move {
+        let (r,): (CancelAllRequest,) =
+            params.parse().map_err(|e| invalid("[{accountId, market, timeMs, signature}]", e))?;
+        ex.cancel_all(r).await.map_err(|e| error(e.code(), e))
+    }));
+    ok(m.register_method("exchange_openOrders", |params: Params, ex, _| {
+        let mut seq = params.sequence();
+        let account: u32 = seq.next().map_err(|e| invalid("[account, market?]", e))?;
+        let market: Option<u32> = seq.optional_next().map_err(|e| invalid("[account, market?]", e))?;
+        let v = ex.venue();
+        let settled = ex.settled_upto();
+        Ok::<_, ErrorObjectOwned>(
+            v.open_orders(AccountId(account))
+                .filter(|o| market.is_none_or(|m| o.market.0 == m))
+                .filter_map(|o| OrderView::of(&v, o, settled, false))
+                .collect::<Vec<_>>(),
+        )
+    }));
+    ok(m.register_method("exchange_orders", |params: Params, ex, _| {
+        let mut seq = params.sequence();
+        let account: u32 = seq.next().map_err(|e| invalid("[account, limit?]", e))?;
+        let limit: Option<usize> = seq.optional_next().map_err(|e| invalid("[account, limit?]", e))?;
+        let v = ex.venue();
+        let settled = ex.settled_upto();
+        Ok::<_, ErrorObjectOwned>(
+            v.account_orders(AccountId(account), limit.unwrap_or(100).min(1000))
+                .into_iter()
+                .filter_map(|o| OrderView::of(&v, o, settled, false))
+                .collect::<Vec<_>>(),
+        )
+    }));
+    ok(m.register_method("exchange_order", |params: Params, ex, _| {
+        let (hash,): (OrderHash,) = params.parse().map_err(|e| invalid("[order hash]", e))?;
+        let v = ex.venue();
+        Ok::<_, ErrorObjectOwned>(v.order_by_hash(&hash).and_then(|o| OrderView::of(&v, o, ex.settled_upto(), true)))
+    }));
+    ok(m.register_method("exchange_book", |params: Params, ex, _| {
+        let mut seq = params.sequence();
+        let market: u32 = seq.next().map_err(|e| invalid("[market, depth?]", e))?;
+        let depth: Option<usize> = seq.optional_next().map_err(|e| invalid("[market, depth?]", e))?;
+        BookView::of(&ex.venue(), MarketId(market), depth.unwrap_or(50)).ok_or_else(|| unknown_market(market))
+    }));
+    ok(m.register_method("exchange_trades", |params: Params, ex, _| {
+        let mut seq = params.sequence();
+        let market: u32 = seq.next().map_err(|e| invalid("[market, limit?]", e))?;
+        let limit: Option<usize> = seq.optional_next().map_err(|e| invalid("[market, limit?]", e))?;
+        let v = ex.venue();
+        let ms = v.market(MarketId(market)).ok_or_else(|| unknown_market(market))?;
+        Ok::<_, ErrorObjectOwned>(
+            ms.trades
+                .iter()
+                .rev()
+                .take(limit.unwrap_or(100))
+                .filter_map(|s| v.fill(*s))
+                .filter_map(|f| TradeView::of(&v, f))
+                .collect::<Vec<_>>(),
+        )
+    }));
+    ok(m.register_method("exchange_ticker", |params: Params, ex, _| {
+        let (market,): (u32,) = params.parse().map_err(|e| invalid("[market]", e))?;
+        ticker(&ex.venue(), MarketId(market), now_ms()).ok_or_else(|| unknown_market(market))
+    }));
+    ok(m.register_method("exchange_candles", |params: Params, ex, _| {
+        let expected = "[market, \"1m\" | \"5m\" | \"15m\" | \"1h\" | \"4h\" | \"1d\", limit?]";
+        let mut seq = params.sequence();
+        let market: u32 = seq.next().map_err(|e| invalid(expected, e))?;
+        let interval: String = seq.next().map_err(|e| invalid(expected, e))?;
+        let limit: Option<usize> = seq.optional_next().map_err(|e| invalid(expected, e))?;
+        let ms = interval_ms(&interval)
+            .ok_or_else(|| error(codes::INVALID_PARAMS, format!("expected {expected}: unknown interval {interval:?}")))?;
+        candles(&ex.venue(), MarketId(market), ms, limit.unwrap_or(500)).ok_or_else(|| unknown_market(market))
+    }));
+    ok(m.register_method("exchange_journal", |params: Params, ex, _| {
+        let mut seq = params.sequence();
+        let from: u64 = seq.next().map_err(|e| invalid("[from, limit?]", e))?;
+        let limit: Option<usize> = seq.optional_next().map_err(|e| invalid("[from, limit?]", e))?;
+        ex.journal_entries(from, limit.unwrap_or(1000).min(MAX_JOURNAL)).map_err(|e| error(codes::UNAVAILABLE, e))
+    }));
+    ok(m.register_method("exchange_status", |_, ex, _| {
+        let v = ex.venue();
+        Ok::<_, ErrorObjectOwned>(StatusView {
+            journal: v.last_index(),
+            digest: format!("0x{}", hex::encode(v.engine().digest())),
+            fills: v.fills().count(),
+            refused: v.fills().count() - v.settleable_fills(),
+            settled_upto: ex.settled_upto(),
+            submitter: v.genesis().map_or(0, |g| g.submitter.0),
+            failed: ex.failed(),
+        })
+    }));
+    ok(m.register_subscription(
+        "exchange_subscribeBook",
+        "exchange_book",
+        "exchange_unsubscribeBook",
+        |params, pending, ex, _| async move {
+            let (market,): (u32,) = match params.parse() {
+                Ok(p) => p,
+                Err(e) => {
+                    pending.reject(invalid("[market]", e)).await;
+                    return Ok(());
+                }
+            };
+            stream(pending, &ex, move |p| match p {
+                Published::Book(d) if d.market == market => Some(serde_json::to_value(d)),
+                _ => None,
+            })
+            .await
+        },
+    ));
+    ok(m.register_subscription(
+        "exchange_subscribeTrades",
+        "exchange_trade",
+        "exchange_unsubscribeTrades",
+        |params, pending, ex, _| async move {
+            let (market,): (u32,) = match params.parse() {
+                Ok(p) => p,
+                Err(e) => {
+                    pending.reject(invalid("[market]", e)).await;
+                    return Ok(());
+                }
+            };
+            stream(pending, &ex, move |p| match p {
+                Published::Trade(t) if t.market == market => Some(serde_json::to_value(t)),
+                _ => None,
+            })
+            .await
+        },
+    ));
+    ok(m.register_subscription(
+        "exchange_subscribeOrders",
+        "exchange_orderChanged",
+        "exchange_unsubscribeOrders",
+        |params, pending, ex, _| async move {
+            let (account,): (u32,) = match params.parse() {
+                Ok(p) => p,
+                Err(e) => {
+                    pending.reject(invalid("[account]", e)).await;
+                    return Ok(());
+                }
+            };
+            stream(pending, &ex, move |p| match p {
+                Published::Order(o) if o.account == account => Some(serde_json::to_value(o)),
+                _ => None,
+            })
+            .await
+        },
+    ));
+    m
+}
+
+/// Forwards the published events `pick` selects until the client goes away. A subscriber that
+/// falls behind gets `{"event": "lagged", "missed": n}` (a book subscriber then resyncs).
+async fn stream<F>(pending: PendingSubscriptionSink, ex: &Exchange, pick: F) -> SubscriptionResult
+where
+    F: Fn(&Published) -> Option<Result<serde_json::Value, serde_json::Error>>,
+{
+    let mut rx = ex.subscribe();
+    let sink = pending.accept().await?;
+    loop {
+        let event = tokio::select! {
+            _ = sink.closed() => return Ok(()),
+            e = rx.recv() => e,
+        };
+        match event {
+            Ok(p) => {
+                if let Some(v) = pick(&p) {
+                    sink.send(serde_json::value::to_raw_value(&v?)?).await?;
+                }
+            }
+            Err(RecvError::Lagged(missed)) => {
+                let v = serde_json::json!({ "event": "lagged", "missed": missed });
+                sink.send(serde_json::value::to_raw_value(&v)?).await?;
+            }
+            Err(RecvError::Closed) => return Ok(()),
+        }
+    }
+}
+
+/// Runs every future concurrently and returns their outputs in order (`None` for one that
+/// panicked).
+async fn futures_join<F, T>(futures: impl IntoIterator<Item = F>) -> Vec<Option<T>>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.ok());
+    }
+    out
+}
+
+/// A running exchange API.
+pub struct ExchangeApi {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    handle: ServerHandle,
+}
+
+impl ExchangeApi {
+    /// Stops the server.
+    pub async fn stop(self) {
+        let _ = self.handle.stop();
+        self.handle.stopped().await;
+    }
+}
+
+/// Serves the exchange's API on `addr`.
+pub async fn serve(addr: SocketAddr, ex: Exchange) -> std::io::Result<ExchangeApi> {
+    let server = Server::builder().build(addr).await?;
+    let addr = server.local_addr()?;
+    let handle = server.start(module(ex));
+    tracing::info!(%addr, "exchange API listening (JSON-RPC over HTTP and WebSocket)");
+    Ok(ExchangeApi { addr, handle })
+}

@@ -116,6 +116,9 @@ pub struct Shared {
     network: Network,
     settled_upto: AtomicU64,
     failed: AtomicBool,
+    journal_path: PathBuf,
+    /// Byte offset of each journaled entry (entry `i` at `offsets[i − 1]`).
+    offsets: RwLock<Vec<u64>>,
     requests: mpsc::UnboundedSender<Request>,
     settler: mpsc::UnboundedSender<SettlerRequest>,
     events: broadcast::Sender<Published>,
@@ -161,7 +164,7 @@ impl Exchange {
 
         std::fs::create_dir_all(&s.data_dir)
             .map_err(|e| StartError::Setup(format!("creating {}: {e}", s.data_dir.display())))?;
-        let (mut journal, entries) = Journal::open(&s.data_dir.join("journal.bin"))?;
+        let (mut journal, entries, mut offsets) = Journal::open(&s.data_dir.join("journal.bin"))?;
         let mut venue = Venue::new();
         for e in &entries {
             venue.apply(e)?;
@@ -201,7 +204,7 @@ impl Exchange {
                 Some(_) => {}
             }
         }
-        journal.append(&new)?;
+        offsets.extend(journal.append(&new)?);
 
         // Where settlement resumes: the node's nonce of the submitter.
         let g = venue.genesis().ok_or_else(|| StartError::Setup("no genesis".into()))?;
@@ -228,6 +231,8 @@ impl Exchange {
             network: network.clone(),
             settled_upto: AtomicU64::new(settled_upto),
             failed: AtomicBool::new(false),
+            journal_path: journal.path().to_path_buf(),
+            offsets: RwLock::new(offsets),
             requests: req_tx.clone(),
             settler: set_tx,
             events: broadcast::channel(EVENT_BUFFER).0,
@@ -269,6 +274,18 @@ impl Exchange {
     /// Whether the venue stopped after a journal failure.
     pub fn failed(&self) -> bool {
         self.shared.failed.load(Ordering::Acquire)
+    }
+
+    /// Journal entries from index `from` (1-based), at most `limit`.
+    pub fn journal_entries(&self, from: u64, limit: usize) -> Result<Vec<Entry>, JournalIoError> {
+        let offset = {
+            let offsets = self.shared.offsets.read().unwrap_or_else(|e| e.into_inner());
+            match offsets.get(from.max(1) as usize - 1) {
+                Some(o) => *o,
+                None => return Ok(Vec::new()),
+            }
+        };
+        Journal::read_from(&self.shared.journal_path, offset, limit)
     }
 
     /// Published events.
@@ -517,7 +534,11 @@ impl Sequencer {
                 }
             }
         }
-        if let Err(e) = self.journal.append(&entries) {
+        let written = self.journal.append(&entries);
+        if let Ok(offsets) = &written {
+            shared.offsets.write().unwrap_or_else(|e| e.into_inner()).extend_from_slice(offsets);
+        }
+        if let Err(e) = written {
             // Memory is ahead of the disk: stop, answer nothing as accepted; a restart replays
             // the journal (without these entries).
             tracing::error!(error = %e, "journal write failed: the exchange stops taking orders until restarted");
