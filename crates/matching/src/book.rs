@@ -2,11 +2,19 @@
 //!
 //! Layout (see the crate docs for why):
 //! * resting orders live in a slab (`Vec<Node>` with a free list), each node in two intrusive
-//!   doubly linked lists: its price level's FIFO queue and its account's list (oldest first);
+//!   doubly linked lists: its price level's queue and its account's list, both in priority
+//!   order (oldest first; an order joins at the back, a restored one at its priority's place);
 //! * price levels live in a second slab; each side keeps a `BTreeMap<Price, level index>`
 //!   (bids read from the back, asks from the front);
 //! * an `OrderId → node` hash map (fixed hasher, point lookups only) finds an order to cancel
 //!   or reduce, and an `AccountId → list ends` map finds an account's orders.
+//!
+//! Priorities (sequence numbers) strictly increase along every queue and every account's list,
+//! which is all the order of the book depends on. They are not checked unique across queues
+//! and accounts: a restore brings its own priority, which the engine cannot tell from a wrong
+//! one, and checking it against every resting order would cost a walk of the whole book (see
+//! [`RejectReason::PriorityInUse`]); a wrong one can only collide with an order at another
+//! price and of another account, which changes no order the book keeps.
 
 use std::collections::{btree_map, BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -69,7 +77,8 @@ type FixedState = BuildHasherDefault<IdHasher>;
 struct Node {
     id: OrderId,
     remaining: u64,
-    /// The sequence number of its `Accepted` event: its time priority.
+    /// Its time priority: the sequence number of its `Accepted` event (a restored order's is
+    /// the one it was restored with, its original).
     seq: u64,
     account: AccountId,
     level: u32,
@@ -90,7 +99,7 @@ struct Level {
     side: Side,
 }
 
-/// The two ends of an account's list of resting orders (oldest first).
+/// The two ends of an account's list of resting orders (in priority order, oldest first).
 #[derive(Clone, Copy, Debug)]
 struct AccountOrders {
     head: u32,
@@ -110,7 +119,8 @@ pub struct RestingOrder {
     pub price: Price,
     /// What is left of it.
     pub remaining: Size,
-    /// The sequence number of its `Accepted` event (its time priority).
+    /// Its time priority: the sequence number of its `Accepted` event (for an order given back
+    /// by [`Command::Restore`](crate::Command::Restore), the priority it was restored with).
     pub seq: u64,
 }
 
@@ -272,7 +282,7 @@ impl OrderBook {
         })
     }
 
-    /// An account's resting orders in this book, oldest first.
+    /// An account's resting orders in this book, in priority order (oldest first).
     pub fn account_orders(&self, account: AccountId) -> impl Iterator<Item = RestingOrder> + '_ {
         let mut cur = self.accounts.get(&account).map_or(NIL, |a| a.head);
         std::iter::from_fn(move || {
@@ -552,7 +562,112 @@ impl OrderBook {
         });
     }
 
-    /// Cancels every resting order of an account, oldest first.
+    /// Gives an order `o.size` lots back at time priority `priority`
+    /// ([`Command::Restore`](crate::Command::Restore); `o` is the order as a limit order). A
+    /// resting order grows in place; an order not in the book first takes what its price
+    /// crosses (the path of a new order: [`OrderBook::take`]), then its rest enters its
+    /// level's queue and its account's list at its priority's place.
+    pub(crate) fn restore(&mut self, o: &NewOrder, priority: u64, em: &mut Emitter<'_>) {
+        let resting = match self.restore_refusal(o, priority, *em.next_seq) {
+            Ok(resting) => resting,
+            Err(reason) => {
+                em.emit(EventKind::Rejected { order: Some(o.id), account: o.account, reason });
+                return;
+            }
+        };
+        let restored = |em: &mut Emitter<'_>, size: u64, remaining: u64| {
+            em.emit(EventKind::Restored {
+                order: o.id,
+                account: o.account,
+                side: o.side,
+                price: o.price,
+                size: Size(size),
+                remaining: Size(remaining),
+                priority,
+            });
+        };
+        if let Some(n) = resting {
+            // Checked in `restore_refusal`: this does not overflow.
+            let remaining = self.nodes[n as usize].remaining + o.size.0;
+            self.nodes[n as usize].remaining = remaining;
+            self.levels[self.nodes[n as usize].level as usize].total += u128::from(o.size.0);
+            restored(em, o.size.0, remaining);
+            return;
+        }
+        let (remaining, self_trade) = self.take(o, em);
+        if remaining == 0 {
+            return;
+        }
+        if self_trade {
+            em.emit(EventKind::Cancelled {
+                order: o.id,
+                account: o.account,
+                side: o.side,
+                price: o.price,
+                remaining: Size(remaining),
+                reason: CancelReason::SelfTradeIncoming,
+            });
+            return;
+        }
+        self.insert(o.id, o.account, o.side, o.price, remaining, priority);
+        restored(em, remaining, remaining);
+    }
+
+    /// Why a restore is refused, checked in this order: size, price, priority (≥ 1, below
+    /// `next_seq`); then, for an order that rests, its owner, its side, price and priority,
+    /// and the size it would reach; for one that does not, that no resting order at its side and
+    /// price or of its account holds the priority. Otherwise the node of the resting order, if
+    /// it rests.
+    fn restore_refusal(&self, o: &NewOrder, priority: u64, next_seq: u64) -> Result<Option<u32>, RejectReason> {
+        if o.size.0 == 0 {
+            return Err(RejectReason::ZeroSize);
+        }
+        if o.price.0 == 0 {
+            return Err(RejectReason::ZeroPrice);
+        }
+        if priority == 0 || priority >= next_seq {
+            return Err(RejectReason::InvalidPriority);
+        }
+        if let Some(&n) = self.index.get(&o.id) {
+            let node = &self.nodes[n as usize];
+            if node.account != o.account {
+                return Err(RejectReason::NotOwner);
+            }
+            let level = &self.levels[node.level as usize];
+            if level.side != o.side || level.price != o.price || node.seq != priority {
+                return Err(RejectReason::RestoreMismatch);
+            }
+            if node.remaining.checked_add(o.size.0).is_none() {
+                return Err(RejectReason::SizeOverflow);
+            }
+            return Ok(Some(n));
+        }
+        let level_tail = self.side_map(o.side).get(&o.price).map_or(NIL, |&l| self.levels[l as usize].tail);
+        let account_tail = self.accounts.get(&o.account).map_or(NIL, |a| a.tail);
+        if self.insertion_point(level_tail, priority, |n| n.prev).1
+            || self.insertion_point(account_tail, priority, |n| n.acct_prev).1
+        {
+            return Err(RejectReason::PriorityInUse);
+        }
+        Ok(None)
+    }
+
+    /// Walks a list (a level's queue or an account's list, by `prev`) back from `tail` to the
+    /// last node with a priority not above `priority`: the node an order with `priority`
+    /// goes after (`NIL`: the front), and whether that node holds `priority` itself.
+    fn insertion_point(&self, tail: u32, priority: u64, prev: impl Fn(&Node) -> u32) -> (u32, bool) {
+        let mut cur = tail;
+        while cur != NIL {
+            let node = &self.nodes[cur as usize];
+            if node.seq <= priority {
+                return (cur, node.seq == priority);
+            }
+            cur = prev(node);
+        }
+        (NIL, false)
+    }
+
+    /// Cancels every resting order of an account, in priority order (oldest first).
     pub(crate) fn cancel_all(&mut self, account: AccountId, em: &mut Emitter<'_>) {
         let mut cur = self.accounts.get(&account).map_or(NIL, |a| a.head);
         while cur != NIL {
@@ -586,9 +701,10 @@ impl OrderBook {
 
     // ----- the lists -----
 
-    /// Puts an order at the back of its price level's queue and of its account's list.
-    fn rest(&mut self, id: OrderId, account: AccountId, side: Side, price: Price, size: u64, seq: u64) {
-        let l = match self.side_map(side).get(&price) {
+    /// The level of a side at a price, made (empty) if there is none.
+    #[inline]
+    fn level_at(&mut self, side: Side, price: Price) -> u32 {
+        match self.side_map(side).get(&price) {
             Some(&l) => l,
             None => {
                 let level = Level { price, total: 0, head: NIL, tail: NIL, count: 0, side };
@@ -607,7 +723,27 @@ impl OrderBook {
                 };
                 l
             }
-        };
+        }
+    }
+
+    /// Puts a node in the slab (reusing a freed one) and returns its position.
+    #[inline]
+    fn alloc(&mut self, node: Node) -> u32 {
+        if self.free_node == NIL {
+            self.nodes.push(node);
+            slab_index(self.nodes.len() - 1)
+        } else {
+            let n = self.free_node;
+            self.free_node = self.nodes[n as usize].next;
+            self.nodes[n as usize] = node;
+            n
+        }
+    }
+
+    /// Puts an order at the back of its price level's queue and of its account's list (its
+    /// priority `seq` is above every priority in both).
+    fn rest(&mut self, id: OrderId, account: AccountId, side: Side, price: Price, size: u64, seq: u64) {
+        let l = self.level_at(side, price);
         let level_tail = self.levels[l as usize].tail;
         let account_tail = self.accounts.get(&account).map_or(NIL, |a| a.tail);
         let node = Node {
@@ -621,15 +757,7 @@ impl OrderBook {
             acct_prev: account_tail,
             acct_next: NIL,
         };
-        let n = if self.free_node == NIL {
-            self.nodes.push(node);
-            slab_index(self.nodes.len() - 1)
-        } else {
-            let n = self.free_node;
-            self.free_node = self.nodes[n as usize].next;
-            self.nodes[n as usize] = node;
-            n
-        };
+        let n = self.alloc(node);
         let level = &mut self.levels[l as usize];
         if level_tail == NIL {
             level.head = n;
@@ -647,6 +775,50 @@ impl OrderBook {
             None => {
                 self.accounts.insert(account, AccountOrders { head: n, tail: n });
             }
+        }
+        self.index.insert(id, n);
+    }
+
+    /// Puts an order into its price level's queue and its account's list at the places its
+    /// priority `seq` gives (after every order with a smaller priority, before every one with
+    /// a larger), walking both back from their tails. No order in either holds `seq`.
+    fn insert(&mut self, id: OrderId, account: AccountId, side: Side, price: Price, size: u64, seq: u64) {
+        let l = self.level_at(side, price);
+        let (prev, taken) = self.insertion_point(self.levels[l as usize].tail, seq, |n| n.prev);
+        debug_assert!(!taken, "priority {seq} is in the queue");
+        let next = if prev == NIL { self.levels[l as usize].head } else { self.nodes[prev as usize].next };
+        let ends = self.accounts.get(&account).copied();
+        let (acct_prev, taken) = self.insertion_point(ends.map_or(NIL, |a| a.tail), seq, |n| n.acct_prev);
+        debug_assert!(!taken, "priority {seq} is in the account's list");
+        let acct_next = match ends {
+            _ if acct_prev != NIL => self.nodes[acct_prev as usize].acct_next,
+            Some(a) => a.head,
+            None => NIL,
+        };
+        let n = self.alloc(Node { id, remaining: size, seq, account, level: l, prev, next, acct_prev, acct_next });
+        let level = &mut self.levels[l as usize];
+        if prev == NIL {
+            level.head = n;
+        } else {
+            self.nodes[prev as usize].next = n;
+        }
+        if next == NIL {
+            level.tail = n;
+        } else {
+            self.nodes[next as usize].prev = n;
+        }
+        level.count += 1;
+        level.total += u128::from(size);
+        let a = self.accounts.entry(account).or_insert(AccountOrders { head: n, tail: n });
+        if acct_prev == NIL {
+            a.head = n;
+        } else {
+            self.nodes[acct_prev as usize].acct_next = n;
+        }
+        if acct_next == NIL {
+            a.tail = n;
+        } else {
+            self.nodes[acct_next as usize].acct_prev = n;
         }
         self.index.insert(id, n);
     }
@@ -722,8 +894,10 @@ impl OrderBook {
     }
 
     /// Reads a book written by [`OrderBook::encode`], checking everything the engine keeps
-    /// true: a valid spec, positive prices and sizes, priority order, unique ids and sequence
-    /// numbers below `next_seq`, and an uncrossed book.
+    /// true: a valid spec, positive prices and sizes, priority order (so priorities unique in
+    /// a queue), unique ids, priorities unique among an account's orders, priorities below
+    /// `next_seq`, and an uncrossed book. (Two orders at different prices and of different
+    /// accounts may share a priority, after a restore given a wrong one: see the module docs.)
     pub(crate) fn decode(market: MarketId, r: &mut Reader<'_>, next_seq: u64) -> Result<OrderBook, SnapshotError> {
         let spec =
             MarketSpec { tick: r.u128()?, lot: r.u128()?, min_size: Size(r.u64()?), stp: stp_from_code(r.u8()?)? };
@@ -756,11 +930,12 @@ impl OrderBook {
             }
         }
         let mut book = OrderBook::new(market, spec);
-        // In acceptance order every level's queue and every account's list come out as they were.
-        orders.sort_unstable_by_key(|o| o.0);
+        // In priority order every level's queue and every account's list come out as they were
+        // (orders with one priority are in different queues and lists: their order is moot).
+        orders.sort_unstable_by_key(|o| (o.0, o.2));
         for pair in orders.windows(2) {
-            if pair[0].0 == pair[1].0 {
-                return Err(SnapshotError::Invalid("two orders with one sequence number"));
+            if (pair[0].0, pair[0].2) == (pair[1].0, pair[1].2) {
+                return Err(SnapshotError::Invalid("two orders of one account with one priority"));
             }
         }
         for (seq, id, account, side, price, remaining) in orders {

@@ -50,6 +50,30 @@ pub enum Command {
         /// How many lots to take off (> 0).
         by: Size,
     },
+    /// Give an order `size` lots back at its original time priority: the exchange's answer to
+    /// a fill the L2 refused, for the counterparty of the order it cancels (see the crate docs,
+    /// "Restore"). If the order rests, it grows in place (side, price and priority must be
+    /// its own). If not, it first trades with whatever its price now crosses, as a limit
+    /// order would, and the rest re-enters its price level's queue at the place `priority`
+    /// gives it. The market's minimum size does not apply (a fill can be smaller).
+    Restore {
+        /// The market.
+        market: MarketId,
+        /// The order.
+        order: OrderId,
+        /// Its owner.
+        account: AccountId,
+        /// Its side.
+        side: Side,
+        /// Its limit price in ticks.
+        price: Price,
+        /// How many lots to give back (> 0).
+        size: Size,
+        /// Its time priority: the sequence number of its
+        /// [`EventKind::Accepted`](crate::EventKind::Accepted) (≥ 1 and below
+        /// [`Engine::next_seq`](crate::Engine::next_seq)), which it keeps.
+        priority: u64,
+    },
     /// Cancel every resting order of an account, oldest first: in one market, or in every
     /// market (ascending market id) when `market` is `None`.
     CancelAll {
@@ -65,9 +89,10 @@ impl Command {
     pub fn account(&self) -> AccountId {
         match self {
             Command::Place(o) => o.account,
-            Command::Cancel { account, .. } | Command::Reduce { account, .. } | Command::CancelAll { account, .. } => {
-                *account
-            }
+            Command::Cancel { account, .. }
+            | Command::Reduce { account, .. }
+            | Command::Restore { account, .. }
+            | Command::CancelAll { account, .. } => *account,
         }
     }
 }

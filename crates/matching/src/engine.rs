@@ -6,10 +6,10 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::book::{Emitter, OrderBook};
-use crate::command::Command;
+use crate::command::{Command, NewOrder};
 use crate::event::{Event, EventKind, RejectReason};
 use crate::snapshot::{put_u32, put_u64, put_u8, Reader, SnapshotError, MAGIC, VERSION};
-use crate::types::{GridError, MarketId, MarketSpec};
+use crate::types::{GridError, MarketId, MarketSpec, OrderType};
 
 /// Why a market could not be added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
@@ -78,7 +78,9 @@ impl Engine {
                 return;
             }
             Command::Place(o) => (o.market, Some(o.id)),
-            Command::Cancel { market, order, .. } | Command::Reduce { market, order, .. } => (market, Some(order)),
+            Command::Cancel { market, order, .. }
+            | Command::Reduce { market, order, .. }
+            | Command::Restore { market, order, .. } => (market, Some(order)),
             Command::CancelAll { market: Some(market), .. } => (market, None),
         };
         let mut em = Emitter { out, next_seq, market };
@@ -90,6 +92,11 @@ impl Engine {
             Command::Place(ref o) => book.place(o, &mut em),
             Command::Cancel { order, account, .. } => book.cancel(order, account, &mut em),
             Command::Reduce { order, account, by, .. } => book.reduce(order, account, by, &mut em),
+            Command::Restore { market, order, account, side, price, size, priority } => book.restore(
+                &NewOrder { market, id: order, account, side, price, size, order_type: OrderType::Limit },
+                priority,
+                &mut em,
+            ),
             Command::CancelAll { account, .. } => book.cancel_all(account, &mut em),
         }
     }

@@ -104,6 +104,27 @@ pub enum EventKind {
         /// The size left.
         remaining: Size,
     },
+    /// Lots were given back to an order at its time priority
+    /// ([`Command::Restore`](crate::Command::Restore)): a resting order grew in place, or an
+    /// order that was not in the book entered it at its price, at the place in the queue its
+    /// priority gives it. The last event of a restore that leaves lots in the book; the fills
+    /// (and self-trade cancellations) it caused first, if its price crossed, come before.
+    Restored {
+        /// The order.
+        order: OrderId,
+        /// Its owner.
+        account: AccountId,
+        /// Its side.
+        side: Side,
+        /// Its price.
+        price: Price,
+        /// The lots added to the book: the restored size less what traded first.
+        size: Size,
+        /// Its size in the book after the restore (`size` when it was not resting).
+        remaining: Size,
+        /// Its time priority (the command's, which is the one it keeps).
+        priority: u64,
+    },
     /// A command was refused and changed nothing.
     Rejected {
         /// The order it named (none for a cancel-all).
@@ -172,4 +193,21 @@ pub enum RejectReason {
     /// The order belongs to another account.
     #[error("the order belongs to another account")]
     NotOwner,
+    /// A restore's priority is 0 or not below the engine's next sequence number: not the
+    /// sequence number of an event that happened.
+    #[error("the priority is not a past sequence number")]
+    InvalidPriority,
+    /// A restore names an order that rests in the book with another side, price or priority:
+    /// another order with the same id, or wrong data.
+    #[error("the resting order with this id has another side, price or priority")]
+    RestoreMismatch,
+    /// A restore of an order that is not in the book names a priority that a resting order at
+    /// the same side and price, or of the same account, holds. Sequence numbers are unique,
+    /// so it cannot be the order's own, and two orders with one priority in one queue or in
+    /// one account's list would have no defined order.
+    #[error("a resting order at this price or of this account has this priority")]
+    PriorityInUse,
+    /// A restore would take a resting order's size beyond `u64::MAX` lots.
+    #[error("the order's size would overflow")]
+    SizeOverflow,
 }

@@ -17,7 +17,10 @@
 //! * The [`Engine`] is a state machine. [`Engine::execute`] applies one [`Command`] and
 //!   appends the [`Event`]s it caused, in the order they happened, each with the next number
 //!   of one global sequence (1, 2, 3, … across all markets). **Time priority is the input
-//!   order**: an order's priority is the sequence number of its [`EventKind::Accepted`].
+//!   order**: an order's priority is the sequence number of its [`EventKind::Accepted`]. It
+//!   keeps it for life, also when [`Command::Restore`] gives it size back after it left the
+//!   book: every queue and every account's list is in priority order, which is then not
+//!   always the order in which the orders entered the book.
 //!
 //! # The flow of a command
 //!
@@ -48,8 +51,54 @@
 //! remaining size or more cancels it. A larger size or another price is a cancel and a new
 //! order (which queues at the back): the engine has no "modify" that could jump the queue.
 //!
-//! **Cancel-all** ([`Command::CancelAll`]): every resting order of the account, oldest first,
-//! in one market or in every market (ascending market id).
+//! **Cancel-all** ([`Command::CancelAll`]): every resting order of the account, oldest first
+//! (in priority order), in one market or in every market (ascending market id).
+//!
+//! **Restore** ([`Command::Restore`]: order, account, side, price, size, priority) gives an
+//! order `size` lots back at its original time priority. The exchange settles each fill on
+//! the L2 after the fact; when the L2 refuses one (one side no longer has the funds), the
+//! exchange cancels the offending order and restores its counterparty, which is either still
+//! resting with less or gone (filled, or the unfilled rest of an incoming order was cancelled).
+//! The engine takes the order as a limit order (it does not know the original type; the
+//! exchange restores only orders that would rest: limit and post-only).
+//! 1. Checks, in this order: the market exists, the size is not zero, the price is not zero,
+//!    the priority is a past sequence number (≥ 1, below [`Engine::next_seq`],
+//!    [`RejectReason::InvalidPriority`]). If an order with the id rests: it is the same
+//!    account's ([`RejectReason::NotOwner`]) and has the same side, price and priority
+//!    ([`RejectReason::RestoreMismatch`]: another order that reuses the id, or wrong data), and
+//!    its size does not overflow ([`RejectReason::SizeOverflow`]). If none rests: no resting
+//!    order at the same side and price, or of the same account, holds the priority
+//!    ([`RejectReason::PriorityInUse`]: it cannot be this order's, and the queue or the
+//!    account's list would have two orders with one priority). Beyond that the engine cannot
+//!    tell a wrong priority from the order's own: one held only by orders at other prices and
+//!    of other accounts is taken (it changes no order the book keeps; snapshots read it
+//!    back). The market's minimum size does not apply (a fill can be smaller). A failure
+//!    emits one [`EventKind::Rejected`] and changes nothing.
+//! 2. An order that rests grows by `size` in place and keeps its place in the queue: one
+//!    [`EventKind::Restored`] (`size` added, `remaining` after). Its price cannot cross: it
+//!    rests in an uncrossed book.
+//! 3. An order that does not rest may now cross: orders placed since may rest at prices it
+//!    trades with. It first matches exactly as a new limit order would (step 4 of Place, the
+//!    same code: the resting orders' prices, best first, self-trade prevention by the
+//!    market's policy), as the taker of its [`EventKind::Fill`]s although it is older than
+//!    its makers (it is the order that arrives). There is no [`EventKind::Accepted`]: the
+//!    order was accepted long ago. (So a restored post-only order that now crosses takes
+//!    liquidity; an exchange that wants otherwise cancels instead of restoring.)
+//! 4. Its rest, if any: if self-trade prevention stopped it, it is cancelled
+//!    ([`CancelReason::SelfTradeIncoming`]); else it enters its price level's queue at the
+//!    place its priority gives (after every order there with a smaller priority, before every
+//!    one with a larger), in its account's list likewise, with that priority, and
+//!    [`EventKind::Restored`] follows (`size` = `remaining` = the lots that entered). A restore
+//!    that trades all its size ends with its last fill (`taker_remaining` 0), like an order.
+//!
+//! So a restore's events are: one rejection; or one `Restored` (in place); or the fills and
+//! self-trade cancellations of step 3, then one `Restored` or one `Cancelled` of its rest
+//! (or nothing after a fill that leaves it 0). The size given back is the sum of its fills
+//! plus the lots that entered the book (or were cancelled). Afterwards the order is an order
+//! like any other: the snapshot, the queries and later matching treat it exactly as an order
+//! accepted at its priority that never left the book. Cost: a walk back from the tail of its
+//! price level's queue and of its account's list to its place (O(orders behind it)), plus
+//! matching; nothing is added to the other commands.
 //!
 //! # Order types ([`OrderType`])
 //!
@@ -93,7 +142,8 @@
 //! (sizes `u64`, level totals `u128`, which cannot overflow); the two hash maps (order id →
 //! node, account → list) use a fixed hasher and serve point lookups only, never iteration;
 //! everything the output walks (price levels, queues, an account's orders) is ordered by
-//! price and input order. Slab positions (reused after frees) never reach the output.
+//! price and priority (input order, or the priority a restore gave back). Slab positions
+//! (reused after frees) never reach the output.
 //! [`Engine::snapshot`] writes the whole state in a canonical layout ([`snapshot`]), so two
 //! engines that saw the same commands have equal snapshots and [`Engine::digest`]s (SHA-256);
 //! [`Engine::from_snapshot`] reads one back into an engine that continues identically.
@@ -101,10 +151,11 @@
 //! # Data structures
 //!
 //! Per book: resting orders in a slab (a `Vec` of 48-byte nodes with a free list), each node in
-//! two intrusive doubly linked lists — its price level's FIFO queue and its account's list — so
-//! a cancel, a fill that empties an order and a reduction are O(1) after the id lookup;
-//! price levels in a second slab with per-side `BTreeMap<Price, level>` (O(log levels) to find
-//! the best price, to add or drop a level); `OrderId → node` and `AccountId → list` hash maps.
+//! two intrusive doubly linked lists — its price level's queue and its account's list, both in
+//! priority order — so a cancel, a fill that empties an order and a reduction are O(1) after
+//! the id lookup (a restore walks back from the tails to its priority's place); price levels
+//! in a second slab with per-side `BTreeMap<Price, level>` (O(log levels) to find the best
+//! price, to add or drop a level); `OrderId → node` and `AccountId → list` hash maps.
 //! [`Engine::reserve`] preallocates a book's slab and index so that it never pauses to grow.
 //! Queries: best bid/ask, depth at N levels (price, total size, order count), an order and its
 //! remaining size, a side's orders in priority order, an account's orders, memory use.
@@ -115,7 +166,9 @@
 //! Mapping signed `Order`s (account, sub-account, slot, order nonce, price, amount, fee ratios)
 //! onto [`NewOrder`]s and the slot rules (one live order per slot, a new nonce replaces);
 //! funding checks (committed amounts of open orders against the L2 balance); turning fills into
-//! `OrderMatching` transactions; journaling every command before acknowledging it (the journal
+//! `OrderMatching` transactions; when the L2 refuses one, cancelling the offending order and
+//! restoring its counterparty with the priority of its `Accepted` event (which the exchange
+//! keeps: the engine forgets an order once it leaves the book); journaling every command before acknowledging it (the journal
 //! replayed through this engine rebuilds the book; [`Engine::digest`] checks it); market data.
 
 mod book;

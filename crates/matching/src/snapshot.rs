@@ -5,7 +5,9 @@
 //! (u128), lot (u128), minimum size (u64), self-trade policy (u8: 0 cancel resting, 1 cancel
 //! incoming, 2 cancel both), then the bids and then the asks, each as a count (u64) of orders
 //! followed by the orders in priority order (best price first, oldest first within a price):
-//! price (u64), id (u64), account (u32), remaining size (u64), acceptance sequence (u64).
+//! price (u64), id (u64), account (u32), remaining size (u64), priority (u64: the sequence
+//! number of its acceptance, kept by a restore, so not always increasing in the order the
+//! orders entered the book).
 
 use thiserror::Error;
 

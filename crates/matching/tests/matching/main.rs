@@ -14,6 +14,7 @@ mod determinism;
 mod model;
 mod orders;
 mod reference;
+mod restore;
 mod stp;
 
 use zklink_matching::{

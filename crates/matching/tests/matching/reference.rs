@@ -241,6 +241,83 @@ impl RefBook {
         });
     }
 
+    /// A restore: the checks in the documented order, then growth in place, or matching as a
+    /// limit order and the rest pushed with its old priority (the sort by priority puts it in
+    /// its place).
+    fn restore(&mut self, o: &NewOrder, priority: u64, out: &mut Out<'_>) {
+        let resting = self.position(o.id);
+        let reject = if o.size.0 == 0 {
+            Some(RejectReason::ZeroSize)
+        } else if o.price.0 == 0 {
+            Some(RejectReason::ZeroPrice)
+        } else if priority == 0 || priority >= *out.next_seq {
+            Some(RejectReason::InvalidPriority)
+        } else if let Some(i) = resting {
+            let r = self.orders[i];
+            if r.account != o.account {
+                Some(RejectReason::NotOwner)
+            } else if (r.side, r.price, r.seq) != (o.side, o.price, priority) {
+                Some(RejectReason::RestoreMismatch)
+            } else if r.remaining.0.checked_add(o.size.0).is_none() {
+                Some(RejectReason::SizeOverflow)
+            } else {
+                None
+            }
+        } else if self
+            .orders
+            .iter()
+            .any(|r| r.seq == priority && (r.account == o.account || (r.side, r.price) == (o.side, o.price)))
+        {
+            Some(RejectReason::PriorityInUse)
+        } else {
+            None
+        };
+        if let Some(reason) = reject {
+            out.emit(EventKind::Rejected { order: Some(o.id), account: o.account, reason });
+            return;
+        }
+        let restored = |out: &mut Out<'_>, size: u64, remaining: u64| {
+            out.emit(EventKind::Restored {
+                order: o.id,
+                account: o.account,
+                side: o.side,
+                price: o.price,
+                size: Size(size),
+                remaining: Size(remaining),
+                priority,
+            });
+        };
+        if let Some(i) = resting {
+            self.orders[i].remaining.0 += o.size.0;
+            restored(out, o.size.0, self.orders[i].remaining.0);
+            return;
+        }
+        let (remaining, stopped) = self.take(o, out);
+        if remaining == 0 {
+            return;
+        }
+        if stopped {
+            out.emit(EventKind::Cancelled {
+                order: o.id,
+                account: o.account,
+                side: o.side,
+                price: o.price,
+                remaining: Size(remaining),
+                reason: CancelReason::SelfTradeIncoming,
+            });
+            return;
+        }
+        self.orders.push(RestingOrder {
+            id: o.id,
+            account: o.account,
+            side: o.side,
+            price: o.price,
+            remaining: Size(remaining),
+            seq: priority,
+        });
+        restored(out, remaining, remaining);
+    }
+
     fn cancel_all(&mut self, account: AccountId, out: &mut Out<'_>) {
         let mut mine: Vec<RestingOrder> = self.orders.iter().filter(|o| o.account == account).copied().collect();
         mine.sort_by_key(|o| o.seq);
@@ -279,7 +356,9 @@ impl RefEngine {
                 return events;
             }
             Command::Place(o) => (o.market, Some(o.id)),
-            Command::Cancel { market, order, .. } | Command::Reduce { market, order, .. } => (market, Some(order)),
+            Command::Cancel { market, order, .. }
+            | Command::Reduce { market, order, .. }
+            | Command::Restore { market, order, .. } => (market, Some(order)),
             Command::CancelAll { market: Some(market), .. } => (market, None),
         };
         let mut out = Out { events: &mut events, next_seq, market };
@@ -291,6 +370,11 @@ impl RefEngine {
             Command::Place(ref o) => book.place(o, &mut out),
             Command::Cancel { order, account, .. } => book.cancel(order, account, &mut out),
             Command::Reduce { order, account, by, .. } => book.reduce(order, account, by, &mut out),
+            Command::Restore { market, order, account, side, price, size, priority } => book.restore(
+                &NewOrder { market, id: order, account, side, price, size, order_type: OrderType::Limit },
+                priority,
+                &mut out,
+            ),
             Command::CancelAll { account, .. } => book.cancel_all(account, &mut out),
         }
         events
@@ -301,7 +385,7 @@ impl RefEngine {
         self.markets[&market].sorted(side)
     }
 
-    /// An account's resting orders in a market, oldest first.
+    /// An account's resting orders in a market, in priority order.
     pub fn account_orders(&self, market: MarketId, account: AccountId) -> Vec<RestingOrder> {
         let mut v: Vec<RestingOrder> =
             self.markets[&market].orders.iter().filter(|o| o.account == account).copied().collect();
