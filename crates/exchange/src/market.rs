@@ -45,7 +45,9 @@ pub struct Market {
     /// The quote token.
     pub quote: TokenId,
     /// Grid in raw units (price: 18-decimal quote per base; size: base L2 units), minimum in
-    /// lots, self-trade policy.
+    /// lots, self-trade policy. (Written with decimal strings: the journal's tagged entries
+    /// cannot carry 128-bit numbers.)
+    #[serde(with = "spec_serde")]
     pub spec: MarketSpec,
     /// Least maker fee ratio an order must sign.
     pub maker_fee_ratio: u8,
@@ -150,4 +152,29 @@ pub fn resolve_all(configs: &[MarketConfig], network: &Network) -> Result<Vec<Ma
         out.push(c.resolve(network)?);
     }
     Ok(out)
+}
+
+mod spec_serde {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use zklink_matching::{MarketSpec, Size, StpPolicy};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Wire {
+        #[serde(with = "zklink_types::serde_str")]
+        tick: u128,
+        #[serde(with = "zklink_types::serde_str")]
+        lot: u128,
+        min_size: u64,
+        stp: StpPolicy,
+    }
+
+    pub(super) fn serialize<S: Serializer>(s: &MarketSpec, ser: S) -> Result<S::Ok, S::Error> {
+        Wire { tick: s.tick, lot: s.lot, min_size: s.min_size.0, stp: s.stp }.serialize(ser)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<MarketSpec, D::Error> {
+        let w = Wire::deserialize(de)?;
+        Ok(MarketSpec::new(w.tick, w.lot, Size(w.min_size)).with_stp(w.stp))
+    }
 }

@@ -1,0 +1,88 @@
+//! zklink-exchange's tests, one binary: the deterministic venue (matching signed orders, slot
+//! replacement, refusals and restores, replay) and the journal.
+
+mod journal;
+mod venue;
+
+use zklink_crypto::eddsa::PrivateKey;
+use zklink_exchange::{Entry, Input, Market, MarketConfig, Venue};
+use zklink_matching::{MarketId, OrderType};
+use zklink_types::test_utils::{typed, E18};
+use zklink_types::{AccountId, Network, Nonce, Order, OrderNonce, Price, SlotId, SubAccountId, TxSignature};
+
+/// ETH/USD-like market 1 on `Network::dev`: WETH for USD, tick 0.01, lot 0.001, minimum 0.01,
+/// fee ratios 10/20.
+pub fn market() -> Market {
+    MarketConfig {
+        id: 1,
+        base: "WETH".into(),
+        quote: "USD".into(),
+        tick: "0.01".into(),
+        lot: "0.001".into(),
+        min_size: "0.01".into(),
+        maker_fee_ratio: 10,
+        taker_fee_ratio: 20,
+        stp: Default::default(),
+    }
+    .resolve(&Network::dev(1))
+    .expect("valid market")
+}
+
+/// A venue journal under construction: entries with consecutive indexes and times.
+pub struct Script {
+    /// What was journaled.
+    pub entries: Vec<Entry>,
+    /// The venue after them.
+    pub venue: Venue,
+}
+
+impl Script {
+    /// Genesis (submitter 9, sub-account 0, first nonce 5) and market 1.
+    pub fn new() -> Script {
+        let mut s = Script { entries: Vec::new(), venue: Venue::new() };
+        s.push(Input::Genesis { submitter: AccountId(9), sub_account: SubAccountId(0), first_nonce: Nonce(5) });
+        s.push(Input::ListMarket(market()));
+        s
+    }
+
+    /// Applies and records an input.
+    pub fn push(&mut self, input: Input) -> zklink_exchange::venue::Applied {
+        let e = Entry { index: self.venue.last_index() + 1, time_ms: 1_700_000_000_000 + self.entries.len() as u64 * 1000, input };
+        let a = self.venue.apply(&e).expect("applies");
+        self.entries.push(e);
+        a
+    }
+
+    /// Places `order` as a limit order on market 1.
+    pub fn place(&mut self, order: Order) -> zklink_exchange::venue::Applied {
+        self.push(Input::Place { market: MarketId(1), order_type: OrderType::Limit, order })
+    }
+}
+
+/// The L2 key of test account `id`.
+pub fn key(id: u32) -> PrivateKey {
+    let mut b = [7u8; 32];
+    b[..4].copy_from_slice(&id.to_be_bytes());
+    PrivateKey::from_bytes(b)
+}
+
+/// A signed order of account `id` in `slot` with `nonce`: `amount` WETH (in thousandths) at
+/// `price` USD (in cents).
+pub fn order(id: u32, slot: u16, nonce: u32, is_sell: bool, milli: u128, cents: u128) -> Order {
+    Order {
+        account_id: AccountId(id),
+        sub_account_id: SubAccountId(0),
+        slot_id: SlotId(slot),
+        nonce: OrderNonce(nonce),
+        base_token: typed::WETH,
+        quote_token: typed::USD,
+        amount: milli * E18 / 1000,
+        price: Price(cents * E18 / 100),
+        is_sell,
+        maker_fee_ratio: 10,
+        taker_fee_ratio: 20,
+        signature: TxSignature::default(),
+    }
+    .sign(&key(id))
+    .expect("packable")
+}
