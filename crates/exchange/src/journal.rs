@@ -116,7 +116,8 @@ impl Journal {
             let at = self.buf.len();
             offsets.push(self.end + at as u64);
             self.buf.extend_from_slice(&[0; HEADER]);
-            serde_json::to_writer(&mut self.buf, e).map_err(|source| JournalIoError::Encode { index: e.index, source })?;
+            serde_json::to_writer(&mut self.buf, e)
+                .map_err(|source| JournalIoError::Encode { index: e.index, source })?;
             let payload_len = self.buf.len() - at - HEADER;
             let crc = crc32fast::hash(&self.buf[at + HEADER..]);
             self.buf[at..at + 4].copy_from_slice(&(payload_len as u32).to_le_bytes());

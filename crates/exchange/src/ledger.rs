@@ -46,7 +46,8 @@ impl SlotState {
     pub fn after_fill(self, order: &Order, base: u128) -> SlotState {
         let available = if self.residue != 0 && order.nonce == self.nonce {
             self.residue
-        } else if (self.residue != 0 && order.nonce.0 == self.nonce.0 + 1) || (self.residue == 0 && order.nonce == self.nonce)
+        } else if (self.residue != 0 && order.nonce.0 == self.nonce.0 + 1)
+            || (self.residue == 0 && order.nonce == self.nonce)
         {
             order.amount
         } else {
@@ -137,7 +138,10 @@ impl Ledger {
             a.balances.insert(TokenId(b.token), b.amount.parse().unwrap_or(0));
         }
         for s in view.orders.iter().filter(|s| s.sub_account == self.sub.0) {
-            a.slots.insert(SlotId(s.slot), SlotState { nonce: OrderNonce(s.nonce), residue: s.residue.parse().unwrap_or(0) });
+            a.slots.insert(
+                SlotId(s.slot),
+                SlotState { nonce: OrderNonce(s.nonce), residue: s.residue.parse().unwrap_or(0) },
+            );
         }
         self.accounts.insert(id, a);
         let pending: Vec<FillRecord> = venue.fills_after(watermark).filter(|f| f.refused.is_none()).cloned().collect();

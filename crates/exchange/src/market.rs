@@ -115,7 +115,8 @@ impl MarketConfig {
                 Some(v) => Ok(v),
             }
         };
-        let (tick, lot, min) = (field("tick", &self.tick)?, field("lot", &self.lot)?, field("minSize", &self.min_size)?);
+        let (tick, lot, min) =
+            (field("tick", &self.tick)?, field("lot", &self.lot)?, field("minSize", &self.min_size)?);
         if !min.is_multiple_of(lot) {
             return Err(MarketError::Field {
                 market: self.id,

@@ -149,7 +149,9 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
                 .map(|r| match r {
                     Some(Ok(v)) => PlaceResult::Ok(Box::new(v)),
                     Some(Err(e)) => PlaceResult::Error { code: e.code(), message: e.to_string() },
-                    None => PlaceResult::Error { code: codes::UNAVAILABLE, message: "the placement task failed".into() },
+                    None => {
+                        PlaceResult::Error { code: codes::UNAVAILABLE, message: "the placement task failed".into() }
+                    }
                 })
                 .collect::<Vec<_>>(),
         )
@@ -227,8 +229,9 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
         let market: u32 = seq.next().map_err(|e| invalid(expected, e))?;
         let interval: String = seq.next().map_err(|e| invalid(expected, e))?;
         let limit: Option<usize> = seq.optional_next().map_err(|e| invalid(expected, e))?;
-        let ms = interval_ms(&interval)
-            .ok_or_else(|| error(codes::INVALID_PARAMS, format!("expected {expected}: unknown interval {interval:?}")))?;
+        let ms = interval_ms(&interval).ok_or_else(|| {
+            error(codes::INVALID_PARAMS, format!("expected {expected}: unknown interval {interval:?}"))
+        })?;
         candles(&ex.venue(), MarketId(market), ms, limit.unwrap_or(500)).ok_or_else(|| unknown_market(market))
     }));
     ok(m.register_method("exchange_journal", |params: Params, ex, _| {

@@ -86,7 +86,7 @@ pub enum Published {
 #[derive(Debug)]
 pub enum PlaceReply {
     /// Placed (with its state right after) or refused.
-    Done(Result<OrderView, PlaceError>),
+    Done(Result<Box<OrderView>, PlaceError>),
     /// Read the account from the node and ask again.
     Refresh,
 }
@@ -104,9 +104,26 @@ pub enum CancelReply {
 pub type Fresh = (Option<AccountView>, u64);
 
 enum Request {
-    Place { market: MarketId, order_type: OrderType, order: Order, signer: PubKeyHash, fresh: Option<Fresh>, reply: oneshot::Sender<PlaceReply> },
-    Cancel { req: CancelRequest, signer: PubKeyHash, fresh: Option<Fresh>, reply: oneshot::Sender<CancelReply> },
-    CancelAll { req: CancelAllRequest, signer: PubKeyHash, fresh: Option<Fresh>, reply: oneshot::Sender<CancelReply> },
+    Place {
+        market: MarketId,
+        order_type: OrderType,
+        order: Order,
+        signer: PubKeyHash,
+        fresh: Option<Fresh>,
+        reply: oneshot::Sender<PlaceReply>,
+    },
+    Cancel {
+        req: CancelRequest,
+        signer: PubKeyHash,
+        fresh: Option<Fresh>,
+        reply: oneshot::Sender<CancelReply>,
+    },
+    CancelAll {
+        req: CancelAllRequest,
+        signer: PubKeyHash,
+        fresh: Option<Fresh>,
+        reply: oneshot::Sender<CancelReply>,
+    },
     Settler(SettlerEvent),
 }
 
@@ -295,7 +312,10 @@ impl Exchange {
 
     async fn read(&self, account: AccountId) -> Result<Fresh, String> {
         let (reply, rx) = oneshot::channel();
-        self.shared.settler.send(SettlerRequest::Read { account, reply }).map_err(|_| "the settler stopped".to_string())?;
+        self.shared
+            .settler
+            .send(SettlerRequest::Read { account, reply })
+            .map_err(|_| "the settler stopped".to_string())?;
         rx.await.map_err(|_| "the settler stopped".to_string())?
     }
 
@@ -310,7 +330,7 @@ impl Exchange {
             let req = Request::Place { market, order_type, order: order.clone(), signer, fresh: fresh.take(), reply };
             self.shared.requests.send(req).map_err(|_| unavailable())?;
             match rx.await.map_err(|_| unavailable())? {
-                PlaceReply::Done(r) => return r,
+                PlaceReply::Done(r) => return r.map(|v| *v),
                 PlaceReply::Refresh => fresh = Some(self.read(account).await.map_err(PlaceError::Unavailable)?),
             }
         }
@@ -415,7 +435,7 @@ impl Sequencer {
         }
     }
 
-    fn fail_all(&self, group: Vec<Request>) {
+    fn fail_all(group: Vec<Request>) {
         for r in group {
             match r {
                 Request::Place { reply, .. } => {
@@ -433,7 +453,7 @@ impl Sequencer {
     /// answer and publish.
     fn group(&mut self, group: Vec<Request>) {
         if self.shared.failed.load(Ordering::Acquire) {
-            return self.fail_all(group);
+            return Self::fail_all(group);
         }
         let shared = self.shared.clone();
         let mut venue = shared.venue.write().unwrap_or_else(|e| e.into_inner());
@@ -462,7 +482,13 @@ impl Sequencer {
                         }
                         Ok(Ok(())) => {}
                     }
-                    let a = apply_input(&mut venue, &mut self.ledger, now, Input::Place { market, order_type, order }, &mut entries);
+                    let a = apply_input(
+                        &mut venue,
+                        &mut self.ledger,
+                        now,
+                        Input::Place { market, order_type, order },
+                        &mut entries,
+                    );
                     let result = match &a.place_error {
                         Some(e) if a.orders.is_empty() => Err(e.clone()),
                         Some(e) if *e == PlaceError::FillOrKill => Err(e.clone()),
@@ -511,7 +537,10 @@ impl Sequencer {
                         let reason = if last.is_some_and(|l| req.time_ms <= l) {
                             "it is not later than the account's previous cancel-all".to_string()
                         } else {
-                            format!("it is more than {} s from the venue's clock ({now} ms)", CANCEL_ALL_WINDOW_MS / 1000)
+                            format!(
+                                "it is more than {} s from the venue's clock ({now} ms)",
+                                CANCEL_ALL_WINDOW_MS / 1000
+                            )
                         };
                         let _ = reply.send(CancelReply::Done(Err(CancelError::Stale { time_ms: req.time_ms, reason })));
                         continue;
@@ -525,7 +554,13 @@ impl Sequencer {
                     shared.settled_upto.fetch_max(upto, Ordering::AcqRel);
                 }
                 Request::Settler(SettlerEvent::Refused { seq, offender, reason, done }) => {
-                    let a = apply_input(&mut venue, &mut self.ledger, now, Input::SettlementRefused { fill: seq, offender, reason }, &mut entries);
+                    let a = apply_input(
+                        &mut venue,
+                        &mut self.ledger,
+                        now,
+                        Input::SettlementRefused { fill: seq, offender, reason },
+                        &mut entries,
+                    );
                     if let Some(f) = a.voided.and_then(|s| venue.fill(s)) {
                         self.ledger.on_refused(&venue, f);
                     }
@@ -561,7 +596,9 @@ impl Sequencer {
         for w in waiting {
             match w {
                 Pending::Place(r, result) => {
-                    let v = result.and_then(|id| view(id).ok_or_else(|| PlaceError::Unavailable("no order".into())));
+                    let v = result.and_then(|id| {
+                        view(id).map(Box::new).ok_or_else(|| PlaceError::Unavailable("no order".into()))
+                    });
                     let _ = r.send(PlaceReply::Done(v));
                 }
                 Pending::Cancel(r, result) => {

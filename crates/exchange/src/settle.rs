@@ -18,9 +18,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use zklink_crypto::eddsa::PrivateKey;
 use zklink_types::api::AccountView;
-use zklink_types::{
-    AccountId, FillSettlement, L2Tx, Nonce, Order, OrderMatching, SubAccountId, TokenId, TxSignature,
-};
+use zklink_types::{AccountId, FillSettlement, L2Tx, Nonce, Order, OrderMatching, SubAccountId, TokenId, TxSignature};
 
 use crate::input::Offender;
 use crate::ledger::SlotState;
@@ -134,9 +132,11 @@ pub fn fault(order: &Order, view: Option<&AccountView>, sub: SubAccountId, gives
         .find(|s| s.sub_account == sub.0 && s.slot == order.slot_id.0)
         .map(|s| SlotState { nonce: zklink_types::OrderNonce(s.nonce), residue: s.residue.parse().unwrap_or(0) })
         .unwrap_or_default();
-    let fits = (slot.residue != 0 && order.nonce == slot.nonce && slot.residue >= base)
-        || (slot.residue != 0 && order.nonce.0 == slot.nonce.0 + 1)
-        || (slot.residue == 0 && order.nonce == slot.nonce);
+    let fits = if slot.residue == 0 {
+        order.nonce == slot.nonce
+    } else {
+        (order.nonce == slot.nonce && slot.residue >= base) || order.nonce.0 == slot.nonce.0 + 1
+    };
     if !fits {
         return Some(format!(
             "account {}'s slot {} now holds order nonce {} with {} unfilled; the order has nonce {}",

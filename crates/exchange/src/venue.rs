@@ -605,7 +605,12 @@ impl Venue {
         if let Some(o) = self.orders.get_mut(&bad_id) {
             if o.status == OrderStatus::Open {
                 let (m, acc) = (o.market, o.order.account_id);
-                self.run(entry, Command::Cancel { market: m, order: bad_id, account: engine_account(acc) }, Some(&why), out);
+                self.run(
+                    entry,
+                    Command::Cancel { market: m, order: bad_id, account: engine_account(acc) },
+                    Some(&why),
+                    out,
+                );
             } else if o.status == OrderStatus::Filled {
                 o.status = OrderStatus::Cancelled;
                 o.reason = Some(why.clone());
@@ -652,7 +657,8 @@ impl Venue {
                     o.priority = ev.seq;
                 }
             }
-            EventKind::Rested { order, side, price, size, .. } | EventKind::Restored { order, side, price, remaining: size, .. } => {
+            EventKind::Rested { order, side, price, size, .. }
+            | EventKind::Restored { order, side, price, remaining: size, .. } => {
                 if let Some(o) = self.orders.get_mut(&order) {
                     o.remaining = size;
                     o.status = OrderStatus::Open;
@@ -662,7 +668,7 @@ impl Venue {
                     self.open_by_account.entry(acc).or_default().insert(order);
                     out.changed.insert(order);
                 }
-                self.level_changed(market, side, price, out);
+                Self::level_changed(market, side, price, out);
             }
             EventKind::Fill(f) => self.on_fill(entry, ev.seq, market, &f, out),
             EventKind::Cancelled { order, side, price, reason, .. } => {
@@ -675,7 +681,7 @@ impl Venue {
                 }
                 self.unlist(order);
                 if reason.removes_from_book() {
-                    self.level_changed(market, side, price, out);
+                    Self::level_changed(market, side, price, out);
                 }
             }
             EventKind::Reduced { order, side, price, remaining, .. } => {
@@ -683,7 +689,7 @@ impl Venue {
                     o.remaining = remaining;
                     out.changed.insert(order);
                 }
-                self.level_changed(market, side, price, out);
+                Self::level_changed(market, side, price, out);
             }
             EventKind::Rejected { reason, .. } => {
                 out.place_error = Some(self.reject_error(market, reason));
@@ -696,7 +702,9 @@ impl Venue {
         let lot = self.markets.get(&market).map_or(1, |m| m.market.spec.lot);
         match reason {
             RejectReason::UnknownMarket => PlaceError::UnknownMarket(market.0),
-            RejectReason::PostOnlyWouldCross { best } => PlaceError::PostOnlyWouldCross { best: price_text(tick, best) },
+            RejectReason::PostOnlyWouldCross { best } => {
+                PlaceError::PostOnlyWouldCross { best: price_text(tick, best) }
+            }
             RejectReason::BelowMinSize { min } => PlaceError::BelowMinimum {
                 amount: "the order".into(),
                 min: format_units(lot.saturating_mul(u128::from(min.0)), 18),
@@ -769,7 +777,7 @@ impl Venue {
                 self.unlist(id);
             }
         }
-        self.level_changed(market, maker_side, f.price, out);
+        Self::level_changed(market, maker_side, f.price, out);
     }
 
     /// The order left the book: free its slot and its account's open set.
@@ -784,7 +792,7 @@ impl Venue {
         }
     }
 
-    fn level_changed(&mut self, market: MarketId, side: Side, price: Price, out: &mut Applied) {
+    fn level_changed(market: MarketId, side: Side, price: Price, out: &mut Applied) {
         out.levels.insert((market, side, price));
     }
 }

@@ -10,7 +10,7 @@ use crate::{order, Script};
 fn entries_survive_reopening_and_a_torn_last_frame_is_cut() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.bin");
-    let mut s = Script::new();
+    let mut s = Script::start();
     s.place(order(1, 1, 0, true, 100, 300_000));
     s.place(order(2, 1, 0, false, 100, 300_000));
     let (mut j, none, _) = Journal::open(&path).unwrap();

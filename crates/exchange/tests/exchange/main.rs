@@ -38,7 +38,7 @@ pub struct Script {
 
 impl Script {
     /// Genesis (submitter 9, sub-account 0, first nonce 5) and market 1.
-    pub fn new() -> Script {
+    pub fn start() -> Script {
         let mut s = Script { entries: Vec::new(), venue: Venue::new() };
         s.push(Input::Genesis { submitter: AccountId(9), sub_account: SubAccountId(0), first_nonce: Nonce(5) });
         s.push(Input::ListMarket(market()));
@@ -47,7 +47,11 @@ impl Script {
 
     /// Applies and records an input.
     pub fn push(&mut self, input: Input) -> zklink_exchange::venue::Applied {
-        let e = Entry { index: self.venue.last_index() + 1, time_ms: 1_700_000_000_000 + self.entries.len() as u64 * 1000, input };
+        let e = Entry {
+            index: self.venue.last_index() + 1,
+            time_ms: 1_700_000_000_000 + self.entries.len() as u64 * 1000,
+            input,
+        };
         let a = self.venue.apply(&e).expect("applies");
         self.entries.push(e);
         a

@@ -11,7 +11,7 @@ use crate::{key, order, Script};
 
 #[test]
 fn a_crossing_order_fills_at_the_makers_signed_price_with_settlement_nonces_in_sequence() {
-    let mut s = Script::new();
+    let mut s = Script::start();
     s.place(order(1, 1, 0, true, 100, 300_000)); // sell 0.1 at 3000
     s.place(order(2, 1, 0, true, 100, 300_100)); // sell 0.1 at 3001
     let a = s.place(order(3, 1, 0, false, 150, 300_200)); // buy 0.15 up to 3002
@@ -30,7 +30,7 @@ fn a_crossing_order_fills_at_the_makers_signed_price_with_settlement_nonces_in_s
 
 #[test]
 fn off_grid_below_minimum_and_replayed_orders_are_refused_with_what_was_expected() {
-    let mut s = Script::new();
+    let mut s = Script::start();
     let off_tick = order(1, 1, 0, true, 100, 1); // 0.01 is the tick: fine; use 0.001 below
     assert!(s.place(off_tick).place_error.is_none());
     let mut o = order(1, 2, 0, true, 100, 300_000);
@@ -47,7 +47,7 @@ fn off_grid_below_minimum_and_replayed_orders_are_refused_with_what_was_expected
 
 #[test]
 fn a_new_order_in_a_live_slot_replaces_the_old_one() {
-    let mut s = Script::new();
+    let mut s = Script::start();
     s.place(order(1, 1, 0, false, 100, 290_000));
     let a = s.place(order(1, 1, 0, false, 100, 295_000));
     assert!(a.place_error.is_none());
@@ -60,7 +60,7 @@ fn a_new_order_in_a_live_slot_replaces_the_old_one() {
 
 #[test]
 fn only_the_owner_cancels_and_a_cancelled_order_cannot_be_placed_again() {
-    let mut s = Script::new();
+    let mut s = Script::start();
     let o = order(1, 1, 0, true, 100, 300_000);
     let hash = OrderHash::of(&o).unwrap();
     s.place(o.clone());
@@ -76,7 +76,7 @@ fn only_the_owner_cancels_and_a_cancelled_order_cannot_be_placed_again() {
 
 #[test]
 fn a_refused_fill_cancels_the_offender_and_gives_the_counterparty_its_size_back_at_its_priority() {
-    let mut s = Script::new();
+    let mut s = Script::start();
     s.place(order(1, 1, 0, true, 100, 300_000)); // maker A: sell 0.1 at 3000 (id 3)
     s.place(order(2, 1, 0, true, 100, 300_000)); // maker B behind it (id 4)
     let a = s.place(order(3, 1, 0, false, 100, 300_000)); // taker buys 0.1: fills A
@@ -100,7 +100,7 @@ fn a_refused_fill_cancels_the_offender_and_gives_the_counterparty_its_size_back_
 
 #[test]
 fn replaying_the_journal_rebuilds_the_venue_byte_for_byte() {
-    let mut s = Script::new();
+    let mut s = Script::start();
     for i in 0..40u32 {
         let sell = i % 3 == 0;
         let price = 300_000 + u128::from(i % 7) * 100;
