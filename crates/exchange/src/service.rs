@@ -310,13 +310,10 @@ impl Exchange {
         self.shared.events.subscribe()
     }
 
-    async fn read(&self, account: AccountId) -> Result<Fresh, String> {
+    async fn read(&self, account: AccountId) -> Result<Fresh, ReadError> {
         let (reply, rx) = oneshot::channel();
-        self.shared
-            .settler
-            .send(SettlerRequest::Read { account, reply })
-            .map_err(|_| "the settler stopped".to_string())?;
-        rx.await.map_err(|_| "the settler stopped".to_string())?
+        self.shared.settler.send(SettlerRequest::Read { account, reply }).map_err(|_| ReadError::Stopped)?;
+        Ok(rx.await.map_err(|_| ReadError::Stopped)??)
     }
 
     /// Places a signed order (its signature is verified here, once).
@@ -331,7 +328,9 @@ impl Exchange {
             self.shared.requests.send(req).map_err(|_| unavailable())?;
             match rx.await.map_err(|_| unavailable())? {
                 PlaceReply::Done(r) => return r.map(|v| *v),
-                PlaceReply::Refresh => fresh = Some(self.read(account).await.map_err(PlaceError::Unavailable)?),
+                PlaceReply::Refresh => {
+                    fresh = Some(self.read(account).await.map_err(|e| PlaceError::Unavailable(e.to_string()))?);
+                }
             }
         }
     }
@@ -347,7 +346,9 @@ impl Exchange {
             self.shared.requests.send(r).map_err(|_| cancel_unavailable())?;
             match rx.await.map_err(|_| cancel_unavailable())? {
                 CancelReply::Done(r) => return r,
-                CancelReply::Refresh => fresh = Some(self.read(account).await.map_err(CancelError::Unavailable)?),
+                CancelReply::Refresh => {
+                    fresh = Some(self.read(account).await.map_err(|e| CancelError::Unavailable(e.to_string()))?);
+                }
             }
         }
     }
@@ -363,10 +364,23 @@ impl Exchange {
             self.shared.requests.send(r).map_err(|_| cancel_unavailable())?;
             match rx.await.map_err(|_| cancel_unavailable())? {
                 CancelReply::Done(r) => return r,
-                CancelReply::Refresh => fresh = Some(self.read(account).await.map_err(CancelError::Unavailable)?),
+                CancelReply::Refresh => {
+                    fresh = Some(self.read(account).await.map_err(|e| CancelError::Unavailable(e.to_string()))?);
+                }
             }
         }
     }
+}
+
+/// Why an account could not be read from the node.
+#[derive(thiserror::Error, Debug)]
+pub enum ReadError {
+    /// The node did not answer.
+    #[error("reading the account from the node: {0}")]
+    Node(#[from] NodeError),
+    /// The settler (which reads between its batches) stopped.
+    #[error("the settler stopped")]
+    Stopped,
 }
 
 fn unavailable() -> PlaceError {

@@ -74,7 +74,7 @@ pub enum SettlerRequest {
         /// The account.
         account: AccountId,
         /// The answer.
-        reply: oneshot::Sender<Result<(Option<AccountView>, u64), String>>,
+        reply: oneshot::Sender<Result<(Option<AccountView>, u64), NodeError>>,
     },
 }
 
@@ -182,7 +182,7 @@ pub async fn run(
             }
         }
         for (account, reply) in reads {
-            let r = node.account(account).await.map(|v| (v, watermark)).map_err(|e| e.to_string());
+            let r = node.account(account).await.map(|v| (v, watermark));
             let _ = reply.send(r);
         }
         if pending.is_empty() {
