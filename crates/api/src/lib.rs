@@ -7,6 +7,7 @@
 //! | `zklink_network` | — | the network: chains, tokens, preset |
 //! | `zklink_account` | `[address, view?]` | the account (id, nonce, key hash, non-zero balances, order slots) in the `latest` (default) or `executed` state, or `null` |
 //! | `zklink_submitTx` | `[tx]` | the tx hash once the tx is applied or queued, durably |
+//! | `zklink_submitTxs` | `[[tx, …]]` (at most [`MAX_BATCH_TXS`]) | `{ accepted: [hash, …], refused: null \| { index, code, message } }`: the txs in order up to the first refused, durable with one commit |
 //! | `zklink_txStatus` | `[hash]` | the tx's (or an L1 deposit's or full exit's) stage, block and L1 transactions, or `null` |
 //! | `zklink_estimateFee` | `[txType, feeToken]` | the least fee accepted |
 //! | `zklink_blockNumber` | — | `{ sealed, pendingChunks }` |
@@ -38,14 +39,17 @@ use std::net::SocketAddr;
 use jsonrpsee::server::{Server, ServerHandle};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::RpcModule;
-use zklink_executor::verify::VerifiedTx;
+use zklink_executor::verify::{verify_batch, VerifiedTx};
 use zklink_node::node::unix_now;
-use zklink_node::{NodeHandle, ProofError, SubmitError, Submitted};
-use zklink_types::api::{BlockNumberView, L1EndpointView};
+use zklink_node::{BatchOutcome, NodeHandle, ProofError, SubmitError, Submitted};
+use zklink_types::api::{BlockNumberView, L1EndpointView, SubmitTxsView, TxRefusalView};
 use zklink_types::{Address, ChainId, L2Tx, Network, TxHash};
 
 /// The OpenRPC description of every method (docs/openrpc.json).
 pub const OPENRPC: &str = include_str!("../../../docs/openrpc.json");
+
+/// The most txs `zklink_submitTxs` takes in one call.
+pub const MAX_BATCH_TXS: usize = 1000;
 
 /// Error codes of the API (the JSON-RPC server range).
 pub mod codes {
@@ -143,7 +147,6 @@ fn refusal(e: &SubmitError) -> (i32, &'static str) {
 }
 
 fn submit(ctx: &Context, tx: L2Tx) -> Result<TxHash, ErrorObjectOwned> {
-    let metrics = ctx.node.metrics();
     let tokens = messages::TxTokens::of(&tx);
     // Signatures are checked before the keeper's lock is taken, in parallel across requests.
     let result = VerifiedTx::verify(tx)
@@ -151,16 +154,55 @@ fn submit(ctx: &Context, tx: L2Tx) -> Result<TxHash, ErrorObjectOwned> {
         .and_then(|verified| ctx.node.keeper().submit_verified(verified, unix_now()));
     match result {
         Ok(submitted) => {
-            let status = if matches!(submitted, Submitted::Queued(_)) { "queued" } else { "applied" };
-            metrics.txs_accepted.with_label_values(&[status]).inc();
+            count_accepted(ctx, &submitted);
             Ok(submitted.hash())
         }
-        Err(e) => {
-            let (code, label) = refusal(&e);
-            metrics.txs_refused.with_label_values(&[label]).inc();
-            Err(error(code, messages::submit_error(&e, &ctx.network, &tokens)))
+        Err(e) => Err(refuse(ctx, &e, &tokens)),
+    }
+}
+
+fn count_accepted(ctx: &Context, submitted: &Submitted) {
+    let status = if matches!(submitted, Submitted::Queued(_)) { "queued" } else { "applied" };
+    ctx.node.metrics().txs_accepted.with_label_values(&[status]).inc();
+}
+
+/// Counts a refusal and renders it as `zklink_submitTx` answers it.
+fn refuse(ctx: &Context, e: &SubmitError, tokens: &messages::TxTokens) -> ErrorObjectOwned {
+    let (code, label) = refusal(e);
+    ctx.node.metrics().txs_refused.with_label_values(&[label]).inc();
+    error(code, messages::submit_error(e, &ctx.network, tokens))
+}
+
+/// `zklink_submitTxs`: every signature is checked in parallel before the keeper's lock is taken,
+/// then the txs before the first bad signature go to the keeper as one batch (one commit). The
+/// first refusal, the keeper's or the signature check's, ends the batch.
+fn submit_batch(ctx: &Context, txs: Vec<L2Tx>) -> SubmitTxsView {
+    let tokens: Vec<messages::TxTokens> = txs.iter().map(messages::TxTokens::of).collect();
+    let mut verified = Vec::with_capacity(txs.len());
+    let mut bad_signature = None;
+    for (i, v) in verify_batch(txs).into_iter().enumerate() {
+        match v {
+            Ok(v) => verified.push(v),
+            Err(e) => {
+                bad_signature = Some((i, SubmitError::Rejected(e)));
+                break;
+            }
         }
     }
+    let BatchOutcome { accepted, refused } = if verified.is_empty() {
+        BatchOutcome { accepted: Vec::new(), refused: None }
+    } else {
+        ctx.node.keeper().submit_batch(verified, unix_now())
+    };
+    for submitted in &accepted {
+        count_accepted(ctx, submitted);
+    }
+    let refused = refused.or(bad_signature).map(|(index, e)| {
+        let tokens = tokens.get(index).copied().unwrap_or_default();
+        let obj = refuse(ctx, &e, &tokens);
+        TxRefusalView { index, code: obj.code(), message: obj.message().to_string() }
+    });
+    SubmitTxsView { accepted: accepted.iter().map(Submitted::hash).collect(), refused }
 }
 
 /// The prover token must be the configured one.
@@ -215,6 +257,15 @@ pub fn module(node: NodeHandle, network: Network, cfg: ApiConfig) -> RpcModule<C
     ok(m.register_method("zklink_submitTx", |params: Params, ctx, _| {
         let (tx,): (L2Tx,) = params.parse().map_err(|e| invalid("[tx]", e))?;
         submit(ctx, tx)
+    }));
+    ok(m.register_method("zklink_submitTxs", |params: Params, ctx, _| {
+        let expected = format!("[[tx, …]] with at most {MAX_BATCH_TXS} txs");
+        let (txs,): (Vec<L2Tx>,) = params.parse().map_err(|e| invalid(&expected, e))?;
+        if txs.len() > MAX_BATCH_TXS {
+            let msg = format!("expected {expected}: got {} txs", txs.len());
+            return Err(error(codes::INVALID_PARAMS, msg));
+        }
+        Ok(submit_batch(ctx, txs))
     }));
     ok(m.register_method("zklink_txStatus", |params: Params, ctx, _| {
         let (hash,): (TxHash,) = params.parse().map_err(|e| invalid("[tx hash]", e))?;

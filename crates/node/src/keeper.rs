@@ -7,6 +7,9 @@
 //! key), so every sealed block has a circuit that proves it. A tx with a future nonce waits in the
 //! [`Mempool`] (and durably in the store's queue, so it too survives a crash) until the txs before
 //! it are applied; one whose turn comes but fails is dropped and its failure recorded.
+//!
+//! [`StateKeeper::submit_batch`] takes many txs in order, stops at the first refused, and makes
+//! the accepted ones durable with one commit of the log (group commit) before it returns.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -110,6 +113,32 @@ impl Submitted {
     }
 }
 
+/// What became of a batch ([`StateKeeper::submit_batch`]).
+#[derive(Debug)]
+pub struct BatchOutcome {
+    /// The txs accepted (applied or queued), durably: always a prefix of the batch, in order.
+    pub accepted: Vec<Submitted>,
+    /// The first tx not accepted: its index in the batch and why. The txs after it were not
+    /// looked at. `None`: the whole batch was accepted.
+    pub refused: Option<(usize, SubmitError)>,
+}
+
+/// Writes and events held back while a batch is applied, so that the whole batch is one commit.
+#[derive(Default)]
+struct Deferred {
+    /// Log entries of the txs applied since the last durable point, in order; the hash names a
+    /// queued tx the entry is (it leaves the stored queue).
+    wal: Vec<(WalEntry, Option<TxHash>)>,
+    /// Txs of the batch that wait for an earlier nonce, not yet in the stored queue.
+    queued: Vec<(TxHash, L2Tx)>,
+    /// Events of what is not durable yet, in order.
+    events: Vec<NodeEvent>,
+    /// What the batch accepted so far (in memory).
+    accepted: Vec<Submitted>,
+    /// How many of `accepted` are durable already (in a block sealed during the batch).
+    durable: usize,
+}
+
 /// The sequencer's state.
 pub struct StateKeeper {
     exec: Executor,
@@ -129,6 +158,8 @@ pub struct StateKeeper {
     /// Blocks sealed so far (the last block's number).
     sealed: u32,
     stopped: bool,
+    /// While a batch is applied: its writes and events, held back for one commit.
+    deferred: Option<Deferred>,
 }
 
 impl StateKeeper {
@@ -173,6 +204,7 @@ impl StateKeeper {
             jobs: Vec::new(),
             sealed: 0,
             stopped: false,
+            deferred: None,
         };
         keeper.replay()?;
         keeper.reload_queue(now)?;
@@ -298,9 +330,13 @@ impl StateKeeper {
         self.events.clone()
     }
 
-    fn emit(&self, event: NodeEvent) {
-        // No subscriber is not an error.
-        let _ = self.events.send(event);
+    /// Sends `event`, or holds it back until the batch being applied is durable.
+    fn emit(&mut self, event: NodeEvent) {
+        match &mut self.deferred {
+            Some(d) => d.events.push(event),
+            // No subscriber is not an error.
+            None => drop(self.events.send(event)),
+        }
     }
 
     /// Txs waiting for an earlier nonce.
@@ -368,6 +404,97 @@ impl StateKeeper {
     /// before taking the keeper's lock, so signature checks run in parallel, off the sequencing
     /// path.
     pub fn submit_verified(&mut self, verified: VerifiedTx, now: u64) -> Result<Submitted, SubmitError> {
+        let account = verified.tx().signer();
+        let submitted = self.accept(verified, now)?;
+        if let Submitted::Applied(_) = submitted {
+            self.promote(account, now);
+        }
+        Ok(submitted)
+    }
+
+    /// Many txs whose signatures were checked already, with one durable commit for all of them
+    /// (group commit of the write-ahead log) instead of one per tx.
+    ///
+    /// The txs are taken in order, each exactly as [`StateKeeper::submit_verified`] takes it: the
+    /// duplicate check (also against the txs before it in the batch), the fee check, sealing
+    /// the open block when its op might not fit, applying it, and then applying the queued txs
+    /// of its account whose turn came (their log entries join the batch's commit; they are not
+    /// part of the outcome). A tx with a future nonce is queued, as
+    /// [`StateKeeper::submit_verified`] would queue it ([`Submitted::Queued`]; it is applied once
+    /// the txs before it are, e.g. by a later tx of the same batch).
+    ///
+    /// The batch stops at the first tx refused: [`BatchOutcome::refused`] is its index and the
+    /// same typed error `submit_verified` would give; the txs after it are not looked at (not
+    /// applied, not queued). The txs before it are accepted, and their log entries (and queue
+    /// entries) are written in ONE redb write transaction before this returns, so only durable
+    /// txs are acknowledged. Their events ([`NodeEvent::TxApplied`], [`NodeEvent::TxQueued`]) are
+    /// sent once they are durable.
+    ///
+    /// Sealing within the batch: the block written by the seal holds every tx applied so far,
+    /// the batch's included ([`BlockStore::put_block`] writes them and empties the log), so the
+    /// log entries held back for those txs are dropped, never written twice; their events are
+    /// sent then, before the block's. (If txs of the batch were queued or left the queue before
+    /// the seal, the held-back entries are written first, since the block does not record the
+    /// queue.)
+    ///
+    /// A storage failure (the commit, or a seal's write) stops the keeper, as for single txs:
+    /// only the txs already durable (in a block sealed during the batch, usually none) are
+    /// accepted, and the first tx after them is refused with [`SubmitError::Storage`] (or
+    /// [`SubmitError::Stopped`]). An empty batch writes nothing and accepts nothing.
+    pub fn submit_batch(&mut self, txs: Vec<VerifiedTx>, now: u64) -> BatchOutcome {
+        if txs.is_empty() {
+            return BatchOutcome { accepted: Vec::new(), refused: None };
+        }
+        if self.stopped {
+            return BatchOutcome { accepted: Vec::new(), refused: Some((0, SubmitError::Stopped)) };
+        }
+        self.deferred = Some(Deferred::default());
+        let mut refused = None;
+        for (i, verified) in txs.into_iter().enumerate() {
+            let account = verified.tx().signer();
+            match self.accept(verified, now) {
+                Ok(submitted) => {
+                    self.deferred.get_or_insert_with(Deferred::default).accepted.push(submitted);
+                    if let Submitted::Applied(_) = submitted {
+                        self.promote(account, now);
+                    }
+                }
+                Err(e) => {
+                    refused = Some((i, e));
+                    break;
+                }
+            }
+        }
+        let mut d = self.deferred.take().unwrap_or_default();
+        let written = if self.stopped {
+            // A seal's write failed (or the log, in a promotion): what was not sealed is lost.
+            Err(match refused.take() {
+                Some((_, e @ SubmitError::Storage(_))) => e,
+                _ => SubmitError::Stopped,
+            })
+        } else {
+            self.store.append_wal_batch(&d.wal, &d.queued).map_err(|e| {
+                self.stopped = true;
+                SubmitError::Storage(e)
+            })
+        };
+        match written {
+            Ok(()) => {
+                for event in d.events {
+                    self.emit(event);
+                }
+                BatchOutcome { accepted: d.accepted, refused }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, accepted = d.durable, "a batch was not written; the keeper stops");
+                d.accepted.truncate(d.durable);
+                BatchOutcome { refused: Some((d.durable, e)), accepted: d.accepted }
+            }
+        }
+    }
+
+    /// Takes one tx as [`StateKeeper::submit_verified`] does, without promoting queued txs.
+    fn accept(&mut self, verified: VerifiedTx, now: u64) -> Result<Submitted, SubmitError> {
         if self.stopped {
             return Err(SubmitError::Stopped);
         }
@@ -385,13 +512,15 @@ impl StateKeeper {
         self.fees.check(verified.tx())?;
         if let Some(next) = next.filter(|&next| nonce > next) {
             self.mempool.check(account, nonce, next)?;
-            self.store.put_queued(&hash, verified.tx())?;
+            match &mut self.deferred {
+                Some(d) => d.queued.push((hash, verified.tx().clone())),
+                None => self.store.put_queued(&hash, verified.tx())?,
+            }
             self.mempool.insert(verified);
             self.emit(NodeEvent::TxQueued { hash });
             return Ok(Submitted::Queued(hash));
         }
         self.apply_new(verified, false, now)?;
-        self.promote(account, now);
         Ok(Submitted::Applied(hash))
     }
 
@@ -454,7 +583,13 @@ impl StateKeeper {
             return Ok(None);
         }
         let (block, job) = self.seal_open_block(timestamp)?;
-        self.store.put_block(&block)?;
+        if let Err(e) = self.store.put_block(&block) {
+            // The block left memory but is not on disk: stop until the keeper is reopened (the
+            // log still holds what the block had, except a batch's held-back entries, which
+            // are then not acknowledged).
+            self.stopped = true;
+            return Err(e.into());
+        }
         tracing::info!(
             block = block.block.number.0,
             chunks = block.block.chunks,
@@ -468,16 +603,52 @@ impl StateKeeper {
 
     /// Seals the open block if an op of `chunks` might not fit in it.
     fn make_room(&mut self, chunks: usize, now: u64) -> Result<(), SubmitError> {
-        if self.exec.pending_chunks() + chunks > self.max_chunks {
-            self.seal(now).map_err(|e| match e {
-                KeeperError::Store(s) => SubmitError::Storage(s),
-                other => SubmitError::Seal(Box::new(other)),
-            })?;
+        if self.exec.pending_chunks() + chunks <= self.max_chunks {
+            return Ok(());
         }
+        // Within a batch, the block about to be written holds the txs applied so far; only what
+        // it does not record (the queue) must be written before it.
+        if let Some(d) = &mut self.deferred {
+            if !d.queued.is_empty() || d.wal.iter().any(|(_, unqueue)| unqueue.is_some()) {
+                let written = self.store.append_wal_batch(&d.wal, &d.queued);
+                d.wal.clear();
+                d.queued.clear();
+                if let Err(e) = written {
+                    self.stopped = true;
+                    return Err(SubmitError::Storage(e));
+                }
+                self.batch_durable();
+            }
+        }
+        self.seal(now).map_err(|e| match e {
+            KeeperError::Store(s) => SubmitError::Storage(s),
+            other => SubmitError::Seal(Box::new(other)),
+        })?;
+        // The block holds the txs whose log entries were held back: they are not written.
+        if let Some(d) = &mut self.deferred {
+            d.wal.clear();
+        }
+        self.batch_durable();
         Ok(())
     }
 
+    /// Within a batch: everything it accepted so far is durable; their events are sent.
+    fn batch_durable(&mut self) {
+        if let Some(d) = &mut self.deferred {
+            d.durable = d.accepted.len();
+            for event in std::mem::take(&mut d.events) {
+                // No subscriber is not an error.
+                let _ = self.events.send(event);
+            }
+        }
+    }
+
+    /// Logs an entry of the open block durably, or holds it back for the batch's commit.
     fn log(&mut self, entry: WalEntry, unqueue: Option<&TxHash>) -> Result<(), SubmitError> {
+        if let Some(d) = &mut self.deferred {
+            d.wal.push((entry, unqueue.copied()));
+            return Ok(());
+        }
         self.store.append_wal(&entry, unqueue).map_err(|e| {
             self.stopped = true;
             SubmitError::Storage(e)

@@ -34,7 +34,7 @@ pub mod watcher;
 
 pub use events::NodeEvent;
 pub use fees::{FeeError, FeePolicy};
-pub use keeper::{KeeperError, StateKeeper, SubmitError, Submitted};
+pub use keeper::{BatchOutcome, KeeperError, StateKeeper, SubmitError, Submitted};
 pub use local_oracles::LocalOracles;
 pub use mempool::{MempoolLimits, QueueError};
 pub use node::{ChainEndpoint, ChainStatus, Node, NodeConfig, NodeError, NodeHandle};

@@ -5,6 +5,7 @@
 //! earlier nonce, an index of sealed txs by hash, and the L1 transactions sent for each block.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -149,6 +150,8 @@ fn root_from_hex(s: &str) -> Result<Fr, RecordError> {
 /// Blocks and proofs on disk.
 pub struct BlockStore {
     db: Database,
+    /// Write transactions committed since the store was opened.
+    commits: AtomicU64,
 }
 
 impl BlockStore {
@@ -166,7 +169,20 @@ impl BlockStore {
         txn.open_table(PRIORITY_INDEX).map_err(db_err)?;
         txn.open_table(L1_REQUESTS).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
-        Ok(Self { db })
+        Ok(Self { db, commits: AtomicU64::new(0) })
+    }
+
+    /// Write transactions committed since the store was opened (each one durable: redb syncs on
+    /// commit). Tests count them to check that a batch is one commit.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Commits `txn` durably and counts it.
+    fn commit(&self, txn: redb::WriteTransaction) -> Result<(), StoreError> {
+        txn.commit().map_err(db_err)?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The number of the last stored block (0: none).
@@ -215,23 +231,65 @@ impl BlockStore {
             }
         }
         txn.open_table(WAL).map_err(db_err)?.retain(|_, _| false).map_err(db_err)?;
-        txn.commit().map_err(db_err)
+        self.commit(txn)
     }
 
     /// Appends a tx of the open block to the write-ahead log, durably; `unqueue` names a queued tx
     /// this entry is (it leaves the queue in the same transaction).
     pub fn append_wal(&self, entry: &WalEntry, unqueue: Option<&TxHash>) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(entry).map_err(StoreError::Encode)?;
+        self.write_wal([(entry, unqueue)], &[])
+    }
+
+    /// Group commit: appends `entries` to the write-ahead log in order, under consecutive keys,
+    /// and keeps `queued` (txs that wait for an earlier nonce, as [`BlockStore::put_queued`]), all
+    /// in ONE durable write transaction: either all of it is on disk or none. An entry's hash
+    /// names a queued tx it is (it leaves the queue, as in [`BlockStore::append_wal`]). Nothing
+    /// to write is no transaction at all.
+    pub fn append_wal_batch(
+        &self,
+        entries: &[(WalEntry, Option<TxHash>)],
+        queued: &[(TxHash, L2Tx)],
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() && queued.is_empty() {
+            return Ok(());
+        }
+        self.write_wal(entries.iter().map(|(e, h)| (e, h.as_ref())), queued)
+    }
+
+    fn write_wal<'a>(
+        &self,
+        entries: impl IntoIterator<Item = (&'a WalEntry, Option<&'a TxHash>)>,
+        queued: &[(TxHash, L2Tx)],
+    ) -> Result<(), StoreError> {
+        let mut encoded = Vec::new();
+        let mut unqueue: Vec<&TxHash> = Vec::new();
+        for (entry, hash) in entries {
+            encoded.push(serde_json::to_vec(entry).map_err(StoreError::Encode)?);
+            unqueue.extend(hash);
+        }
+        let queued = queued
+            .iter()
+            .map(|(hash, tx)| Ok((hash, serde_json::to_vec(tx).map_err(StoreError::Encode)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let txn = self.db.begin_write().map_err(db_err)?;
         {
             let mut table = txn.open_table(WAL).map_err(db_err)?;
-            let next = table.last().map_err(db_err)?.map_or(0, |(k, _)| k.value() + 1);
-            table.insert(next, bytes.as_slice()).map_err(db_err)?;
+            let first = table.last().map_err(db_err)?.map_or(0, |(k, _)| k.value() + 1);
+            for (key, bytes) in (first..).zip(&encoded) {
+                table.insert(key, bytes.as_slice()).map_err(db_err)?;
+            }
         }
-        if let Some(hash) = unqueue {
-            txn.open_table(QUEUE).map_err(db_err)?.remove(&hash.0).map_err(db_err)?;
+        if !unqueue.is_empty() || !queued.is_empty() {
+            // A tx queued and then applied within the same batch ends up out of the queue.
+            let mut table = txn.open_table(QUEUE).map_err(db_err)?;
+            for (hash, bytes) in &queued {
+                table.insert(&hash.0, bytes.as_slice()).map_err(db_err)?;
+            }
+            for hash in unqueue {
+                table.remove(&hash.0).map_err(db_err)?;
+            }
         }
-        txn.commit().map_err(db_err)
+        self.commit(txn)
     }
 
     /// Where a sealed tx is: (block, op index).
@@ -253,7 +311,7 @@ impl BlockStore {
     pub fn put_l1_request(&self, l1_tx: &[u8; 32], chain: u8, serial_id: u64) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(db_err)?;
         txn.open_table(L1_REQUESTS).map_err(db_err)?.insert(l1_tx, (chain, serial_id)).map_err(db_err)?;
-        txn.commit().map_err(db_err)
+        self.commit(txn)
     }
 
     /// The request (chain, serial id) the L1 transaction `l1_tx` queued, if the node has seen it.
@@ -268,7 +326,7 @@ impl BlockStore {
         let bytes = serde_json::to_vec(tx).map_err(StoreError::Encode)?;
         let txn = self.db.begin_write().map_err(db_err)?;
         txn.open_table(QUEUE).map_err(db_err)?.insert(&hash.0, bytes.as_slice()).map_err(db_err)?;
-        txn.commit().map_err(db_err)
+        self.commit(txn)
     }
 
     /// Every queued tx.
@@ -294,7 +352,7 @@ impl BlockStore {
         if let Some(reason) = reason {
             txn.open_table(FAILED).map_err(db_err)?.insert(&hash.0, reason).map_err(db_err)?;
         }
-        txn.commit().map_err(db_err)
+        self.commit(txn)
     }
 
     /// Why a queued tx failed, if it did.
@@ -313,7 +371,7 @@ impl BlockStore {
                 table.insert((chain, stage, n), tx).map_err(db_err)?;
             }
         }
-        txn.commit().map_err(db_err)
+        self.commit(txn)
     }
 
     /// The L1 transaction that took block `n` through `stage` on `chain`, if this node sent it.
@@ -363,7 +421,7 @@ impl BlockStore {
         let bytes = proof.concat();
         let txn = self.db.begin_write().map_err(db_err)?;
         txn.open_table(PROOFS).map_err(db_err)?.insert(n, bytes.as_slice()).map_err(db_err)?;
-        txn.commit().map_err(db_err)
+        self.commit(txn)
     }
 
     /// Block `n`'s proof, if a prover has returned it.

@@ -168,6 +168,29 @@ pub struct TxStatusView {
     pub chains: Vec<ChainStageView>,
 }
 
+/// What `zklink_submitTxs` did with a batch of txs.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitTxsView {
+    /// The hashes of the txs accepted (applied to the open block or queued behind an earlier
+    /// nonce), durably: the batch's first txs, in order.
+    pub accepted: Vec<TxHash>,
+    /// The first tx not accepted, if one was not; the txs after it were not looked at.
+    pub refused: Option<TxRefusalView>,
+}
+
+/// The first tx of a batch that was not accepted.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TxRefusalView {
+    /// Its index in the batch (0-based; also the number of txs accepted).
+    pub index: usize,
+    /// The JSON-RPC error code `zklink_submitTx` would give for it.
+    pub code: i32,
+    /// The error message `zklink_submitTx` would give for it.
+    pub message: String,
+}
+
 /// The fee a tx must pay.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]

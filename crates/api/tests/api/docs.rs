@@ -254,8 +254,9 @@ fn matches_pattern(pattern: &str, s: &str) -> bool {
 }
 
 /// A JSON Schema check of `value` for the keywords the tx schemas use ($ref, oneOf, type, items,
-/// const, enum, pattern, minimum, maximum, required, properties, additionalProperties); any other
-/// keyword apart from annotations fails the test, so a schema cannot say more than is checked.
+/// maxItems, const, enum, pattern, minimum, maximum, required, properties, additionalProperties);
+/// any other keyword apart from annotations fails the test, so a schema cannot say more than is
+/// checked.
 fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
     let schema = resolve(doc, schema);
     let obj = schema.as_object().ok_or(format!("{at}: schema is not an object"))?;
@@ -264,6 +265,7 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), Str
             "oneOf",
             "type",
             "items",
+            "maxItems",
             "const",
             "enum",
             "pattern",
@@ -316,6 +318,11 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), Str
     if let Some(n) = value.as_u64() {
         if schema["minimum"].as_u64().is_some_and(|m| n < m) || schema["maximum"].as_u64().is_some_and(|m| n > m) {
             return Err(format!("{at}: {n} is out of range"));
+        }
+    }
+    if let (Some(max), Some(elements)) = (schema["maxItems"].as_u64(), value.as_array()) {
+        if elements.len() as u64 > max {
+            return Err(format!("{at}: {} items, at most {max}", elements.len()));
         }
     }
     if let (Some(items), Some(elements)) = (schema.get("items"), value.as_array()) {
@@ -431,6 +438,30 @@ fn openrpc_tx_schemas_match_the_serde_fields_and_the_examples_are_the_code_s_txs
     assert_eq!(names(&schemas["Preset"]["properties"]), names(&preset), "Preset: properties");
     assert_eq!(names(&schemas["Preset"]["required"]), names(&preset), "Preset: required");
     check(&doc, &schemas["Network"], &serde_json::to_value(Network::dev(3)).unwrap(), "Network").unwrap();
+}
+
+#[test]
+fn openrpc_submit_txs_takes_at_most_the_limit_of_txs_and_describes_the_result() {
+    use zklink_types::api::{SubmitTxsView, TxRefusalView};
+    let doc = openrpc();
+    let method = doc["methods"].as_array().unwrap().iter().find(|m| m["name"] == "zklink_submitTxs").unwrap();
+    let param = &method["params"][0]["schema"];
+    assert_eq!(param["maxItems"], json!(zklink_api::MAX_BATCH_TXS));
+    let txs: Vec<Value> = examples().iter().map(|tx| serde_json::to_value(tx).unwrap()).collect();
+    check(&doc, param, &json!(txs), "txs").unwrap();
+    let too_many = vec![txs[0].clone(); zklink_api::MAX_BATCH_TXS + 1];
+    assert!(check(&doc, param, &json!(too_many), "txs").is_err());
+
+    let result = resolve(&doc, &method["result"]["schema"]);
+    let refusal = TxRefusalView { index: 1, code: zklink_api::codes::TX_DUPLICATE, message: "duplicate".into() };
+    let partly = SubmitTxsView { accepted: vec![examples()[0].hash().unwrap()], refused: Some(refusal.clone()) };
+    let all = SubmitTxsView { accepted: examples().iter().map(|tx| tx.hash().unwrap()).collect(), refused: None };
+    for view in [partly, all] {
+        let value = serde_json::to_value(&view).unwrap();
+        names_exactly(result, &value, "SubmitTxsResult");
+        check(&doc, result, &value, "outcome").unwrap();
+    }
+    names_exactly(&doc["components"]["schemas"]["TxRefusal"], &serde_json::to_value(refusal).unwrap(), "TxRefusal");
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -10,6 +10,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, missing_docs, unreachable_pub)]
 
 mod api;
+mod batch;
 mod docs;
 mod messages;
 

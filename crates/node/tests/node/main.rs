@@ -12,6 +12,7 @@
 #[path = "../../../l1/tests/l1/support.rs"]
 mod support;
 
+mod batch;
 mod keeper;
 mod node;
 mod pipeline;
