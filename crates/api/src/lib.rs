@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `zklink_health` | — | the node's health |
 //! | `zklink_network` | — | the network: chains, tokens, preset |
-//! | `zklink_account` | `[address, view?]` | the account (id, nonce, key hash, non-zero balances, order slots) in the `latest` (default) or `executed` state, or `null` |
+//! | `zklink_account` | `[address or id, view?]` | the account (id, nonce, key hash, non-zero balances, order slots) in the `latest` (default) or `executed` state, or `null` |
 //! | `zklink_submitTx` | `[tx]` | the tx hash once the tx is applied or queued, durably |
 //! | `zklink_submitTxs` | `[[tx, …]]` (at most [`MAX_BATCH_TXS`]) | `{ accepted: [hash, …], refused: null \| { index, code, message } }`: the txs in order up to the first refused, durable with one commit |
 //! | `zklink_txStatus` | `[hash]` | the tx's (or an L1 deposit's or full exit's) stage, block and L1 transactions, or `null` |
@@ -43,7 +43,7 @@ use zklink_executor::verify::{verify_batch, VerifiedTx};
 use zklink_node::node::unix_now;
 use zklink_node::{BatchOutcome, NodeHandle, ProofError, SubmitError, Submitted};
 use zklink_types::api::{BlockNumberView, L1EndpointView, SubmitTxsView, TxRefusalView};
-use zklink_types::{Address, ChainId, L2Tx, Network, TxHash};
+use zklink_types::{ChainId, L2Tx, Network, TxHash};
 
 /// The OpenRPC description of every method (docs/openrpc.json).
 pub const OPENRPC: &str = include_str!("../../../docs/openrpc.json");
@@ -222,10 +222,10 @@ fn prover_submit(ctx: &Context, block: u32, proof: &str) -> Result<bool, ErrorOb
     }
 }
 
-/// `[address]` (the latest state) or `[address, view]`.
-fn parse_account_params(params: &Params) -> Result<(Address, views::StateView), ErrorObjectOwned> {
+/// `[address | id]` (the latest state) or `[address | id, view]`.
+fn parse_account_params(params: &Params) -> Result<(views::AccountRef, views::StateView), ErrorObjectOwned> {
     let mut seq = params.sequence();
-    let address: Address = seq.next()?;
+    let address: views::AccountRef = seq.next()?;
     let view: Option<views::StateView> = seq.optional_next()?;
     Ok((address, view.unwrap_or(views::StateView::Latest)))
 }
@@ -250,7 +250,7 @@ pub fn module(node: NodeHandle, network: Network, cfg: ApiConfig) -> RpcModule<C
     ok(m.register_method("zklink_health", |_, ctx, _| Ok::<_, ErrorObjectOwned>(views::health(&ctx.node))));
     ok(m.register_method("zklink_network", |_, ctx, _| Ok::<_, ErrorObjectOwned>(ctx.network.clone())));
     ok(m.register_method("zklink_account", |params: Params, ctx, _| {
-        let expected = "[address] or [address, \"latest\" | \"executed\"]";
+        let expected = "[address or account id] or [address or account id, \"latest\" | \"executed\"]";
         let (address, view) = parse_account_params(&params).map_err(|e| invalid(expected, e))?;
         Ok::<_, ErrorObjectOwned>(views::account(&ctx.node, address, view))
     }));

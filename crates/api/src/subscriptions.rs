@@ -90,7 +90,13 @@ pub async fn account(params: Params<'static>, pending: PendingSubscriptionSink, 
     };
     let rx = ctx.node.subscribe();
     let sink = pending.accept().await?;
-    follow(sink, rx, || views::account(&ctx.node, address, views::StateView::Latest), |_| false).await
+    follow(
+        sink,
+        rx,
+        || views::account(&ctx.node, views::AccountRef::Address(address), views::StateView::Latest),
+        |_| false,
+    )
+    .await
 }
 
 /// `zklink_subscribeTx [hash]`: the tx's status whenever it changes; ends once it is executed on

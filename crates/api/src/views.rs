@@ -6,7 +6,7 @@ use zklink_types::api::{
     AccountView, BalanceView, BlockStatusView, BlockView, ChainHealthView, ChainStageView, FeeView, HealthView,
     OrderSlotView, PendingWithdrawalView, Stage, TxStatusView,
 };
-use zklink_types::{Address, Op, SlotId, SubAccountId, TokenId, TxHash, TxKind, UnknownTxKind};
+use zklink_types::{AccountId, Address, Op, SlotId, SubAccountId, TokenId, TxHash, TxKind, UnknownTxKind};
 
 /// A pass older than this makes the node unhealthy: it cannot reach the chain.
 pub const STALE_AFTER_SECS: u64 = 60;
@@ -24,8 +24,18 @@ pub enum StateView {
     Executed,
 }
 
-/// `address`'s account in `view`, or `None`.
-pub fn account(node: &NodeHandle, address: Address, view: StateView) -> Option<AccountView> {
+/// An account named by its L1 address or its L2 id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(untagged)]
+pub enum AccountRef {
+    /// By owner address.
+    Address(Address),
+    /// By account id.
+    Id(u32),
+}
+
+/// The account `address` names (by address or id) in the `view` state, or `None`.
+pub fn account(node: &NodeHandle, address: AccountRef, view: StateView) -> Option<AccountView> {
     match view {
         StateView::Latest => account_in(node.keeper().state(), address, None),
         StateView::Executed => {
@@ -36,8 +46,11 @@ pub fn account(node: &NodeHandle, address: Address, view: StateView) -> Option<A
 }
 
 /// `address`'s account in `state` with its non-zero balances and used order slots.
-fn account_in(state: &State, address: Address, executed_block: Option<u32>) -> Option<AccountView> {
-    let id = state.account_id_by_address(&address)?;
+fn account_in(state: &State, address: AccountRef, executed_block: Option<u32>) -> Option<AccountView> {
+    let id = match address {
+        AccountRef::Address(a) => state.account_id_by_address(&a)?,
+        AccountRef::Id(id) => AccountId(id),
+    };
     let acc = state.account(id)?;
     let preset = state.preset();
     let split = |index: u64, bits: u32| ((index >> bits) as u8, (index & ((1 << bits) - 1)) as u16);
@@ -65,7 +78,7 @@ fn account_in(state: &State, address: Address, executed_block: Option<u32>) -> O
         .collect();
     Some(AccountView {
         id: id.0,
-        address,
+        address: acc.address,
         nonce: acc.nonce.0,
         pubkey_hash: acc.pubkey_hash.to_string(),
         balances,

@@ -54,6 +54,10 @@ async fn the_api_serves_accounts_txs_and_blocks() {
     assert!(executed.is_null(), "{executed}");
     let latest: Value = client.request("zklink_account", rpc_params![alice.address, "latest"]).await.unwrap();
     assert_eq!(latest["balances"], account["balances"]);
+    let by_id: Value = client.request("zklink_account", rpc_params![account["id"].as_u64().unwrap()]).await.unwrap();
+    assert_eq!(by_id, account, "the same account by its L2 id");
+    let no_id: Value = client.request("zklink_account", rpc_params![4_000_000u32]).await.unwrap();
+    assert!(no_id.is_null());
     let bad = client.request::<Value, _>("zklink_account", rpc_params![alice.address, "soon"]).await.unwrap_err();
     assert_eq!(code(bad), codes::INVALID_PARAMS);
 
