@@ -76,10 +76,10 @@ pub enum AuditError {
     },
 }
 
-/// Whether `op` settles `fill` of `venue`: the same two orders and the same amounts.
-pub fn op_matches(venue: &Venue, fill: &FillRecord, op: &OrderMatchingOp) -> Result<(), String> {
+/// How `op` differs from `fill` of `venue` (the two orders, the amounts); `None`: it settles it.
+pub fn mismatch(venue: &Venue, fill: &FillRecord, op: &OrderMatchingOp) -> Option<String> {
     let (Some(maker), Some(taker)) = (venue.order(fill.maker), venue.order(fill.taker)) else {
-        return Err(format!("fill {} names orders the replay does not have", fill.seq));
+        return Some(format!("fill {} names orders the replay does not have", fill.seq));
     };
     let side = |o: &zklink_types::Order, f: &zklink_types::op::OrderFill| {
         o.account_id == f.account_id && o.slot_id == f.slot_id && o.nonce == f.nonce && o.amount == f.amount
@@ -113,11 +113,7 @@ pub fn op_matches(venue: &Venue, fill: &FillRecord, op: &OrderMatchingOp) -> Res
             fill.base, fill.quote, op.base_amount, op.quote_amount
         ));
     }
-    if wrong.is_empty() {
-        Ok(())
-    } else {
-        Err(wrong.join("; "))
-    }
+    (!wrong.is_empty()).then(|| wrong.join("; "))
 }
 
 /// Audits the venue at `exchange_url` against the node at `node_url`, reading sealed blocks from
@@ -202,7 +198,7 @@ pub async fn audit(exchange_url: &str, node_url: &str, from_block: u32) -> Resul
                 ));
                 return Ok(report);
             };
-            if let Err(why) = op_matches(&venue, fill, m) {
+            if let Some(why) = mismatch(&venue, fill, m) {
                 report.divergence = Some(format!(
                     "block {n} op {i} settles something else than fill {} (the {}-th fill to settle): {why}",
                     fill.seq,
