@@ -1,4 +1,4 @@
-//! `zklink`: one binary, a subcommand per role. `devnet`, `node`, `prover`, `oracle`, `wallet`,
+//! `zklink`: one binary, a subcommand per role. `devnet`, `node`, `exchange`, `prover`, `oracle`, `wallet`,
 //! `restore`, `exit-proof` and `bench`.
 
 #![forbid(unsafe_code)]
@@ -8,6 +8,7 @@
 mod bench;
 mod bench_restore;
 mod devnet;
+mod exchange;
 mod node;
 mod oracle;
 mod paths;
@@ -34,6 +35,10 @@ enum Command {
     Devnet(devnet::Args),
     /// Run the operator node against configured chains, with the JSON-RPC API (`--config` file).
     Node(node::Args),
+    /// Run an order-book venue against a node (`--config` file: markets, submitter, journal):
+    /// signed orders matched by price-time priority, each fill settled on L2 as an OrderMatching;
+    /// `exchange audit` replays a venue's public journal and checks L2 against it.
+    Exchange(exchange::Args),
     /// Run an independent oracle: read every chain from its own endpoints, attest blocks every
     /// chain proved with the same sync hash, exchange attestations with peers, submit syncBlocks.
     Oracle(oracle::Args),
@@ -90,6 +95,7 @@ fn main() -> std::process::ExitCode {
         Command::Devnet(args) => runtime.block_on(devnet::run(args)),
         Command::Wallet(args) => runtime.block_on(wallet::run(args)),
         Command::Node(args) => runtime.block_on(node::run(args)),
+        Command::Exchange(args) => runtime.block_on(exchange::run(args)),
         Command::Prover(args) => runtime.block_on(prover::run(args)),
         Command::Oracle(args) => runtime.block_on(oracle::run(args)),
         Command::Restore(args) => runtime.block_on(restore::run(args)),

@@ -177,7 +177,9 @@ impl From<L1Error> for SdkError {
 
 /// `token` named by its symbol (`USDC`, `usd`; any case) or its id (`17`).
 pub fn parse_token(network: &Network, name: &str) -> Result<TokenId, SdkError> {
-    network.token_by_name(name).ok_or_else(|| SdkError::UnknownToken { name: name.trim().into(), known: network.token_names() })
+    network
+        .token_by_name(name)
+        .ok_or_else(|| SdkError::UnknownToken { name: name.trim().into(), known: network.token_names() })
 }
 
 /// Refuses `value` of `token` (L2 units) unless the tx can carry it exactly: an amount in 35+5
@@ -272,7 +274,7 @@ impl From<jsonrpsee::core::client::Error> for SdkError {
 
 /// `"1.5"` with `decimals` 18 → 1.5 · 10^18. At most `decimals` fractional digits.
 pub fn parse_units(s: &str, decimals: u8) -> Result<u128, SdkError> {
-    zklink_types::units::parse_units(s, decimals)
+    units::parse_units(s, decimals)
         .ok_or_else(|| SdkError::Input(format!("{s:?} is not an amount with at most {decimals} decimals")))
 }
 
