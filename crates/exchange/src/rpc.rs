@@ -85,8 +85,10 @@ pub struct StatusView {
     pub fills: usize,
     /// Fills refused by the node.
     pub refused: usize,
-    /// The last fill the node applied.
+    /// Every fill up to this one is applied by the node or was refused.
     pub settled_upto: u64,
+    /// Fills matched and not yet applied by the node.
+    pub pending: usize,
     /// The submitter account.
     pub submitter: u32,
     /// Whether the venue stopped after a journal failure.
@@ -248,6 +250,7 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
             fills: v.fills().count(),
             refused: v.fills().count() - v.settleable_fills(),
             settled_upto: ex.settled_upto(),
+            pending: v.fills_after(ex.settled_upto()).filter(|f| f.refused.is_none()).count(),
             submitter: v.genesis().map_or(0, |g| g.submitter.0),
             failed: ex.failed(),
         })

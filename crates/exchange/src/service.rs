@@ -236,8 +236,10 @@ impl Exchange {
                 g.first_nonce.0 as usize + settleable.len()
             ))
         })?;
-        let settled_upto = settled.checked_sub(1).and_then(|i| settleable.get(i)).map_or(0, |f| f.seq);
         let pending: VecDeque<SettleJob> = settleable[settled..].iter().filter_map(|f| job(&venue, f)).collect();
+        // Every fill before the first pending one is resolved (applied or refused).
+        let settled_upto =
+            pending.front().map_or_else(|| venue.fills().last().map_or(0, |f| f.seq), |j| j.seq.saturating_sub(1));
         tracing::info!(settled, pending = pending.len(), next_nonce = sub.nonce, "settlement resumes");
 
         let (req_tx, req_rx) = mpsc::unbounded_channel();
@@ -283,7 +285,7 @@ impl Exchange {
         self.shared.venue.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The last fill the node has applied.
+    /// The last fill resolved: every fill up to it is applied by the node or was refused.
     pub fn settled_upto(&self) -> u64 {
         self.shared.settled_upto.load(Ordering::Acquire)
     }
@@ -578,6 +580,8 @@ impl Sequencer {
                     if let Some(f) = a.voided.and_then(|s| venue.fill(s)) {
                         self.ledger.on_refused(&venue, f);
                     }
+                    // Resolved: nothing up to it waits for the node any more.
+                    shared.settled_upto.fetch_max(seq, Ordering::AcqRel);
                     waiting.push(Pending::Refused(done));
                     applied_all.push(a);
                 }

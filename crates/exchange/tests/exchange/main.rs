@@ -2,6 +2,7 @@
 //! replacement, refusals and restores, replay) and the journal.
 
 mod journal;
+mod service;
 mod venue;
 
 use zklink_crypto::eddsa::PrivateKey;
@@ -13,6 +14,11 @@ use zklink_types::{AccountId, Network, Nonce, Order, OrderNonce, Price, SlotId, 
 /// ETH/USD-like market 1 on `Network::dev`: WETH for USD, tick 0.01, lot 0.001, minimum 0.01,
 /// fee ratios 10/20.
 pub fn market() -> Market {
+    market_config().resolve(&Network::dev(1)).expect("valid market")
+}
+
+/// [`market`] as configured.
+pub fn market_config() -> MarketConfig {
     MarketConfig {
         id: 1,
         base: "WETH".into(),
@@ -24,8 +30,6 @@ pub fn market() -> Market {
         taker_fee_ratio: 20,
         stp: Default::default(),
     }
-    .resolve(&Network::dev(1))
-    .expect("valid market")
 }
 
 /// A venue journal under construction: entries with consecutive indexes and times.
