@@ -3,7 +3,8 @@
 //! Everything lives under `--data-dir`: `devnet.json` (what was deployed where, written once the
 //! deployment succeeded and was saved), `network.json` (the public facts `zklink restore` needs),
 //! `chain-<n>.json` (each anvil's state, saved whenever its chain grew, at most every
-//! `--state-interval`, and on a clean stop), `chain-<n>.pid` and `node/` (the node's database). A
+//! `--state-interval`, and on a clean stop), `chain-<n>.pid`, `node/` (the node's database) and
+//! `exchange/` (the venue's journal, see [`venue`]). A
 //! start with all of them there resumes: the anvils come back on their ports with their blocks,
 //! the node replays its store and its pipeline continues from each chain's counters. Otherwise
 //! (or with `--fresh`) the devnet starts over.
@@ -23,6 +24,7 @@ mod children;
 mod launch;
 mod persist;
 mod setup;
+mod venue;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -75,6 +77,12 @@ pub(crate) struct Args {
     /// resumed devnet keeps its value).
     #[arg(long, default_value_t = 10_000)]
     priority_expiration_blocks: u64,
+    /// Address of the devnet's exchange API (another free port if it is taken).
+    #[arg(long, env = "ZKLINK_EXCHANGE_LISTEN", default_value = "127.0.0.1:3040")]
+    exchange: SocketAddr,
+    /// Run no exchange (and no market maker).
+    #[arg(long)]
+    no_exchange: bool,
 }
 
 /// How a persistent devnet started.
@@ -227,6 +235,25 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     print_summary(&chains, &api, &oracles, &args.data_dir);
+    // The venue funds its accounts through the running node, so it starts beside it.
+    let venue = (!args.no_exchange).then(|| {
+        let (url, dir, listen) =
+            (format!("http://{}", api.addr), args.data_dir.join(venue::EXCHANGE_DIR), args.exchange);
+        let keys = chains.chains.first().map(|c| c.anvil.keys().to_vec()).unwrap_or_default();
+        eprintln!("starting the exchange (funding its accounts on a fresh devnet takes a few seconds)…");
+        tokio::spawn(async move {
+            match venue::start(&url, &keys, &dir, listen).await {
+                Ok(v) => {
+                    print_venue(&v);
+                    Some(v)
+                }
+                Err(e) => {
+                    eprintln!("the devnet's exchange did not start: {e:#}");
+                    None
+                }
+            }
+        })
+    });
     let (oracles, oracle_apis): (Vec<_>, Vec<_>) = oracles.into_iter().unzip();
     let (stop_saving, saving_stopped) = tokio::sync::watch::channel(false);
     let network = async {
@@ -239,6 +266,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     };
     let every = Duration::from_secs(args.state_interval.max(1));
     tokio::join!(network, keep_saving(&chains, &ceilings, every, saving_stopped));
+    if let Some(task) = venue {
+        if !task.is_finished() {
+            task.abort();
+        }
+        if let Ok(Some(v)) = task.await {
+            v.stop().await;
+        }
+    }
     for oracle_api in oracle_apis {
         oracle_api.stop().await;
     }
@@ -247,6 +282,17 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     chains.stop(STOP_TIMEOUT).context("stopping the chains")?;
     eprintln!("devnet stopped; `zklink devnet --data-dir {}` resumes it", args.data_dir.display());
     Ok(())
+}
+
+fn print_venue(v: &venue::DevVenue) {
+    let venue = v.exchange.venue();
+    let markets: Vec<String> = venue.markets().map(|m| format!("{} ({})", m.market.symbol, m.market.id.0)).collect();
+    println!(
+        "\n  exchange       http://{0} and ws://{0}: markets {1}; a market maker quotes them. Try:\n    \
+         ZKLINK_KEY=<key> zklink wallet book 1",
+        v.api.addr,
+        markets.join(", ")
+    );
 }
 
 fn print_summary(chains: &TestChains, api: &zklink_api::Api, oracles: &[(Oracle, OracleApi)], dir: &Path) {

@@ -50,6 +50,8 @@ pub(super) fn wipe(dir: &Path, chains: u8) -> anyhow::Result<()> {
         gone(std::fs::remove_file(dir.join(file)), &dir.join(file))?;
     }
     gone(std::fs::remove_dir_all(dir.join(ORACLES_DIR)), &dir.join(ORACLES_DIR))?;
+    let exchange = dir.join(super::venue::EXCHANGE_DIR);
+    gone(std::fs::remove_dir_all(&exchange), &exchange)?;
     gone(std::fs::remove_dir_all(dir.join(NODE_DIR)), &dir.join(NODE_DIR))
 }
 
