@@ -320,6 +320,9 @@ impl Exchange {
 
     /// Places a signed order (its signature is verified here, once).
     pub async fn place(&self, market: MarketId, order_type: OrderType, order: Order) -> Result<OrderView, PlaceError> {
+        // The node's stateless rules first (slot and account ranges, tokens, packable amount,
+        // price range): an order it would never settle is not placed.
+        order.validate(&self.shared.network.preset).map_err(PlaceError::Invalid)?;
         let message = order.message().map_err(PlaceError::Invalid)?;
         let signer = order.signature.verify(message).map_err(|e| PlaceError::BadSignature(e.to_string()))?;
         let account = order.account_id;

@@ -1,6 +1,7 @@
 //! The devnet's venue: an exchange with three markets (ETH/USD, WETH/USD, USDC/USDT) settled by
-//! dev account 9, and a small market maker (dev account 8) that keeps a ladder of quotes on
-//! each, so that a new user sees a live book.
+//! dev account 9, and a small market maker (dev accounts 6, 7 and 8) that keeps two levels of
+//! quotes on each side of each market, so that a new user sees a live book. (The dev preset has
+//! 4 order slots per sub-account, hence a quote per slot and three accounts for twelve quotes.)
 //!
 //! Both accounts are funded from their L1 grants on the devnet's first start (deposits, then
 //! their L2 keys); the venue keeps its journal under `exchange/` and resumes it with the devnet.
@@ -23,8 +24,9 @@ use zklink_types::{ChainId, SubAccountId, TokenId, USD_TOKEN_ID};
 pub(super) const EXCHANGE_DIR: &str = "exchange";
 /// Dev account that settles the venue's fills.
 const SUBMITTER: usize = 9;
-/// Dev account that quotes the markets.
-const MAKER: usize = 8;
+/// Dev accounts that quote the markets: (account, [(market, level); 2]) — each quote takes a bid
+/// slot and an ask slot.
+const MAKERS: [(usize, [(u32, u128); 2]); 3] = [(8, [(1, 1), (2, 1)]), (7, [(1, 2), (2, 2)]), (6, [(3, 1), (3, 2)])];
 /// Seconds between two rounds of the market maker's quotes.
 const QUOTE_EVERY: Duration = Duration::from_secs(3);
 
@@ -54,13 +56,15 @@ pub(super) struct DevVenue {
     pub exchange: Exchange,
     /// Its API.
     pub api: ExchangeApi,
-    maker: tokio::task::JoinHandle<()>,
+    makers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl DevVenue {
     /// Stops the market maker and the API.
     pub(super) async fn stop(self) {
-        self.maker.abort();
+        for m in &self.makers {
+            m.abort();
+        }
         self.api.stop().await;
     }
 }
@@ -100,20 +104,22 @@ async fn ensure_account(w: &Wallet, deposits: &[(u8, TokenId, u128, bool)]) -> a
 pub(super) async fn start(api_url: &str, keys: &[B256], dir: &Path, listen: SocketAddr) -> anyhow::Result<DevVenue> {
     let key = |i: usize| keys.get(i).map(|k| k.0).with_context(|| format!("anvil has no dev key {i}"));
     let submitter = Wallet::connect(api_url, &key(SUBMITTER)?).await?;
-    let maker = Wallet::connect(api_url, &key(MAKER)?).await?;
     let t = |name: &str| submitter.parse_token(name);
     let (usdc, usdt, weth, eth) = (t("USDC")?, t("USDT")?, t("WETH")?, t("ETH")?);
     const E6: u128 = 1_000_000;
     const E18: u128 = 1_000_000_000_000_000_000;
     ensure_account(&submitter, &[(1, usdc, 10 * E6, true)]).await.context("funding the venue's submitter")?;
-    let maker_deposits = [
-        (1, usdc, 500_000 * E6, true),
-        (1, eth, 100 * E18, false),
-        (2, weth, 100 * E18, false),
-        (3, usdc, 100_000 * E6, false),
-        (3, usdt, 100_000 * E18, false),
-    ];
-    ensure_account(&maker, &maker_deposits).await.context("funding the market maker")?;
+    let mut makers = Vec::new();
+    for (account, quotes) in MAKERS {
+        let w = Wallet::connect(api_url, &key(account)?).await?;
+        let deposits: Vec<(u8, TokenId, u128, bool)> = if quotes[0].0 == 3 {
+            vec![(3, usdc, 100_000 * E6, false), (3, usdt, 100_000 * E18, false)]
+        } else {
+            vec![(1, usdc, 100_000 * E6, true), (1, eth, 50 * E18, false), (2, weth, 50 * E18, false)]
+        };
+        ensure_account(&w, &deposits).await.with_context(|| format!("funding market maker {account}"))?;
+        makers.push((w, quotes));
+    }
     let settings = ExchangeSettings {
         node_url: api_url.to_string(),
         data_dir: dir.to_path_buf(),
@@ -125,15 +131,23 @@ pub(super) async fn start(api_url: &str, keys: &[B256], dir: &Path, listen: Sock
     };
     let exchange = Exchange::start(settings).await.context("starting the devnet's exchange")?;
     let api = serve(free(listen)?, exchange.clone()).await.context("serving the exchange API")?;
-    let maker = tokio::spawn(make_markets(maker, exchange.clone()));
-    Ok(DevVenue { exchange, api, maker })
+    let makers = makers.into_iter().map(|(w, quotes)| tokio::spawn(quote(w, quotes, exchange.clone()))).collect();
+    Ok(DevVenue { exchange, api, makers })
 }
 
-/// Quotes every market every [`QUOTE_EVERY`]: five bids and five asks around a mid price that
-/// drifts slowly, each in its own slot (a new quote replaces the slot's old one on the venue).
-async fn make_markets(w: Wallet, ex: Exchange) {
-    // (market, mid price in ticks): ETH and WETH near 3000 USD, USDC near 1 USDT.
-    let mids: [(u32, u128); 3] = [(1, 300_000), (2, 299_950), (3, 10_000)];
+/// The mid price of a market in ticks: ETH and WETH near 3000 USD, USDC near 1 USDT.
+fn mid(market: u32) -> u128 {
+    match market {
+        1 => 300_000,
+        2 => 299_950,
+        _ => 10_000,
+    }
+}
+
+/// Every [`QUOTE_EVERY`], a bid and an ask for each `(market, level)` of `quotes` around a mid
+/// that drifts slowly (±0.3 %), level 1 nearest; quote `i` uses slots `2i` (bid) and `2i + 1`
+/// (ask), and a new quote replaces the slot's old one on the venue.
+async fn quote(w: Wallet, quotes: [(u32, u128); 2], ex: Exchange) {
     let mut round: u64 = 0;
     loop {
         round += 1;
@@ -146,7 +160,7 @@ async fn make_markets(w: Wallet, ex: Exchange) {
                 continue;
             }
         };
-        for (i, &(market, mid)) in mids.iter().enumerate() {
+        for (i, &(market, level)) in quotes.iter().enumerate() {
             let Some((base, quote, tick, lot, fees)) = ({
                 let v = ex.venue();
                 v.market(MarketId(market)).map(|m| {
@@ -156,20 +170,17 @@ async fn make_markets(w: Wallet, ex: Exchange) {
             }) else {
                 continue;
             };
-            // A slow drift of ±0.3 % around the mid.
             let drift = (round % 12) as i128 - 6;
-            let mid = (mid as i128 + mid as i128 * drift / 2000) as u128;
-            for level in 0..10u16 {
-                let sell = level >= 5;
-                let step = u128::from(level % 5) + 1;
-                let ticks = if sell { mid + step * (mid / 1000).max(1) } else { mid - step * (mid / 1000).max(1) };
-                let size_lots: u128 = if market == 3 { 1000 * step } else { 200 * step };
-                let slot = (i as u16) * 10 + level + 1;
+            let mid = (mid(market) as i128 + mid(market) as i128 * drift / 2000) as u128;
+            let step = level * (mid / 1000).max(1);
+            for (side, sell) in [(0u16, false), (1, true)] {
+                let ticks = if sell { mid + step } else { mid - step };
+                let lots: u128 = if market == 3 { 1000 * level } else { 200 * level };
+                let slot = (i as u16) * 2 + side;
                 let state = slots.iter().find(|s| s.sub_account == 0 && s.slot == slot);
                 let (nonce, residue) = state.map_or((0, 0), |s| (s.nonce, s.residue.parse::<u128>().unwrap_or(0)));
                 let nonce = if residue == 0 { nonce } else { nonce + 1 };
-                let signed = w.sign_order(slot, nonce, base, quote, size_lots * lot, ticks * tick, sell, fees).await;
-                let order = match signed {
+                let order = match w.sign_order(slot, nonce, base, quote, lots * lot, ticks * tick, sell, fees).await {
                     Ok(o) => o,
                     Err(e) => {
                         tracing::warn!(error = %e, "market maker: signing a quote");

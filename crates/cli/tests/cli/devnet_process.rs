@@ -40,6 +40,8 @@ impl DevnetProcess {
             .args(extra)
             .arg("--rpc")
             .arg(format!("127.0.0.1:{}", ports.rpc))
+            .arg("--exchange")
+            .arg(format!("127.0.0.1:{}", ports.exchange))
             .env("RUST_LOG", "info,gr1cs=off")
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
@@ -119,27 +121,34 @@ pub struct Ports {
     pub l1: u16,
     /// The API; the devnet's oracles take the next three.
     pub rpc: u16,
+    /// The devnet's exchange.
+    pub exchange: u16,
 }
 
 impl Ports {
-    /// Seven consecutive free ports in 20000..32000, from a start that differs per call.
+    /// Eight consecutive free ports in 20000..32000, from a start that differs per call.
     pub fn pick() -> Self {
         use std::sync::atomic::{AtomicU32, Ordering};
         static CALLS: AtomicU32 = AtomicU32::new(0);
         let seed = std::process::id().wrapping_mul(7_919) ^ CALLS.fetch_add(1, Ordering::Relaxed).wrapping_mul(104_729);
         for attempt in 0..2_000u32 {
-            let base = 20_000 + ((seed.wrapping_add(attempt.wrapping_mul(7 * 13))) % 1_700) as u16 * 7;
-            let free = (base..base + 7).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
+            let base = 20_000 + ((seed.wrapping_add(attempt.wrapping_mul(8 * 13))) % 1_490) as u16 * 8;
+            let free = (base..base + 8).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
             if free {
-                return Self { l1: base, rpc: base + 3 };
+                return Self { l1: base, rpc: base + 3, exchange: base + 7 };
             }
         }
-        panic!("no 7 consecutive free ports in 20000..32000");
+        panic!("no 8 consecutive free ports in 20000..32000");
     }
 
     /// The API's URL.
     pub fn api(&self) -> String {
         format!("http://127.0.0.1:{}", self.rpc)
+    }
+
+    /// The exchange API's URL.
+    pub fn exchange(&self) -> String {
+        format!("http://127.0.0.1:{}", self.exchange)
     }
 }
 

@@ -17,11 +17,16 @@ mod support;
 
 mod crash;
 mod devnet_process;
+mod exchange_crash;
 mod exodus;
 mod newcomer;
 mod oracle_network;
 mod power_cut;
 mod resume;
+/// A node and its API in-process with funded users (zklink-exchange's test world).
+#[path = "../../../exchange/tests/exchange/world.rs"]
+#[allow(dead_code)] // what zklink-exchange's tests use and these do not
+mod world;
 
 /// Each test runs a whole network (anvil chains, a node, a prover, oracles; most as child
 /// processes) on ports the OS picked, and restarts some of them on the same ports (the node in `crash`, the devnet's

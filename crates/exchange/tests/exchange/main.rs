@@ -4,6 +4,7 @@
 mod journal;
 mod service;
 mod venue;
+pub mod world;
 
 use zklink_crypto::eddsa::PrivateKey;
 use zklink_exchange::{Entry, Input, Market, MarketConfig, Venue};

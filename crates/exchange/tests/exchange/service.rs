@@ -3,7 +3,6 @@
 //! numbers, a fill the node refuses (the maker spent its funds), the public journal, the audit,
 //! and a restart that resumes settlement from the node's nonce.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use jsonrpsee::core::client::{ClientT, Subscription, SubscriptionClientT};
@@ -13,76 +12,16 @@ use jsonrpsee::ws_client::WsClientBuilder;
 use serde_json::{json, Value};
 use zklink_exchange::codes;
 use zklink_exchange::input::{CancelRequest, OrderHash};
-use zklink_exchange::service::{Exchange, ExchangeSettings};
+use zklink_exchange::service::Exchange;
 use zklink_exchange::Venue;
-use zklink_executor::testkit::{TestNet, TestUser, TEST_FEE_OWNER};
+use zklink_executor::testkit::TestUser;
 use zklink_node::node::unix_now;
-use zklink_node::{BlockStore, NodeHandle, StateKeeper};
+
+use crate::world::World;
 use zklink_types::test_utils::{USD, USDC, WETH};
-use zklink_types::{
-    AccountId, L2Tx, Network, Order, OrderNonce, Price, PriorityTx, SlotId, SubAccountId, TokenId, TxSignature,
-};
+use zklink_types::{L2Tx, Order, OrderNonce, Price, SlotId, SubAccountId, TokenId, TxSignature};
 
 const E18: u128 = zklink_types::test_utils::E18;
-
-struct World {
-    _dir: tempfile::TempDir,
-    node: NodeHandle,
-    mirror: TestNet,
-    node_url: String,
-    serials: u64,
-}
-
-impl World {
-    async fn new() -> (World, zklink_api::Api) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(BlockStore::open(&dir.path().join("node.redb")).unwrap());
-        let network = Network::dev(3);
-        let keeper = StateKeeper::open(network.clone(), store.clone(), TEST_FEE_OWNER, 16, unix_now()).unwrap();
-        let node = NodeHandle::new(keeper, store);
-        let api = zklink_api::serve("127.0.0.1:0".parse().unwrap(), node.clone(), network.clone()).await.unwrap();
-        let node_url = format!("http://{}", api.addr);
-        (World { _dir: dir, node, mirror: TestNet::new(network), node_url, serials: 0 }, api)
-    }
-
-    /// Deposits `amount` (L2 units) of `l1` credited as `l2` to user `n` and sets its key.
-    fn fund(&mut self, n: u64, l1: u16, l2: u16, amount: u128, activate: bool) -> TestUser {
-        let u = self.mirror.user(n);
-        let mut d = self.mirror.deposit_tx(1, u.address, 0, l1, l2, amount);
-        if let PriorityTx::Deposit(d) = &mut d {
-            d.serial_id.0 = self.serials;
-        }
-        self.serials += 1;
-        self.mirror.apply_priority(&d).unwrap();
-        self.node.keeper().submit_priority(d, unix_now()).unwrap();
-        if activate && self.node.keeper().state().account(self.mirror.id_of(&u)).unwrap().pubkey_hash != u.pkh {
-            let tx = self.mirror.change_pubkey_tx(&u);
-            self.mirror.apply_l2(tx.clone()).unwrap();
-            self.node.keeper().submit(tx, unix_now()).unwrap();
-        }
-        u
-    }
-
-    fn id(&self, u: &TestUser) -> AccountId {
-        self.mirror.id_of(u)
-    }
-
-    fn balance(&self, u: &TestUser, token: u16) -> u128 {
-        self.node.keeper().state().balance(self.id(u), SubAccountId(0), TokenId(token))
-    }
-
-    fn settings(&self, dir: &std::path::Path, submitter: &TestUser) -> ExchangeSettings {
-        ExchangeSettings {
-            node_url: self.node_url.clone(),
-            data_dir: dir.to_path_buf(),
-            submitter_secret: submitter.l1.to_bytes().into(),
-            sub_account: SubAccountId(0),
-            fee_token: "USD".into(),
-            markets: vec![crate::market_config()],
-            batch: 100,
-        }
-    }
-}
 
 /// A signed WETH/USD order of `u` (`milli` thousandths of WETH at `cents` USD cents).
 fn order(w: &World, u: &TestUser, slot: u16, nonce: u32, is_sell: bool, milli: u128, cents: u128) -> Order {
@@ -137,7 +76,7 @@ async fn orders_match_settle_on_l2_and_a_refused_fill_restores_the_counterparty(
     let bob = w.fund(2, USDC, USD, 10_000 * E18, true);
     let carol = w.fund(3, USDC, USD, 10_000 * E18, false); // no L2 key
     let dir = tempfile::tempdir().unwrap();
-    let ex = Exchange::start(w.settings(dir.path(), &submitter)).await.unwrap();
+    let ex = Exchange::start(w.settings(dir.path(), &submitter, vec![crate::market_config()])).await.unwrap();
     let api = zklink_exchange::rpc::serve("127.0.0.1:0".parse().unwrap(), ex.clone()).await.unwrap();
     let c = HttpClientBuilder::default().build(format!("http://{}", api.addr)).unwrap();
     let ws = WsClientBuilder::default().build(format!("ws://{}", api.addr)).await.unwrap();
@@ -237,7 +176,7 @@ async fn orders_match_settle_on_l2_and_a_refused_fill_restores_the_counterparty(
     // A second venue on a copy of the journal resumes exactly: same book, nothing left to settle.
     let copy = tempfile::tempdir().unwrap();
     std::fs::copy(dir.path().join("journal.bin"), copy.path().join("journal.bin")).unwrap();
-    let again = Exchange::start(w.settings(copy.path(), &submitter)).await.unwrap();
+    let again = Exchange::start(w.settings(copy.path(), &submitter, vec![crate::market_config()])).await.unwrap();
     assert_eq!(again.venue().engine().digest(), ex.venue().engine().digest());
     assert_eq!(again.settled_upto(), ex.settled_upto());
     let _: L2Tx = w.mirror.transfer_tx(&bob, alice.address, USD, 1, 0); // the mirror is still usable
