@@ -3,11 +3,16 @@
 //! Tokens are named by symbol or id (`--token USDC` or `--token 17`) and amounts are given and
 //! shown in whole tokens with their symbol. L1 calls go to `--l1` if given, else to the endpoint
 //! the node publishes for the chain; either way only after the endpoint proved to be that chain.
+//!
+//! `buy`, `sell`, `cancel`, `orders`, `book`, `trades` and `markets` talk to an order-book venue
+//! (`--exchange`): markets by symbol (`WETH/USD`) or id, amounts in whole base, prices in whole
+//! quote per base; the order slot and its nonce are chosen unless `--slot` names one.
 
 use alloy::primitives::B256;
 use alloy::transports::http::reqwest::Url;
 use anyhow::{bail, Context};
-use zklink_sdk::{format_units, parse_units, PendingBalance, SdkError, Wallet};
+use zklink_sdk::venue::{market_symbols, MarketView, OrderStatus, OrderView, Placed, Settlement, Trade};
+use zklink_sdk::{format_units, parse_units, OrderHash, OrderType, PendingBalance, SdkError, Side, Venue, Wallet};
 use zklink_types::api::{Stage, TxStatusView};
 use zklink_types::{Address, ChainId, Order, TokenId, TxHash, USD_TOKEN_ID};
 
@@ -20,6 +25,9 @@ pub(crate) struct Args {
     /// The L1 secret key (hex); the L2 key is derived from it.
     #[arg(long, env = "ZKLINK_KEY", hide_env_values = true)]
     key: B256,
+    /// The order-book venue's JSON-RPC API (buy, sell, cancel, orders, book, trades, markets).
+    #[arg(long, env = "ZKLINK_EXCHANGE", default_value = "http://127.0.0.1:3040")]
+    exchange: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -201,6 +209,56 @@ enum Command {
         #[arg(long, default_value = "USD")]
         fee_token: String,
     },
+    /// Buy on the exchange (`--exchange`): a signed order at the market's fee ratios, in a free
+    /// order slot (from 1 up) with the nonce the slot needs; prints what traded and what rests.
+    /// Every order needs --price; a market order's is its protective worst price.
+    Buy(TradeArgs),
+    /// Sell on the exchange (as `buy`).
+    Sell(TradeArgs),
+    /// Cancel an open order on the exchange by its hash, or every open order (`--all`, of one
+    /// market with `--market`).
+    Cancel {
+        /// The order's hash (0x…, as `orders` shows it).
+        #[arg(required_unless_present = "all", conflicts_with = "all", value_parser = parse_order_hash)]
+        hash: Option<OrderHash>,
+        /// Cancel every open order of this account.
+        #[arg(long)]
+        all: bool,
+        /// With --all: only in this market (symbol or id).
+        #[arg(long, requires = "all")]
+        market: Option<String>,
+    },
+    /// Show this account's open orders on the exchange, oldest first (`--all`: its recent orders
+    /// of any status, newest first).
+    Orders {
+        /// Every recent order, not only the open ones.
+        #[arg(long)]
+        all: bool,
+        /// Only this market (symbol or id).
+        #[arg(long)]
+        market: Option<String>,
+        /// With --all: how many of the newest (at most 1000).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Show a market's order book: bids and asks side by side, best first.
+    Book {
+        /// The market: symbol ("WETH/USD") or id.
+        market: String,
+        /// Price levels per side.
+        #[arg(long, default_value_t = 10)]
+        depth: usize,
+    },
+    /// Show a market's recent trades, newest first.
+    Trades {
+        /// The market: symbol ("WETH/USD") or id.
+        market: String,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Show the exchange's markets: symbol, tick, lot, minimum order, fee ratios.
+    Markets,
     /// Request on L1 a full exit of a token to CHAIN (works even if the operator ignores L2 txs).
     FullExit {
         /// zklink chain id.
@@ -216,6 +274,56 @@ enum Command {
         #[arg(long = "as")]
         as_token: Option<String>,
     },
+}
+
+/// `buy` and `sell`.
+#[derive(clap::Args)]
+struct TradeArgs {
+    /// The market: its symbol ("WETH/USD") or id (`zklink wallet markets` lists them).
+    market: String,
+    /// Base amount in whole tokens ("0.4"): a multiple of the market's lot, at least its minimum.
+    amount: String,
+    /// Price in whole quote per base ("3000"), required: the limit price, on the market's tick
+    /// grid; for `--type market` the protective worst price (a buy pays at most this, a sell
+    /// receives at least this; it need not be on the grid).
+    #[arg(long)]
+    price: Option<String>,
+    /// limit: rests what does not trade at once; ioc: cancels it; fok: trades all at once or
+    /// nothing; post-only: only rests (refused if it would trade); market: an ioc up to --price.
+    #[arg(long = "type", value_enum, default_value_t = Kind::Limit)]
+    kind: Kind,
+    /// The order slot (default: a free one from 1 up, an empty one first); an open order in the
+    /// slot named is replaced.
+    #[arg(long)]
+    slot: Option<u16>,
+}
+
+/// `--type`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Kind {
+    Limit,
+    Ioc,
+    Fok,
+    PostOnly,
+    Market,
+}
+
+impl Kind {
+    fn order_type(self) -> OrderType {
+        match self {
+            Kind::Limit => OrderType::Limit,
+            Kind::Ioc => OrderType::Ioc,
+            Kind::Fok => OrderType::Fok,
+            Kind::PostOnly => OrderType::PostOnly,
+            Kind::Market => OrderType::Market,
+        }
+    }
+}
+
+/// An order hash as `orders` prints it.
+fn parse_order_hash(s: &str) -> Result<OrderHash, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| format!("{s:?} is not an order hash (0x and 64 hex digits, as `zklink wallet orders` shows)"))
 }
 
 /// `amount` (L2 units) in whole tokens with the token's symbol: "3.5 USDC".
@@ -377,8 +485,272 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
                 w.symbol(l1_token)
             );
         }
+        Command::Buy(t) => trade(&w, &args.exchange, Side::Buy, t).await?,
+        Command::Sell(t) => trade(&w, &args.exchange, Side::Sell, t).await?,
+        Command::Cancel { hash, all: _, market } => cancel(&venue(&w, &args.exchange)?, hash, market).await?,
+        Command::Orders { all, market, limit } => orders(&venue(&w, &args.exchange)?, all, market, limit).await?,
+        Command::Book { market, depth } => book(&venue(&w, &args.exchange)?, &market, depth).await?,
+        Command::Trades { market, limit } => trades(&venue(&w, &args.exchange)?, &market, limit).await?,
+        Command::Markets => markets(&venue(&w, &args.exchange)?).await?,
         // Taken above, before connecting: it must work with the node gone.
         Command::Exodus(exodus) => crate::restore::exodus(exodus, &args.key).await?,
+    }
+    Ok(())
+}
+
+/// The venue client at `url`.
+fn venue<'w>(w: &'w Wallet, url: &str) -> anyhow::Result<Venue<'w>> {
+    w.venue(url).with_context(|| format!("connecting to the exchange at {url}"))
+}
+
+/// `buy` / `sell`.
+async fn trade(w: &Wallet, url: &str, side: Side, t: TradeArgs) -> anyhow::Result<()> {
+    let Some(price) = t.price else {
+        if t.kind == Kind::Market {
+            bail!(
+                "a market order needs --price: its protective worst price in quote per base (a buy pays at most \
+                 it, a sell receives at least it); it trades at the book's prices up to it"
+            );
+        }
+        bail!("the order needs --price: its limit price in quote per base (\"3000\")");
+    };
+    let v = venue(w, url)?;
+    let request =
+        Trade { market: t.market, side, amount: t.amount, price, order_type: t.kind.order_type(), slot: t.slot };
+    let what = if side == Side::Buy { "buy" } else { "sell" };
+    let placed = v.trade(&request).await.with_context(|| format!("placing the {what} order on {url}"))?;
+    print_placed(side, &placed);
+    Ok(())
+}
+
+/// The fills' prices: "3000 USD", or "2999.5–3000 USD (1199.9 USD in all)".
+fn fill_prices(o: &OrderView, quote: &str) -> String {
+    let fills: Vec<_> = o.fills.iter().filter(|f| f.settlement != Settlement::Refused).collect();
+    let raw = |s: &str| parse_units(s, 18).unwrap_or(0);
+    let (Some(low), Some(high)) =
+        (fills.iter().min_by_key(|f| raw(&f.price)), fills.iter().max_by_key(|f| raw(&f.price)))
+    else {
+        return format!("{} {quote}", o.price);
+    };
+    if low.price == high.price {
+        return format!("{} {quote}", low.price);
+    }
+    let total: u128 = fills.iter().map(|f| raw(&f.quote)).sum();
+    format!("{}–{} {quote} ({} {quote} in all)", low.price, high.price, format_units(total, 18))
+}
+
+fn print_placed(side: Side, p: &Placed) {
+    let (base, quote) = market_symbols(&p.market);
+    let o = &p.order;
+    let (verb, noun) = if side == Side::Buy { ("bought", "buy") } else { ("sold", "sell") };
+    let filled = parse_units(&o.filled, 18).unwrap_or(0);
+    let rest = match o.status {
+        OrderStatus::Open => format!("; {} {base} rests in the book at {} {quote}", o.remaining, o.price),
+        OrderStatus::Cancelled if o.filled != o.size => {
+            format!("; the rest was cancelled: {}", o.reason.as_deref().unwrap_or("no reason given"))
+        }
+        _ => String::new(),
+    };
+    if filled > 0 {
+        let id = format!("order {}, filled {} of {}{rest}", o.hash, o.filled, o.size);
+        println!("{verb} {} {base} at {} ({id})", o.filled, fill_prices(o, quote));
+    } else if o.status == OrderStatus::Open {
+        println!("{noun} order for {} {base} at {} {quote} rests in the book (order {})", o.size, o.price, o.hash);
+    } else {
+        let reason = o.reason.as_deref().unwrap_or("no reason given");
+        println!("{verb} nothing: the order was cancelled: {reason} (order {})", o.hash);
+    }
+    println!(
+        "  {}, slot {} nonce {}, fee ratios {}/{} (maker/taker, per 10^4)",
+        p.market.symbol, o.slot, o.nonce, o.order.maker_fee_ratio, o.order.taker_fee_ratio
+    );
+    if let Some(r) = &p.replaced {
+        println!(
+            "  replaced order {} ({} {} {base} at {} {quote}) in slot {}",
+            r.hash,
+            side_name(r.side),
+            r.size,
+            r.price,
+            r.slot
+        );
+    }
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+/// One order on one line: "0x…  WETH/USD  sell 1 WETH at 3000 USD  limit  filled 0.6  open".
+fn order_line(o: &OrderView) -> String {
+    let (base, quote) = o.symbol.split_once('/').unwrap_or((o.symbol.as_str(), ""));
+    let kind = match o.order_type {
+        OrderType::Limit => "limit",
+        OrderType::Ioc => "ioc",
+        OrderType::Fok => "fok",
+        OrderType::PostOnly => "post-only",
+        OrderType::Market => "market",
+    };
+    let status = match (&o.reason, o.status) {
+        (Some(reason), OrderStatus::Cancelled) => format!("cancelled: {reason}"),
+        (_, status) => status.name().to_string(),
+    };
+    format!(
+        "{}  {}  {} {} {base} at {} {quote}  {kind}  filled {}  slot {} nonce {}  {status}",
+        o.hash,
+        o.symbol,
+        side_name(o.side),
+        o.size,
+        o.price,
+        o.filled,
+        o.slot,
+        o.nonce
+    )
+}
+
+/// A cancelled order: "order 0x… (WETH/USD sell 0.5 WETH at 3100 USD, filled 0 of 0.5, slot 2)".
+fn cancelled_line(o: &OrderView) -> String {
+    let (base, quote) = o.symbol.split_once('/').unwrap_or((o.symbol.as_str(), ""));
+    format!(
+        "order {} ({} {} {} {base} at {} {quote}, filled {} of {}, slot {})",
+        o.hash,
+        o.symbol,
+        side_name(o.side),
+        o.size,
+        o.price,
+        o.filled,
+        o.size,
+        o.slot
+    )
+}
+
+/// `cancel`.
+async fn cancel(v: &Venue<'_>, hash: Option<OrderHash>, market: Option<String>) -> anyhow::Result<()> {
+    let url = v.url();
+    if let Some(hash) = hash {
+        let o = v.cancel(hash).await.with_context(|| format!("cancelling order {hash} on {url}"))?;
+        println!("cancelled {}", cancelled_line(&o));
+        return Ok(());
+    }
+    let market = match market {
+        Some(name) => Some(v.market(&name).await.with_context(|| format!("reading the markets of {url}"))?),
+        None => None,
+    };
+    let cancelled =
+        v.cancel_all(market.as_ref().map(|m| m.id)).await.with_context(|| format!("cancelling orders on {url}"))?;
+    let scope = market.map_or_else(|| "in any market".to_string(), |m| format!("in {}", m.symbol));
+    if cancelled.is_empty() {
+        println!("no open orders {scope} to cancel");
+    }
+    for o in &cancelled {
+        println!("cancelled {}", cancelled_line(o));
+    }
+    Ok(())
+}
+
+/// `orders`.
+async fn orders(v: &Venue<'_>, all: bool, market: Option<String>, limit: usize) -> anyhow::Result<()> {
+    let url = v.url();
+    let market = match market {
+        Some(name) => Some(v.market(&name).await.with_context(|| format!("reading the markets of {url}"))?),
+        None => None,
+    };
+    let list = if all {
+        let mut list = v.orders(Some(limit)).await.with_context(|| format!("reading the orders on {url}"))?;
+        list.retain(|o| market.as_ref().is_none_or(|m| m.id == o.market));
+        list
+    } else {
+        v.open_orders(market.as_ref().map(|m| m.id))
+            .await
+            .with_context(|| format!("reading the open orders on {url}"))?
+    };
+    let scope = market.map_or_else(String::new, |m| format!(" in {}", m.symbol));
+    match (list.is_empty(), all) {
+        (true, false) => println!("no open orders{scope}"),
+        (true, true) => println!("no orders{scope}"),
+        (false, false) => println!("open orders{scope}, oldest first:"),
+        (false, true) => println!("orders{scope}, newest first:"),
+    }
+    for o in &list {
+        println!("  {}", order_line(o));
+    }
+    Ok(())
+}
+
+/// `book`: bids and asks side by side.
+async fn book(v: &Venue<'_>, name: &str, depth: usize) -> anyhow::Result<()> {
+    let url = v.url();
+    let m = v.market(name).await.with_context(|| format!("reading the markets of {url}"))?;
+    let b = v.book(m.id, Some(depth)).await.with_context(|| format!("reading the {} book on {url}", m.symbol))?;
+    let (base, quote) = market_symbols(&m);
+    println!("{} order book (change {}): sizes in {base}, prices in {quote}", b.symbol, b.seq);
+    println!("{:>20} {:>16}  |  {:<16} size", "size", "bid", "ask");
+    for i in 0..b.bids.len().max(b.asks.len()) {
+        let (bid_size, bid) = b.bids.get(i).map_or(("", ""), |l| (l.1.as_str(), l.0.as_str()));
+        let (ask, ask_size) = b.asks.get(i).map_or(("", ""), |l| (l.0.as_str(), l.1.as_str()));
+        println!("{}", format!("{bid_size:>20} {bid:>16}  |  {ask:<16} {ask_size}").trim_end());
+    }
+    if b.bids.is_empty() && b.asks.is_empty() {
+        println!("{:>37}  |  (empty)", "(empty)");
+    }
+    Ok(())
+}
+
+/// `trades`.
+async fn trades(v: &Venue<'_>, name: &str, limit: usize) -> anyhow::Result<()> {
+    let url = v.url();
+    let m = v.market(name).await.with_context(|| format!("reading the markets of {url}"))?;
+    let list =
+        v.trades(m.id, Some(limit)).await.with_context(|| format!("reading the {} trades on {url}", m.symbol))?;
+    let (base, quote) = market_symbols(&m);
+    if list.is_empty() {
+        println!("no trades in {} yet", m.symbol);
+        return Ok(());
+    }
+    println!("{} trades, newest first (UTC; the taker's side):", m.symbol);
+    for t in &list {
+        let secs = t.time_ms / 1000 % 86_400;
+        let refused = if t.refused { "  (refused by the node: it did not happen)" } else { "" };
+        println!(
+            "  {:02}:{:02}:{:02}  {:<4} {:>16} {base} at {} {quote}{refused}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60,
+            side_name(t.taker_side),
+            t.size,
+            t.price
+        );
+    }
+    Ok(())
+}
+
+/// A fee ratio per 10^4 as a percentage: "0.10 %".
+fn percent(ratio: u8) -> String {
+    format!("{}.{:02} %", ratio / 100, ratio % 100)
+}
+
+/// `markets`.
+async fn markets(v: &Venue<'_>) -> anyhow::Result<()> {
+    let list: Vec<MarketView> = v.markets().await.with_context(|| format!("reading the markets of {}", v.url()))?;
+    if list.is_empty() {
+        println!("the exchange lists no markets");
+    }
+    for m in &list {
+        let (base, quote) = market_symbols(m);
+        println!(
+            "market {}  {}  tick {} {quote}  lot {} {base}  minimum {} {base}  fees {} maker, {} taker  \
+             (sub-account {})",
+            m.id,
+            m.symbol,
+            m.tick,
+            m.lot,
+            m.min_size,
+            percent(m.maker_fee_ratio),
+            percent(m.taker_fee_ratio),
+            m.sub_account
+        );
     }
     Ok(())
 }

@@ -7,9 +7,17 @@
 //! L1 calls go to the endpoint the caller names or else the one the node publishes for the chain
 //! (`zklink_l1Endpoints`), and only after the endpoint's `eth_chainId` proved to be the chain's
 //! `l1ChainId`: a deposit can never land on another chain than the one named.
+//!
+//! [`Wallet::venue`] trades on zklink's order-book venue ([`venue`]): typed calls of its JSON-RPC
+//! API, and [`Venue::buy`] / [`Venue::sell`] in whole units that choose the order slot and its
+//! nonce themselves.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod venue;
+
+pub use venue::{OrderHash, OrderType, Placed, Side, Trade, Venue};
 
 use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
@@ -166,6 +174,69 @@ pub enum SdkError {
         name: String,
         /// The symbols the network lists.
         known: String,
+    },
+    /// The order-book venue refused the call (`code` is in [`venue::codes`]).
+    #[error("the exchange refused: {message} (code {code})")]
+    Venue {
+        /// JSON-RPC error code.
+        code: i32,
+        /// The venue's reason.
+        message: String,
+    },
+    /// The order-book venue could not be reached.
+    #[error("cannot reach the exchange at {url}: {source}")]
+    VenueTransport {
+        /// The venue's URL.
+        url: String,
+        /// Why.
+        #[source]
+        source: jsonrpsee::core::client::Error,
+    },
+    /// A market named by a symbol or id the venue does not list.
+    #[error("{name:?} is no market of this exchange: name one by symbol or id ({known})")]
+    UnknownMarket {
+        /// What was given.
+        name: String,
+        /// The markets the venue lists.
+        known: String,
+    },
+    /// A price or amount that is not on the market's grid (nothing was signed).
+    #[error(transparent)]
+    OffGrid(Box<venue::OffGrid>),
+    /// An amount below the market's smallest order (nothing was signed).
+    #[error("the amount {amount} {unit} is below {market}'s minimum order of {min} {unit}")]
+    BelowMinimum {
+        /// The market's symbol.
+        market: String,
+        /// What was given, whole units.
+        amount: String,
+        /// The minimum, whole units.
+        min: String,
+        /// The base token.
+        unit: String,
+    },
+    /// Every order slot a new order could use holds an open order on the venue.
+    #[error(
+        "every order slot 1..={max_slot} of sub-account {sub} holds an open order on the exchange: cancel one \
+         (`zklink wallet cancel`), or name a slot to replace its order (`--slot`)"
+    )]
+    NoFreeSlot {
+        /// The preset's largest slot.
+        max_slot: u16,
+        /// The sub-account.
+        sub: u8,
+    },
+    /// The slot's order nonces are used up (24 bits).
+    #[error("order slot {slot} has used up its order nonces: use another slot")]
+    SlotExhausted {
+        /// The slot.
+        slot: u16,
+    },
+    /// The account's L2 key is not this wallet's (or not set): the venue would refuse its orders.
+    #[error("{address}'s L2 key is not this wallet's key: set it first (ChangePubKey; `zklink wallet activate`)")]
+    KeyNotSet {
+        /// The account's address.
+        address: Address,
     },
 }
 

@@ -13,3 +13,4 @@
 mod support;
 
 mod scenario;
+mod venue;
