@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod bench_exchange;
 mod bench_restore;
 mod devnet;
 mod exchange;
@@ -72,6 +73,9 @@ enum BenchCommand {
     Restore(bench_restore::RestoreArgs),
     /// Exit-proof time at a preset (witness, synthesis, check, proving).
     ExitProof(bench_restore::ExitArgs),
+    /// The venue end to end on loopback: orders accepted per second and acknowledgement
+    /// latency, fills settled per second through the node, and where the time goes.
+    Exchange(bench_exchange::ExchangeArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -104,6 +108,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(BenchCommand::Devnet(args)) => runtime.block_on(bench::devnet(args)),
         Command::Bench(BenchCommand::Restore(args)) => bench_restore::restore(args),
         Command::Bench(BenchCommand::ExitProof(args)) => bench_restore::exit_proof(args),
+        Command::Bench(BenchCommand::Exchange(args)) => runtime.block_on(bench_exchange::exchange(args)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -33,6 +33,7 @@ pub mod node;
 pub mod rpc;
 pub mod service;
 pub mod settle;
+pub mod stats;
 pub mod venue;
 pub mod views;
 

@@ -93,6 +93,8 @@ pub struct StatusView {
     pub submitter: u32,
     /// Whether the venue stopped after a journal failure.
     pub failed: bool,
+    /// Where the time went since the start.
+    pub stats: crate::stats::StatsView,
 }
 
 fn error(code: i32, msg: impl ToString) -> ErrorObjectOwned {
@@ -253,6 +255,7 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
             pending: v.fills_after(ex.settled_upto()).filter(|f| f.refused.is_none()).count(),
             submitter: v.genesis().map_or(0, |g| g.submitter.0),
             failed: ex.failed(),
+            stats: ex.stats(),
         })
     }));
     ok(m.register_subscription(

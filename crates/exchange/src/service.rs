@@ -139,6 +139,7 @@ pub struct Shared {
     requests: mpsc::UnboundedSender<Request>,
     settler: mpsc::UnboundedSender<SettlerRequest>,
     events: broadcast::Sender<Published>,
+    stats: Arc<crate::stats::Stats>,
 }
 
 /// A handle to the running exchange.
@@ -255,9 +256,10 @@ impl Exchange {
             requests: req_tx.clone(),
             settler: set_tx,
             events: broadcast::channel(EVENT_BUFFER).0,
+            stats: Arc::default(),
         });
         let cfg = SettlerConfig { submitter, key, sub_account: s.sub_account, fee_token, fee, batch: s.batch.max(1) };
-        tokio::spawn(crate::settle::run(cfg, node, pending, Nonce(sub.nonce), set_rx, ev_tx));
+        tokio::spawn(crate::settle::run(cfg, node, shared.stats.clone(), pending, Nonce(sub.nonce), set_rx, ev_tx));
         let forward = req_tx.clone();
         tokio::spawn(async move {
             while let Some(e) = ev_rx.recv().await {
@@ -305,6 +307,11 @@ impl Exchange {
             }
         };
         Journal::read_from(&self.shared.journal_path, offset, limit)
+    }
+
+    /// Where the time went so far.
+    pub fn stats(&self) -> crate::stats::StatsView {
+        self.shared.stats.read()
     }
 
     /// Published events.
@@ -480,6 +487,7 @@ impl Sequencer {
         let mut waiting = Vec::new();
         let mut applied_all: Vec<Applied> = Vec::new();
         let now = now_ms();
+        let applying = std::time::Instant::now();
         for r in group {
             match r {
                 Request::Place { market, order_type, order, signer, fresh, reply } => {
@@ -590,7 +598,10 @@ impl Sequencer {
                 }
             }
         }
+        let apply_time = applying.elapsed();
+        let journaling = std::time::Instant::now();
         let written = self.journal.append(&entries);
+        shared.stats.group(entries.len(), apply_time, journaling.elapsed());
         if let Ok(offsets) = &written {
             shared.offsets.write().unwrap_or_else(|e| e.into_inner()).extend_from_slice(offsets);
         }

@@ -95,9 +95,48 @@ pub struct SettlerConfig {
     pub batch: usize,
 }
 
-/// The `OrderMatching` that settles `job` with `nonce`, signed.
-pub fn matching_tx(cfg: &SettlerConfig, job: &SettleJob, nonce: Nonce) -> Result<L2Tx, zklink_types::TxError> {
-    let mut m = OrderMatching {
+/// The `OrderMatching`s that settle `jobs` with nonces from `first`, signed on every core; each
+/// order's message is computed once per batch (a taker that took several makers appears in
+/// several fills). Stops at the first that cannot be built.
+pub fn matching_txs(cfg: &SettlerConfig, jobs: &[SettleJob], first: Nonce) -> Vec<Result<L2Tx, zklink_types::TxError>> {
+    use rayon::prelude::*;
+    let mut messages: std::collections::HashMap<Vec<u8>, Option<zklink_crypto::Fr>> = Default::default();
+    for o in jobs.iter().flat_map(|j| [&j.maker, &j.taker]) {
+        if let Ok(bytes) = o.signed_bytes() {
+            messages.entry(bytes).or_insert(None);
+        }
+    }
+    let computed: Vec<(Vec<u8>, Option<zklink_crypto::Fr>)> =
+        messages.into_par_iter().map(|(b, _)| (b.clone(), zklink_types::message_of(&b).ok())).collect();
+    let messages: std::collections::HashMap<Vec<u8>, Option<zklink_crypto::Fr>> = computed.into_iter().collect();
+    let message = |o: &Order| o.signed_bytes().ok().and_then(|b| messages.get(&b).copied().flatten());
+    jobs.par_iter()
+        .enumerate()
+        .map(|(i, job)| {
+            let nonce = Nonce(first.0 + i as u32);
+            match (message(&job.maker), message(&job.taker)) {
+                (Some(m), Some(t)) => matching_tx_with(cfg, job, nonce, m, t),
+                _ => matching_tx(cfg, job, nonce),
+            }
+        })
+        .collect()
+}
+
+/// [`matching_tx`] with the orders' messages given.
+fn matching_tx_with(
+    cfg: &SettlerConfig,
+    job: &SettleJob,
+    nonce: Nonce,
+    maker: zklink_crypto::Fr,
+    taker: zklink_crypto::Fr,
+) -> Result<L2Tx, zklink_types::TxError> {
+    let mut m = unsigned(cfg, job, nonce);
+    m.signature = TxSignature::sign(&cfg.key, m.message_with(maker, taker)?);
+    Ok(L2Tx::OrderMatching(Box::new(m)))
+}
+
+fn unsigned(cfg: &SettlerConfig, job: &SettleJob, nonce: Nonce) -> OrderMatching {
+    OrderMatching {
         account_id: cfg.submitter,
         sub_account_id: cfg.sub_account,
         nonce,
@@ -108,7 +147,12 @@ pub fn matching_tx(cfg: &SettlerConfig, job: &SettleJob, nonce: Nonce) -> Result
         expect_base_amount: job.base,
         expect_quote_amount: job.quote,
         signature: TxSignature::default(),
-    };
+    }
+}
+
+/// The `OrderMatching` that settles `job` with `nonce`, signed.
+pub fn matching_tx(cfg: &SettlerConfig, job: &SettleJob, nonce: Nonce) -> Result<L2Tx, zklink_types::TxError> {
+    let mut m = unsigned(cfg, job, nonce);
     m.signature = TxSignature::sign(&cfg.key, m.message()?);
     Ok(L2Tx::OrderMatching(Box::new(m)))
 }
@@ -149,9 +193,11 @@ pub fn fault(order: &Order, view: Option<&AccountView>, sub: SubAccountId, gives
 /// The settler task: settles the jobs it is sent, from the node's current nonce of the submitter.
 /// `pending` are the journal's unsettled fills at start (the caller found them with the nonce
 /// mapping) and `first` the nonce the first of them carries.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     cfg: SettlerConfig,
     node: NodeClient,
+    stats: std::sync::Arc<crate::stats::Stats>,
     mut pending: VecDeque<SettleJob>,
     first: Nonce,
     mut requests: mpsc::UnboundedReceiver<SettlerRequest>,
@@ -159,6 +205,7 @@ pub async fn run(
 ) {
     let mut next = first;
     let mut watermark = 0u64;
+    let mut presigned: Option<Presigned> = None;
     let mut backoff = Duration::from_millis(50);
     loop {
         // Take everything waiting; block only when there is nothing to do.
@@ -189,9 +236,16 @@ pub async fn run(
             continue;
         }
         let n = pending.len().min(cfg.batch.max(1));
+        let signing = std::time::Instant::now();
+        let batch: Vec<SettleJob> = pending.iter().take(n).cloned().collect();
+        // The batch signed while the previous one was at the node, if it is still this one.
+        let signed = match presigned.take() {
+            Some(p) if p.first == next && p.seqs.len() == n && p.seqs.iter().eq(batch.iter().map(|j| &j.seq)) => p.txs,
+            _ => matching_txs(&cfg, &batch, next),
+        };
         let mut txs = Vec::with_capacity(n);
-        for (i, job) in pending.iter().take(n).enumerate() {
-            match matching_tx(&cfg, job, Nonce(next.0 + i as u32)) {
+        for (job, tx) in batch.iter().zip(signed) {
+            match tx {
                 Ok(tx) => txs.push(tx),
                 Err(e) => {
                     tracing::error!(fill = job.seq, error = %e, "cannot build the matching of a fill");
@@ -199,7 +253,25 @@ pub async fn run(
                 }
             }
         }
-        let outcome = match node.submit_txs(&txs).await {
+        let sign_time = signing.elapsed();
+        // Sign the next batch while the node works on this one (assuming this one is accepted
+        // whole; if not, its nonces are wrong and it is signed again).
+        let ahead: Vec<SettleJob> = pending.iter().skip(n).take(cfg.batch.max(1)).cloned().collect();
+        let ahead_first = Nonce(next.0 + txs.len() as u32);
+        let signer = (!ahead.is_empty()).then(|| {
+            let cfg = cfg.clone();
+            tokio::task::spawn_blocking(move || {
+                let txs = matching_txs(&cfg, &ahead, ahead_first);
+                Presigned { first: ahead_first, seqs: ahead.iter().map(|j| j.seq).collect(), txs }
+            })
+        });
+        let submitting = std::time::Instant::now();
+        let sent = node.submit_txs(&txs).await;
+        let submit_time = submitting.elapsed();
+        if let Some(signer) = signer {
+            presigned = signer.await.ok();
+        }
+        let outcome = match sent {
             Ok(o) => o,
             Err(e) => {
                 tracing::warn!(error = %e, "settlement batch not sent; resyncing with the node");
@@ -215,6 +287,7 @@ pub async fn run(
         };
         backoff = Duration::from_millis(50);
         let accepted = outcome.accepted.len().min(n);
+        stats.batch(accepted, sign_time, submit_time);
         settle_prefix(&mut pending, accepted, &mut next, &mut watermark, &events);
         let Some(refusal) = outcome.refused else { continue };
         if refusal.code == DUPLICATE {
@@ -251,6 +324,13 @@ pub async fn run(
             }
         }
     }
+}
+
+/// A batch signed ahead: its first nonce, its fills and their matchings.
+struct Presigned {
+    first: Nonce,
+    seqs: Vec<u64>,
+    txs: Vec<Result<L2Tx, zklink_types::TxError>>,
 }
 
 /// `zklink_submitTx`'s code for a tx accepted before.

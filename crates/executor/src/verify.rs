@@ -2,8 +2,12 @@
 //! the sequencing path: a `VerifiedTx` can only be built by checking its signatures, and the
 //! executor then only compares the signers' pubkey hashes with the accounts'.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use rayon::prelude::*;
-use zklink_types::{L2Tx, PubKeyHash, TxError, TxHash};
+use zklink_crypto::Fr;
+use zklink_types::{message_of, L2Tx, Order, PubKeyHash, TxError, TxHash};
 
 /// An L2 tx whose signatures all verified, with the key hashes that signed it. Built only by
 /// [`VerifiedTx::verify`]; the executor then checks those key hashes against the accounts'.
@@ -22,12 +26,15 @@ impl VerifiedTx {
     /// checks every signature against the message it must sign.
     pub fn verify(tx: L2Tx) -> Result<Self, TxError> {
         let hash = tx.hash()?;
-        let signer = tx.signature().verify(tx.message()?)?;
-        let order_signers = match &tx {
+        let (signer, order_signers) = match &tx {
             L2Tx::OrderMatching(m) => {
-                Some((m.maker.signature.verify(m.maker.message()?)?, m.taker.signature.verify(m.taker.message()?)?))
+                // Each order's message is computed once, and an order verified before (a resting
+                // order filled again, a taker that takes several makers) is not verified again.
+                let (maker_msg, maker) = OrderCache::global().verify(&m.maker)?;
+                let (taker_msg, taker) = OrderCache::global().verify(&m.taker)?;
+                (m.signature.verify(m.message_with(maker_msg, taker_msg)?)?, Some((maker, taker)))
             }
-            _ => None,
+            _ => (tx.signature().verify(tx.message()?)?, None),
         };
         Ok(Self { tx, hash, signer, order_signers })
     }
@@ -51,6 +58,47 @@ impl VerifiedTx {
     /// The tx, dropping the verification result.
     pub fn into_tx(self) -> L2Tx {
         self.tx
+    }
+}
+
+/// Orders whose signatures verified, by SHA-256 of their signed bytes and signature: an order
+/// is matched many times (a resting order by each taker, a taker against each maker), and its
+/// signature and message do not change. Verification is deterministic, so remembering a result is
+/// sound; the map is emptied when it reaches its capacity.
+pub struct OrderCache {
+    map: Mutex<HashMap<[u8; 32], (Fr, PubKeyHash)>>,
+    capacity: usize,
+}
+
+impl OrderCache {
+    /// Entries kept at most (about 100 bytes each).
+    pub const CAPACITY: usize = 1 << 17;
+
+    /// The process-wide cache.
+    pub fn global() -> &'static OrderCache {
+        static CACHE: OnceLock<OrderCache> = OnceLock::new();
+        CACHE.get_or_init(|| OrderCache { map: Mutex::new(HashMap::new()), capacity: Self::CAPACITY })
+    }
+
+    /// The order's message and the key hash that signed it, verified now or before.
+    pub fn verify(&self, order: &Order) -> Result<(Fr, PubKeyHash), TxError> {
+        let bytes = order.signed_bytes()?;
+        let mut key_input = Vec::with_capacity(bytes.len() + 96);
+        key_input.extend_from_slice(&bytes);
+        key_input.extend_from_slice(&order.signature.pub_key);
+        key_input.extend_from_slice(&order.signature.signature);
+        let key = zklink_crypto::sha256(&key_input);
+        if let Some(hit) = self.map.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(*hit);
+        }
+        let msg = message_of(&bytes)?;
+        let signer = order.signature.verify(msg)?;
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= self.capacity {
+            map.clear();
+        }
+        map.insert(key, (msg, signer));
+        Ok((msg, signer))
     }
 }
 

@@ -533,9 +533,14 @@ impl OrderMatching {
 
     /// Poseidon(hash(header), maker message, taker message).
     pub fn message(&self) -> Result<Fr, TxError> {
+        self.message_with(self.maker.message()?, self.taker.message()?)
+    }
+
+    /// [`OrderMatching::message`] given the orders' messages (computed once by a caller that
+    /// needs them anyway, e.g. to verify the orders' signatures).
+    pub fn message_with(&self, maker: Fr, taker: Fr) -> Result<Fr, TxError> {
         let header = message_of(&self.header_bytes()?)?;
-        poseidon::hash(&[header, self.maker.message()?, self.taker.message()?])
-            .map_err(SignatureFault::crypto("message"))
+        poseidon::hash(&[header, maker, taker]).map_err(SignatureFault::crypto("message"))
     }
 
     /// Stateless field checks of the header and both orders, and that the orders can trade:

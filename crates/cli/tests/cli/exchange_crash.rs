@@ -195,7 +195,7 @@ async fn the_exchange_killed_mid_flight_rebuilds_its_book_and_settles_every_fill
             ex.take().unwrap().kill();
         }
         if ex.is_some() && in_flight.len() < 8 {
-            let sell = rng.next() % 2 == 0;
+            let sell = rng.next().is_multiple_of(2);
             let who = if sell { &alice } else { &bob };
             let cents = 299_500 + (rng.next() % 10) as u128 * 100;
             in_flight.spawn(place(order(&w, who, next_slot(), sell, 10 + (rng.next() % 10) as u128 * 10, cents)));

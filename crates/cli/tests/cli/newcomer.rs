@@ -10,7 +10,10 @@
 //!   enough of), `status --wait` follows it to execution (the API's stage names), `wallet claim`,
 //!   and the L1 balance went up;
 //! * `status --wait` follows a deposit by its L1 transaction hash;
-//! * a tx resubmitted after its block was sealed is answered −32002 (already accepted).
+//! * a tx resubmitted after its block was sealed is answered −32002 (already accepted);
+//! * the devnet's exchange shows a live book (its market maker's quotes); the newcomer buys and
+//!   sells WETH against it (`wallet buy` / `sell`, slot and nonce chosen for it) and both fills
+//!   are executed on every chain (the account's executed view).
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
@@ -215,6 +218,36 @@ async fn a_newcomer_deposits_by_chain_withdraws_usd_and_claims_it() {
         Err(zklink_sdk::SdkError::Node { code: -32002, .. }) => {}
         other => panic!("a sealed tx resubmitted: {other:?}"),
     }
+
+    // Trading: the devnet's venue has a live book from its market maker; two users trade.
+    let ex = ports.exchange();
+    let trade = |args: &[&str]| {
+        let mut all = vec!["--exchange", ex.as_str()];
+        all.extend_from_slice(args);
+        ok(api, &all)
+    };
+    assert!(trade(&["markets"]).contains("WETH/USD"));
+    let venue = w.venue(&ex).unwrap();
+    wait_for("the market maker's quotes", DEADLINE, async || {
+        venue.book(2, Some(5)).await.is_ok_and(|b| !b.asks.is_empty() && !b.bids.is_empty())
+    })
+    .await;
+    let book = trade(&["book", "WETH/USD"]);
+    assert!(book.contains("WETH/USD"), "{book}");
+    let weth_before = l2_balance(&w, WETH).await;
+    let bought = trade(&["buy", "WETH/USD", "0.01", "--price", "3100", "--type", "ioc"]);
+    assert!(bought.contains("bought 0.01 WETH at "), "{bought}");
+    let sold = trade(&["sell", "WETH/USD", "0.01", "--price", "2900", "--type", "ioc"]);
+    assert!(sold.contains("sold 0.01 WETH at "), "{sold}");
+    let orders = trade(&["orders", "--all"]);
+    assert!(orders.matches("WETH/USD").count() >= 2, "{orders}");
+    // Bought 0.01 less the 0.1 % taker fee, sold 0.01: both fills executed on every chain.
+    let weth_after = weth_before - E18 / 100_000;
+    wait_for("both fills executed on every chain", DEADLINE, async || {
+        w.account_executed().await.unwrap().is_some_and(|a| a.balance(0, WETH.0) == weth_after)
+    })
+    .await;
+    assert_eq!(l2_balance(&w, WETH).await, weth_after);
 
     println!("newcomer journey took {:?}", started.elapsed());
     devnet.interrupt();
