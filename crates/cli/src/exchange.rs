@@ -51,7 +51,7 @@ fn default_fee_token() -> String {
 }
 
 fn default_batch() -> usize {
-    zklink_exchange::settle::MAX_BATCH
+    zklink_exchange::settle::DEFAULT_BATCH
 }
 
 /// The configuration file of `zklink exchange`.
@@ -73,7 +73,7 @@ pub(crate) struct ExchangeFile {
     /// The token it pays network fees in (default USD).
     #[serde(default = "default_fee_token")]
     pub fee_token: String,
-    /// Fills per settlement batch (default 500).
+    /// Fills per settlement batch (default 500, at most 1000: the node's limit per call).
     #[serde(default = "default_batch")]
     pub batch: usize,
     /// The markets.

@@ -144,14 +144,6 @@ pub enum PlaceError {
         /// The order's.
         got: OrderNonce,
     },
-    /// Continuing a partly filled slot: the residue is not on the lot grid.
-    #[error("slot {slot}'s unfilled {residue} is not a multiple of the lot; replace it with the next nonce")]
-    ResidueOffLot {
-        /// The slot.
-        slot: SlotId,
-        /// The residue, whole units.
-        residue: String,
-    },
     /// The account's balance minus its open orders cannot fund the order.
     #[error("cannot fund the order: it needs {required} {symbol}, the account has {available} {symbol} free (balance {balance}, {committed} in open orders)")]
     Unfundable {
@@ -190,7 +182,7 @@ impl PlaceError {
             PlaceError::FillOrKill => codes::FOK,
             PlaceError::Duplicate { .. } => codes::DUPLICATE,
             PlaceError::BadSignature(_) | PlaceError::NoAccount(_) => codes::BAD_SIGNATURE,
-            PlaceError::SlotNonce { .. } | PlaceError::ResidueOffLot { .. } => codes::SLOT,
+            PlaceError::SlotNonce { .. } => codes::SLOT,
             PlaceError::Unfundable { .. } => codes::UNFUNDABLE,
             PlaceError::Unavailable(_) => codes::UNAVAILABLE,
         }

@@ -270,6 +270,10 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
                     return Ok(());
                 }
             };
+            if ex.venue().market(MarketId(market)).is_none() {
+                pending.reject(unknown_market(market)).await;
+                return Ok(());
+            }
             stream(pending, &ex, move |p| match p {
                 Published::Book(d) if d.market == market => Some(serde_json::to_value(d)),
                 _ => None,
@@ -289,6 +293,10 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
                     return Ok(());
                 }
             };
+            if ex.venue().market(MarketId(market)).is_none() {
+                pending.reject(unknown_market(market)).await;
+                return Ok(());
+            }
             stream(pending, &ex, move |p| match p {
                 Published::Trade(t) if t.market == market => Some(serde_json::to_value(t)),
                 _ => None,

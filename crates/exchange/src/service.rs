@@ -169,7 +169,7 @@ impl Exchange {
         })?;
         if sub.pubkey_hash.trim_start_matches("0x").bytes().all(|b| b == b'0') {
             return Err(StartError::Setup(format!(
-                "the submitter {address} (account {}) has no L2 key: set it (zklink wallet change-pubkey)",
+                "the submitter {address} (account {}) has no L2 key: set it (zklink wallet activate)",
                 sub.id
             )));
         }
@@ -258,7 +258,9 @@ impl Exchange {
             events: broadcast::channel(EVENT_BUFFER).0,
             stats: Arc::default(),
         });
-        let cfg = SettlerConfig { submitter, key, sub_account: s.sub_account, fee_token, fee, batch: s.batch.max(1) };
+        // The node takes at most 1000 txs per zklink_submitTxs.
+        let batch = s.batch.clamp(1, crate::settle::MAX_BATCH);
+        let cfg = SettlerConfig { submitter, key, sub_account: s.sub_account, fee_token, fee, batch };
         tokio::spawn(crate::settle::run(cfg, node, shared.stats.clone(), pending, Nonce(sub.nonce), set_rx, ev_tx));
         let forward = req_tx.clone();
         tokio::spawn(async move {
@@ -331,7 +333,7 @@ impl Exchange {
         // price range): an order it would never settle is not placed.
         order.validate(&self.shared.network.preset).map_err(PlaceError::Invalid)?;
         let message = order.message().map_err(PlaceError::Invalid)?;
-        let signer = order.signature.verify(message).map_err(|e| PlaceError::BadSignature(e.to_string()))?;
+        let signer = order.signature.verify(message).map_err(|e| PlaceError::BadSignature(fault(e)))?;
         let account = order.account_id;
         let mut fresh = None;
         loop {
@@ -349,7 +351,7 @@ impl Exchange {
 
     /// Cancels an order on its owner's signed request.
     pub async fn cancel(&self, req: CancelRequest) -> Result<Vec<OrderView>, CancelError> {
-        let signer = req.signer().map_err(|e| CancelError::BadSignature(e.to_string()))?;
+        let signer = req.signer().map_err(|e| CancelError::BadSignature(fault(e)))?;
         let account = req.account_id;
         let mut fresh = None;
         loop {
@@ -367,7 +369,7 @@ impl Exchange {
 
     /// Cancels all of an account's orders (one market or all) on its signed request.
     pub async fn cancel_all(&self, req: CancelAllRequest) -> Result<Vec<OrderView>, CancelError> {
-        let signer = req.signer().map_err(|e| CancelError::BadSignature(e.to_string()))?;
+        let signer = req.signer().map_err(|e| CancelError::BadSignature(fault(e)))?;
         let account = req.account_id;
         let mut fresh = None;
         loop {
@@ -393,6 +395,14 @@ pub enum ReadError {
     /// The settler (which reads between its batches) stopped.
     #[error("the settler stopped")]
     Stopped,
+}
+
+/// A signature error's reason without the "bad signature" its own message starts with.
+fn fault(e: zklink_types::TxError) -> String {
+    match e {
+        zklink_types::TxError::BadSignature(f) => f.to_string(),
+        other => other.to_string(),
+    }
 }
 
 fn unavailable() -> PlaceError {
@@ -494,7 +504,7 @@ impl Sequencer {
                     if let Some((view, wm)) = &fresh {
                         self.ledger.install(&venue, order.account_id, view.as_ref(), *wm);
                     }
-                    if let Err(e) = venue.check_place(market, order_type, &order) {
+                    if let Err(e) = venue.precheck_place(market, order_type, &order) {
                         let _ = reply.send(PlaceReply::Done(Err(e)));
                         continue;
                     }
@@ -539,6 +549,10 @@ impl Sequencer {
                         }
                         Some(Ok(())) => {}
                     }
+                    if let Err(e) = venue.precheck_cancel(&req) {
+                        let _ = reply.send(CancelReply::Done(Err(e)));
+                        continue;
+                    }
                     let a = apply_input(&mut venue, &mut self.ledger, now, Input::Cancel(req), &mut entries);
                     let result = a.cancel_error.clone().map_or_else(|| Ok(a.orders.clone()), Err);
                     waiting.push(Pending::Cancel(reply, result));
@@ -558,6 +572,10 @@ impl Sequencer {
                             continue;
                         }
                         Some(Ok(())) => {}
+                    }
+                    if let Some(m) = req.market_id().filter(|m| venue.market(*m).is_none()) {
+                        let _ = reply.send(CancelReply::Done(Err(CancelError::UnknownMarket(m))));
+                        continue;
                     }
                     let last = venue.last_cancel_all(req.account_id);
                     if req.time_ms.abs_diff(now) > CANCEL_ALL_WINDOW_MS || last.is_some_and(|l| req.time_ms <= l) {
@@ -671,23 +689,19 @@ impl Sequencer {
         if events.receiver_count() == 0 {
             return;
         }
-        let mut markets: std::collections::BTreeMap<MarketId, Vec<LevelChange>> = Default::default();
-        for &(m, side, p) in &a.levels {
-            let (Some(ms), Some(book)) = (venue.market(m), venue.engine().book(m)) else { continue };
-            let level = book.depth(side, usize::MAX).into_iter().find(|l| l.price == p);
-            markets.entry(m).or_default().push(LevelChange {
-                side,
-                price: crate::views::price(&ms.market, p),
-                size: zklink_types::units::format_units(
-                    ms.market.spec.lot.saturating_mul(level.map_or(0, |l| l.size)),
-                    18,
-                ),
-                orders: level.map_or(0, |l| l.orders),
-            });
-        }
-        for (m, changes) in markets {
-            let seq = venue.market(m).map_or(0, |ms| ms.book_seq);
-            let _ = events.send(Published::Book(BookDelta { market: m.0, seq, changes }));
+        for (m, seq, levels) in &a.deltas {
+            let Some(ms) = venue.market(*m) else { continue };
+            let lot = ms.market.spec.lot;
+            let changes = levels
+                .iter()
+                .map(|&(side, p, lots, orders)| LevelChange {
+                    side,
+                    price: crate::views::price(&ms.market, p),
+                    size: zklink_types::units::format_units(lot.saturating_mul(lots), 18),
+                    orders,
+                })
+                .collect();
+            let _ = events.send(Published::Book(BookDelta { market: m.0, seq: *seq, changes }));
         }
         for s in &a.fills {
             if let Some(t) = venue.fill(*s).and_then(|f| TradeView::of(venue, f)) {

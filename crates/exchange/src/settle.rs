@@ -24,8 +24,11 @@ use crate::input::Offender;
 use crate::ledger::SlotState;
 use crate::node::{NodeClient, NodeError};
 
-/// The most fills in one `zklink_submitTxs` call.
-pub const MAX_BATCH: usize = 500;
+/// The most fills in one `zklink_submitTxs` call (the node's limit is 1000).
+pub const MAX_BATCH: usize = 1000;
+
+/// The default fills per batch.
+pub const DEFAULT_BATCH: usize = 500;
 
 /// One fill to settle.
 #[derive(Clone, Debug)]
@@ -195,7 +198,7 @@ pub fn fault(order: &Order, view: Option<&AccountView>, sub: SubAccountId, gives
 /// mapping) and `first` the nonce the first of them carries.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
-    cfg: SettlerConfig,
+    mut cfg: SettlerConfig,
     node: NodeClient,
     stats: std::sync::Arc<crate::stats::Stats>,
     mut pending: VecDeque<SettleJob>,
@@ -299,6 +302,22 @@ pub async fn run(
             }
             continue;
         }
+        if refusal.code == FEE {
+            // The node's fee changed since the venue read it: read it again, not the orders' fault.
+            match node.order_matching_fee(cfg.fee_token).await {
+                Ok(fee) if fee != cfg.fee => {
+                    tracing::info!(old = cfg.fee, new = fee, "the node's fee for an OrderMatching changed");
+                    cfg.fee = fee;
+                    presigned = None;
+                }
+                Ok(_) => {
+                    tracing::error!(reason = %refusal.message, "the node refuses the submitter's fee; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => tracing::warn!(error = %e, "reading the node's fee"),
+            }
+            continue;
+        }
         let Some(job) = pending.front().cloned() else { continue };
         match offender(&node, &cfg, &job).await {
             Ok(Some((offender, why))) => {
@@ -335,6 +354,8 @@ struct Presigned {
 
 /// `zklink_submitTx`'s code for a tx accepted before.
 const DUPLICATE: i32 = -32002;
+/// `zklink_submitTx`'s code for a fee below the node's price or in a token it does not take.
+const FEE: i32 = -32005;
 
 fn settle_prefix(
     pending: &mut VecDeque<SettleJob>,

@@ -200,7 +200,13 @@ pub struct Applied {
     pub levels: BTreeSet<(MarketId, Side, Price)>,
     /// The fill a refusal voided.
     pub voided: Option<u64>,
+    /// Per market whose book changed: its change number after this input and the changed levels
+    /// with their totals then.
+    pub deltas: Vec<(MarketId, u64, Vec<LevelTotal>)>,
 }
+
+/// A price level's total after a change: (side, price, lots, orders); 0 lots: the level is gone.
+pub type LevelTotal = (Side, Price, u128, u32);
 
 /// Why the journal cannot be applied (a corrupt or foreign journal, not a user error).
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
@@ -434,6 +440,50 @@ impl Venue {
         })
     }
 
+    /// Every check a placement meets before the engine would change anything: the market's
+    /// rules ([`Venue::check_place`]), the same order placed before, and the engine's own refusals
+    /// (a post-only order that would cross, a fill-or-kill order that cannot fill completely).
+    /// The sequencer journals only placements that pass, so refused requests never grow the
+    /// journal; applying a placement makes the same checks first.
+    pub fn precheck_place(
+        &self,
+        market: MarketId,
+        order_type: OrderType,
+        order: &Order,
+    ) -> Result<(NewOrder, OrderHash), PlaceError> {
+        let mut new = self.check_place(market, order_type, order)?;
+        let hash = OrderHash::of(order).map_err(PlaceError::Invalid)?;
+        if let Some(old) = self.order_by_hash(&hash) {
+            return Err(PlaceError::Duplicate { hash, status: old.status.name() });
+        }
+        new.id = OrderId(self.last_index + 1);
+        let book = self.engine.book(market).ok_or(PlaceError::UnknownMarket(market.0))?;
+        if let Some(reason) = book.would_refuse(&new) {
+            return Err(self.reject_error(market, reason));
+        }
+        if order_type == OrderType::Fok && !book.fills_completely(&new) {
+            return Err(PlaceError::FillOrKill);
+        }
+        Ok((new, hash))
+    }
+
+    /// The checks of a cancel that the venue's records decide (the order exists, is the caller's
+    /// and is open), before anything is journaled.
+    pub fn precheck_cancel(&self, req: &CancelRequest) -> Result<(), CancelError> {
+        let rec = self.order_by_hash(&req.order).ok_or(CancelError::UnknownOrder(req.order))?;
+        if rec.order.account_id != req.account_id {
+            return Err(CancelError::NotOwner {
+                order: req.order,
+                owner: rec.order.account_id,
+                caller: req.account_id,
+            });
+        }
+        if rec.status != OrderStatus::Open {
+            return Err(CancelError::NotOpen { order: req.order, status: rec.status.name() });
+        }
+        Ok(())
+    }
+
     /// Applies the next journal entry.
     pub fn apply(&mut self, entry: &Entry) -> Result<Applied, JournalError> {
         if entry.index != self.last_index + 1 {
@@ -464,29 +514,33 @@ impl Venue {
                 self.refuse(entry, *fill, *offender, reason, &mut out)?;
             }
         }
-        // One book change per input and market: deltas carry the new number.
+        // One book change per input and market: its delta carries the new number and the totals
+        // of the levels it changed, as they are now.
         let touched: BTreeSet<MarketId> = out.levels.iter().map(|l| l.0).collect();
         for m in touched {
-            if let Some(ms) = self.markets.get_mut(&m) {
-                ms.book_seq += 1;
-            }
+            let (Some(ms), Some(book)) = (self.markets.get_mut(&m), self.engine.book(m)) else { continue };
+            ms.book_seq += 1;
+            let changes = out
+                .levels
+                .iter()
+                .filter(|l| l.0 == m)
+                .map(|&(_, side, price)| {
+                    let level = book.level(side, price);
+                    (side, price, level.map_or(0, |l| l.size), level.map_or(0, |l| l.orders))
+                })
+                .collect();
+            out.deltas.push((m, ms.book_seq, changes));
         }
         self.last_index = entry.index;
         Ok(out)
     }
 
     fn place(&mut self, entry: &Entry, market: MarketId, order_type: OrderType, order: &Order, out: &mut Applied) {
-        let mut new = match self.check_place(market, order_type, order) {
-            Ok(n) => n,
+        // Refused before anything changes (also the order its slot holds).
+        let (mut new, hash) = match self.precheck_place(market, order_type, order) {
+            Ok(checked) => checked,
             Err(e) => return out.place_error = Some(e),
         };
-        let hash = match OrderHash::of(order) {
-            Ok(h) => h,
-            Err(e) => return out.place_error = Some(PlaceError::Invalid(e)),
-        };
-        if let Some(old) = self.order_by_hash(&hash) {
-            return out.place_error = Some(PlaceError::Duplicate { hash, status: old.status.name() });
-        }
         // A slot holds one live order: the new one replaces it.
         if let Some(old) = self.live_in_slot(order.account_id, order.slot_id).map(|o| (o.id, o.market)) {
             let reason = format!("replaced by order {hash} in its slot");
@@ -548,16 +602,10 @@ impl Venue {
     }
 
     fn cancel(&mut self, entry: &Entry, req: &CancelRequest, out: &mut Applied) {
-        let Some(rec) = self.order_by_hash(&req.order) else {
-            return out.cancel_error = Some(CancelError::UnknownOrder(req.order));
-        };
-        if rec.order.account_id != req.account_id {
-            return out.cancel_error =
-                Some(CancelError::NotOwner { order: req.order, owner: rec.order.account_id, caller: req.account_id });
+        if let Err(e) = self.precheck_cancel(req) {
+            return out.cancel_error = Some(e);
         }
-        if rec.status != OrderStatus::Open {
-            return out.cancel_error = Some(CancelError::NotOpen { order: req.order, status: rec.status.name() });
-        }
+        let Some(rec) = self.order_by_hash(&req.order) else { return };
         let (market, id) = (rec.market, rec.id);
         out.orders.push(id);
         self.run(entry, Command::Cancel { market, order: id, account: engine_account(req.account_id) }, None, out);

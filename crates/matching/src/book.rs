@@ -247,6 +247,27 @@ impl OrderBook {
         self.side_map(side).len()
     }
 
+    /// One price level of a side (its total and order count), if an order rests there.
+    pub fn level(&self, side: Side, price: Price) -> Option<DepthLevel> {
+        self.side_map(side).get(&price).map(|&l| {
+            let level = &self.levels[l as usize];
+            DepthLevel { price, size: level.total, orders: level.count }
+        })
+    }
+
+    /// Why placing `o` now would be refused (the checks [`Command::Place`](crate::Command::Place)
+    /// makes first: size, minimum, price, a live id, a post-only order that would cross), without
+    /// placing it.
+    pub fn would_refuse(&self, o: &NewOrder) -> Option<RejectReason> {
+        self.refusal(o)
+    }
+
+    /// Whether `o` would fill completely at once now (what a fill-or-kill order needs), with the
+    /// market's self-trade policy.
+    pub fn fills_completely(&self, o: &NewOrder) -> bool {
+        self.fok_fillable(o)
+    }
+
     /// The best `levels` price levels of a side, best first.
     pub fn depth(&self, side: Side, levels: usize) -> Vec<DepthLevel> {
         self.levels_best_first(side)

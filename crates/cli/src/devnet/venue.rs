@@ -127,7 +127,7 @@ pub(super) async fn start(api_url: &str, keys: &[B256], dir: &Path, listen: Sock
         sub_account: SubAccountId(0),
         fee_token: "USD".into(),
         markets: markets(),
-        batch: zklink_exchange::settle::MAX_BATCH,
+        batch: zklink_exchange::settle::DEFAULT_BATCH,
     };
     let exchange = Exchange::start(settings).await.context("starting the devnet's exchange")?;
     let api = serve(free(listen)?, exchange.clone()).await.context("serving the exchange API")?;

@@ -120,3 +120,51 @@ fn replaying_the_journal_rebuilds_the_venue_byte_for_byte() {
     gap.apply(&s.entries[0]).unwrap();
     assert!(gap.apply(&s.entries[2]).is_err());
 }
+
+#[test]
+fn a_refused_order_leaves_the_order_in_its_slot_alone() {
+    let mut s = Script::start();
+    s.place(order(2, 1, 0, true, 100, 300_000)); // someone's ask at 3000
+    s.place(order(1, 1, 0, false, 100, 290_000)); // account 1's bid at 2900 in slot 1 (id 4)
+                                                  // A post-only bid at 3000 in the same slot would cross: refused, and the old bid stays.
+    let cross = s.push(Input::Place {
+        market: MarketId(1),
+        order_type: zklink_matching::OrderType::PostOnly,
+        order: order(1, 1, 0, false, 100, 300_000),
+    });
+    assert!(matches!(cross.place_error, Some(PlaceError::PostOnlyWouldCross { .. })), "{:?}", cross.place_error);
+    assert_eq!(s.venue.order(OrderId(4)).unwrap().status, OrderStatus::Open);
+    // So does a fill-or-kill that cannot fill completely, and nothing is recorded for either.
+    let fok = s.push(Input::Place {
+        market: MarketId(1),
+        order_type: zklink_matching::OrderType::Fok,
+        order: order(1, 1, 0, false, 500, 300_000),
+    });
+    assert_eq!(fok.place_error, Some(PlaceError::FillOrKill));
+    assert!(fok.orders.is_empty() && fok.deltas.is_empty());
+    assert_eq!(s.venue.order(OrderId(4)).unwrap().status, OrderStatus::Open);
+}
+
+#[test]
+fn each_input_that_changes_a_book_carries_the_next_change_number_and_the_levels_then() {
+    let mut s = Script::start();
+    let mut seen = 0;
+    for (i, o) in
+        [order(1, 1, 0, true, 100, 300_000), order(2, 1, 0, true, 50, 300_000), order(3, 1, 0, false, 120, 300_000)]
+            .into_iter()
+            .enumerate()
+    {
+        let a = s.place(o);
+        let (market, seq, levels) = a.deltas.first().cloned().expect("a book change");
+        assert_eq!((market, seq), (MarketId(1), seen + 1), "input {i}");
+        seen = seq;
+        let book = s.venue.engine().book(MarketId(1)).unwrap();
+        for (side, price, lots, orders) in levels {
+            let now = book.level(side, price);
+            assert_eq!((lots, orders), now.map_or((0, 0), |l| (l.size, l.orders)));
+        }
+    }
+    // After the taker: 0.03 of the second ask is left at 3000.
+    let book = s.venue.engine().book(MarketId(1)).unwrap();
+    assert_eq!(book.level(Side::Sell, zklink_matching::Price(300_000)).unwrap().size, 30);
+}
