@@ -19,8 +19,12 @@
 //! | `exchange_subscribeBook` | `[market]` | book deltas `{market, seq, changes}` (WebSocket) |
 //! | `exchange_subscribeTrades` | `[market]` | trades (WebSocket) |
 //! | `exchange_subscribeOrders` | `[account]` | the account's order updates (WebSocket) |
+//!
+//! `GET /health` (JSON; 503 after a journal failure) and `GET /metrics` (Prometheus text) on the
+//! same port.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::server::{Server, ServerHandle};
@@ -29,6 +33,7 @@ use jsonrpsee::{PendingSubscriptionSink, RpcModule};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use zklink_matching::{MarketId, OrderType};
+use zklink_probes::{Probe, Probes, PROMETHEUS_TEXT};
 use zklink_types::{AccountId, Order};
 
 use crate::error::codes;
@@ -384,9 +389,30 @@ impl ExchangeApi {
     }
 }
 
-/// Serves the exchange's API on `addr`.
+/// The venue's `/health` (200, or 503 after a journal failure) and `/metrics` (Prometheus text).
+pub fn probes(ex: Exchange) -> Probes {
+    let health_ex = ex.clone();
+    let health: Probe = Arc::new(move || {
+        let g = health_ex.gauges();
+        let body = serde_json::json!({
+            "status": if g.failed { "stopped: journal failure, restart the venue" } else { "ok" },
+            "journal": g.journal,
+            "openOrders": g.open_orders,
+            "pendingFills": g.pending_fills,
+            "settledUpto": health_ex.settled_upto(),
+        });
+        (if g.failed { 503 } else { 200 }, "application/json", serde_json::to_string_pretty(&body).unwrap_or_default())
+    });
+    let metrics: Probe = Arc::new(move || (200, PROMETHEUS_TEXT, crate::stats::render(&ex.stats(), &ex.gauges())));
+    Probes::new(vec![("/health", health), ("/metrics", metrics)])
+}
+
+/// Serves the exchange's API on `addr`, with `GET /health` and `GET /metrics` on the same port.
 pub async fn serve(addr: SocketAddr, ex: Exchange) -> std::io::Result<ExchangeApi> {
-    let server = Server::builder().build(addr).await?;
+    let server = Server::builder()
+        .set_http_middleware(tower::ServiceBuilder::new().layer(probes(ex.clone())))
+        .build(addr)
+        .await?;
     let addr = server.local_addr()?;
     let handle = server.start(module(ex));
     tracing::info!(%addr, "exchange API listening (JSON-RPC over HTTP and WebSocket)");

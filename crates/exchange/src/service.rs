@@ -316,6 +316,20 @@ impl Exchange {
         self.shared.stats.read()
     }
 
+    /// The gauges of `/metrics` and `/health`.
+    pub fn gauges(&self) -> crate::stats::Gauges {
+        let v = self.venue();
+        let fills = v.fills().count();
+        crate::stats::Gauges {
+            journal: v.last_index(),
+            open_orders: v.markets().filter_map(|m| v.engine().book(m.market.id)).map(|b| b.len()).sum(),
+            fills,
+            fills_refused: fills - v.settleable_fills(),
+            pending_fills: v.fills_after(self.settled_upto()).filter(|f| f.refused.is_none()).count(),
+            failed: self.failed(),
+        }
+    }
+
     /// Published events.
     pub fn subscribe(&self) -> broadcast::Receiver<Published> {
         self.shared.events.subscribe()
@@ -331,9 +345,12 @@ impl Exchange {
     pub async fn place(&self, market: MarketId, order_type: OrderType, order: Order) -> Result<OrderView, PlaceError> {
         // The node's stateless rules first (slot and account ranges, tokens, packable amount,
         // price range): an order it would never settle is not placed.
-        order.validate(&self.shared.network.preset).map_err(PlaceError::Invalid)?;
-        let message = order.message().map_err(PlaceError::Invalid)?;
-        let signer = order.signature.verify(message).map_err(|e| PlaceError::BadSignature(fault(e)))?;
+        let checked = order
+            .validate(&self.shared.network.preset)
+            .and_then(|()| order.message())
+            .map_err(PlaceError::Invalid)
+            .and_then(|message| order.signature.verify(message).map_err(|e| PlaceError::BadSignature(fault(e))));
+        let signer = checked.inspect_err(|_| self.shared.stats.placement(false))?;
         let account = order.account_id;
         let mut fresh = None;
         loop {
@@ -341,7 +358,10 @@ impl Exchange {
             let req = Request::Place { market, order_type, order: order.clone(), signer, fresh: fresh.take(), reply };
             self.shared.requests.send(req).map_err(|_| unavailable())?;
             match rx.await.map_err(|_| unavailable())? {
-                PlaceReply::Done(r) => return r.map(|v| *v),
+                PlaceReply::Done(r) => {
+                    self.shared.stats.placement(r.is_ok());
+                    return r.map(|v| *v);
+                }
                 PlaceReply::Refresh => {
                     fresh = Some(self.read(account).await.map_err(|e| PlaceError::Unavailable(e.to_string()))?);
                 }
@@ -359,7 +379,12 @@ impl Exchange {
             let r = Request::Cancel { req: req.clone(), signer, fresh: fresh.take(), reply };
             self.shared.requests.send(r).map_err(|_| cancel_unavailable())?;
             match rx.await.map_err(|_| cancel_unavailable())? {
-                CancelReply::Done(r) => return r,
+                CancelReply::Done(r) => {
+                    if let Ok(v) = &r {
+                        self.shared.stats.cancels(v.len());
+                    }
+                    return r;
+                }
                 CancelReply::Refresh => {
                     fresh = Some(self.read(account).await.map_err(|e| CancelError::Unavailable(e.to_string()))?);
                 }
@@ -377,7 +402,12 @@ impl Exchange {
             let r = Request::CancelAll { req: req.clone(), signer, fresh: fresh.take(), reply };
             self.shared.requests.send(r).map_err(|_| cancel_unavailable())?;
             match rx.await.map_err(|_| cancel_unavailable())? {
-                CancelReply::Done(r) => return r,
+                CancelReply::Done(r) => {
+                    if let Ok(v) = &r {
+                        self.shared.stats.cancels(v.len());
+                    }
+                    return r;
+                }
                 CancelReply::Refresh => {
                     fresh = Some(self.read(account).await.map_err(|e| CancelError::Unavailable(e.to_string()))?);
                 }

@@ -173,6 +173,22 @@ async fn orders_match_settle_on_l2_and_a_refused_fill_restores_the_counterparty(
     assert_eq!(report.divergence, None, "{report:?}");
     assert_eq!((report.settled_on_l2, report.refused), (1, 1), "{report:?}");
 
+    // Probes on the API's port: /health and Prometheus /metrics.
+    let get = |path: &str| {
+        use std::io::{Read, Write};
+        let mut tcp = std::net::TcpStream::connect(api.addr).unwrap();
+        write!(tcp, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut text = String::new();
+        tcp.read_to_string(&mut text).unwrap();
+        text
+    };
+    let health = get("/health");
+    assert!(health.starts_with("HTTP/1.1 200") && health.contains("\"status\": \"ok\""), "{health}");
+    let metrics = get("/metrics");
+    assert!(metrics.contains("exchange_fills_settled_total 1\n"), "{metrics}");
+    assert!(metrics.contains("exchange_fills_refused_total 1\n"), "{metrics}");
+    assert!(metrics.contains("# TYPE exchange_orders_placed_total counter"), "{metrics}");
+
     // A second venue on a copy of the journal resumes exactly: same book, nothing left to settle.
     let copy = tempfile::tempdir().unwrap();
     std::fs::copy(dir.path().join("journal.bin"), copy.path().join("journal.bin")).unwrap();
