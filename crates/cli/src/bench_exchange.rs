@@ -209,7 +209,8 @@ pub(crate) async fn exchange(args: ExchangeArgs) -> anyhow::Result<()> {
     let (lat, wall) = place_all(&url, per_client).await?;
     let after = ex.stats();
     let n = lat.len();
-    println!("exchange bench (2 cores here; node, venue and clients in one process, HTTP on 127.0.0.1)");
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    println!("exchange bench ({cores} cores; node, venue and clients in one process, HTTP on 127.0.0.1)");
     println!("1. placement: {n} non-crossing limit orders from {clients} concurrent clients");
     println!(
         "  accepted        {:.0} orders/s (signature checked, gated, journaled, matched)",
@@ -276,8 +277,8 @@ pub(crate) async fn exchange(args: ExchangeArgs) -> anyhow::Result<()> {
     );
     let per_fill = |ns: u64| ns as f64 / settled.max(1) as f64 / 1e3;
     println!(
-        "  per fill        settler signing {:.1} µs, node call {:.1} µs (verify 3 signatures, execute, log; one \
-         commit per batch)",
+        "  per fill        settler signing {:.1} µs (of which most beside the node's work), node call {:.1} µs \
+         (submitter's signature, each order's once, execute, log; one commit per batch)",
         per_fill(st.sign_ns - settled_before.sign_ns),
         per_fill(st.submit_ns - settled_before.submit_ns),
     );

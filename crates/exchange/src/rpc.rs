@@ -1,4 +1,5 @@
-//! The exchange's JSON-RPC 2.0 API over HTTP and WebSocket on one port (docs/api.md, "Exchange").
+//! The exchange's JSON-RPC 2.0 API over HTTP and WebSocket on one port (docs/api.md, "Exchange";
+//! the machine-readable description is docs/exchange-openrpc.json, served by `rpc.discover`).
 //!
 //! | method | params | result |
 //! |---|---|---|
@@ -19,6 +20,7 @@
 //! | `exchange_subscribeBook` | `[market]` | book deltas `{market, seq, changes}` (WebSocket) |
 //! | `exchange_subscribeTrades` | `[market]` | trades (WebSocket) |
 //! | `exchange_subscribeOrders` | `[account]` | the account's order updates (WebSocket) |
+//! | `rpc.discover` | — | the OpenRPC document ([`OPENRPC`]) |
 //!
 //! `GET /health` (JSON; 503 after a journal failure) and `GET /metrics` (Prometheus text) on the
 //! same port.
@@ -40,6 +42,9 @@ use crate::error::codes;
 use crate::input::{CancelAllRequest, CancelRequest, OrderHash};
 use crate::service::{now_ms, Exchange, Published};
 use crate::views::{candles, ticker, BookView, MarketView, OrderView, TradeView};
+
+/// The OpenRPC description of every method (docs/exchange-openrpc.json), served by `rpc.discover`.
+pub const OPENRPC: &str = include_str!("../../../docs/exchange-openrpc.json");
 
 /// The most orders in one `exchange_placeOrders`.
 pub const MAX_BATCH: usize = 1000;
@@ -328,6 +333,11 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
             .await
         },
     ));
+    ok(m.register_method("rpc.discover", |_, _, _| {
+        serde_json::from_str::<serde_json::Value>(OPENRPC).map_err(|e| {
+            error(jsonrpsee::types::error::INTERNAL_ERROR_CODE, format!("docs/exchange-openrpc.json: {e}"))
+        })
+    }));
     m
 }
 

@@ -209,6 +209,7 @@ pub async fn run(
     let mut next = first;
     let mut watermark = 0u64;
     let mut presigned: Option<Presigned> = None;
+    let mut ahead_time = Duration::ZERO;
     let mut backoff = Duration::from_millis(50);
     loop {
         // Take everything waiting; block only when there is nothing to do.
@@ -243,7 +244,10 @@ pub async fn run(
         let batch: Vec<SettleJob> = pending.iter().take(n).cloned().collect();
         // The batch signed while the previous one was at the node, if it is still this one.
         let signed = match presigned.take() {
-            Some(p) if p.first == next && p.seqs.len() == n && p.seqs.iter().eq(batch.iter().map(|j| &j.seq)) => p.txs,
+            Some(p) if p.first == next && p.seqs.len() == n && p.seqs.iter().eq(batch.iter().map(|j| &j.seq)) => {
+                ahead_time = p.took;
+                p.txs
+            }
             _ => matching_txs(&cfg, &batch, next),
         };
         let mut txs = Vec::with_capacity(n);
@@ -256,7 +260,8 @@ pub async fn run(
                 }
             }
         }
-        let sign_time = signing.elapsed();
+        // Signing this batch: here, or ahead while the previous batch was at the node.
+        let sign_time = signing.elapsed() + std::mem::take(&mut ahead_time);
         // Sign the next batch while the node works on this one (assuming this one is accepted
         // whole; if not, its nonces are wrong and it is signed again).
         let ahead: Vec<SettleJob> = pending.iter().skip(n).take(cfg.batch.max(1)).cloned().collect();
@@ -264,8 +269,14 @@ pub async fn run(
         let signer = (!ahead.is_empty()).then(|| {
             let cfg = cfg.clone();
             tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
                 let txs = matching_txs(&cfg, &ahead, ahead_first);
-                Presigned { first: ahead_first, seqs: ahead.iter().map(|j| j.seq).collect(), txs }
+                Presigned {
+                    first: ahead_first,
+                    seqs: ahead.iter().map(|j| j.seq).collect(),
+                    txs,
+                    took: started.elapsed(),
+                }
             })
         });
         let submitting = std::time::Instant::now();
@@ -350,6 +361,7 @@ struct Presigned {
     first: Nonce,
     seqs: Vec<u64>,
     txs: Vec<Result<L2Tx, zklink_types::TxError>>,
+    took: Duration,
 }
 
 /// `zklink_submitTx`'s code for a tx accepted before.

@@ -145,12 +145,13 @@ fn mid(market: u32) -> u128 {
 }
 
 /// Every [`QUOTE_EVERY`], a bid and an ask for each `(market, level)` of `quotes` around a mid
-/// that drifts slowly (±0.3 %), level 1 nearest; quote `i` uses slots `2i` (bid) and `2i + 1`
+/// that drifts slowly (±0.3 %), level 1 nearest, never repeating an order's terms within 10 hours; quote `i` uses slots `2i` (bid) and `2i + 1`
 /// (ask), and a new quote replaces the slot's old one on the venue.
 async fn quote(w: Wallet, quotes: [(u32, u128); 2], ex: Exchange) {
-    let mut round: u64 = 0;
     loop {
-        round += 1;
+        // The round from the clock, so that a restarted devnet does not repeat its quotes: the
+        // venue takes an order's exact terms only once.
+        let round = zklink_exchange::service::now_ms() / QUOTE_EVERY.as_millis() as u64;
         let slots = match w.account().await {
             Ok(Some(v)) => v.orders,
             Ok(None) => Vec::new(),
@@ -170,12 +171,16 @@ async fn quote(w: Wallet, quotes: [(u32, u128); 2], ex: Exchange) {
             }) else {
                 continue;
             };
+            // A drift of ±0.3 % over 12 rounds, a tick offset that moves every 12 rounds and a size
+            // that moves every 600: a quote's terms repeat only after 12,000 rounds (10 hours).
             let drift = (round % 12) as i128 - 6;
-            let mid = (mid(market) as i128 + mid(market) as i128 * drift / 2000) as u128;
+            let offset = u128::from((round / 12) % 50);
+            let mid = (mid(market) as i128 + mid(market) as i128 * drift / 2000) as u128 + offset;
             let step = level * (mid / 1000).max(1);
+            let extra = u128::from((round / 600) % 20);
             for (side, sell) in [(0u16, false), (1, true)] {
                 let ticks = if sell { mid + step } else { mid - step };
-                let lots: u128 = if market == 3 { 1000 * level } else { 200 * level };
+                let lots: u128 = if market == 3 { 1000 * level + extra } else { 200 * level + extra };
                 let slot = (i as u16) * 2 + side;
                 let state = slots.iter().find(|s| s.sub_account == 0 && s.slot == slot);
                 let (nonce, residue) = state.map_or((0, 0), |s| (s.nonce, s.residue.parse::<u128>().unwrap_or(0)));

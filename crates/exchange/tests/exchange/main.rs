@@ -1,6 +1,7 @@
 //! zklink-exchange's tests, one binary: the deterministic venue (matching signed orders, slot
-//! replacement, refusals and restores, replay) and the journal.
+//! replacement, refusals and restores, replay), the journal, the service, and its OpenRPC document.
 
+mod docs;
 mod journal;
 mod service;
 mod venue;

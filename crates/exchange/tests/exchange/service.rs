@@ -195,5 +195,24 @@ async fn orders_match_settle_on_l2_and_a_refused_fill_restores_the_counterparty(
     let again = Exchange::start(w.settings(copy.path(), &submitter, vec![crate::market_config()])).await.unwrap();
     assert_eq!(again.venue().engine().digest(), ex.venue().engine().digest());
     assert_eq!(again.settled_upto(), ex.settled_upto());
-    let _: L2Tx = w.mirror.transfer_tx(&bob, alice.address, USD, 1, 0); // the mirror is still usable
+    // The submitter settles something the journal does not have: the audit names it.
+    let nonce = w.node.keeper().state().account(w.id(&submitter)).unwrap().nonce;
+    let extra = zklink_types::OrderMatching {
+        account_id: w.id(&submitter),
+        sub_account_id: SubAccountId(0),
+        nonce,
+        maker: order(&w, &bob, 20, 0, true, 100, 300_000),
+        taker: order(&w, &alice, 20, 0, false, 100, 300_000),
+        fee_token: TokenId(USD),
+        fee: 0,
+        expect_base_amount: 0,
+        expect_quote_amount: 0,
+        signature: TxSignature::default(),
+    };
+    let extra = L2Tx::OrderMatching(Box::new(extra)).sign(&submitter.l2).unwrap();
+    w.node.keeper().submit(extra, unix_now()).unwrap();
+    w.node.keeper().seal(unix_now()).unwrap();
+    let report = zklink_exchange::audit::audit(&format!("http://{}", api.addr), &w.node_url, 1).await.unwrap();
+    let divergence = report.divergence.expect("a matching the journal does not have");
+    assert!(divergence.contains("that the journal has no fill for"), "{divergence}");
 }
