@@ -48,6 +48,8 @@ pub const OPENRPC: &str = include_str!("../../../docs/exchange-openrpc.json");
 
 /// The most orders in one `exchange_placeOrders`.
 pub const MAX_BATCH: usize = 1000;
+/// The most price levels a side in one `exchange_book` answer.
+pub const MAX_DEPTH: usize = 1000;
 /// The most journal entries in one `exchange_journal` answer.
 pub const MAX_JOURNAL: usize = 10_000;
 
@@ -185,6 +187,9 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
         let account: u32 = seq.next().map_err(|e| invalid("[account, market?]", e))?;
         let market: Option<u32> = seq.optional_next().map_err(|e| invalid("[account, market?]", e))?;
         let v = ex.venue();
+        if let Some(m) = market.filter(|m| v.market(MarketId(*m)).is_none()) {
+            return Err(unknown_market(m));
+        }
         let settled = ex.settled_upto();
         Ok::<_, ErrorObjectOwned>(
             v.open_orders(AccountId(account))
@@ -215,7 +220,8 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
         let mut seq = params.sequence();
         let market: u32 = seq.next().map_err(|e| invalid("[market, depth?]", e))?;
         let depth: Option<usize> = seq.optional_next().map_err(|e| invalid("[market, depth?]", e))?;
-        BookView::of(&ex.venue(), MarketId(market), depth.unwrap_or(50)).ok_or_else(|| unknown_market(market))
+        BookView::of(&ex.venue(), MarketId(market), depth.unwrap_or(50).min(MAX_DEPTH))
+            .ok_or_else(|| unknown_market(market))
     }));
     ok(m.register_method("exchange_trades", |params: Params, ex, _| {
         let mut seq = params.sequence();
