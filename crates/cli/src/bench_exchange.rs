@@ -19,7 +19,7 @@ use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
 use serde_json::{json, Value};
 use zklink_exchange::service::{Exchange, ExchangeSettings};
-use zklink_exchange::MarketConfig;
+use zklink_exchange::test_utils::{weth_usd, weth_usd_order};
 use zklink_executor::testkit::{TestNet, TestUser, TEST_FEE_OWNER};
 use zklink_node::{BlockStore, NodeHandle, StateKeeper};
 use zklink_types::test_utils::{E18, USD, USDC, WETH};
@@ -82,35 +82,8 @@ impl Setup {
     }
 
     fn order(&self, u: &TestUser, slot: u16, is_sell: bool, lots: u128, cents: u128) -> anyhow::Result<Order> {
-        Ok(Order {
-            account_id: self.mirror.id_of(u),
-            sub_account_id: SubAccountId(0),
-            slot_id: SlotId(slot),
-            nonce: OrderNonce(0),
-            base_token: TokenId(WETH),
-            quote_token: TokenId(USD),
-            amount: lots * E18 / 1000,
-            price: Price(cents * E18 / 100),
-            is_sell,
-            maker_fee_ratio: 10,
-            taker_fee_ratio: 20,
-            signature: TxSignature::default(),
-        }
-        .sign(&u.l2)?)
-    }
-}
-
-fn market() -> MarketConfig {
-    MarketConfig {
-        id: 1,
-        base: "WETH".into(),
-        quote: "USD".into(),
-        tick: "0.01".into(),
-        lot: "0.001".into(),
-        min_size: "0.001".into(),
-        maker_fee_ratio: 10,
-        taker_fee_ratio: 20,
-        stp: Default::default(),
+        // Lots of 0.001 WETH are the fixture's thousandths.
+        Ok(weth_usd_order(self.mirror.id_of(u), &u.l2, (slot, 0), is_sell, lots, cents))
     }
 }
 
@@ -182,7 +155,7 @@ pub(crate) async fn exchange(args: ExchangeArgs) -> anyhow::Result<()> {
         submitter_secret: submitter.l1.to_bytes().into(),
         sub_account: SubAccountId(0),
         fee_token: "USD".into(),
-        markets: vec![market()],
+        markets: vec![weth_usd()],
         batch: args.batch,
     })
     .await

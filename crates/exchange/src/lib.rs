@@ -34,6 +34,8 @@ pub mod rpc;
 pub mod service;
 pub mod settle;
 pub mod stats;
+#[cfg(feature = "test-utils")]
+pub mod test_utils;
 pub mod venue;
 pub mod views;
 

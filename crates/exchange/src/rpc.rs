@@ -279,17 +279,13 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
         "exchange_book",
         "exchange_unsubscribeBook",
         |params, pending, ex, _| async move {
-            let (market,): (u32,) = match params.parse() {
-                Ok(p) => p,
+            let market = match market_param(&params, &ex) {
+                Ok(m) => m,
                 Err(e) => {
-                    pending.reject(invalid("[market]", e)).await;
+                    pending.reject(e).await;
                     return Ok(());
                 }
             };
-            if ex.venue().market(MarketId(market)).is_none() {
-                pending.reject(unknown_market(market)).await;
-                return Ok(());
-            }
             stream(pending, &ex, move |p| match p {
                 Published::Book(d) if d.market == market => Some(serde_json::to_value(d)),
                 _ => None,
@@ -302,17 +298,13 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
         "exchange_trade",
         "exchange_unsubscribeTrades",
         |params, pending, ex, _| async move {
-            let (market,): (u32,) = match params.parse() {
-                Ok(p) => p,
+            let market = match market_param(&params, &ex) {
+                Ok(m) => m,
                 Err(e) => {
-                    pending.reject(invalid("[market]", e)).await;
+                    pending.reject(e).await;
                     return Ok(());
                 }
             };
-            if ex.venue().market(MarketId(market)).is_none() {
-                pending.reject(unknown_market(market)).await;
-                return Ok(());
-            }
             stream(pending, &ex, move |p| match p {
                 Published::Trade(t) if t.market == market => Some(serde_json::to_value(t)),
                 _ => None,
@@ -345,6 +337,15 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
         })
     }));
     m
+}
+
+/// A subscription's `[market]`: a market the venue lists.
+fn market_param(params: &Params<'_>, ex: &Exchange) -> Result<u32, ErrorObjectOwned> {
+    let (market,): (u32,) = params.parse().map_err(|e| invalid("[market]", e))?;
+    if ex.venue().market(MarketId(market)).is_none() {
+        return Err(unknown_market(market));
+    }
+    Ok(market)
 }
 
 /// Forwards the published events `pick` selects until the client goes away. A subscriber that

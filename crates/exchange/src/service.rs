@@ -82,22 +82,36 @@ pub enum Published {
     Order(Box<OrderView>),
 }
 
-/// The sequencer's answer to a placement.
+/// The sequencer's answer to a request.
 #[derive(Debug)]
-pub enum PlaceReply {
-    /// Placed (with its state right after) or refused.
-    Done(Result<Box<OrderView>, PlaceError>),
+pub enum Reply<T, E> {
+    /// Done, or refused.
+    Done(Result<T, E>),
     /// Read the account from the node and ask again.
     Refresh,
 }
 
-/// The sequencer's answer to a cancel.
-#[derive(Debug)]
-pub enum CancelReply {
-    /// The orders cancelled, or why not.
-    Done(Result<Vec<OrderView>, CancelError>),
-    /// Read the account from the node and ask again.
-    Refresh,
+/// The answer to a placement: the order with its state right after matching.
+pub type PlaceReply = Reply<Box<OrderView>, PlaceError>;
+
+/// The answer to a cancel or cancel-all: the orders cancelled.
+pub type CancelReply = Reply<Vec<OrderView>, CancelError>;
+
+/// How a request's error type says the venue is unavailable.
+trait Unavailable {
+    fn unavailable(why: String) -> Self;
+}
+
+impl Unavailable for PlaceError {
+    fn unavailable(why: String) -> Self {
+        PlaceError::Unavailable(why)
+    }
+}
+
+impl Unavailable for CancelError {
+    fn unavailable(why: String) -> Self {
+        CancelError::Unavailable(why)
+    }
 }
 
 /// A fresh reading of an account: the node's view and the settler's watermark.
@@ -351,66 +365,45 @@ impl Exchange {
             .map_err(PlaceError::Invalid)
             .and_then(|message| order.signature.verify(message).map_err(|e| PlaceError::BadSignature(fault(e))));
         let signer = checked.inspect_err(|_| self.shared.stats.placement(false))?;
-        let account = order.account_id;
-        let mut fresh = None;
-        loop {
-            let (reply, rx) = oneshot::channel();
-            let req = Request::Place { market, order_type, order: order.clone(), signer, fresh: fresh.take(), reply };
-            self.shared.requests.send(req).map_err(|_| unavailable())?;
-            match rx.await.map_err(|_| unavailable())? {
-                PlaceReply::Done(r) => {
-                    self.shared.stats.placement(r.is_ok());
-                    return r.map(|v| *v);
-                }
-                PlaceReply::Refresh => {
-                    fresh = Some(self.read(account).await.map_err(|e| PlaceError::Unavailable(e.to_string()))?);
-                }
-            }
-        }
+        let request = |fresh, reply| Request::Place { market, order_type, order: order.clone(), signer, fresh, reply };
+        let placed = self.ask(order.account_id, request).await;
+        self.shared.stats.placement(placed.is_ok());
+        placed.map(|v| *v)
     }
 
     /// Cancels an order on its owner's signed request.
     pub async fn cancel(&self, req: CancelRequest) -> Result<Vec<OrderView>, CancelError> {
         let signer = req.signer().map_err(|e| CancelError::BadSignature(fault(e)))?;
-        let account = req.account_id;
-        let mut fresh = None;
-        loop {
-            let (reply, rx) = oneshot::channel();
-            let r = Request::Cancel { req: req.clone(), signer, fresh: fresh.take(), reply };
-            self.shared.requests.send(r).map_err(|_| cancel_unavailable())?;
-            match rx.await.map_err(|_| cancel_unavailable())? {
-                CancelReply::Done(r) => {
-                    if let Ok(v) = &r {
-                        self.shared.stats.cancels(v.len());
-                    }
-                    return r;
-                }
-                CancelReply::Refresh => {
-                    fresh = Some(self.read(account).await.map_err(|e| CancelError::Unavailable(e.to_string()))?);
-                }
-            }
-        }
+        let request = |fresh, reply| Request::Cancel { req: req.clone(), signer, fresh, reply };
+        let cancelled = self.ask(req.account_id, request).await;
+        self.shared.stats.cancels(cancelled.as_ref().map_or(0, Vec::len));
+        cancelled
     }
 
     /// Cancels all of an account's orders (one market or all) on its signed request.
     pub async fn cancel_all(&self, req: CancelAllRequest) -> Result<Vec<OrderView>, CancelError> {
         let signer = req.signer().map_err(|e| CancelError::BadSignature(fault(e)))?;
-        let account = req.account_id;
+        let request = |fresh, reply| Request::CancelAll { req: req.clone(), signer, fresh, reply };
+        let cancelled = self.ask(req.account_id, request).await;
+        self.shared.stats.cancels(cancelled.as_ref().map_or(0, Vec::len));
+        cancelled
+    }
+
+    /// Sends the request `make` builds to the sequencer; when the sequencer needs a fresh reading
+    /// of `account`, reads it from the node (through the settler) and asks again, once.
+    async fn ask<T, E: Unavailable>(
+        &self,
+        account: AccountId,
+        make: impl Fn(Option<Fresh>, oneshot::Sender<Reply<T, E>>) -> Request,
+    ) -> Result<T, E> {
+        let stopped = || E::unavailable(STOPPED.into());
         let mut fresh = None;
         loop {
             let (reply, rx) = oneshot::channel();
-            let r = Request::CancelAll { req: req.clone(), signer, fresh: fresh.take(), reply };
-            self.shared.requests.send(r).map_err(|_| cancel_unavailable())?;
-            match rx.await.map_err(|_| cancel_unavailable())? {
-                CancelReply::Done(r) => {
-                    if let Ok(v) = &r {
-                        self.shared.stats.cancels(v.len());
-                    }
-                    return r;
-                }
-                CancelReply::Refresh => {
-                    fresh = Some(self.read(account).await.map_err(|e| CancelError::Unavailable(e.to_string()))?);
-                }
+            self.shared.requests.send(make(fresh.take(), reply)).map_err(|_| stopped())?;
+            match rx.await.map_err(|_| stopped())? {
+                Reply::Done(r) => return r,
+                Reply::Refresh => fresh = Some(self.read(account).await.map_err(|e| E::unavailable(e.to_string()))?),
             }
         }
     }
@@ -435,12 +428,15 @@ fn fault(e: zklink_types::TxError) -> String {
     }
 }
 
+/// Why a request finds no sequencer.
+const STOPPED: &str = "the sequencer stopped (journal failure); restart the exchange";
+
 fn unavailable() -> PlaceError {
-    PlaceError::Unavailable("the sequencer stopped (journal failure); restart the exchange".into())
+    PlaceError::unavailable(STOPPED.into())
 }
 
 fn cancel_unavailable() -> CancelError {
-    CancelError::Unavailable("the sequencer stopped (journal failure); restart the exchange".into())
+    CancelError::unavailable(STOPPED.into())
 }
 
 fn job(venue: &Venue, f: &crate::venue::FillRecord) -> Option<SettleJob> {

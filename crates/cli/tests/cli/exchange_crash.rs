@@ -17,11 +17,11 @@ use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
 use serde_json::{json, Value};
-use zklink_exchange::{MarketConfig, Venue};
+use zklink_exchange::Venue;
 use zklink_executor::testkit::TestUser;
 use zklink_node::node::unix_now;
 use zklink_types::test_utils::{E18, USD, USDC, WETH};
-use zklink_types::{FillSettlement, Order, OrderNonce, Price, SlotId, SubAccountId, TokenId, TxSignature};
+use zklink_types::{FillSettlement, Order};
 
 use crate::devnet_process::Ports;
 use crate::world::World;
@@ -56,37 +56,8 @@ impl Drop for ExchangeProcess {
     }
 }
 
-fn market() -> MarketConfig {
-    MarketConfig {
-        id: 1,
-        base: "WETH".into(),
-        quote: "USD".into(),
-        tick: "0.01".into(),
-        lot: "0.001".into(),
-        min_size: "0.01".into(),
-        maker_fee_ratio: 10,
-        taker_fee_ratio: 20,
-        stp: Default::default(),
-    }
-}
-
 fn order(w: &World, u: &TestUser, slot: u16, is_sell: bool, milli: u128, cents: u128) -> Order {
-    Order {
-        account_id: w.id(u),
-        sub_account_id: SubAccountId(0),
-        slot_id: SlotId(slot),
-        nonce: OrderNonce(0),
-        base_token: TokenId(WETH),
-        quote_token: TokenId(USD),
-        amount: milli * E18 / 1000,
-        price: Price(cents * E18 / 100),
-        is_sell,
-        maker_fee_ratio: 10,
-        taker_fee_ratio: 20,
-        signature: TxSignature::default(),
-    }
-    .sign(&u.l2)
-    .unwrap()
+    zklink_exchange::test_utils::weth_usd_order(w.id(u), &u.l2, (slot, 0), is_sell, milli, cents)
 }
 
 /// Waits (bounded) until the venue answers.
@@ -151,7 +122,7 @@ async fn the_exchange_killed_mid_flight_rebuilds_its_book_and_settles_every_fill
         "dataDir": dir.path().join("venue"),
         "submitterKey": format!("0x{}", hex::encode(secret)),
         "batch": 50,
-        "markets": [market()],
+        "markets": [zklink_exchange::test_utils::weth_usd()],
     });
     std::fs::write(&config, serde_json::to_vec_pretty(&file).unwrap()).unwrap();
     let log = dir.path().join("exchange.log");

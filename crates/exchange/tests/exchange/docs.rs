@@ -22,7 +22,7 @@ use zklink_exchange::{codes, Input, Offender};
 use zklink_executor::testkit::TestUser;
 use zklink_matching::{MarketId, OrderId, OrderType};
 use zklink_types::test_utils::{USD, USDC, WETH};
-use zklink_types::{AccountId, Order, OrderNonce, Price, SlotId, SubAccountId, TokenId, TxSignature};
+use zklink_types::{AccountId, Order};
 
 use crate::world::World;
 use crate::{key, order, Script};
@@ -469,22 +469,7 @@ fn the_schemas_name_exactly_what_serde_writes() {
 
 /// A signed WETH/USD order of `u` (`milli` thousandths of WETH at `cents` USD cents).
 fn signed(w: &World, u: &TestUser, slot: u16, is_sell: bool, milli: u128, cents: u128) -> Order {
-    Order {
-        account_id: w.id(u),
-        sub_account_id: SubAccountId(0),
-        slot_id: SlotId(slot),
-        nonce: OrderNonce(0),
-        base_token: TokenId(WETH),
-        quote_token: TokenId(USD),
-        amount: milli * E18 / 1000,
-        price: Price(cents * E18 / 100),
-        is_sell,
-        maker_fee_ratio: 10,
-        taker_fee_ratio: 20,
-        signature: TxSignature::default(),
-    }
-    .sign(&u.l2)
-    .unwrap()
+    zklink_exchange::test_utils::weth_usd_order(w.id(u), &u.l2, (slot, 0), is_sell, milli, cents)
 }
 
 /// Calls methods on a module and checks each answer against the method's result schema and each

@@ -10,8 +10,7 @@ pub mod world;
 use zklink_crypto::eddsa::PrivateKey;
 use zklink_exchange::{Entry, Input, Market, MarketConfig, Venue};
 use zklink_matching::{MarketId, OrderType};
-use zklink_types::test_utils::{typed, E18};
-use zklink_types::{AccountId, Network, Nonce, Order, OrderNonce, Price, SlotId, SubAccountId, TxSignature};
+use zklink_types::{AccountId, Network, Nonce, Order, SubAccountId};
 
 /// ETH/USD-like market 1 on `Network::dev`: WETH for USD, tick 0.01, lot 0.001, minimum 0.01,
 /// fee ratios 10/20.
@@ -21,17 +20,7 @@ pub fn market() -> Market {
 
 /// [`market`] as configured.
 pub fn market_config() -> MarketConfig {
-    MarketConfig {
-        id: 1,
-        base: "WETH".into(),
-        quote: "USD".into(),
-        tick: "0.01".into(),
-        lot: "0.001".into(),
-        min_size: "0.01".into(),
-        maker_fee_ratio: 10,
-        taker_fee_ratio: 20,
-        stp: Default::default(),
-    }
+    zklink_exchange::test_utils::weth_usd()
 }
 
 /// A venue journal under construction: entries with consecutive indexes and times.
@@ -79,20 +68,5 @@ pub fn key(id: u32) -> PrivateKey {
 /// A signed order of account `id` in `slot` with `nonce`: `amount` WETH (in thousandths) at
 /// `price` USD (in cents).
 pub fn order(id: u32, slot: u16, nonce: u32, is_sell: bool, milli: u128, cents: u128) -> Order {
-    Order {
-        account_id: AccountId(id),
-        sub_account_id: SubAccountId(0),
-        slot_id: SlotId(slot),
-        nonce: OrderNonce(nonce),
-        base_token: typed::WETH,
-        quote_token: typed::USD,
-        amount: milli * E18 / 1000,
-        price: Price(cents * E18 / 100),
-        is_sell,
-        maker_fee_ratio: 10,
-        taker_fee_ratio: 20,
-        signature: TxSignature::default(),
-    }
-    .sign(&key(id))
-    .expect("packable")
+    zklink_exchange::test_utils::weth_usd_order(AccountId(id), &key(id), (slot, nonce), is_sell, milli, cents)
 }

@@ -19,28 +19,13 @@ use zklink_node::node::unix_now;
 
 use crate::world::World;
 use zklink_types::test_utils::{USD, USDC, WETH};
-use zklink_types::{L2Tx, Order, OrderNonce, Price, SlotId, SubAccountId, TokenId, TxSignature};
+use zklink_types::{L2Tx, Order, SubAccountId, TokenId, TxSignature};
 
 const E18: u128 = zklink_types::test_utils::E18;
 
 /// A signed WETH/USD order of `u` (`milli` thousandths of WETH at `cents` USD cents).
 fn order(w: &World, u: &TestUser, slot: u16, nonce: u32, is_sell: bool, milli: u128, cents: u128) -> Order {
-    Order {
-        account_id: w.id(u),
-        sub_account_id: SubAccountId(0),
-        slot_id: SlotId(slot),
-        nonce: OrderNonce(nonce),
-        base_token: TokenId(WETH),
-        quote_token: TokenId(USD),
-        amount: milli * E18 / 1000,
-        price: Price(cents * E18 / 100),
-        is_sell,
-        maker_fee_ratio: 10,
-        taker_fee_ratio: 20,
-        signature: TxSignature::default(),
-    }
-    .sign(&u.l2)
-    .unwrap()
+    zklink_exchange::test_utils::weth_usd_order(w.id(u), &u.l2, (slot, nonce), is_sell, milli, cents)
 }
 
 async fn place(c: &HttpClient, o: &Order, kind: &str) -> Result<Value, (i32, String)> {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zklink_exchange::service::{Exchange, ExchangeSettings};
-use zklink_exchange::MarketConfig;
 use zklink_executor::testkit::{TestNet, TestUser, TEST_FEE_OWNER};
 use zklink_node::node::unix_now;
 use zklink_node::{BlockStore, NodeHandle, StateKeeper};
@@ -80,17 +79,7 @@ async fn wallets_trade_through_the_venue_client() {
     let submitter = node.fund(0, USDC, USD, 10 * E18);
     let (alice, bob) = (node.fund(1, WETH, WETH, 10 * E18), node.fund(2, USDC, USD, 10_000 * E18));
     let dir = tempfile::tempdir().unwrap();
-    let market = MarketConfig {
-        id: 1,
-        base: "WETH".into(),
-        quote: "USD".into(),
-        tick: "0.01".into(),
-        lot: "0.001".into(),
-        min_size: "0.01".into(),
-        maker_fee_ratio: 10,
-        taker_fee_ratio: 20,
-        stp: Default::default(),
-    };
+    let market = zklink_exchange::test_utils::weth_usd();
     let ex = Exchange::start(ExchangeSettings {
         node_url: node.url.clone(),
         data_dir: dir.path().to_path_buf(),
