@@ -1,7 +1,8 @@
 //! The devnet's venue: an exchange with three markets (ETH/USD, WETH/USD, USDC/USDT) settled by
-//! dev account 9, and a small market maker (dev accounts 6, 7 and 8) that keeps two levels of
-//! quotes on each side of each market, so that a new user sees a live book. (The dev preset has
-//! 4 order slots per sub-account, hence a quote per slot and three accounts for twelve quotes.)
+//! dev account 9, and a small market maker (dev accounts 7 and 8) that keeps quotes on each side
+//! of each market, so that a new user sees a live book. (The dev preset has 4 order slots per
+//! sub-account, hence a quote per slot: dev account 8 quotes ETH/USD and WETH/USD, one level a
+//! side; dev account 7 quotes USDC/USDT, two levels a side.)
 //!
 //! Both accounts are funded from their L1 grants on the devnet's first start (deposits, then
 //! their L2 keys); the venue keeps its journal under `exchange/` and resumes it with the devnet.
@@ -25,8 +26,9 @@ pub(super) const EXCHANGE_DIR: &str = "exchange";
 /// Dev account that settles the venue's fills.
 const SUBMITTER: usize = 9;
 /// Dev accounts that quote the markets: (account, [(market, level); 2]) — each quote takes a bid
-/// slot and an ask slot.
-const MAKERS: [(usize, [(u32, u128); 2]); 3] = [(8, [(1, 1), (2, 1)]), (7, [(1, 2), (2, 2)]), (6, [(3, 1), (3, 2)])];
+/// slot and an ask slot. Two accounts (nine L2 ops to fund them and the submitter, each proven):
+/// one level a side on ETH/USD and WETH/USD, two on USDC/USDT.
+const MAKERS: [(usize, [(u32, u128); 2]); 2] = [(8, [(1, 1), (2, 1)]), (7, [(3, 1), (3, 2)])];
 /// Seconds between two rounds of the market maker's quotes.
 const QUOTE_EVERY: Duration = Duration::from_secs(3);
 
