@@ -23,7 +23,7 @@ use zklink_exchange::test_utils::{weth_usd, weth_usd_order};
 use zklink_executor::testkit::{TestNet, TestUser, TEST_FEE_OWNER};
 use zklink_node::{BlockStore, NodeHandle, StateKeeper};
 use zklink_types::test_utils::{E18, USD, USDC, WETH};
-use zklink_types::{Network, Order, OrderNonce, Preset, Price, PriorityTx, SlotId, SubAccountId, TokenId, TxSignature};
+use zklink_types::{Network, Order, Preset, PriorityTx, SubAccountId};
 
 /// Options of `zklink bench exchange`.
 #[derive(clap::Args)]

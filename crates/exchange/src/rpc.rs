@@ -19,7 +19,7 @@
 //! | `exchange_status` | — | journal length, engine digest, fills, settled up to, submitter |
 //! | `exchange_subscribeBook` | `[market]` | book deltas `{market, seq, changes}` (WebSocket) |
 //! | `exchange_subscribeTrades` | `[market]` | trades (WebSocket) |
-//! | `exchange_subscribeOrders` | `[account]` | the account's order updates (WebSocket) |
+//! | `exchange_subscribeOrders` | `[account]` | the account's order updates with the fills each made (WebSocket) |
 //! | `rpc.discover` | — | the OpenRPC document ([`OPENRPC`]) |
 //!
 //! `GET /health` (JSON; 503 after a journal failure) and `GET /metrics` (Prometheus text) on the

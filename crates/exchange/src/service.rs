@@ -734,8 +734,17 @@ impl Sequencer {
                 let _ = events.send(Published::Trade(t));
             }
         }
+        // Each changed order goes to its owner with the fills this input made for it.
         for id in &a.changed {
-            if let Some(v) = venue.order(*id).and_then(|o| OrderView::of(venue, o, settled, false)) {
+            let Some(o) = venue.order(*id) else { continue };
+            if let Some(mut v) = OrderView::of(venue, o, settled, false) {
+                v.fills = a
+                    .fills
+                    .iter()
+                    .filter_map(|s| venue.fill(*s))
+                    .filter(|f| f.maker == *id || f.taker == *id)
+                    .filter_map(|f| crate::views::FillView::of(venue, f, settled))
+                    .collect();
                 let _ = events.send(Published::Order(Box::new(v)));
             }
         }
