@@ -165,6 +165,29 @@ async fn a_newcomer_deposits_by_chain_withdraws_usd_and_claims_it() {
     assert!(err.contains("the nearest packable amounts are 1 USD and 1.0000000001 USD"), "{err}");
     assert!(ok(api, &["transfer", "--to", friend, "--token", "USD", "--amount", "10"]).contains("transferred 10 USD"));
 
+    // Trading, before the withdrawal so that the fills' block is proven and executed while the
+    // withdrawal's is: the devnet's venue has a live book from its market maker; two users trade.
+    let ex = ports.exchange();
+    let trade = |args: &[&str]| {
+        let mut all = vec!["--exchange", ex.as_str()];
+        all.extend_from_slice(args);
+        ok(api, &all)
+    };
+    let venue = w.venue(&ex).unwrap();
+    wait_for("the market maker's quotes", DEADLINE, async || {
+        venue.book(2, Some(5)).await.is_ok_and(|b| !b.asks.is_empty() && !b.bids.is_empty())
+    })
+    .await;
+    assert!(trade(&["markets"]).contains("WETH/USD"));
+    let book = trade(&["book", "WETH/USD"]);
+    assert!(book.contains("WETH/USD"), "{book}");
+    let weth_before = l2_balance(&w, WETH).await;
+    let bought = trade(&["buy", "WETH/USD", "0.01", "--price", "3100", "--type", "ioc"]);
+    assert!(bought.contains("bought 0.01 WETH at "), "{bought}");
+    let sold = trade(&["sell", "WETH/USD", "0.01", "--price", "2900", "--type", "ioc"]);
+    assert!(sold.contains("sold 0.01 WETH at "), "{sold}");
+    let orders = trade(&["orders", "--all"]);
+    assert!(orders.matches("WETH/USD").count() >= 2, "{orders}");
     // USD to chain 2 without --as: chain 2 holds USDT only, so it is paid in USDT.
     let too_much = refused(api, &["withdraw", "--chain", "2", "--token", "USD", "--amount", "60"]);
     assert!(
@@ -219,29 +242,8 @@ async fn a_newcomer_deposits_by_chain_withdraws_usd_and_claims_it() {
         other => panic!("a sealed tx resubmitted: {other:?}"),
     }
 
-    // Trading: the devnet's venue has a live book from its market maker; two users trade.
-    let ex = ports.exchange();
-    let trade = |args: &[&str]| {
-        let mut all = vec!["--exchange", ex.as_str()];
-        all.extend_from_slice(args);
-        ok(api, &all)
-    };
-    assert!(trade(&["markets"]).contains("WETH/USD"));
-    let venue = w.venue(&ex).unwrap();
-    wait_for("the market maker's quotes", DEADLINE, async || {
-        venue.book(2, Some(5)).await.is_ok_and(|b| !b.asks.is_empty() && !b.bids.is_empty())
-    })
-    .await;
-    let book = trade(&["book", "WETH/USD"]);
-    assert!(book.contains("WETH/USD"), "{book}");
-    let weth_before = l2_balance(&w, WETH).await;
-    let bought = trade(&["buy", "WETH/USD", "0.01", "--price", "3100", "--type", "ioc"]);
-    assert!(bought.contains("bought 0.01 WETH at "), "{bought}");
-    let sold = trade(&["sell", "WETH/USD", "0.01", "--price", "2900", "--type", "ioc"]);
-    assert!(sold.contains("sold 0.01 WETH at "), "{sold}");
-    let orders = trade(&["orders", "--all"]);
-    assert!(orders.matches("WETH/USD").count() >= 2, "{orders}");
-    // Bought 0.01 less the 0.1 % taker fee, sold 0.01: both fills executed on every chain.
+    // Bought 0.01 less the 0.1 % taker fee, sold 0.01: both fills executed on every
+    // chain (in a block before the withdrawal's, so by now).
     let weth_after = weth_before - E18 / 100_000;
     wait_for("both fills executed on every chain", DEADLINE, async || {
         w.account_executed().await.unwrap().is_some_and(|a| a.balance(0, WETH.0) == weth_after)
