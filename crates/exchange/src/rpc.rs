@@ -274,11 +274,12 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
             stats: ex.stats(),
         })
     }));
-    ok(m.register_subscription(
-        "exchange_subscribeBook",
-        "exchange_book",
-        "exchange_unsubscribeBook",
-        |params, pending, ex, _| async move {
+    // A market's book deltas or its trades.
+    for (subscribe, notification, unsubscribe, trades) in [
+        ("exchange_subscribeBook", "exchange_book", "exchange_unsubscribeBook", false),
+        ("exchange_subscribeTrades", "exchange_trade", "exchange_unsubscribeTrades", true),
+    ] {
+        ok(m.register_subscription(subscribe, notification, unsubscribe, move |params, pending, ex, _| async move {
             let market = match market_param(&params, &ex) {
                 Ok(m) => m,
                 Err(e) => {
@@ -287,31 +288,13 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
                 }
             };
             stream(pending, &ex, move |p| match p {
-                Published::Book(d) if d.market == market => Some(serde_json::to_value(d)),
+                Published::Book(d) if !trades && d.market == market => Some(serde_json::to_value(d)),
+                Published::Trade(t) if trades && t.market == market => Some(serde_json::to_value(t)),
                 _ => None,
             })
             .await
-        },
-    ));
-    ok(m.register_subscription(
-        "exchange_subscribeTrades",
-        "exchange_trade",
-        "exchange_unsubscribeTrades",
-        |params, pending, ex, _| async move {
-            let market = match market_param(&params, &ex) {
-                Ok(m) => m,
-                Err(e) => {
-                    pending.reject(e).await;
-                    return Ok(());
-                }
-            };
-            stream(pending, &ex, move |p| match p {
-                Published::Trade(t) if t.market == market => Some(serde_json::to_value(t)),
-                _ => None,
-            })
-            .await
-        },
-    ));
+        }));
+    }
     ok(m.register_subscription(
         "exchange_subscribeOrders",
         "exchange_orderChanged",

@@ -561,19 +561,9 @@ impl Sequencer {
                     applied_all.push(a);
                 }
                 Request::Cancel { req, signer, fresh, reply } => {
-                    if let Some((view, wm)) = &fresh {
-                        self.ledger.install(&venue, req.account_id, view.as_ref(), *wm);
-                    }
-                    match self.key_check(req.account_id, signer, fresh.is_some()) {
-                        None => {
-                            let _ = reply.send(CancelReply::Refresh);
-                            continue;
-                        }
-                        Some(Err(e)) => {
-                            let _ = reply.send(CancelReply::Done(Err(e)));
-                            continue;
-                        }
-                        Some(Ok(())) => {}
+                    if let Err(answer) = self.owner_gate(&venue, req.account_id, signer, fresh.as_ref()) {
+                        let _ = reply.send(answer);
+                        continue;
                     }
                     if let Err(e) = venue.precheck_cancel(&req) {
                         let _ = reply.send(CancelReply::Done(Err(e)));
@@ -585,19 +575,9 @@ impl Sequencer {
                     applied_all.push(a);
                 }
                 Request::CancelAll { req, signer, fresh, reply } => {
-                    if let Some((view, wm)) = &fresh {
-                        self.ledger.install(&venue, req.account_id, view.as_ref(), *wm);
-                    }
-                    match self.key_check(req.account_id, signer, fresh.is_some()) {
-                        None => {
-                            let _ = reply.send(CancelReply::Refresh);
-                            continue;
-                        }
-                        Some(Err(e)) => {
-                            let _ = reply.send(CancelReply::Done(Err(e)));
-                            continue;
-                        }
-                        Some(Ok(())) => {}
+                    if let Err(answer) = self.owner_gate(&venue, req.account_id, signer, fresh.as_ref()) {
+                        let _ = reply.send(answer);
+                        continue;
                     }
                     if let Some(m) = req.market_id().filter(|m| venue.market(*m).is_none()) {
                         let _ = reply.send(CancelReply::Done(Err(CancelError::UnknownMarket(m))));
@@ -693,6 +673,25 @@ impl Sequencer {
         }
         if !jobs.is_empty() {
             let _ = shared.settler.send(SettlerRequest::Jobs(jobs));
+        }
+    }
+
+    /// A cancel's owner check: installs a fresh reading of `account` if the request brings one,
+    /// then the signer against the account's key; the answer to send instead if it fails.
+    fn owner_gate(
+        &mut self,
+        venue: &Venue,
+        account: AccountId,
+        signer: PubKeyHash,
+        fresh: Option<&Fresh>,
+    ) -> Result<(), CancelReply> {
+        if let Some((view, wm)) = fresh {
+            self.ledger.install(venue, account, view.as_ref(), *wm);
+        }
+        match self.key_check(account, signer, fresh.is_some()) {
+            None => Err(CancelReply::Refresh),
+            Some(Err(e)) => Err(CancelReply::Done(Err(e))),
+            Some(Ok(())) => Ok(()),
         }
     }
 
