@@ -59,6 +59,11 @@ pub struct Journal {
 
 const HEADER: usize = 8;
 
+/// The little-endian u32 in the first 4 bytes of `b` (callers pass 4-byte slices of a header).
+fn le_u32(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
 impl Journal {
     /// Opens (or creates) the journal at `path` and returns it with every entry it holds and the
     /// byte offset of each entry's frame.
@@ -76,8 +81,7 @@ impl Journal {
             if rest.len() < HEADER {
                 break; // torn header
             }
-            let len = u32::from_le_bytes(rest[0..4].try_into().expect("4 bytes")) as usize;
-            let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
+            let (len, crc) = (le_u32(&rest[0..4]) as usize, le_u32(&rest[4..8]));
             if rest.len() < HEADER + len {
                 break; // torn payload
             }
@@ -146,7 +150,7 @@ impl Journal {
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
                 Err(e) => return Err(io(e)),
             }
-            let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
+            let len = le_u32(&header[0..4]) as usize;
             let mut payload = vec![0u8; len];
             match reader.read_exact(&mut payload) {
                 Ok(()) => {}

@@ -552,10 +552,10 @@ impl Sequencer {
                         Input::Place { market, order_type, order },
                         &mut entries,
                     );
-                    let result = match &a.place_error {
-                        Some(e) if a.orders.is_empty() => Err(e.clone()),
-                        Some(e) if *e == PlaceError::FillOrKill => Err(e.clone()),
-                        _ => a.orders.first().copied().ok_or_else(|| PlaceError::Unavailable("no order".into())),
+                    let result = match (a.orders.first(), &a.place_error) {
+                        (Some(id), _) => Ok(*id),
+                        (None, Some(e)) => Err(e.clone()),
+                        (None, None) => Err(PlaceError::Unavailable("no order".into())),
                     };
                     waiting.push(Pending::Place(reply, result));
                     applied_all.push(a);

@@ -268,15 +268,7 @@ impl Venue<'_> {
         price: &str,
         order_type: OrderType,
     ) -> Result<Placed, SdkError> {
-        self.trade(&Trade {
-            market: market.into(),
-            side: Side::Buy,
-            amount: amount.into(),
-            price: price.into(),
-            order_type,
-            slot: None,
-        })
-        .await
+        self.trade_in_free_slot(Side::Buy, market, amount, price, order_type).await
     }
 
     /// Sells `amount` base at `price` (whole units) in `market` (symbol or id): [`Venue::trade`]
@@ -288,15 +280,20 @@ impl Venue<'_> {
         price: &str,
         order_type: OrderType,
     ) -> Result<Placed, SdkError> {
-        self.trade(&Trade {
-            market: market.into(),
-            side: Side::Sell,
-            amount: amount.into(),
-            price: price.into(),
-            order_type,
-            slot: None,
-        })
-        .await
+        self.trade_in_free_slot(Side::Sell, market, amount, price, order_type).await
+    }
+
+    async fn trade_in_free_slot(
+        &self,
+        side: Side,
+        market: &str,
+        amount: &str,
+        price: &str,
+        order_type: OrderType,
+    ) -> Result<Placed, SdkError> {
+        let trade =
+            Trade { market: market.into(), side, amount: amount.into(), price: price.into(), order_type, slot: None };
+        self.trade(&trade).await
     }
 
     /// Signs and places `t`: the amount and price on the market's grid ([`order_terms`]), in the
