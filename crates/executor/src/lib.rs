@@ -31,7 +31,7 @@ pub use witness::UpdateWitness;
 pub struct ExecutedOp {
     /// The op the tx became, as it goes into the block's pubdata.
     pub op: Op,
-    /// L2 tx hash, or `None` for priority requests.
+    /// L2 tx hash, or `None` for priority requests and the Noop chunks that align an on-chain op.
     pub tx_hash: Option<TxHash>,
     /// The leaf-level state changes, in the order they were applied.
     pub updates: Vec<StateUpdate>,
@@ -137,6 +137,11 @@ impl Executor {
     pub fn pending_chunks(&self) -> usize {
         self.pending_chunks
     }
+    /// Chunks an op of `chunks` chunks would add to the open block: with the Noop chunks that
+    /// align it first if it is an on-chain op ([`zklink_types::Preset::onchain_padding`]).
+    pub fn chunks_needed(&self, chunks: usize, onchain: bool) -> usize {
+        self.network.preset.onchain_padding(self.pending_chunks, onchain) + chunks
+    }
     /// Chunks still free in the largest block shape.
     pub fn free_chunks(&self) -> usize {
         self.network.preset.max_block_chunks().saturating_sub(self.pending_chunks)
@@ -199,9 +204,11 @@ impl Executor {
         tx_hash: Option<TxHash>,
         updates: Vec<StateUpdate>,
     ) -> Result<&ExecutedOp, TxError> {
+        // On-chain ops start at a multiple of the preset's period: Noop chunks fill the gap.
+        let padding = self.network.preset.onchain_padding(self.pending_chunks, op.chain_id().is_some());
         let chunks = op.chunks();
-        if chunks > self.free_chunks() {
-            return Err(TxError::BlockFull { needed: chunks, available: self.free_chunks() });
+        if padding + chunks > self.free_chunks() {
+            return Err(TxError::BlockFull { needed: padding + chunks, available: self.free_chunks() });
         }
         // Pubdata encoding can only fail for unpackable amounts, which validation rejected;
         // check anyway before touching the state.
@@ -214,7 +221,11 @@ impl Executor {
             }
             None
         };
-        self.pending_chunks += chunks;
+        for _ in 0..padding {
+            let witness = self.witness_mode.then(Default::default);
+            self.pending.push(ExecutedOp { op: Op::Noop, tx_hash: None, updates: Vec::new(), witness });
+        }
+        self.pending_chunks += padding + chunks;
         self.pending.push(ExecutedOp { op, tx_hash, updates, witness });
         Ok(self.pending.last().expect("just pushed"))
     }

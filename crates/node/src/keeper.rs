@@ -527,11 +527,12 @@ impl StateKeeper {
     /// Applies, logs and records a new tx; `queued`: it leaves the stored queue in the same write.
     fn apply_new(&mut self, verified: VerifiedTx, queued: bool, now: u64) -> Result<(), SubmitError> {
         let hash = verified.hash();
-        self.make_room(verified.tx().max_chunks(), now)?;
+        let tx = verified.tx();
+        self.make_room(self.exec.chunks_needed(tx.max_chunks(), tx.tx_kind().is_onchain()), now)?;
         self.exec.apply_verified(&verified)?;
         self.log(WalEntry::L2(verified.tx().clone()), queued.then_some(&hash))?;
         self.seen.insert(hash);
-        self.txs.push(Some(verified.into_tx()));
+        self.record_tx(Some(verified.into_tx()));
         self.emit(NodeEvent::TxApplied { hash });
         Ok(())
     }
@@ -569,7 +570,7 @@ impl StateKeeper {
         if self.stopped {
             return Err(SubmitError::Stopped);
         }
-        self.make_room(tx.chunks(), now)?;
+        self.make_room(self.exec.chunks_needed(tx.chunks(), true), now)?;
         let (chain, serial_id) = (tx.chain_id().0, serial_of(&tx));
         self.apply_priority(tx.clone())?;
         self.log(WalEntry::Priority(tx), None)?;
@@ -602,6 +603,7 @@ impl StateKeeper {
     }
 
     /// Seals the open block if an op of `chunks` might not fit in it.
+    /// Seals the open block first unless `chunks` more (alignment included) fit in it.
     fn make_room(&mut self, chunks: usize, now: u64) -> Result<(), SubmitError> {
         if self.exec.pending_chunks() + chunks <= self.max_chunks {
             return Ok(());
@@ -659,8 +661,16 @@ impl StateKeeper {
         let verified = VerifiedTx::verify(tx)?;
         self.exec.apply_verified(&verified)?;
         self.seen.insert(verified.hash());
-        self.txs.push(Some(verified.into_tx()));
+        self.record_tx(Some(verified.into_tx()));
         Ok(())
+    }
+
+    /// Records the signed tx (or `None` for a priority op) of the op just applied, one entry per
+    /// op of the open block: the Noop chunks that aligned it get `None` first.
+    fn record_tx(&mut self, tx: Option<L2Tx>) {
+        let ops = self.exec.pending_ops().len();
+        self.txs.resize(ops.saturating_sub(1), None);
+        self.txs.push(tx);
     }
 
     fn apply_priority(&mut self, tx: PriorityTx) -> Result<(), SubmitError> {
@@ -672,7 +682,7 @@ impl StateKeeper {
         }
         self.exec.apply_priority(&tx)?;
         self.next_serials[chain as usize - 1] += 1;
-        self.txs.push(None);
+        self.record_tx(None);
         self.priority.push(tx);
         Ok(())
     }

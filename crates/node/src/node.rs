@@ -11,13 +11,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use alloy::primitives::{Address, B256};
 use alloy::signers::local::PrivateKeySigner;
 use ark_bn254::Bn254;
-use ark_groth16::ProvingKey;
 use tokio::sync::broadcast;
 use zklink_crypto::fr_to_bytes;
 use zklink_l1::client::connect;
 pub use zklink_l1::ChainEndpoint;
 use zklink_l1::{BlockCounters, L1Client, ReadCeiling, SendPolicy};
 use zklink_prover_worker::job::prove_witness;
+use zklink_prover_worker::BlockKeys;
 use zklink_state::State;
 use zklink_types::{ChainId, Network};
 
@@ -57,7 +57,7 @@ pub struct NodeConfig {
     /// takes back a request the node has taken. Empty: no ceilings.
     pub read_ceilings: Vec<ReadCeiling>,
     /// Proving keys by block chunk count; the largest bounds the blocks the keeper seals.
-    pub block_keys: Vec<(usize, Arc<ProvingKey<Bn254>>)>,
+    pub block_keys: BlockKeys,
     /// Blocks per L1 transaction at most.
     pub max_batch: u32,
     /// Whether the node proves blocks itself (otherwise only remote workers do).
@@ -87,7 +87,7 @@ impl NodeConfig {
         operator: PrivateKeySigner,
         data_dir: PathBuf,
         fee_owner: Address,
-        block_keys: Vec<(usize, Arc<ProvingKey<Bn254>>)>,
+        block_keys: BlockKeys,
         block_time: Duration,
     ) -> Self {
         Self {
@@ -120,7 +120,7 @@ impl NodeConfig {
         data_dir: PathBuf,
         fee_owner: Address,
         oracles: Vec<PrivateKeySigner>,
-        block_keys: Vec<(usize, Arc<ProvingKey<Bn254>>)>,
+        block_keys: BlockKeys,
         block_time: Duration,
     ) -> Result<Self, NodeError> {
         let operator = chains
@@ -348,7 +348,7 @@ pub struct Node {
     pipeline: Pipeline,
     block_time: Duration,
     poll_interval: Duration,
-    keys: Vec<(usize, Arc<ProvingKey<Bn254>>)>,
+    keys: BlockKeys,
     local_prover: bool,
 }
 

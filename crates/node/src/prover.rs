@@ -2,8 +2,7 @@
 //! from the state at its start and proven with the proving key of its shape. Workers prove leased
 //! jobs instead ([`zklink_prover_worker::job`]).
 
-use ark_bn254::Bn254;
-use ark_groth16::ProvingKey;
+use zklink_prover::Prover;
 use zklink_circuit::block::{BlockWitness, WitnessError};
 use zklink_prover_worker::job::prove_witness;
 use zklink_state::State;
@@ -33,7 +32,7 @@ pub enum ProveError {
 /// Proves `b` from `start` (the state at its start; replayed, so pass a copy) and stores the proof.
 pub fn prove_and_store(
     store: &BlockStore,
-    pk: &ProvingKey<Bn254>,
+    pk: &Prover,
     start: &mut State,
     b: &StoredBlock,
 ) -> Result<(), ProveError> {

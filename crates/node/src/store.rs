@@ -222,9 +222,10 @@ impl BlockStore {
                     index.insert(&hash.0, (expected, i as u32)).map_err(db_err)?;
                 }
             }
-            // The priority ops are the ops without an L2 tx, in order.
+            // The priority requests are the block's priority ops, in order (the Noop chunks that
+            // align on-chain ops have no L2 tx either).
             let mut priority = txn.open_table(PRIORITY_INDEX).map_err(db_err)?;
-            let slots = b.txs.iter().enumerate().filter(|(_, t)| t.is_none()).map(|(i, _)| i);
+            let slots = b.block.ops.iter().enumerate().filter(|(_, op)| op.is_priority()).map(|(i, _)| i);
             for (i, p) in slots.zip(&b.priority) {
                 let key = priority_key(p.chain_id().0, p.serial_id().0);
                 priority.insert(key, (expected, i as u32)).map_err(db_err)?;

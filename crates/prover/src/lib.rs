@@ -11,6 +11,10 @@
 //! * [`prove`] synthesises once, checks the witness (a false statement is a typed error, not a
 //!   bad proof), then runs the QAP reduction and the MSMs on every core (`ark-groth16/parallel`);
 //!   [`verify`] checks a proof against its public inputs. Both report progress ([`progress`]).
+//! * [`Prover`] is a proving key that remembers its circuit's R1CS matrices after the first
+//!   proof: every later proof synthesises only the witness (no linear combinations, no
+//!   matrices), which is most of the synthesis time and memory of a block proof. Long-running
+//!   provers (the node's prover thread, `zklink prover`) hold one per block shape.
 
 pub mod keys;
 pub mod progress;
@@ -18,14 +22,16 @@ pub mod snarkjs;
 #[cfg(feature = "test-utils")]
 pub mod test_utils;
 
+use std::ops::Deref;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use ark_bn254::Bn254;
 use ark_groth16::Groth16;
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, Matrix, OptimizationGoal, SynthesisError,
-    R1CS_PREDICATE_LABEL,
+    SynthesisMode, R1CS_PREDICATE_LABEL,
 };
 use ark_serialize::SerializationError;
 use ark_snark::SNARK;
@@ -146,9 +152,18 @@ fn synthesize<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<Synthesized, P
 
 /// The R1CS matrices (A, B, C) and the full assignment z = (1, inputs, witnesses).
 struct Relation {
-    matrices: Vec<Matrix<Fr>>,
+    matrices: Arc<Matrices>,
     z: Vec<Fr>,
+}
+
+/// A circuit's R1CS matrices (A, B, C) and its variable counts: the same for every proof of
+/// one circuit shape.
+struct Matrices {
+    abc: Vec<Matrix<Fr>>,
+    /// Instance variables, the constant 1 included.
     inputs: usize,
+    witnesses: usize,
+    constraints: usize,
 }
 
 impl Synthesized {
@@ -157,20 +172,22 @@ impl Synthesized {
         let matrices = all
             .remove(R1CS_PREDICATE_LABEL)
             .ok_or_else(|| ProverError::NotR1cs("the circuit has no R1CS constraints".into()))?;
-        let mut z = self.cs.instance_assignment().map_err(ProverError::Synthesis)?;
-        z.extend(self.cs.witness_assignment().map_err(ProverError::Synthesis)?);
-        Ok(Relation { matrices, z, inputs: self.cs.num_instance_variables() })
+        if matrices.len() != 3 {
+            return Err(ProverError::NotR1cs(format!("expected 3 R1CS matrices, got {}", matrices.len())));
+        }
+        let matrices = Matrices {
+            abc: matrices,
+            inputs: self.cs.num_instance_variables(),
+            witnesses: self.cs.num_witness_variables(),
+            constraints: self.cs.num_constraints(),
+        };
+        Ok(Relation { matrices: Arc::new(matrices), z: assignment(&self.cs)? })
     }
 
-    /// Checks (A·z) ∘ (B·z) = C·z row by row on all cores; only on failure does it ask arkworks
-    /// for the failing constraint's name (that walk is ~10× slower than this check).
+    /// [`first_unsatisfied`]; on failure arkworks names the failing constraint (that walk is
+    /// ~10× slower than the check).
     fn check(&self, r: &Relation) -> Result<(), ProverError> {
-        let dot = |row: &[(Fr, usize)]| row.iter().map(|(c, i)| *c * r.z[*i]).sum::<Fr>();
-        let [a, b, c] = &r.matrices[..] else {
-            return Err(ProverError::NotR1cs(format!("expected 3 R1CS matrices, got {}", r.matrices.len())));
-        };
-        let bad = (0..a.len()).into_par_iter().find_first(|&i| dot(&a[i]) * dot(&b[i]) != dot(&c[i]));
-        match bad {
+        match first_unsatisfied(r) {
             None => Ok(()),
             Some(row) => {
                 let which = self.cs.which_is_unsatisfied().map_err(ProverError::Synthesis)?;
@@ -178,6 +195,31 @@ impl Synthesized {
             }
         }
     }
+}
+
+/// z = (1, inputs, witnesses) of a synthesised constraint system.
+fn assignment(cs: &ConstraintSystemRef<Fr>) -> Result<Vec<Fr>, ProverError> {
+    let mut z = cs.instance_assignment().map_err(ProverError::Synthesis)?;
+    z.extend(cs.witness_assignment().map_err(ProverError::Synthesis)?);
+    Ok(z)
+}
+
+/// The first R1CS row where (A·z) ∘ (B·z) ≠ C·z, checked on all cores.
+fn first_unsatisfied(r: &Relation) -> Option<usize> {
+    let dot = |row: &[(Fr, usize)]| row.iter().map(|(c, i)| *c * r.z[*i]).sum::<Fr>();
+    let [a, b, c] = &r.matrices.abc[..] else { unreachable!("Matrices always holds A, B and C") };
+    (0..a.len()).into_par_iter().find_first(|&i| dot(&a[i]) * dot(&b[i]) != dot(&c[i]))
+}
+
+/// Synthesises only the witness of `circuit`: no linear combinations are stored and no matrices
+/// built (arkworks' prove mode without matrices). Its assignment is z for `matrices`.
+fn synthesize_witness<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<ConstraintSystemRef<Fr>, ProverError> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Prove { construct_matrices: false, generate_lc_assignments: false });
+    circuit.generate_constraints(cs.clone()).map_err(ProverError::Synthesis)?;
+    cs.finalize();
+    Ok(cs)
 }
 
 /// The public seed of the devnet's and tests' keys. Whoever knows it can forge proofs: keys made
@@ -212,33 +254,120 @@ pub fn prove_with_report<C: ConstraintSynthesizer<Fr>>(
     task.stage("synthesising the witness");
     let t = Instant::now();
     let s = synthesize(circuit)?;
-    let synthesis_time = t.elapsed();
+    let synthesis = t.elapsed();
     task.stage("checking the witness");
     let t = Instant::now();
     let rel = s.relation()?;
     s.check(&rel)?;
     let check = t.elapsed();
-    let (constraints, inputs) = (s.cs.num_constraints(), rel.inputs);
-    if inputs != pk.vk.gamma_abc_g1.len() {
-        return Err(ProverError::InputCount { key: pk.vk.gamma_abc_g1.len() - 1, circuit: inputs - 1 });
+    prove_relation(pk, &rel, task, synthesis, check)
+}
+
+/// The QAP reduction and the MSMs of a checked relation.
+fn prove_relation(
+    pk: &ProvingKey,
+    rel: &Relation,
+    mut task: Task,
+    synthesis: Duration,
+    check: Duration,
+) -> Result<(Proof, ProveReport), ProverError> {
+    let m = &rel.matrices;
+    if m.inputs != pk.vk.gamma_abc_g1.len() {
+        return Err(ProverError::InputCount { key: pk.vk.gamma_abc_g1.len() - 1, circuit: m.inputs - 1 });
     }
+    let constraints = m.constraints;
     task.stage(&format!("proving {constraints} constraints (QAP + MSMs)"));
     let t = Instant::now();
     let mut rng = ChaCha20Rng::from_entropy();
     let (r, k) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
-    let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
-        pk,
-        r,
-        k,
-        &rel.matrices,
-        inputs,
-        constraints,
-        &rel.z,
-    )
-    .map_err(ProverError::Synthesis)?;
+    let proof =
+        Groth16::<Bn254>::create_proof_with_reduction_and_matrices(pk, r, k, &m.abc, m.inputs, constraints, &rel.z)
+            .map_err(ProverError::Synthesis)?;
     let proving = t.elapsed();
     task.finish(&format!("proved {constraints} constraints"));
-    Ok((proof, ProveReport { constraints, synthesis: synthesis_time, check, proving }))
+    Ok((proof, ProveReport { constraints, synthesis, check, proving }))
+}
+
+/// A proving key that keeps its circuit's R1CS matrices after the first proof (see the crate
+/// docs). Derefs to the key. One per circuit shape: the matrices of the first circuit proven
+/// with it are reused for every later proof, so give it only circuits of the key's shape (the
+/// witness of another shape is refused as [`ProverError::NotR1cs`], never proven against the
+/// wrong matrices).
+pub struct Prover {
+    pk: ProvingKey,
+    matrices: OnceLock<Arc<Matrices>>,
+}
+
+impl Prover {
+    /// A prover for `pk`; the first proof synthesises the circuit in full.
+    pub fn new(pk: ProvingKey) -> Self {
+        Self { pk, matrices: OnceLock::new() }
+    }
+
+    /// The proving key.
+    pub fn key(&self) -> &ProvingKey {
+        &self.pk
+    }
+
+    /// [`prove`] with this key.
+    pub fn prove<C: ConstraintSynthesizer<Fr> + Clone>(&self, circuit: C) -> Result<Proof, ProverError> {
+        self.prove_with_report(circuit).map(|(proof, _)| proof)
+    }
+
+    /// [`prove_with_report`] with this key: after the first proof, the witness alone is
+    /// synthesised and checked against the remembered matrices. If the check fails, the circuit
+    /// is synthesised again in full to name the failing constraint.
+    pub fn prove_with_report<C: ConstraintSynthesizer<Fr> + Clone>(
+        &self,
+        circuit: C,
+    ) -> Result<(Proof, ProveReport), ProverError> {
+        let Some(matrices) = self.matrices.get() else {
+            let mut task = Task::start("prove");
+            task.stage("synthesising the circuit and its witness (first proof of this shape)");
+            let t = Instant::now();
+            let s = synthesize(circuit)?;
+            let synthesis = t.elapsed();
+            task.stage("checking the witness");
+            let t = Instant::now();
+            let rel = s.relation()?;
+            s.check(&rel)?;
+            let check = t.elapsed();
+            drop(s);
+            let out = prove_relation(&self.pk, &rel, task, synthesis, check)?;
+            let _ = self.matrices.set(rel.matrices);
+            return Ok(out);
+        };
+        let mut task = Task::start("prove");
+        task.stage("synthesising the witness");
+        let t = Instant::now();
+        let cs = synthesize_witness(circuit.clone())?;
+        let (inputs, witnesses) = (cs.num_instance_variables(), cs.num_witness_variables());
+        if (inputs, witnesses) != (matrices.inputs, matrices.witnesses) {
+            return Err(ProverError::NotR1cs(format!(
+                "the circuit has {inputs} inputs and {witnesses} witnesses, but this prover's shape has {} and {}",
+                matrices.inputs, matrices.witnesses
+            )));
+        }
+        let rel = Relation { matrices: matrices.clone(), z: assignment(&cs)? };
+        drop(cs);
+        let synthesis = t.elapsed();
+        task.stage("checking the witness");
+        let t = Instant::now();
+        if let Some(row) = first_unsatisfied(&rel) {
+            let s = synthesize(circuit)?;
+            let which = s.cs.which_is_unsatisfied().map_err(ProverError::Synthesis)?;
+            return Err(ProverError::Unsatisfied(which.unwrap_or_else(|| format!("R1CS row {row}"))));
+        }
+        let check = t.elapsed();
+        prove_relation(&self.pk, &rel, task, synthesis, check)
+    }
+}
+
+impl Deref for Prover {
+    type Target = ProvingKey;
+    fn deref(&self) -> &ProvingKey {
+        &self.pk
+    }
 }
 
 /// Synthesises `circuit` with its witness and reports the first unsatisfied constraint.

@@ -31,6 +31,11 @@ pub struct Preset {
     /// The block sizes (in chunks) a circuit exists for, ascending.
     #[serde(alias = "block_chunk_sizes")]
     pub block_chunk_sizes: Vec<usize>,
+    /// On-chain ops (those with a chain byte) start only at chunks that are multiples of this
+    /// period (≥ 2); Noop chunks pad the gap. The block circuit hashes the per-chain rolling
+    /// hashes only at the first two chunks of each period, not at every chunk
+    /// (docs/protocol.md §8, §12).
+    pub onchain_period: usize,
 }
 
 impl Preset {
@@ -43,6 +48,7 @@ impl Preset {
             token_bits: 16,
             slot_bits: 16,
             block_chunk_sizes: vec![16, 64, 256],
+            onchain_period: 8,
         }
     }
 
@@ -56,6 +62,7 @@ impl Preset {
             token_bits: 6,
             slot_bits: 2,
             block_chunk_sizes: vec![4, 16],
+            onchain_period: 4,
         }
     }
 
@@ -100,6 +107,15 @@ impl Preset {
     /// sub-account), at most 31.
     pub fn max_chain_id(&self) -> u8 {
         self.max_sub_account().min(MAX_CHAIN_ID)
+    }
+    /// Noop chunks to put before an op of `chunks` chunks that would start at chunk `at`:
+    /// on-chain ops start at multiples of [`Preset::onchain_period`], other ops anywhere.
+    pub fn onchain_padding(&self, at: usize, onchain: bool) -> usize {
+        if onchain {
+            at.next_multiple_of(self.onchain_period) - at
+        } else {
+            0
+        }
     }
     /// Size in chunks of the largest block shape (0 if there is none).
     pub fn max_block_chunks(&self) -> usize {
@@ -166,6 +182,9 @@ impl Preset {
         if self.block_chunk_sizes.is_empty() || !self.block_chunk_sizes.windows(2).all(|w| w[0] < w[1]) {
             return Err(PresetError::BlockChunkSizes);
         }
+        if self.onchain_period < 2 || self.block_chunk_sizes[0] < self.onchain_period {
+            return Err(PresetError::OnchainPeriod(self.onchain_period));
+        }
         Ok(())
     }
 }
@@ -173,6 +192,9 @@ impl Preset {
 /// Why a [`Preset`] is not usable.
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
 pub enum PresetError {
+    /// `onchain_period` is below 2 or above the smallest block size.
+    #[error("onchainPeriod must be at least 2 and at most the smallest block size, got {0}")]
+    OnchainPeriod(usize),
     /// `token_bits` is outside 6..=16 (the protocol's token ids need at least 6 bits).
     #[error("tokenBits must be 6..=16 (token ids up to 32 are reserved), got {0}")]
     TokenBits(u32),

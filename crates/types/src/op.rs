@@ -61,6 +61,15 @@ pub mod op_chunks {
     pub const ORDER_MATCHING: usize = 4;
 }
 
+/// Whether ops with op code `code` are on-chain ops: they carry a chain byte and feed that
+/// chain's rolling hash, so they start only at multiples of the preset's `onchain_period`.
+pub const fn is_onchain_code(code: u8) -> bool {
+    matches!(
+        code,
+        op_code::DEPOSIT | op_code::WITHDRAW | op_code::FULL_EXIT | op_code::CHANGE_PUBKEY | op_code::FORCED_EXIT
+    )
+}
+
 /// Chunks each op code occupies; `None` for unknown codes.
 pub const fn chunks_of(code: u8) -> Option<usize> {
     Some(match code {

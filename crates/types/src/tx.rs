@@ -744,6 +744,11 @@ impl TxKind {
         }
     }
 
+    /// Whether this tx's op is an on-chain op (it names a chain, which pays or keys it on L1).
+    pub fn is_onchain(self) -> bool {
+        matches!(self, TxKind::ChangePubKey | TxKind::Withdraw | TxKind::ForcedExit)
+    }
+
     /// The most chunks a tx of this type can take (a transfer to a new account takes more than
     /// one to an existing account), from [`op_chunks`].
     pub fn max_chunks(self) -> usize {

@@ -6,7 +6,8 @@
 //! * [`encode_proof`] / [`decode_proof`]: a proof as `0x` + hex of its compressed encoding.
 
 use ark_bn254::Bn254;
-use ark_groth16::{Proof, ProvingKey};
+use ark_groth16::Proof;
+use zklink_prover::Prover;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, SerializationError};
 use serde::{Deserialize, Serialize};
 use zklink_circuit::block::{BlockCircuit, BlockWitness};
@@ -34,10 +35,11 @@ pub struct ProveError {
     pub source: zklink_prover::ProverError,
 }
 
-/// Proves a block's witness with `pk`, the proving key of its size.
-pub fn prove_witness(pk: &ProvingKey<Bn254>, witness: BlockWitness) -> Result<Proof<Bn254>, ProveError> {
+/// Proves a block's witness with `prover`, the prover of its size (it keeps the circuit's
+/// matrices after its first proof, so later blocks synthesise only their witness).
+pub fn prove_witness(prover: &Prover, witness: BlockWitness) -> Result<Proof<Bn254>, ProveError> {
     let block = witness.number;
-    zklink_prover::prove(pk, BlockCircuit::new(witness)).map_err(|source| ProveError { block, source })
+    prover.prove(BlockCircuit::new(witness)).map_err(|source| ProveError { block, source })
 }
 
 /// A proof on the wire: `0x` + hex of its compressed canonical encoding (128 bytes).

@@ -16,13 +16,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ark_bn254::Bn254;
-use ark_groth16::ProvingKey;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
 use zklink_circuit::block::BlockCircuit;
-use zklink_prover::KeyStore;
+use zklink_prover::{KeyStore, Prover};
 use zklink_types::Network;
 
 use crate::job::{encode_proof, prove_witness, ProofLease};
@@ -49,7 +47,7 @@ pub enum WorkerError {
 }
 
 /// Proving keys by block size (chunks).
-pub type BlockKeys = Vec<(usize, Arc<ProvingKey<Bn254>>)>;
+pub type BlockKeys = Vec<(usize, Arc<Prover>)>;
 
 /// What the worker needs.
 pub struct WorkerConfig {
@@ -92,7 +90,7 @@ pub fn load_keys(network: &Network, keys: &KeyStore, sizes: &[usize]) -> Result<
             let name = BlockCircuit::shape_name(&network.preset, chains, chunks);
             let (pk, _) =
                 keys.load(&name).map_err(|e| WorkerError::Key { name: name.clone(), reason: e.to_string() })?;
-            Ok((chunks, Arc::new(pk)))
+            Ok((chunks, Arc::new(Prover::new(pk))))
         })
         .collect()
 }

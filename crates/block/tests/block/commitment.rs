@@ -31,6 +31,8 @@ fn ops() -> Vec<Op> {
             amount: 10,
             fee: 1,
         }),
+        // On-chain ops start at multiples of the dev preset's period (4): Noop chunks align them.
+        Op::Noop,
         Op::Withdraw(WithdrawOp {
             chain_id: ChainId(3),
             account_id: AccountId(3),
@@ -43,6 +45,7 @@ fn ops() -> Vec<Op> {
             nonce: Nonce(0),
             fast_withdraw_fee_ratio: 0,
         }),
+        Op::Noop,
         Op::Deposit(DepositOp {
             chain_id: ChainId(1),
             account_id: AccountId(4),
@@ -71,9 +74,9 @@ fn block() -> Block {
 fn pubdata_is_padded_with_noop_chunks() {
     let b = block();
     let pubdata = b.pubdata().unwrap();
-    assert_eq!(b.used_chunks(), 2 + 1 + 3 + 2);
+    assert_eq!(b.used_chunks(), 2 + 1 + 1 + 3 + 1 + 2);
     assert_eq!(pubdata.len(), 16 * CHUNK_BYTES);
-    assert!(pubdata[8 * CHUNK_BYTES..].iter().all(|&x| x == 0));
+    assert!(pubdata[10 * CHUNK_BYTES..].iter().all(|&x| x == 0));
     assert_eq!(Block::ops_from_pubdata(&pubdata).unwrap(), ops());
 }
 
@@ -82,8 +85,8 @@ fn chain_hashes_roll_over_each_chains_onchain_ops_only() {
     let b = block();
     let o = ops();
     let h1 = sha(&[[0u8; 32].as_slice(), &o[0].pubdata().unwrap()].concat());
-    let h1 = sha(&[h1.as_slice(), &o[3].pubdata().unwrap()].concat());
-    let h3 = sha(&[[0u8; 32].as_slice(), &o[2].pubdata().unwrap()].concat());
+    let h1 = sha(&[h1.as_slice(), &o[5].pubdata().unwrap()].concat());
+    let h3 = sha(&[[0u8; 32].as_slice(), &o[3].pubdata().unwrap()].concat());
     assert_eq!(b.chain_hashes().unwrap(), vec![h1, [0u8; 32], h3]);
     assert_eq!(b.onchain_ops(ChainId(1)).unwrap().len(), 2);
     assert_eq!(b.onchain_ops(ChainId(2)).unwrap().len(), 0);
@@ -116,7 +119,7 @@ fn golden_commitment_vector() {
     assert_eq!(hex::encode(c), GOLDEN);
 }
 
-const GOLDEN: &str = "c17cfefdd14bac8b7c0f4d0b7f127e1620b479bd29440a41e930c041bbeb41bc";
+const GOLDEN: &str = "1933c80e3c0f5c91863e394b5103872f725e9cca28d1acd117062f4b00878b5c";
 
 #[test]
 fn public_input_is_the_commitment_reduced_to_253_bits() {
@@ -149,7 +152,7 @@ fn block_shape_errors() {
     assert_eq!(block_size_for(&preset, 17), Err(BlockError::TooManyChunks { used: 17, max: 16 }));
     let mut b = block();
     b.chunks = 4;
-    assert!(matches!(b.pubdata(), Err(BlockError::TooManyChunks { used: 8, max: 4 })));
+    assert!(matches!(b.pubdata(), Err(BlockError::TooManyChunks { used: 10, max: 4 })));
     let mut b = block();
     b.chain_count = 2;
     assert_eq!(b.chain_hashes(), Err(BlockError::UnknownChain { chain: ChainId(3), chains: 2 }));

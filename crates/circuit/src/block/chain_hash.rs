@@ -1,11 +1,12 @@
-//! The per-chain rolling hashes `H_c = sha256(H_c ‖ op pubdata)` (docs/protocol.md §9), one
-//! SHA-256 compression per chunk.
+//! The per-chain rolling hashes `H_c = sha256(H_c ‖ op pubdata)` (docs/protocol.md §9), two
+//! SHA-256 compressions per on-chain period of the preset.
 //!
-//! An on-chain op is 2 or 3 chunks, so `H_c ‖ op` (80 or 104 bytes) is exactly two SHA-256
-//! blocks: the first (`H_c` ‖ the op's first 32 bytes) is compressed at the op's first chunk,
-//! the second (the op's remaining 16 or 40 bytes and the padding) at its second chunk. No chunk
-//! needs both, so each chunk runs one compression whose inputs are selected by what starts
-//! or continues there; the result replaces the hash of the op's chain.
+//! On-chain ops start only at chunks `j` with `j mod P = 0` (P = the preset's
+//! `onchain_period`, ≥ 2). An on-chain op is 2 or 3 chunks, so `H_c ‖ op` (80 or 104 bytes) is
+//! exactly two SHA-256 blocks: the first (`H_c` ‖ the op's first 32 bytes) is compressed at
+//! chunk `j`, the second (the op's remaining 16 or 40 bytes and the padding) at `j + 1`, and the
+//! result replaces the hash of the op's chain. The other `P − 2` chunks of the period have no
+//! compression at all: that is what the alignment buys.
 
 use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::eq::EqGadget;
@@ -41,49 +42,39 @@ fn second_block(rest0: &[Boolean<Fr>], rest1: &[Boolean<Fr>], len3: &Boolean<Fr>
     Ok(block)
 }
 
-/// An on-chain op that started at a chunk: its gate, one-hot chain selector, 3-chunk flag.
-type Started = (Boolean<Fr>, Vec<Boolean<Fr>>, Boolean<Fr>);
-
 /// H_1 … H_n as bits after all chunks.
 pub fn chain_hashes(ctx: &Ctx) -> R<Vec<Vec<Boolean<Fr>>>> {
     let n = ctx.chain_count as usize;
+    let period = ctx.preset.onchain_period;
     let zero = vec![Boolean::FALSE; 256];
     let mut hashes = vec![zero.clone(); n];
     let chunk_or_zero = |i: usize| ctx.chunks.get(i).cloned().unwrap_or_else(|| vec![Boolean::FALSE; 192]);
-    let mut carried = zero.clone();
-    // Whether an on-chain op started at the previous chunk, its chain selector and length.
-    let mut prev: Option<Started> = None;
-    for i in 0..ctx.chunk_count() {
-        let first = exclusive_or(&ctx.onchain[i].0)?;
-        let len3 = exclusive_or(&ctx.onchain[i].1)?;
+    for (i, onchain) in ctx.onchain.iter().enumerate() {
+        if i % period != 0 {
+            // No on-chain op can start here (its start flags are constant false).
+            debug_assert!(onchain.0.is_empty(), "an on-chain op registered off its period");
+            continue;
+        }
+        let started = exclusive_or(&onchain.0)?;
+        let len3 = exclusive_or(&onchain.1)?;
         let chain = num::be_to_fp(&ctx.chunks[i][8..16])?;
         let is_chain = (1..=n).map(|k| chain.is_eq(&num::c(k as u128))).collect::<R<Vec<_>>>()?;
         // An on-chain op names a connected chain.
-        num::require_if(&first, &exclusive_or_checked(&is_chain)?)?;
-        let mut h_sel = zero.clone();
+        num::require_if(&started, &exclusive_or_checked(&is_chain)?)?;
+        let mut block1 = zero.clone();
         for (k, sel) in is_chain.iter().enumerate() {
-            for (acc, bit) in h_sel.iter_mut().zip(&hashes[k]) {
+            for (acc, bit) in block1.iter_mut().zip(&hashes[k]) {
                 *acc = &*acc | &(sel & bit);
             }
         }
-        let mut block1 = h_sel;
         block1.extend(ctx.chunks[i].iter().cloned());
         block1.extend(chunk_or_zero(i + 1)[..64].iter().cloned());
-        let (second, block2) = match &prev {
-            Some((g, _, l3)) => (g.clone(), second_block(&ctx.chunks[i], &chunk_or_zero(i + 1), l3)?),
-            None => (Boolean::FALSE, vec![Boolean::FALSE; 512]),
-        };
-        let state = select_bits(&first, &sha256::iv(), &carried)?;
-        let block = select_bits(&first, &block1, &block2)?;
-        let out = sha256::compress(&state, &block)?;
-        if let Some((_, prev_is_chain, _)) = &prev {
-            for (k, h) in hashes.iter_mut().enumerate() {
-                let update = &second & &prev_is_chain[k];
-                *h = select_bits(&update, &out, h)?;
-            }
+        let mid = sha256::compress(&sha256::iv(), &block1)?;
+        let block2 = second_block(&chunk_or_zero(i + 1), &chunk_or_zero(i + 2), &len3)?;
+        let out = sha256::compress(&mid, &block2)?;
+        for (h, sel) in hashes.iter_mut().zip(&is_chain) {
+            *h = select_bits(&(&started & sel), &out, h)?;
         }
-        carried = out;
-        prev = Some((first, is_chain, len3));
     }
     Ok(hashes)
 }

@@ -3,8 +3,9 @@
 //! block's commitment.
 //!
 //! Structure. A block of C chunks has, per chunk: its 24 pubdata bytes as bits, three generic
-//! state-update [`slot`]s, one EdDSA signature check, one SHA-256 compression for the per-chain
-//! hashes, and op-start flags. Any op may start at any chunk: a chunk-level state machine
+//! state-update [`slot`]s, one EdDSA signature check, and op-start flags; the first two chunks
+//! of every `onchain_period` (the preset's) have one SHA-256 compression each for the per-chain
+//! hashes, and only there may an on-chain op start. Any other op may start at any chunk: a chunk-level state machine
 //! (`remaining` chunks of the current op) fixes where ops start, the op code selects which
 //! op's rules apply, and the rules of that op ([`ops`]) bind the slots, signature checks and
 //! chain-hash input of the chunks it covers. Slots no op claims must leave their leaf unchanged;
@@ -144,7 +145,8 @@ fn op_starts(ctx: &Ctx, w: &BlockWitness) -> R<Vec<Vec<Boolean<Fr>>>> {
     for (j, chunk) in ctx.chunks.iter().enumerate() {
         let mut row = Vec::with_capacity(OpKind::ALL.len());
         for kind in OpKind::ALL {
-            let fits = j + kind.chunks() <= c;
+            // On-chain ops start only where the chain-hash compressions are (§12).
+            let fits = j + kind.chunks() <= c && (!kind.is_onchain() || j % ctx.preset.onchain_period == 0);
             let on = fits && starts.get(&j) == Some(&kind);
             row.push(if fits { Boolean::new_witness(ctx.cs.clone(), || Ok(on))? } else { Boolean::FALSE });
         }

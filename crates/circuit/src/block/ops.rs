@@ -74,6 +74,12 @@ impl OpKind {
         Self::ALL.into_iter().find(|k| k.code() == c)
     }
 
+    /// Whether ops of this kind are on-chain ops ([`is_onchain_code`](zklink_types::op::is_onchain_code)):
+    /// they start only at multiples of the preset's `onchain_period`.
+    pub fn is_onchain(self) -> bool {
+        zklink_types::op::is_onchain_code(self.code())
+    }
+
     /// Chunks an op of this kind occupies ([`chunks_of`](zklink_types::op::chunks_of)).
     pub fn chunks(self) -> usize {
         zklink_types::op::chunks_of(self.code()).unwrap_or(1)

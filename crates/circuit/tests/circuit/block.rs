@@ -34,10 +34,14 @@ impl Recorder {
     }
 
     fn apply(&mut self, tx: Tx) -> Result<(), TxError> {
-        match tx {
-            Tx::P(p) => self.net.exec.apply_priority(&p).map(|_| self.txs.push(None)),
-            Tx::L(l) => self.net.exec.apply_l2(l.clone()).map(|_| self.txs.push(Some(l))),
-        }
+        let signed = match tx {
+            Tx::P(p) => self.net.exec.apply_priority(&p).map(|_| None)?,
+            Tx::L(l) => self.net.exec.apply_l2(l.clone()).map(|_| Some(l))?,
+        };
+        // One entry per op: the Noop chunks that aligned an on-chain op have no tx.
+        self.txs.resize(self.net.exec.pending_ops().len() - 1, None);
+        self.txs.push(signed);
+        Ok(())
     }
 
     /// Seals the pending ops; returns the block, its witness, and the state it started from.
@@ -80,7 +84,12 @@ fn history() -> Vec<(Block, BlockWitness)> {
     let mut r = Recorder::new();
     let mut blocks = Vec::new();
     let (a, b, dex, keyless) = (r.user(0), r.user(1), r.user(2), r.user(3));
+    // Each deposit starts a period of 4 chunks (the dev preset's on-chain alignment): at most
+    // four per 16-chunk block.
     for u in [&a, &b, &dex] {
+        if u.address == dex.address {
+            blocks.push(r.seal());
+        }
         let d = r.net.deposit_tx(1, u.address, 0, 32, 32, 10 * E18);
         r.apply(Tx::P(d)).unwrap();
         let d = r.net.deposit_tx(2, u.address, 0, 18, 18, 100 * E18);
@@ -149,7 +158,8 @@ fn every_op_kind_satisfies_the_circuit() {
     let blocks = history();
     let kinds: std::collections::BTreeSet<u8> =
         blocks.iter().flat_map(|(b, _)| b.ops.iter().map(|o| o.code())).collect();
-    assert_eq!(kinds.len(), 8, "every op kind but Noop appears: {kinds:?}");
+    // Noop 0 appears too: the chunks that align on-chain ops.
+    assert_eq!(kinds.len(), 9, "every op kind appears: {kinds:?}");
     for (block, w) in &blocks {
         check_honest(block, w);
     }
@@ -329,6 +339,25 @@ fn altered_chain_hash_and_wrong_chain_are_rejected() {
     let moved = [zklink_block::roll_chain_hash(&[0; 32], &op), [0; 32], [0; 32]];
     w.public_input = public_input_with(&case.block, &w, &w.pubdata, &moved);
     assert_rejected(&w, "an op credited to another chain's hash");
+}
+
+#[test]
+fn misaligned_onchain_op_is_rejected() {
+    let (mut r, [a, b, _]) = funded();
+    let tx = r.net.transfer_tx(&a, b.address, 32, E18, 0);
+    r.apply(Tx::L(tx)).unwrap();
+    let tx = r.net.withdraw_tx(&b, 2, 18, 18, E18, 0, 0);
+    let case = Case::new(&mut r, tx);
+    // The executor put the withdrawal at chunk 4, after three Noop chunks.
+    let codes: Vec<u8> = case.block.ops.iter().map(|o| o.code()).collect();
+    assert_eq!(codes, [4, 0, 0, 0, 3], "transfer, alignment, withdrawal");
+    check_honest(&case.block, &case.honest());
+    // A prover that packs the withdrawal right after the transfer (chunk 1): the same state
+    // change, but no chain-hash compression where it starts.
+    let packed = Block { ops: vec![case.block.ops[0].clone(), case.block.ops[4].clone()], ..case.block.clone() };
+    let w = case.forged(&packed, &[case.txs[0].clone(), case.txs[4].clone()]);
+    assert_eq!(w.new_root, case.block.new_root, "the lie reaches the honest root");
+    assert_rejected(&w, "an on-chain op off its period");
 }
 
 /// Constraint counts per block shape (run with `--ignored --nocapture`; the main preset takes

@@ -5,7 +5,7 @@ use alloy::primitives::B256;
 use anyhow::{bail, Context};
 use zklink_circuit::block::BlockCircuit;
 use zklink_contracts::anvil::{anvil_binary, workspace_root, AnvilError};
-use zklink_prover::{KeyStore, ProvingKey, INSECURE_DEV_SEED};
+use zklink_prover::{KeyStore, Prover, ProvingKey, INSECURE_DEV_SEED};
 use zklink_types::Network;
 
 use std::sync::Arc;
@@ -45,7 +45,7 @@ fn ensure_anvil() -> anyhow::Result<()> {
 pub(super) struct Prepared {
     /// The block shapes (chunks) and their proving keys, smallest first: each has a verifier on
     /// every chain, and the node seals blocks up to the largest.
-    pub(super) block_keys: Vec<(usize, Arc<ProvingKey>)>,
+    pub(super) block_keys: Vec<(usize, Arc<Prover>)>,
     /// The exit circuit's key (its verifier is deployed; `zklink exit-proof` proves with it).
     pub(super) exit_pk: ProvingKey,
 }
@@ -75,7 +75,7 @@ pub(super) fn prepare(network: &Network, sizes: &[usize]) -> anyhow::Result<Prep
         let pk = store
             .load_or_setup(&name, INSECURE_DEV_SEED, || blank.clone())
             .with_context(|| format!("loading or making the dev block key {name}"))?;
-        block_keys.push((chunks, Arc::new(pk)));
+        block_keys.push((chunks, Arc::new(Prover::new(pk))));
     }
     eprintln!("proving key of exits (created once, then cached)…");
     let exit_pk = crate::restore::insecure_dev_exit_key(&store, network)?;

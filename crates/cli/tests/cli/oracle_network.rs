@@ -11,6 +11,7 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
+use zklink_prover::Prover;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,7 +68,7 @@ async fn independent_oracles_sync_stall_when_offline_and_refuse_minorities() {
     }
     let _alone = crate::ONE_DEVNET_AT_A_TIME.lock().await;
     let network = Network::dev(3);
-    let pk = Arc::new(block_key(&network));
+    let pk = Arc::new(Prover::new(block_key(&network)));
     let chains = start(network, TestKeys { block: Some((*pk).clone()), exit: None }, 1_000, Some(TIMELOCK_DELAY)).await;
     fund_oracles(&chains).await;
     let dir = tempfile::tempdir().unwrap();

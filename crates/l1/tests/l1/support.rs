@@ -159,7 +159,7 @@ impl Rollup {
             if let zklink_contracts::zklink::ZkLink::ZkLinkEvents::NewPriorityRequest(r) = e.event {
                 let tx = zklink_l1::events::priority_tx(ChainId(chain), &r).expect("a valid request");
                 self.net.apply_priority(&tx).expect("the executor accepts the request");
-                self.txs.push(None);
+                self.record(None);
                 n += 1;
             }
         }
@@ -170,7 +170,14 @@ impl Rollup {
     pub fn apply(&mut self, tx: L2Tx) {
         self.begin();
         self.net.apply_l2(tx.clone()).expect("the executor accepts the tx");
-        self.txs.push(Some(tx));
+        self.record(Some(tx));
+    }
+
+    /// Records the signed tx of the op just applied: one entry per op of the open block (the
+    /// Noop chunks that aligned an on-chain op have none).
+    fn record(&mut self, tx: Option<L2Tx>) {
+        self.txs.resize(self.net.exec.pending_ops().len() - 1, None);
+        self.txs.push(tx);
     }
 
     /// Seals the pending ops and computes the block's stored info on every chain.

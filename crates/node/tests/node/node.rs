@@ -10,8 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::*;
-use ark_bn254::Bn254;
-use ark_groth16::ProvingKey;
+use zklink_prover::Prover;
 use zklink_executor::testkit::{TestNet, TEST_FEE_OWNER};
 use zklink_executor::Executor;
 use zklink_l1::TestChains;
@@ -21,7 +20,7 @@ use zklink_types::{AccountId, Network, SubAccountId, TokenId};
 
 const DEADLINE: Duration = Duration::from_secs(240);
 
-fn node_config(chains: &TestChains, dir: &std::path::Path, pk: &Arc<ProvingKey<Bn254>>) -> NodeConfig {
+fn node_config(chains: &TestChains, dir: &std::path::Path, pk: &Arc<Prover>) -> NodeConfig {
     let keys = vec![(4, pk.clone())];
     NodeConfig::for_test_chains(chains, dir.to_path_buf(), TEST_FEE_OWNER, oracles(), keys, Duration::from_millis(500))
         .unwrap()
@@ -39,7 +38,7 @@ async fn the_node_takes_deposits_and_txs_to_execution_on_every_chain() {
         return;
     }
     let network = Network::dev(3);
-    let pk = Arc::new(block_key(&network));
+    let pk = Arc::new(Prover::new(block_key(&network)));
     let chains = start(network, TestKeys { block: Some((*pk).clone()), exit: None }, 1_000, None).await;
     let dir = tempfile::tempdir().unwrap();
     let mirror = TestNet::new(chains.network.clone());

@@ -36,6 +36,7 @@ async fn the_pipeline_drives_every_chain_and_resumes_after_a_restart() {
     let network = Network::dev(3);
     let pk = block_key(&network);
     let chains = start(network, TestKeys { block: Some(pk.clone()), exit: None }, 1_000, None).await;
+    let prover = zklink_prover::Prover::new(pk);
     let genesis = genesis_root(&chains.network);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("blocks.redb");
@@ -64,7 +65,7 @@ async fn the_pipeline_drives_every_chain_and_resumes_after_a_restart() {
     assert!(store.put_block(&out_of_order).is_err(), "blocks are appended in order");
     for n in 1..=2 {
         let b = store.block(n).unwrap().unwrap();
-        prove_and_store(&store, &pk, &mut rollup.blocks[n as usize - 1].start.clone(), &b).unwrap();
+        prove_and_store(&store, &prover, &mut rollup.blocks[n as usize - 1].start.clone(), &b).unwrap();
     }
 
     // One pass: everything sealed is committed, proofs 1..=2 land, block 2 syncs and executes.
@@ -82,7 +83,7 @@ async fn the_pipeline_drives_every_chain_and_resumes_after_a_restart() {
     assert_eq!(store.last_block().unwrap(), 3);
     assert_eq!(store.block(3).unwrap().unwrap().block, rollup.blocks[2].block, "the block survives reopening");
     let b3 = store.block(3).unwrap().unwrap();
-    prove_and_store(&store, &pk, &mut rollup.blocks[2].start.clone(), &b3).unwrap();
+    prove_and_store(&store, &prover, &mut rollup.blocks[2].start.clone(), &b3).unwrap();
     let mut p = pipeline(&chains, genesis);
     p.step(&store).await.unwrap();
     let k = BlockCounters { committed: 3, proven: 3, synced: 3, executed: 3 };

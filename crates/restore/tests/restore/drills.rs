@@ -13,6 +13,7 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
+use zklink_prover::Prover;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,7 +42,7 @@ fn balance(state: &State, who: &TestUser, token: u16) -> u128 {
 /// Runs the operator through the traffic; returns its final state.
 async fn operate(
     chains: &TestChains,
-    pk: &Arc<ark_groth16::ProvingKey<ark_bn254::Bn254>>,
+    pk: &Arc<Prover>,
     users: &[TestUser],
 ) -> State {
     let [alice, bob, carol, dave] = users else { panic!("four users") };
@@ -169,7 +170,7 @@ async fn commit_ghost_block(chains: &TestChains, restorer: &Restorer, state: &St
 /// execution on every chain; returns its final state.
 async fn carry_on(
     chains: &TestChains,
-    pk: &Arc<ark_groth16::ProvingKey<ark_bn254::Bn254>>,
+    pk: &Arc<Prover>,
     dir: &std::path::Path,
     restored: &State,
     alice: &TestUser,
@@ -223,7 +224,7 @@ async fn restore_from_l1_alone_then_every_user_exits_on_every_chain() {
         return;
     }
     let network = Network::dev(3);
-    let pk = Arc::new(block_key(&network));
+    let pk = Arc::new(Prover::new(block_key(&network)));
     let exit_pk = exit_key(&network);
     let keys = TestKeys { block: Some((*pk).clone()), exit: Some(exit_pk.clone()) };
     let chains = start(network, keys, EXPIRY, None).await;

@@ -13,6 +13,7 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
+use zklink_prover::Prover;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,7 +57,7 @@ async fn devnet() -> Option<Devnet> {
         return None;
     }
     let network = Network::dev(3);
-    let pk = Arc::new(block_key(&network));
+    let pk = Arc::new(Prover::new(block_key(&network)));
     let chains = start(network, TestKeys { block: Some((*pk).clone()), exit: None }, 1_000, None).await;
     let dir = tempfile::tempdir().unwrap();
     let keys = vec![(4, pk)];
