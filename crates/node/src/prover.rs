@@ -2,8 +2,8 @@
 //! from the state at its start and proven with the proving key of its shape. Workers prove leased
 //! jobs instead ([`zklink_prover_worker::job`]).
 
-use zklink_prover::Prover;
 use zklink_circuit::block::{BlockWitness, WitnessError};
+use zklink_prover::Prover;
 use zklink_prover_worker::job::prove_witness;
 use zklink_state::State;
 
@@ -30,12 +30,7 @@ pub enum ProveError {
 }
 
 /// Proves `b` from `start` (the state at its start; replayed, so pass a copy) and stores the proof.
-pub fn prove_and_store(
-    store: &BlockStore,
-    pk: &Prover,
-    start: &mut State,
-    b: &StoredBlock,
-) -> Result<(), ProveError> {
+pub fn prove_and_store(store: &BlockStore, pk: &Prover, start: &mut State, b: &StoredBlock) -> Result<(), ProveError> {
     let block = b.block.number.0;
     let witness =
         BlockWitness::build(start, &b.block, &b.txs).map_err(|source| ProveError::Witness { block, source })?;

@@ -7,10 +7,10 @@
 
 use ark_bn254::Bn254;
 use ark_groth16::Proof;
-use zklink_prover::Prover;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, SerializationError};
 use serde::{Deserialize, Serialize};
 use zklink_circuit::block::{BlockCircuit, BlockWitness};
+use zklink_prover::Prover;
 
 /// A leased job: what a worker proves.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -11,11 +11,11 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-use zklink_prover::Prover;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use zklink_prover::Prover;
 
 use crate::common::*;
 use crate::support::*;

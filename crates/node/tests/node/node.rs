@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::*;
-use zklink_prover::Prover;
 use zklink_executor::testkit::{TestNet, TEST_FEE_OWNER};
 use zklink_executor::Executor;
 use zklink_l1::TestChains;
 use zklink_node::{Node, NodeConfig, NodeHandle};
+use zklink_prover::Prover;
 use zklink_types::test_utils::{E18, USD, USDC, USDT};
 use zklink_types::{AccountId, Network, SubAccountId, TokenId};
 

@@ -13,10 +13,10 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-use zklink_prover::Prover;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use zklink_prover::Prover;
 
 use crate::common::*;
 use crate::support::*;
@@ -40,11 +40,7 @@ fn balance(state: &State, who: &TestUser, token: u16) -> u128 {
 }
 
 /// Runs the operator through the traffic; returns its final state.
-async fn operate(
-    chains: &TestChains,
-    pk: &Arc<Prover>,
-    users: &[TestUser],
-) -> State {
+async fn operate(chains: &TestChains, pk: &Arc<Prover>, users: &[TestUser]) -> State {
     let [alice, bob, carol, dave] = users else { panic!("four users") };
     let dir = tempfile::tempdir().unwrap();
     let config = NodeConfig::for_test_chains(

@@ -13,9 +13,9 @@
 //!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
-use zklink_prover::Prover;
 use std::sync::Arc;
 use std::time::Duration;
+use zklink_prover::Prover;
 
 use crate::support::*;
 use alloy::primitives::{B256, U256};
