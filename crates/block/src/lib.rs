@@ -24,6 +24,14 @@ pub enum BlockError {
         /// Chunks available.
         max: usize,
     },
+    /// The ops credit fees to more distinct balance leaves than the largest block has credit slots.
+    #[error("ops credit {keys} distinct balances but the largest block has {max} credit slots")]
+    TooManyCredits {
+        /// Distinct balance leaves credited.
+        keys: usize,
+        /// Credit slots of the largest shape.
+        max: usize,
+    },
     /// An on-chain op names a chain outside the block's chains 1..=n.
     #[error("on-chain op for chain {chain}, but the network has chains 1..={chains}")]
     UnknownChain {
@@ -61,14 +69,33 @@ pub struct Block {
     pub chain_count: u8,
 }
 
-/// The smallest block shape that holds `used` chunks.
-pub fn block_size_for(preset: &Preset, used: usize) -> Result<usize, BlockError> {
+/// The smallest block shape that holds `used` chunks whose ops credit `credit_keys` distinct
+/// balance leaves ([`Preset::credit_slots`]).
+pub fn block_size_for(preset: &Preset, used: usize, credit_keys: usize) -> Result<usize, BlockError> {
+    let max = preset.max_block_chunks();
+    if credit_keys > preset.credit_slots(max) {
+        return Err(BlockError::TooManyCredits { keys: credit_keys, max: preset.credit_slots(max) });
+    }
     preset
         .block_chunk_sizes
         .iter()
         .copied()
-        .find(|&s| s >= used)
-        .ok_or(BlockError::TooManyChunks { used, max: preset.max_block_chunks() })
+        .find(|&s| s >= used && preset.credit_slots(s) >= credit_keys)
+        .ok_or(BlockError::TooManyChunks { used, max })
+}
+
+/// The distinct balance leaves `ops` credit fees to, in order of first credit, with the sum each
+/// receives: what the block's credit slots carry (docs/protocol.md §12).
+pub fn block_credits(ops: &[Op]) -> Vec<zklink_types::op::Credit> {
+    let mut out: Vec<zklink_types::op::Credit> = Vec::new();
+    for c in ops.iter().flat_map(Op::credits) {
+        match out.iter_mut().find(|o| o.key() == c.key()) {
+            // A block's fees to one leaf fit u128: they were all debited from u128 balances.
+            Some(o) => o.amount = o.amount.saturating_add(c.amount),
+            None => out.push(c),
+        }
+    }
+    out
 }
 
 impl Block {

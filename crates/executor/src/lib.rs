@@ -17,7 +17,13 @@ use serde::{Deserialize, Serialize};
 use zklink_block::{block_size_for, Block, BlockError};
 use zklink_crypto::Fr;
 use zklink_state::State;
-use zklink_types::{BlockNumber, L2Tx, Network, NetworkError, Op, PriorityTx, SignatureFault, TxError, TxHash};
+use zklink_types::{
+    AccountId, BlockNumber, L2Tx, Network, NetworkError, Op, PriorityTx, SignatureFault, SubAccountId, TokenId,
+    TxError, TxHash, FEE_ACCOUNT_ID,
+};
+
+/// A balance leaf a fee is credited to: (account, sub-account, token).
+pub type CreditKey = (AccountId, SubAccountId, TokenId);
 
 pub use handlers::AuthFacts;
 pub use plan::{Plan, StateUpdate};
@@ -75,6 +81,8 @@ pub struct Executor {
     /// Ops of the block being built.
     pending: Vec<ExecutedOp>,
     pending_chunks: usize,
+    /// The distinct balance leaves the open block's ops credit fees to (its credit slots).
+    pending_credits: Vec<CreditKey>,
     /// Root at the start of the block being built.
     block_start_root: Fr,
 }
@@ -98,6 +106,7 @@ impl Executor {
             witness_mode: false,
             pending: Vec::new(),
             pending_chunks: 0,
+            pending_credits: Vec::new(),
             block_start_root,
         })
     }
@@ -142,6 +151,36 @@ impl Executor {
     pub fn chunks_needed(&self, chunks: usize, onchain: bool) -> usize {
         self.network.preset.onchain_padding(self.pending_chunks, onchain) + chunks
     }
+    /// The block shape the open block needs with one more op of `chunks` chunks (an on-chain op
+    /// if `onchain`) that credits fees to at most the balance leaves `credits`: its chunks with
+    /// their alignment, and its credit keys in the shape's credit slots (docs/protocol.md §9,
+    /// §12). `None` if no shape of the preset holds it.
+    pub fn shape_with(&self, chunks: usize, onchain: bool, credits: &[CreditKey]) -> Option<usize> {
+        let new = |(i, k): &(usize, &CreditKey)| !self.pending_credits.contains(k) && !credits[..*i].contains(k);
+        let keys = self.pending_credits.len() + credits.iter().enumerate().filter(new).count();
+        block_size_for(&self.network.preset, self.pending_chunks + self.chunks_needed(chunks, onchain), keys).ok()
+    }
+
+    /// [`Executor::shape_with`] for the op of `tx`, whatever it turns out to credit: its largest
+    /// size and every balance leaf it could credit a fee to.
+    pub fn shape_with_tx(&self, tx: &L2Tx) -> Option<usize> {
+        let network = |token: TokenId, fee: u128| (fee != 0).then_some((FEE_ACCOUNT_ID, SubAccountId(0), token));
+        let credits: Vec<CreditKey> = match tx {
+            L2Tx::Transfer(t) => network(t.token, t.fee).into_iter().collect(),
+            L2Tx::Withdraw(t) => network(t.l2_source_token, t.fee).into_iter().collect(),
+            L2Tx::ChangePubKey(t) => network(t.fee_token, t.fee).into_iter().collect(),
+            L2Tx::ForcedExit(t) => network(t.fee_token, t.fee).into_iter().collect(),
+            L2Tx::OrderMatching(t) => {
+                let venue = |token| (t.account_id, t.sub_account_id, token);
+                let mut keys = vec![venue(t.maker.base_token), venue(t.maker.quote_token)];
+                keys.extend(network(t.fee_token, t.fee));
+                keys
+            }
+        };
+        let kind = tx.tx_kind();
+        self.shape_with(kind.max_chunks(), kind.is_onchain(), &credits)
+    }
+
     /// Chunks still free in the largest block shape.
     pub fn free_chunks(&self) -> usize {
         self.network.preset.max_block_chunks().saturating_sub(self.pending_chunks)
@@ -207,7 +246,8 @@ impl Executor {
         // On-chain ops start at a multiple of the preset's period: Noop chunks fill the gap.
         let padding = self.network.preset.onchain_padding(self.pending_chunks, op.chain_id().is_some());
         let chunks = op.chunks();
-        if padding + chunks > self.free_chunks() {
+        let credits: Vec<CreditKey> = op.credits().iter().map(|c| c.key()).collect();
+        if self.shape_with(chunks, op.chain_id().is_some(), &credits).is_none() {
             return Err(TxError::BlockFull { needed: padding + chunks, available: self.free_chunks() });
         }
         // Pubdata encoding can only fail for unpackable amounts, which validation rejected;
@@ -226,16 +266,22 @@ impl Executor {
             self.pending.push(ExecutedOp { op: Op::Noop, tx_hash: None, updates: Vec::new(), witness });
         }
         self.pending_chunks += padding + chunks;
+        for key in credits {
+            if !self.pending_credits.contains(&key) {
+                self.pending_credits.push(key);
+            }
+        }
         self.pending.push(ExecutedOp { op, tx_hash, updates, witness });
         Ok(self.pending.last().expect("just pushed"))
     }
 
     /// Closes the block: pads to the smallest shape that fits, computes the new root.
     pub fn seal_block(&mut self, number: BlockNumber, timestamp: u64) -> Result<SealedBlock, BlockError> {
-        let chunks = block_size_for(&self.network.preset, self.pending_chunks)?;
+        let chunks = block_size_for(&self.network.preset, self.pending_chunks, self.pending_credits.len())?;
         let new_root = self.state.root();
         let ops = std::mem::take(&mut self.pending);
         self.pending_chunks = 0;
+        self.pending_credits.clear();
         let block = Block {
             number,
             timestamp,

@@ -527,8 +527,7 @@ impl StateKeeper {
     /// Applies, logs and records a new tx; `queued`: it leaves the stored queue in the same write.
     fn apply_new(&mut self, verified: VerifiedTx, queued: bool, now: u64) -> Result<(), SubmitError> {
         let hash = verified.hash();
-        let tx = verified.tx();
-        self.make_room(self.exec.chunks_needed(tx.max_chunks(), tx.tx_kind().is_onchain()), now)?;
+        self.make_room(self.exec.shape_with_tx(verified.tx()), now)?;
         self.exec.apply_verified(&verified)?;
         self.log(WalEntry::L2(verified.tx().clone()), queued.then_some(&hash))?;
         self.seen.insert(hash);
@@ -570,7 +569,7 @@ impl StateKeeper {
         if self.stopped {
             return Err(SubmitError::Stopped);
         }
-        self.make_room(self.exec.chunks_needed(tx.chunks(), true), now)?;
+        self.make_room(self.exec.shape_with(tx.chunks(), true, &[]), now)?;
         let (chain, serial_id) = (tx.chain_id().0, serial_of(&tx));
         self.apply_priority(tx.clone())?;
         self.log(WalEntry::Priority(tx), None)?;
@@ -602,10 +601,10 @@ impl StateKeeper {
         Ok(Some(block.block.number.0))
     }
 
-    /// Seals the open block if an op of `chunks` might not fit in it.
-    /// Seals the open block first unless `chunks` more (alignment included) fit in it.
-    fn make_room(&mut self, chunks: usize, now: u64) -> Result<(), SubmitError> {
-        if self.exec.pending_chunks() + chunks <= self.max_chunks {
+    /// Seals the open block first unless, with the next op, it still fits a shape this node
+    /// proves: `shape` is the one it would need ([`Executor::shape_with`]).
+    fn make_room(&mut self, shape: Option<usize>, now: u64) -> Result<(), SubmitError> {
+        if shape.is_some_and(|s| s <= self.max_chunks) {
             return Ok(());
         }
         // Within a batch, the block about to be written holds the txs applied so far; only what

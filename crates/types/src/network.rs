@@ -108,6 +108,11 @@ impl Preset {
     pub fn max_chain_id(&self) -> u8 {
         self.max_sub_account().min(MAX_CHAIN_ID)
     }
+    /// Credit slots of a block of `chunks` chunks: how many distinct balance leaves its ops may
+    /// credit fees to ([`crate::op::Credit`]), `max(4, chunks / 8)`.
+    pub fn credit_slots(&self, chunks: usize) -> usize {
+        (chunks / 8).max(4)
+    }
     /// Noop chunks to put before an op of `chunks` chunks that would start at chunk `at`:
     /// on-chain ops start at multiples of [`Preset::onchain_period`], other ops anywhere.
     pub fn onchain_padding(&self, at: usize, onchain: bool) -> usize {

@@ -346,7 +346,61 @@ pub enum Op {
     OrderMatching(OrderMatchingOp),
 }
 
+/// A fee an op credits to an account (docs/protocol.md §12): the network fee to account 0's
+/// sub-account 0, and an order matching's two order fees to its submitter. The block circuit
+/// credits them through the block's *credit slots* (one per distinct [`Credit::key`]) instead
+/// of a state update per op, which is why a block shape bounds how many distinct keys its ops
+/// may credit ([`crate::Preset::credit_slots`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Credit {
+    /// The account credited.
+    pub account: AccountId,
+    /// Its sub-account.
+    pub sub: SubAccountId,
+    /// The token credited.
+    pub token: TokenId,
+    /// The amount, in L2 units (never 0: zero fees credit nothing).
+    pub amount: Amount,
+}
+
+impl Credit {
+    /// The balance leaf credited: (account, sub-account, token).
+    pub fn key(&self) -> (AccountId, SubAccountId, TokenId) {
+        (self.account, self.sub, self.token)
+    }
+}
+
 impl Op {
+    /// The fees this op credits ([`Credit`]), zero amounts left out, in the op's order: for an
+    /// order matching the maker's fee, the taker's fee, then the network fee.
+    pub fn credits(&self) -> Vec<Credit> {
+        let network =
+            |token: TokenId, amount: Amount| Credit { account: FEE_ACCOUNT_ID, sub: SubAccountId(0), token, amount };
+        let all = match self {
+            Op::Noop | Op::Deposit(_) | Op::FullExit(_) => Vec::new(),
+            Op::Transfer(o) => vec![network(o.token, o.fee)],
+            Op::TransferToNew(o) => vec![network(o.token, o.fee)],
+            Op::Withdraw(o) => vec![network(o.l2_token, o.fee)],
+            Op::ChangePubKey(o) => vec![network(o.fee_token, o.fee)],
+            Op::ForcedExit(o) => vec![network(o.fee_token, o.fee)],
+            Op::OrderMatching(o) => {
+                let s = o.settlement();
+                let venue = |token: TokenId, amount: Amount| Credit {
+                    account: o.submitter,
+                    sub: o.sub_account_id,
+                    token,
+                    amount,
+                };
+                vec![
+                    venue(s.maker_buy_token, s.maker_fee),
+                    venue(s.maker_sell_token, s.taker_fee),
+                    network(o.fee_token, o.fee),
+                ]
+            }
+        };
+        all.into_iter().filter(|c| c.amount != 0).collect()
+    }
+
     /// The op code (byte 0 of the pubdata, see [`op_code`]).
     pub fn code(&self) -> u8 {
         match self {

@@ -2,7 +2,8 @@
 //! root yields the new root under every execution rule, and that the single public input is the
 //! block's commitment.
 //!
-//! Structure. A block of C chunks has, per chunk: its 24 pubdata bytes as bits, three generic
+//! Structure. A block of C chunks has first K [`credits`] slots (the fees its ops credit, one
+//! balance leaf each), then, per chunk: its 24 pubdata bytes as bits, two generic
 //! state-update [`slot`]s, one EdDSA signature check, and op-start flags; the first two chunks
 //! of every `onchain_period` (the preset's) have one SHA-256 compression each for the per-chain
 //! hashes, and only there may an on-chain op start. Any other op may start at any chunk: a chunk-level state machine
@@ -13,6 +14,7 @@
 
 pub mod bytes;
 pub mod chain_hash;
+pub mod credits;
 pub mod num;
 pub mod ops;
 pub mod slot;
@@ -56,8 +58,10 @@ pub struct Ctx {
     pub chain_count: u8,
     /// Per chunk, its 24 pubdata bytes as 192 witness bits, most significant bit of byte 0 first.
     pub chunks: Vec<Vec<Boolean<Fr>>>,
-    /// Every leaf-update slot, [`SLOTS_PER_CHUNK`] per chunk, in order.
+    /// Every leaf-update slot of the ops, [`SLOTS_PER_CHUNK`] per chunk, in order.
     pub slots: Vec<SlotVar>,
+    /// The fees the ops credit, for the credit slots.
+    credit_requests: Vec<credits::Request>,
     /// Per chunk, the signed order-matching values (used where a matching starts).
     pub aux: Vec<witness::AuxVar>,
     claims: Vec<Vec<Boolean<Fr>>>,
@@ -92,6 +96,12 @@ impl Ctx {
     /// Asks for a valid signature of `msg` by the key whose hash is `pkh`, at chunk `i`.
     pub fn require_signature(&mut self, i: usize, g: &Boolean<Fr>, msg: FpVar<Fr>, pkh: FpVar<Fr>) {
         self.sigs[i].push(SigRequest { gate: g.clone(), msg, pkh });
+    }
+
+    /// Credits `amount` to the balance leaf `index` of `account` when `g` holds, through the
+    /// block's credit slots (fees).
+    pub fn credit_fee(&mut self, g: &Boolean<Fr>, account: &FpVar<Fr>, index: &FpVar<Fr>, amount: FpVar<Fr>) {
+        self.credit_requests.push(credits::Request { gate: g.clone(), key: credits::key(account, index), amount });
     }
 
     /// Registers an on-chain op of `len` chunks starting at `j` for its chain's rolling hash.
@@ -213,6 +223,16 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
         let old_root = FpVar::new_witness(cs.clone(), || Ok(w.old_root))?;
         let chunks = w.pubdata.chunks(CHUNK_BYTES).map(|b| alloc_chunk(&cs, b)).collect::<R<Vec<_>>>()?;
         let mut root = old_root.clone();
+        // The shape fixes the number of credit slots; a witness with another count is another circuit.
+        if w.credits.len() != w.preset.credit_slots(c) || w.slots.len() != c * SLOTS_PER_CHUNK {
+            return Err(SynthesisError::Unsatisfiable);
+        }
+        let mut credit_slots = Vec::with_capacity(w.credits.len());
+        for sw in &w.credits {
+            let s = slot::slot(&cs, sw, &depths, &root)?;
+            root = s.root_out.clone();
+            credit_slots.push(s);
+        }
         let mut slots = Vec::with_capacity(c * SLOTS_PER_CHUNK);
         for sw in &w.slots {
             let s = slot::slot(&cs, sw, &depths, &root)?;
@@ -227,6 +247,7 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
             chain_count: w.chain_count,
             chunks,
             slots,
+            credit_requests: Vec::new(),
             aux,
             claims: vec![Vec::new(); c * SLOTS_PER_CHUNK],
             sigs: (0..c).map(|_| Vec::new()).collect(),
@@ -247,6 +268,8 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
             s.enforce_unchanged_unless(&exclusive_or(claims)?)?;
         }
         checkpoint(&cs, || "unclaimed slots".into());
+        credits::enforce(&cs, &credit_slots, &ctx.credit_requests)?;
+        checkpoint(&cs, || "credit slots".into());
         for (i, sw) in w.sigs.iter().enumerate() {
             check_signature(&ctx, i, sw)?;
         }

@@ -107,7 +107,8 @@ pub struct Change {
 }
 
 impl Change {
-    fn balance(account: FpVar<Fr>, index: FpVar<Fr>, lo: FpVar<Fr>) -> Self {
+    /// A balance slot of (account, index) whose new balance is `lo`.
+    pub fn balance(account: FpVar<Fr>, index: FpVar<Fr>, lo: FpVar<Fr>) -> Self {
         Change { account, index, order: false, address: None, pkh: None, nonce: None, hi: None, lo }
     }
 
@@ -272,9 +273,10 @@ fn debit(
     ctx.bind(j, m, g, Change::balance(account, index, lo))
 }
 
-fn fee_to_account_0(ctx: &mut Ctx, j: usize, m: usize, g: &Boolean<Fr>, token: &FpVar<Fr>, fee: &FpVar<Fr>) -> R<()> {
+/// The network fee: credited to account 0's sub-account 0 through the credit slots.
+fn fee_to_account_0(ctx: &mut Ctx, g: &Boolean<Fr>, token: &FpVar<Fr>, fee: &FpVar<Fr>) {
     let index = balance_index(ctx, &FpVar::zero(), token);
-    credit(ctx, j, m, g, FpVar::zero(), index, fee)
+    ctx.credit_fee(g, &FpVar::zero(), &index, fee.clone());
 }
 
 // ---- the rules ----
@@ -362,7 +364,7 @@ fn change_pubkey(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     change.pkh = Some(new_pkh.value.clone());
     change.nonce = Some(&s.old_nonce + c(1));
     ctx.bind(j, 0, g, change)?;
-    fee_to_account_0(ctx, j, 1, g, &fee_token.value, &fee)?;
+    fee_to_account_0(ctx, g, &fee_token.value, &fee);
     let msg = Message::default()
         .byte(code::CHANGE_PUBKEY)
         .bits(&chain.bits)
@@ -423,7 +425,7 @@ fn transfer(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>, to_new: bool) -> R<()> {
         }
     };
     ctx.bind(j, 1, g, change)?;
-    fee_to_account_0(ctx, j, 2, g, &token.value, &fee.0)?;
+    fee_to_account_0(ctx, g, &token.value, &fee.0);
     let msg = Message::default()
         .byte(zklink_types::tx::tx_type::TRANSFER)
         .bits(&from.bits)
@@ -458,7 +460,7 @@ fn withdraw(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let (pkh, _) = signer_pays(ctx, j, 0, g, &account.value, index, &amount.value + &fee, Some(&nonce.value))?;
     let index = balance_index(ctx, &chain.value, &reserve);
     debit(ctx, j, 1, g, c(1), index, &amount.value)?;
-    fee_to_account_0(ctx, j, 2, g, &l2.value, &fee)?;
+    fee_to_account_0(ctx, g, &l2.value, &fee);
     let msg = Message::default()
         .byte(zklink_types::tx::tx_type::WITHDRAW)
         .bits(&chain.bits)
@@ -503,7 +505,7 @@ fn forced_exit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     debit(ctx, j, 1, g, target.value.clone(), index, &amount)?;
     let index = balance_index(ctx, &chain.value, &reserve);
     debit(ctx, j, 2, g, c(1), index, &amount)?;
-    fee_to_account_0(ctx, j, 3, g, &fee_token.value, &fee)?;
+    fee_to_account_0(ctx, g, &fee_token.value, &fee);
     let msg = Message::default()
         .byte(zklink_types::tx::tx_type::FORCED_EXIT)
         .bits(&chain.bits)
@@ -661,11 +663,12 @@ fn order_matching(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     debit(ctx, j, 3, g, taker.account.value.clone(), buy.clone(), &maker_gets)?;
     credit(ctx, j, 4, g, taker.account.value.clone(), sell.clone(), &(&maker_gives - &taker_fee))?;
     let taker_available = order_slot(ctx, j, 5, g, s, &taker, &base)?;
-    credit(ctx, j, 6, g, submitter.value.clone(), buy, &maker_fee)?;
-    credit(ctx, j, 7, g, submitter.value.clone(), sell, &taker_fee)?;
+    // The order fees go to the submitter through the credit slots.
+    ctx.credit_fee(g, &submitter.value, &buy, maker_fee.clone());
+    ctx.credit_fee(g, &submitter.value, &sell, taker_fee.clone());
     let index = balance_index(ctx, s, &fee_token.value);
-    let (submitter_pkh, nonce_bits) = signer_pays(ctx, j, 8, g, &submitter.value, index, fee.clone(), None)?;
-    fee_to_account_0(ctx, j, 9, g, &fee_token.value, &fee)?;
+    let (submitter_pkh, nonce_bits) = signer_pays(ctx, j, 6, g, &submitter.value, index, fee.clone(), None)?;
+    fee_to_account_0(ctx, g, &fee_token.value, &fee);
 
     // The fill is the largest allowed: base = min(maker available, taker available, cap).
     let base_capped = nonzero(&aux.expect_base.value)?;

@@ -19,8 +19,9 @@ use zklink_types::Preset;
 use super::num::{self, pow2, select, R};
 use crate::gadgets::{merkle, poseidon};
 
-/// Slots per chunk: a one-chunk transfer touches three accounts (sender, receiver, fee account).
-pub const SLOTS_PER_CHUNK: usize = 3;
+/// Slots per chunk: a one-chunk transfer touches two accounts (sender, receiver); its fee goes
+/// through the block's credit slots ([`super::credits`]).
+pub const SLOTS_PER_CHUNK: usize = 2;
 
 /// Tree depths the slot gadget is built for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

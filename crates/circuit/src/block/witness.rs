@@ -50,6 +50,14 @@ pub enum WitnessError {
         #[source]
         reason: OpFault,
     },
+    /// The block's fees go to more distinct balance leaves than its shape has credit slots.
+    #[error("the block credits fees to {keys} distinct balances but its shape has {slots} credit slots")]
+    TooManyCredits {
+        /// Distinct balance leaves credited.
+        keys: usize,
+        /// Credit slots of the block's shape.
+        slots: usize,
+    },
     /// The replayed block's pubdata or commitment could not be computed.
     #[error("block: {0}")]
     Block(#[source] BlockError),
@@ -185,6 +193,9 @@ pub struct BlockWitness {
     pub public_input: Fr,
     /// `chunks · 24` bytes, Noop padding included.
     pub pubdata: Vec<u8>,
+    /// The credit slots, before every op slot: one per distinct balance leaf the block's fees go
+    /// to ([`zklink_block::block_credits`]), then unused ones up to the shape's count.
+    pub credits: Vec<SlotWitness>,
     /// [`SLOTS_PER_CHUNK`] per chunk.
     pub slots: Vec<SlotWitness>,
     /// One per chunk.
@@ -311,10 +322,6 @@ impl Builder<'_> {
         self.slot(account, Target::Balance(sub, token), edit)
     }
 
-    fn fee(&mut self, token: TokenId, fee: u128) -> Result<(), WitnessError> {
-        self.credit(FEE_ACCOUNT_ID, SubAccountId(0), token, fee)
-    }
-
     /// A slot that changes nothing (account 0's first balance leaf).
     fn idle_slot(&mut self) -> Result<(), WitnessError> {
         self.slot(FEE_ACCOUNT_ID, Target::Balance(SubAccountId(0), TokenId(0)), Box::new(|_| Ok(None)))
@@ -378,22 +385,52 @@ impl BlockWitness {
     /// witness; `txs[i]` is the signed L2 tx of op i (`None` for priority ops). On success the
     /// state is at the block's new root.
     pub fn build(state: &mut State, block: &Block, txs: &[Option<L2Tx>]) -> Result<Self, WitnessError> {
-        Self::replay(state, block, txs, false)
+        Self::replay(state, block, txs, false, zklink_block::block_credits(&block.ops))
     }
 
     /// Like [`BlockWitness::build`], but arithmetic wraps in the field instead of failing: what
     /// a cheating prover would feed the circuit. Only for tests that show the circuit rejects it.
     #[doc(hidden)]
     pub fn build_unchecked(state: &mut State, block: &Block, txs: &[Option<L2Tx>]) -> Result<Self, WitnessError> {
-        Self::replay(state, block, txs, true)
+        Self::replay(state, block, txs, true, zklink_block::block_credits(&block.ops))
     }
 
-    fn replay(state: &mut State, block: &Block, txs: &[Option<L2Tx>], unchecked: bool) -> Result<Self, WitnessError> {
+    /// Like [`BlockWitness::build_unchecked`], with the credit slots carrying `fees` instead of
+    /// the block's own: a cheating prover that credits more, less or elsewhere. Only for tests.
+    #[doc(hidden)]
+    pub fn build_with_fees(
+        state: &mut State,
+        block: &Block,
+        txs: &[Option<L2Tx>],
+        fees: Vec<zklink_types::op::Credit>,
+    ) -> Result<Self, WitnessError> {
+        Self::replay(state, block, txs, true, fees)
+    }
+
+    fn replay(
+        state: &mut State,
+        block: &Block,
+        txs: &[Option<L2Tx>],
+        unchecked: bool,
+        fees: Vec<zklink_types::op::Credit>,
+    ) -> Result<Self, WitnessError> {
         if state.root() != block.old_root {
             return Err(WitnessError::WrongOldRoot(block.number.0, format!("{}", state.root())));
         }
         let preset = state.preset().clone();
         let mut b = Builder { state, slots: Vec::new(), sigs: Vec::new(), aux: Vec::new(), op: 0, unchecked };
+        // The fees first: the credit slots precede every op slot.
+        let room = preset.credit_slots(block.chunks);
+        if fees.len() > room {
+            return Err(WitnessError::TooManyCredits { keys: fees.len(), slots: room });
+        }
+        for f in &fees {
+            b.credit(f.account, f.sub, f.token, f.amount)?;
+        }
+        while b.slots.len() < room {
+            b.idle_slot()?;
+        }
+        let credits = std::mem::take(&mut b.slots);
         let mut chunk = 0;
         for (i, op) in block.ops.iter().enumerate() {
             b.op = i;
@@ -420,6 +457,7 @@ impl BlockWitness {
             new_root,
             public_input: block.public_input().map_err(err)?,
             pubdata: block.pubdata().map_err(err)?,
+            credits,
             slots,
             sigs,
             aux,
@@ -502,14 +540,12 @@ fn replay(b: &mut Builder<'_>, op: &Op, tx: Option<&L2Tx>, j: usize) -> Result<(
                 bump_nonce(s, id).map(|_| None)
             });
             b.slot(id, Target::Balance(sub, token), edit)?;
-            b.fee(token, fee)?;
             b.sign(j, &t.signature)
         }
         Op::Transfer(o) => {
             let L2Tx::Transfer(t) = need(b, tx, "Transfer")? else { return Err(wrong(b, "Transfer")) };
             b.signer_pays(o.from, o.from_sub, o.token, o.amount + o.fee)?;
             b.credit(o.to, o.to_sub, o.token, o.amount)?;
-            b.fee(o.token, o.fee)?;
             b.sign(j, &t.signature)
         }
         Op::TransferToNew(o) => {
@@ -524,7 +560,6 @@ fn replay(b: &mut Builder<'_>, op: &Op, tx: Option<&L2Tx>, j: usize) -> Result<(
                 s.set_balance(to, sub, token, amount).map(|_| None)
             });
             b.slot(to, Target::Balance(sub, token), edit)?;
-            b.fee(o.token, o.fee)?;
             b.sign(j, &t.signature)
         }
         Op::Withdraw(o) => {
@@ -532,7 +567,6 @@ fn replay(b: &mut Builder<'_>, op: &Op, tx: Option<&L2Tx>, j: usize) -> Result<(
             let reserve = mapping(b, o.l1_token, o.l2_token)?;
             b.signer_pays(o.account_id, o.sub_account_id, o.l2_token, o.amount + o.fee)?;
             b.debit(GLOBAL_ASSET_ACCOUNT_ID, o.chain_id.as_sub_account(), reserve, o.amount)?;
-            b.fee(o.l2_token, o.fee)?;
             b.sign(j, &t.signature)
         }
         Op::ForcedExit(o) => {
@@ -541,7 +575,6 @@ fn replay(b: &mut Builder<'_>, op: &Op, tx: Option<&L2Tx>, j: usize) -> Result<(
             b.signer_pays(o.initiator, o.initiator_sub, o.fee_token, o.fee)?;
             b.debit(o.target, o.target_sub, o.l2_token, o.amount)?;
             b.debit(GLOBAL_ASSET_ACCOUNT_ID, o.chain_id.as_sub_account(), reserve, o.amount)?;
-            b.fee(o.fee_token, o.fee)?;
             b.sign(j, &t.signature)
         }
         Op::OrderMatching(o) => {
@@ -573,10 +606,8 @@ fn order_matching(
     b.debit(taker, sub, buy, gets)?;
     b.credit(taker, sub, sell, gives - taker_fee)?;
     fill_slot(b, &o.taker, sub, base)?;
-    b.credit(o.submitter, sub, buy, maker_fee)?;
-    b.credit(o.submitter, sub, sell, taker_fee)?;
+    // The order fees and the network fee went to the credit slots.
     b.signer_pays(o.submitter, sub, o.fee_token, o.fee)?;
-    b.fee(o.fee_token, o.fee)?;
     b.sign(j, &t.signature)?;
     b.sign(j + 1, &t.maker.signature)?;
     b.sign(j + 2, &t.taker.signature)?;

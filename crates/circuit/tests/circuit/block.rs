@@ -342,6 +342,42 @@ fn altered_chain_hash_and_wrong_chain_are_rejected() {
 }
 
 #[test]
+fn fees_credited_other_than_paid_are_rejected() {
+    let (mut r, [a, b, c]) = funded();
+    let tx = r.net.transfer_tx(&a, b.address, 32, E18, 1000);
+    r.apply(Tx::L(tx)).unwrap();
+    let maker = r.net.order(&a, 0, 0, 32, 18, 2 * E18, 3 * E18, true);
+    let taker = r.net.order(&b, 0, 0, 32, 18, E18, 3 * E18, false);
+    let tx = r.net.matching_tx(&c, maker, taker, 18, 1000);
+    let case = Case::new(&mut r, tx);
+    let honest = zklink_block::block_credits(&case.block.ops);
+    // The network fees (token 32 and 18) and both order fees to the submitter.
+    assert_eq!(honest.len(), 4, "{honest:?}");
+    let w = case.honest();
+    assert_eq!(w.credits.len(), 4, "a 16-chunk dev block has 4 credit slots");
+    check_honest(&case.block, &w);
+    let forge = |fees: Vec<zklink_types::op::Credit>| {
+        BlockWitness::build_with_fees(&mut case.start.clone(), &case.block, &case.txs, fees).unwrap()
+    };
+    let mut more = honest.clone();
+    more[0].amount += 1;
+    assert_rejected(&forge(more), "a credit slot paying more than the fee");
+    let mut less = honest.clone();
+    less[1].amount -= 1;
+    assert_rejected(&forge(less), "a credit slot paying less than the fee");
+    let mut elsewhere = honest.clone();
+    elsewhere[0].account = r.net.id_of(&c);
+    assert_rejected(&forge(elsewhere), "a fee credited to another account");
+    let dropped = honest[1..].to_vec();
+    assert_rejected(&forge(dropped), "a fee credited to nobody");
+    let mut split = honest.clone();
+    split[0].amount -= 1;
+    split.push(zklink_types::op::Credit { amount: 1, ..honest[0] });
+    split.remove(3);
+    assert_rejected(&forge(split), "a fee split over two slots while another goes unpaid");
+}
+
+#[test]
 fn misaligned_onchain_op_is_rejected() {
     let (mut r, [a, b, _]) = funded();
     let tx = r.net.transfer_tx(&a, b.address, 32, E18, 0);
