@@ -166,8 +166,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let mut block_keys = Vec::new();
     for &chunks in &f.block_sizes {
         let name = BlockCircuit::shape_name(&f.network.preset, chains, chunks);
-        let (pk, _) = store.load(&name).with_context(|| format!("loading proving key {name}"))?;
-        block_keys.push((chunks, Arc::new(zklink_prover::Prover::new(pk))));
+        let prover = store.load_prover(&name).with_context(|| format!("loading proving key {name}"))?;
+        block_keys.push((chunks, Arc::new(prover)));
     }
     let node = Node::open(NodeConfig {
         network: f.network.clone(),

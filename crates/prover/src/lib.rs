@@ -157,13 +157,14 @@ struct Relation {
 }
 
 /// A circuit's R1CS matrices (A, B, C) and its variable counts: the same for every proof of
-/// one circuit shape.
-struct Matrices {
-    abc: Vec<Matrix<Fr>>,
+/// one circuit shape. Made by key setup ([`KeyStore::load_or_setup_prover`]), stored beside the
+/// key (`<name>.r1cs`) and read back by [`KeyStore::load_prover`].
+pub struct Matrices {
+    pub(crate) abc: Vec<Matrix<Fr>>,
     /// Instance variables, the constant 1 included.
-    inputs: usize,
-    witnesses: usize,
-    constraints: usize,
+    pub(crate) inputs: usize,
+    pub(crate) witnesses: usize,
+    pub(crate) constraints: usize,
 }
 
 impl Synthesized {
@@ -302,6 +303,12 @@ impl Prover {
     /// A prover for `pk`; the first proof synthesises the circuit in full.
     pub fn new(pk: ProvingKey) -> Self {
         Self { pk, matrices: OnceLock::new() }
+    }
+
+    /// A prover for `pk` with its circuit's `matrices` (from [`KeyStore`]): every proof, the
+    /// first included, synthesises only the witness.
+    pub fn with_matrices(pk: ProvingKey, matrices: Matrices) -> Self {
+        Self { pk, matrices: OnceLock::from(Arc::new(matrices)) }
     }
 
     /// The proving key.

@@ -88,9 +88,9 @@ pub fn load_keys(network: &Network, keys: &KeyStore, sizes: &[usize]) -> Result<
         .iter()
         .map(|&chunks| {
             let name = BlockCircuit::shape_name(&network.preset, chains, chunks);
-            let (pk, _) =
-                keys.load(&name).map_err(|e| WorkerError::Key { name: name.clone(), reason: e.to_string() })?;
-            Ok((chunks, Arc::new(Prover::new(pk))))
+            let prover =
+                keys.load_prover(&name).map_err(|e| WorkerError::Key { name: name.clone(), reason: e.to_string() })?;
+            Ok((chunks, Arc::new(prover)))
         })
         .collect()
 }

@@ -72,10 +72,10 @@ pub(super) fn prepare(network: &Network, sizes: &[usize]) -> anyhow::Result<Prep
         let name = BlockCircuit::shape_name(&preset, chains, chunks);
         let blank = BlockCircuit::blank(&preset, chains, chunks)
             .with_context(|| format!("the {chunks}-chunk block circuit of the {} preset", preset.name))?;
-        let pk = store
-            .load_or_setup(&name, INSECURE_DEV_SEED, || blank.clone())
+        let prover = store
+            .load_or_setup_prover(&name, INSECURE_DEV_SEED, || blank.clone())
             .with_context(|| format!("loading or making the dev block key {name}"))?;
-        block_keys.push((chunks, Arc::new(Prover::new(pk))));
+        block_keys.push((chunks, Arc::new(prover)));
     }
     eprintln!("proving key of exits (created once, then cached)…");
     let exit_pk = crate::restore::insecure_dev_exit_key(&store, network)?;
