@@ -12,7 +12,7 @@ use crate::ids::{AccountId, ChainId, SlotId, SubAccountId, TokenId, MAX_CHAIN_ID
 /// JSON fields are camelCase like the rest of the API (`accountBits`, …); the snake_case names
 /// that files written before still use (`account_bits`, …) are read as aliases.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "PresetFile")]
 pub struct Preset {
     /// The preset's name (`main` or `dev`); circuit shapes and keys are named after it.
     pub name: String,
@@ -33,9 +33,42 @@ pub struct Preset {
     pub block_chunk_sizes: Vec<usize>,
     /// On-chain ops (those with a chain byte) start only at chunks that are multiples of this
     /// period (≥ 2); Noop chunks pad the gap. The block circuit hashes the per-chain rolling
-    /// hashes only at the first two chunks of each period, not at every chunk
-    /// (docs/protocol.md §8, §12).
+    /// hashes only at the first chunk of each period, not at every chunk (docs/protocol.md §8,
+    /// §12). Files written before it existed get the named preset's period (`main` 8, else 2).
     pub onchain_period: usize,
+}
+
+/// [`Preset`] as files hold it: `onchainPeriod` may be missing (files written before it).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PresetFile {
+    name: String,
+    #[serde(alias = "account_bits")]
+    account_bits: u32,
+    #[serde(alias = "sub_account_bits")]
+    sub_account_bits: u32,
+    #[serde(alias = "token_bits")]
+    token_bits: u32,
+    #[serde(alias = "slot_bits")]
+    slot_bits: u32,
+    #[serde(alias = "block_chunk_sizes")]
+    block_chunk_sizes: Vec<usize>,
+    onchain_period: Option<usize>,
+}
+
+impl From<PresetFile> for Preset {
+    fn from(f: PresetFile) -> Self {
+        let onchain_period = f.onchain_period.unwrap_or(if f.name == "main" { 8 } else { 2 });
+        Self {
+            name: f.name,
+            account_bits: f.account_bits,
+            sub_account_bits: f.sub_account_bits,
+            token_bits: f.token_bits,
+            slot_bits: f.slot_bits,
+            block_chunk_sizes: f.block_chunk_sizes,
+            onchain_period,
+        }
+    }
 }
 
 impl Preset {
@@ -62,7 +95,7 @@ impl Preset {
             token_bits: 6,
             slot_bits: 2,
             block_chunk_sizes: vec![4, 16],
-            onchain_period: 4,
+            onchain_period: 2,
         }
     }
 

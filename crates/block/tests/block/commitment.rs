@@ -31,7 +31,7 @@ fn ops() -> Vec<Op> {
             amount: 10,
             fee: 1,
         }),
-        // On-chain ops start at multiples of the dev preset's period (4): Noop chunks align them.
+        // On-chain ops start at even chunks (the dev preset's period is 2): Noop chunks align them.
         Op::Noop,
         Op::Withdraw(WithdrawOp {
             chain_id: ChainId(3),
@@ -147,9 +147,14 @@ fn sync_hash_chains_commitments() {
 #[test]
 fn block_shape_errors() {
     let preset = Preset::dev();
-    assert_eq!(block_size_for(&preset, 0).unwrap(), 4);
-    assert_eq!(block_size_for(&preset, 5).unwrap(), 16);
-    assert_eq!(block_size_for(&preset, 17), Err(BlockError::TooManyChunks { used: 17, max: 16 }));
+    assert_eq!(block_size_for(&preset, 0, 0).unwrap(), 4);
+    assert_eq!(block_size_for(&preset, 5, 4).unwrap(), 16);
+    assert_eq!(block_size_for(&preset, 17, 0), Err(BlockError::TooManyChunks { used: 17, max: 16 }));
+    // Dev shapes have 4 credit slots each (max(4, chunks / 8)): a fifth credited leaf fits none.
+    assert_eq!(block_size_for(&preset, 3, 5), Err(BlockError::TooManyCredits { keys: 5, max: 4 }));
+    let main = Preset::main();
+    assert_eq!(main.credit_slots(16), 4);
+    assert_eq!(block_size_for(&main, 3, 5).unwrap(), 64, "main-64 has 8 credit slots");
     let mut b = block();
     b.chunks = 4;
     assert!(matches!(b.pubdata(), Err(BlockError::TooManyChunks { used: 10, max: 4 })));

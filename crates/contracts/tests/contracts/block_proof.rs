@@ -33,13 +33,14 @@ fn block_to_prove() -> (BlockWitness, Fr) {
     }
     net.seal();
     let mut start = net.state().clone();
-    let transfer = net.transfer_tx(&a, b.address, 18, 5 * E18, 1000);
-    net.apply_l2(transfer.clone()).expect("transfer");
+    // The withdrawal first: an on-chain op starts at an even chunk (the dev period).
     let withdraw = net.withdraw_tx(&b, 2, 18, 18, 2 * E18, 30, 0);
     net.apply_l2(withdraw.clone()).expect("withdraw");
+    let transfer = net.transfer_tx(&a, b.address, 18, 5 * E18, 1000);
+    net.apply_l2(transfer.clone()).expect("transfer");
     let block = net.seal().block.clone();
-    assert_eq!(block.chunks, 4, "transfer (1 chunk) + withdraw (3 chunks) fill the 4-chunk shape");
-    let witness = BlockWitness::build(&mut start, &block, &[Some(transfer), Some(withdraw)]).expect("witness");
+    assert_eq!(block.chunks, 4, "withdraw (3 chunks) + transfer (1 chunk) fill the 4-chunk shape");
+    let witness = BlockWitness::build(&mut start, &block, &[Some(withdraw), Some(transfer)]).expect("witness");
     (witness, block.public_input().expect("public input"))
 }
 

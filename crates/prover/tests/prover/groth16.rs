@@ -144,3 +144,50 @@ fn snarkjs_verifies_our_proofs() {
         );
     }
 }
+
+/// A preimage circuit of another shape: the hash of three values.
+#[derive(Clone)]
+struct Preimage3(Fr);
+
+impl ConstraintSynthesizer<Fr> for Preimage3 {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let hash = FpVar::new_input(cs.clone(), || Ok(self.0))?;
+        let xs =
+            (1..=3u64).map(|x| FpVar::new_witness(cs.clone(), || Ok(Fr::from(x)))).collect::<Result<Vec<_>, _>>()?;
+        poseidon(&xs)?.enforce_equal(&hash)
+    }
+}
+
+#[test]
+fn a_prover_with_stored_matrices_synthesises_only_the_witness() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = KeyStore::new(dir.path());
+    let c = circuit();
+    // Setup stores the matrices beside the key; every proof of the loaded prover uses them.
+    let made = store.load_or_setup_prover("preimage", SEED, circuit).unwrap();
+    assert!(store.matrices_path("preimage").exists());
+    assert!(verify(&made.vk, &[c.hash], &made.prove(circuit()).unwrap()).unwrap());
+    let loaded = store.load_prover("preimage").unwrap();
+    for _ in 0..2 {
+        let (proof, report) = loaded.prove_with_report(circuit()).unwrap();
+        assert!(verify(&loaded.vk, &[c.hash], &proof).unwrap());
+        assert_eq!(report.constraints, circuit_info(circuit()).unwrap().constraints);
+    }
+    // A false statement is still a typed error naming the failing constraint.
+    let lie = Preimage { hash: c.hash + Fr::from(1u64), ..circuit() };
+    assert!(matches!(loaded.prove(lie), Err(ProverError::Unsatisfied(_))));
+    // A circuit of another shape is refused, never proven against these matrices.
+    let other = Preimage3(Fr::from(0u64));
+    assert!(matches!(loaded.prove(other), Err(ProverError::NotR1cs(_))));
+
+    // Damaged matrices are ignored: the prover synthesises the circuit at its first proof.
+    let path = store.matrices_path("preimage");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let fallback = store.load_prover("preimage").unwrap();
+    assert!(verify(&fallback.vk, &[c.hash], &fallback.prove(circuit()).unwrap()).unwrap());
+    std::fs::write(&path, b"not matrices").unwrap();
+    assert!(verify(&fallback.vk, &[c.hash], &store.load_prover("preimage").unwrap().prove(circuit()).unwrap()).unwrap());
+}

@@ -100,7 +100,8 @@ fn preset_json_is_camel_case_and_reads_the_old_snake_case_names() {
             "subAccountBits": 5,
             "tokenBits": 16,
             "slotBits": 16,
-            "blockChunkSizes": [16, 64, 256]
+            "blockChunkSizes": [16, 64, 256],
+            "onchainPeriod": 8
         })
     );
     let old = json!({
@@ -111,6 +112,7 @@ fn preset_json_is_camel_case_and_reads_the_old_snake_case_names() {
         "slot_bits": 2,
         "block_chunk_sizes": [4, 16]
     });
+    // Files written before `onchainPeriod` existed get the named preset's.
     assert_eq!(serde_json::from_value::<Preset>(old.clone()).unwrap(), Preset::dev());
     // A network file written before (devnet.json, network.json, a node configuration).
     let mut network = serde_json::to_value(Network::dev(3)).unwrap();
