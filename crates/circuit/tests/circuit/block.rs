@@ -339,17 +339,15 @@ fn altered_chain_hash_and_wrong_chain_are_rejected() {
 #[test]
 fn fees_credited_other_than_paid_are_rejected() {
     let (mut r, [a, b, c]) = funded();
-    let tx = r.net.transfer_tx(&a, b.address, 32, E18, 1000);
-    r.apply(Tx::L(tx)).unwrap();
     let maker = r.net.order(&a, 0, 0, 32, 18, 2 * E18, 3 * E18, true);
     let taker = r.net.order(&b, 0, 0, 32, 18, E18, 3 * E18, false);
     let tx = r.net.matching_tx(&c, maker, taker, 18, 1000);
     let case = Case::new(&mut r, tx);
     let honest = zklink_block::block_credits(&case.block.ops);
-    // The network fees (token 32 and 18) and both order fees to the submitter.
-    assert_eq!(honest.len(), 4, "{honest:?}");
+    // Both order fees to the submitter (tokens 18 and 32) and the network fee to account 0.
+    assert_eq!(honest.len(), 3, "{honest:?}");
     let w = case.honest();
-    assert_eq!(w.credits.len(), 4, "a 16-chunk dev block has 4 credit slots");
+    assert_eq!((w.chunks(), w.credits.len()), (4, 4), "a 4-chunk dev block has 4 credit slots");
     check_honest(&case.block, &w);
     let forge = |fees: Vec<zklink_types::op::Credit>| {
         BlockWitness::build_with_fees(&mut case.start.clone(), &case.block, &case.txs, fees).unwrap()
@@ -360,16 +358,16 @@ fn fees_credited_other_than_paid_are_rejected() {
     let mut less = honest.clone();
     less[1].amount -= 1;
     assert_rejected(&forge(less), "a credit slot paying less than the fee");
+    // The maker's fee, owed to the submitter, credited to the maker instead.
     let mut elsewhere = honest.clone();
-    elsewhere[0].account = r.net.id_of(&c);
+    elsewhere[0].account = r.net.id_of(&a);
     assert_rejected(&forge(elsewhere), "a fee credited to another account");
     let dropped = honest[1..].to_vec();
     assert_rejected(&forge(dropped), "a fee credited to nobody");
     let mut split = honest.clone();
     split[0].amount -= 1;
     split.push(zklink_types::op::Credit { amount: 1, ..honest[0] });
-    split.remove(3);
-    assert_rejected(&forge(split), "a fee split over two slots while another goes unpaid");
+    assert_rejected(&forge(split), "a fee split over two slots");
 }
 
 #[test]
@@ -377,16 +375,22 @@ fn misaligned_onchain_op_is_rejected() {
     let (mut r, [a, b, _]) = funded();
     let tx = r.net.transfer_tx(&a, b.address, 32, E18, 0);
     r.apply(Tx::L(tx)).unwrap();
-    let tx = r.net.withdraw_tx(&b, 2, 18, 18, E18, 0, 0);
-    let case = Case::new(&mut r, tx);
-    // The executor put the withdrawal at chunk 2 (the dev period), after a Noop chunk.
+    let d = r.net.deposit_tx(2, b.address, 0, 18, 18, E18);
+    r.apply(Tx::P(d)).unwrap();
+    let block = r.net.seal().block.clone();
+    let start = std::mem::replace(&mut r.start, r.net.state().clone());
+    let case = Case { block, start, txs: std::mem::take(&mut r.txs) };
+    // The executor put the deposit at chunk 2 (the dev period), after a Noop chunk.
     let codes: Vec<u8> = case.block.ops.iter().map(|o| o.code()).collect();
-    assert_eq!(codes, [4, 0, 3], "transfer, alignment, withdrawal");
+    assert_eq!((codes, case.block.chunks), (vec![4, 0, 1], 4), "transfer, alignment, deposit");
     check_honest(&case.block, &case.honest());
     // A prover that packs the withdrawal right after the transfer (chunk 1): the same state
     // change, but no chain-hash compression where it starts.
-    let packed = Block { ops: vec![case.block.ops[0].clone(), case.block.ops[2].clone()], ..case.block.clone() };
-    let w = case.forged(&packed, &[case.txs[0].clone(), case.txs[2].clone()]);
+    let mut packed = case.block.clone();
+    packed.ops.remove(1);
+    let mut txs = case.txs.clone();
+    txs.remove(1);
+    let w = case.forged(&packed, &txs);
     assert_eq!(w.new_root, case.block.new_root, "the lie reaches the honest root");
     assert_rejected(&w, "an on-chain op off its period");
 }
