@@ -162,23 +162,10 @@ impl Executor {
     }
 
     /// [`Executor::shape_with`] for the op of `tx`, whatever it turns out to credit: its largest
-    /// size and every balance leaf it could credit a fee to.
+    /// size and every balance leaf it could credit a fee to ([`credit_bound`]).
     pub fn shape_with_tx(&self, tx: &L2Tx) -> Option<usize> {
-        let network = |token: TokenId, fee: u128| (fee != 0).then_some((FEE_ACCOUNT_ID, SubAccountId(0), token));
-        let credits: Vec<CreditKey> = match tx {
-            L2Tx::Transfer(t) => network(t.token, t.fee).into_iter().collect(),
-            L2Tx::Withdraw(t) => network(t.l2_source_token, t.fee).into_iter().collect(),
-            L2Tx::ChangePubKey(t) => network(t.fee_token, t.fee).into_iter().collect(),
-            L2Tx::ForcedExit(t) => network(t.fee_token, t.fee).into_iter().collect(),
-            L2Tx::OrderMatching(t) => {
-                let venue = |token| (t.account_id, t.sub_account_id, token);
-                let mut keys = vec![venue(t.maker.base_token), venue(t.maker.quote_token)];
-                keys.extend(network(t.fee_token, t.fee));
-                keys
-            }
-        };
         let kind = tx.tx_kind();
-        self.shape_with(kind.max_chunks(), kind.is_onchain(), &credits)
+        self.shape_with(kind.max_chunks(), kind.is_onchain(), &credit_bound(tx))
     }
 
     /// Chunks still free in the largest block shape.
@@ -298,5 +285,29 @@ impl Executor {
     /// The state root (flushes pending hashing).
     pub fn root(&mut self) -> Fr {
         self.state.root()
+    }
+}
+
+/// Every balance leaf the op of `tx` could credit a fee to, whatever the state: a superset of
+/// its op's [`Op::credits`] keys, known before the tx is applied (the node seals the open block
+/// first when they would not fit it).
+pub fn credit_bound(tx: &L2Tx) -> Vec<CreditKey> {
+    let network = |token: TokenId, fee: u128| (fee != 0).then_some((FEE_ACCOUNT_ID, SubAccountId(0), token));
+    match tx {
+        L2Tx::Transfer(t) => network(t.token, t.fee).into_iter().collect(),
+        L2Tx::Withdraw(t) => network(t.l2_source_token, t.fee).into_iter().collect(),
+        L2Tx::ChangePubKey(t) => network(t.fee_token, t.fee).into_iter().collect(),
+        L2Tx::ForcedExit(t) => network(t.fee_token, t.fee).into_iter().collect(),
+        L2Tx::OrderMatching(t) => {
+            // The maker pays its maker fee in the token it buys, the taker its taker fee in
+            // the token the maker sells (`FillSettlement`); a zero ratio credits nothing.
+            let (base, quote) = (t.maker.base_token, t.maker.quote_token);
+            let (maker_buys, maker_sells) = if t.maker.is_sell { (quote, base) } else { (base, quote) };
+            let venue = |ratio: u8, token| (ratio != 0).then_some((t.account_id, t.sub_account_id, token));
+            let mut keys: Vec<CreditKey> = venue(t.maker.maker_fee_ratio, maker_buys).into_iter().collect();
+            keys.extend(venue(t.taker.taker_fee_ratio, maker_sells));
+            keys.extend(network(t.fee_token, t.fee));
+            keys
+        }
     }
 }

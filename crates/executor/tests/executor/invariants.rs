@@ -155,7 +155,12 @@ fn run(actions: &[Action]) -> BTreeMap<&'static str, usize> {
         let Some(tx) = build(&mut net, &users, &dex, a) else { continue };
         let before = net.exec.root();
         let result = match &tx {
-            Accepted::L2(t) => net.apply_l2(t.clone()).map(|_| ()),
+            Accepted::L2(t) => net.apply_l2(t.clone()).map(|executed| {
+                // The node seals by the bound before applying: it must cover what the op credits.
+                let bound = zklink_executor::credit_bound(t);
+                let credited: Vec<_> = executed.op.credits().iter().map(|c| c.key()).collect();
+                assert!(credited.iter().all(|k| bound.contains(k)), "{credited:?} not within {bound:?}");
+            }),
             Accepted::Priority(p) => net.apply_priority(p).map(|_| ()),
             Accepted::Seal => {
                 net.seal();
