@@ -504,6 +504,14 @@ mod tests {
         assert_eq!(d.max_chain_id(), 3);
         Network::dev(3).validate().unwrap();
         assert!(Network::dev(4).validate().is_err());
+        // On-chain alignment: at least 2 (1 would pay both chain-hash compressions at every chunk),
+        // at most the smallest shape.
+        for bad in [1, 5] {
+            let p = Preset { onchain_period: bad, ..Preset::dev() };
+            assert_eq!(p.validate(), Err(PresetError::OnchainPeriod(bad)));
+        }
+        assert_eq!((d.onchain_padding(3, true), d.onchain_padding(4, true), d.onchain_padding(3, false)), (1, 0, 0));
+        assert_eq!((m.onchain_padding(9, true), m.credit_slots(16), m.credit_slots(256)), (7, 4, 32));
     }
 
     #[test]
