@@ -6,7 +6,7 @@
 use zklink_executor::verify::VerifiedTx;
 use zklink_executor::Executor;
 use zklink_state::State;
-use zklink_types::{Address, BlockNumber, Network, Op};
+use zklink_types::{Address, BlockNumber, Network};
 
 use crate::store::{BlockStore, StoreError};
 
@@ -70,9 +70,7 @@ impl ExecutedState {
                     self.exec.apply_op(op).map_err(|e| failed("an imported op", e.into()))?;
                 }
             }
-            // The Noop chunks that aligned on-chain ops have no tx: the executor puts them back.
-            let aligned = stored.block.ops.iter().map(|op| *op == Op::Noop).chain(std::iter::repeat(false));
-            for (tx, _) in stored.txs.iter().zip(aligned).filter(|(_, noop)| !noop) {
+            for tx in stored.replayed_txs() {
                 match tx {
                     Some(tx) => {
                         let verified =

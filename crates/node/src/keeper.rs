@@ -18,7 +18,7 @@ use tokio::sync::broadcast;
 use zklink_executor::verify::VerifiedTx;
 use zklink_executor::Executor;
 use zklink_state::State;
-use zklink_types::{AccountId, Address, BlockNumber, L2Tx, Network, Op, PriorityTx, TxError, TxHash};
+use zklink_types::{AccountId, Address, BlockNumber, L2Tx, Network, PriorityTx, TxError, TxHash};
 
 use crate::events::{NodeEvent, EVENT_BUFFER};
 use crate::fees::{FeeError, FeePolicy};
@@ -221,9 +221,7 @@ impl StateKeeper {
                 continue;
             }
             let mut priority = stored.priority.iter();
-            // The Noop chunks that aligned on-chain ops have no tx: the executor puts them back.
-            let aligned = stored.block.ops.iter().map(|op| *op == Op::Noop).chain(std::iter::repeat(false));
-            for (tx, _) in stored.txs.iter().zip(aligned).filter(|(_, noop)| !noop) {
+            for tx in stored.replayed_txs() {
                 match tx {
                     Some(tx) => self.apply_l2(tx.clone()).map_err(|e| failed("a stored tx", e))?,
                     None => {

@@ -109,6 +109,13 @@ impl StoredBlock {
     pub fn imported(block: Block) -> Self {
         Self { block, txs: Vec::new(), priority: Vec::new(), imported: true }
     }
+
+    /// The tx entries to replay, in order: those of its ops other than the Noop chunks that
+    /// aligned on-chain ops (the executor puts those back itself).
+    pub fn replayed_txs(&self) -> impl Iterator<Item = &Option<L2Tx>> {
+        let alignment = self.block.ops.iter().map(|op| *op == Op::Noop).chain(std::iter::repeat(false));
+        self.txs.iter().zip(alignment).filter(|(_, noop)| !noop).map(|(tx, _)| tx)
+    }
 }
 
 /// A tx applied to the open block, as the write-ahead log keeps it.

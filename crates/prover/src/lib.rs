@@ -252,7 +252,19 @@ pub fn prove_with_report<C: ConstraintSynthesizer<Fr>>(
     circuit: C,
 ) -> Result<(Proof, ProveReport), ProverError> {
     let mut task = Task::start("prove");
-    task.stage("synthesising the witness");
+    let (rel, synthesis, check) = full_relation(circuit, &mut task, "synthesising the witness")?;
+    prove_relation(pk, &rel, task, synthesis, check)
+}
+
+/// Synthesises `circuit` in full (constraints and witness) at stage `stage`, builds its matrices
+/// and checks the witness against them; returns the relation with the time of each part. The
+/// constraint system is dropped before the proving work allocates its own.
+fn full_relation<C: ConstraintSynthesizer<Fr>>(
+    circuit: C,
+    task: &mut Task,
+    stage: &str,
+) -> Result<(Relation, Duration, Duration), ProverError> {
+    task.stage(stage);
     let t = Instant::now();
     let s = synthesize(circuit)?;
     let synthesis = t.elapsed();
@@ -260,8 +272,7 @@ pub fn prove_with_report<C: ConstraintSynthesizer<Fr>>(
     let t = Instant::now();
     let rel = s.relation()?;
     s.check(&rel)?;
-    let check = t.elapsed();
-    prove_relation(pk, &rel, task, synthesis, check)
+    Ok((rel, synthesis, t.elapsed()))
 }
 
 /// The QAP reduction and the MSMs of a checked relation.
@@ -311,11 +322,6 @@ impl Prover {
         Self { pk, matrices: OnceLock::from(Arc::new(matrices)) }
     }
 
-    /// The proving key.
-    pub fn key(&self) -> &ProvingKey {
-        &self.pk
-    }
-
     /// [`prove`] with this key.
     pub fn prove<C: ConstraintSynthesizer<Fr> + Clone>(&self, circuit: C) -> Result<Proof, ProverError> {
         self.prove_with_report(circuit).map(|(proof, _)| proof)
@@ -330,16 +336,8 @@ impl Prover {
     ) -> Result<(Proof, ProveReport), ProverError> {
         let Some(matrices) = self.matrices.get() else {
             let mut task = Task::start("prove");
-            task.stage("synthesising the circuit and its witness (first proof of this shape)");
-            let t = Instant::now();
-            let s = synthesize(circuit)?;
-            let synthesis = t.elapsed();
-            task.stage("checking the witness");
-            let t = Instant::now();
-            let rel = s.relation()?;
-            s.check(&rel)?;
-            let check = t.elapsed();
-            drop(s);
+            let first = "synthesising the circuit and its witness (first proof of this shape)";
+            let (rel, synthesis, check) = full_relation(circuit, &mut task, first)?;
             let out = prove_relation(&self.pk, &rel, task, synthesis, check)?;
             let _ = self.matrices.set(rel.matrices);
             return Ok(out);
