@@ -64,13 +64,14 @@ fn produce(network: &Network, accounts: u32, transfer_blocks: u32) -> anyhow::Re
     let genesis = State::genesis(network.preset.clone(), TEST_FEE_OWNER);
     let genesis_root = alloy::primitives::B256::from(zklink_block::fr_to_bytes(&genesis.clone().root()));
     let mut exec = Executor::new(network.clone(), genesis)?;
+    let timestamp = |number: u32| 1_700_000_000 + u64::from(number);
+    exec.set_block_timestamp(timestamp(1))?;
     let mut prev: Vec<StoredBlockInfo> = vec![genesis_block(genesis_root); network.chains.len()];
     let mut out = Vec::new();
     let mut seal = |exec: &mut Executor, out: &mut Vec<Produced>| -> anyhow::Result<()> {
         let number = BlockNumber(out.len() as u32 + 1);
-        let sealed = exec
-            .seal_block(number, 1_700_000_000 + u64::from(number.0))
-            .with_context(|| format!("sealing block {}", number.0))?;
+        let sealed = exec.seal_block(number).with_context(|| format!("sealing block {}", number.0))?;
+        exec.set_block_timestamp(timestamp(number.0 + 1))?;
         let mut infos = Vec::new();
         for (c, info) in network.chains.iter().enumerate() {
             let (_, stored) = commit_info(&sealed.block, &[], info.id, info.data_availability, &prev[c])

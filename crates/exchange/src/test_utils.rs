@@ -45,6 +45,8 @@ pub fn weth_usd_order(
         is_sell,
         maker_fee_ratio: 10,
         taker_fee_ratio: 20,
+        valid_from: 0,
+        valid_until: Order::NO_EXPIRY,
         signature: TxSignature::default(),
     }
     .sign(key)

@@ -100,7 +100,7 @@ fn run_blocks(exec: &mut Executor, blocks: Vec<Vec<L2Tx>>) -> Breakdown {
         let t = Instant::now();
         exec.root();
         b.root += t.elapsed();
-        exec.seal_block(BlockNumber(i as u32 + 1), 0).unwrap();
+        exec.seal_block(BlockNumber(i as u32 + 1)).unwrap();
         b.txs += verified.len();
     }
     b
@@ -152,6 +152,8 @@ fn bench_matchings(users: &[TestUser], blocks: usize) {
             is_sell: sell,
             maker_fee_ratio: 10,
             taker_fee_ratio: 20,
+            valid_from: 0,
+            valid_until: Order::NO_EXPIRY,
             signature: TxSignature::default(),
         }
         .sign(&users[u].l2)

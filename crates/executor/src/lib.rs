@@ -85,6 +85,19 @@ pub struct Executor {
     pending_credits: Vec<CreditKey>,
     /// Root at the start of the block being built.
     block_start_root: Fr,
+    /// The open block's timestamp (Unix seconds): orders are checked against it and the block
+    /// is sealed with it.
+    block_timestamp: u64,
+}
+
+/// Why [`Executor::set_block_timestamp`] refused a timestamp.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+#[error("the open block already has ops checked against timestamp {current}; it cannot move to {requested}")]
+pub struct TimestampFixed {
+    /// The open block's timestamp.
+    pub current: u64,
+    /// The timestamp asked for.
+    pub requested: u64,
 }
 
 impl Executor {
@@ -108,6 +121,7 @@ impl Executor {
             pending_chunks: 0,
             pending_credits: Vec::new(),
             block_start_root,
+            block_timestamp: 0,
         })
     }
 
@@ -136,6 +150,22 @@ impl Executor {
     /// rehashed after each update instead of once per block.
     pub fn set_witness_mode(&mut self, on: bool) {
         self.witness_mode = on;
+    }
+
+    /// The open block's timestamp (Unix seconds); after a seal, the sealed block's until it is set.
+    pub fn block_timestamp(&self) -> u64 {
+        self.block_timestamp
+    }
+
+    /// Fixes the open block's timestamp (Unix seconds): the order validity windows of its
+    /// matchings are checked against it, and [`Executor::seal_block`] seals with it. Set it
+    /// before the block's first op: once the block has ops, only the same value is accepted.
+    pub fn set_block_timestamp(&mut self, timestamp: u64) -> Result<(), TimestampFixed> {
+        if !self.pending.is_empty() && timestamp != self.block_timestamp {
+            return Err(TimestampFixed { current: self.block_timestamp, requested: timestamp });
+        }
+        self.block_timestamp = timestamp;
+        Ok(())
     }
 
     /// The ops applied since the last sealed block, in order.
@@ -208,8 +238,9 @@ impl Executor {
                 let (maker, taker) = v
                     .order_signers()
                     .ok_or(TxError::BadSignature(SignatureFault::Rule("order signatures were not verified")))?;
-                handlers::order_matching(&mut plan, network, t, (&signer, &maker, &taker))?
+                handlers::order_matching(&mut plan, network, t, (&signer, &maker, &taker), self.block_timestamp)?
             }
+            L2Tx::CancelOrder(t) => handlers::cancel_order(&mut plan, network, t, &signer)?,
         };
         let updates = plan.updates;
         self.commit_op(op, Some(v.hash()), updates)
@@ -262,8 +293,10 @@ impl Executor {
         Ok(self.pending.last().expect("just pushed"))
     }
 
-    /// Closes the block: pads to the smallest shape that fits, computes the new root.
-    pub fn seal_block(&mut self, number: BlockNumber, timestamp: u64) -> Result<SealedBlock, BlockError> {
+    /// Closes the block with the open block's timestamp ([`Executor::set_block_timestamp`]):
+    /// pads to the smallest shape that fits, computes the new root.
+    pub fn seal_block(&mut self, number: BlockNumber) -> Result<SealedBlock, BlockError> {
+        let timestamp = self.block_timestamp;
         let chunks = block_size_for(&self.network.preset, self.pending_chunks, self.pending_credits.len())?;
         let new_root = self.state.root();
         let ops = std::mem::take(&mut self.pending);
@@ -298,6 +331,7 @@ pub fn credit_bound(tx: &L2Tx) -> Vec<CreditKey> {
         L2Tx::Withdraw(t) => network(t.l2_source_token, t.fee).into_iter().collect(),
         L2Tx::ChangePubKey(t) => network(t.fee_token, t.fee).into_iter().collect(),
         L2Tx::ForcedExit(t) => network(t.fee_token, t.fee).into_iter().collect(),
+        L2Tx::CancelOrder(t) => network(t.fee_token, t.fee).into_iter().collect(),
         L2Tx::OrderMatching(t) => {
             // The maker pays its maker fee in the token it buys, the taker its taker fee in
             // the token the maker sells (`FillSettlement`); a zero ratio credits nothing.

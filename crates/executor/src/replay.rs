@@ -135,6 +135,25 @@ pub fn plan_op(plan: &mut Plan<'_>, network: &Network, op: &Op) -> Result<(), Re
             Ok(())
         }
         Op::OrderMatching(o) => order_matching(plan, o),
+        Op::CancelOrder(o) => {
+            let nonce = account_nonce(plan, o.account_id)?;
+            let old = plan.state().order_slot(o.account_id, o.sub_account_id, o.slot_id);
+            if o.order_nonce < old.nonce || o.order_nonce.0 >= zklink_types::MAX_ORDER_NONCE {
+                return Err(mismatch(
+                    "CancelOrder",
+                    format!(
+                        "cancel up to order nonce {} in slot {} of account {}, which holds nonce {}",
+                        o.order_nonce.0, o.slot_id.0, o.account_id, old.nonce.0
+                    ),
+                ));
+            }
+            plan.debit(o.account_id, o.sub_account_id, o.fee_token, o.fee)?;
+            plan.bump_nonce(o.account_id, nonce)?;
+            let next = OrderSlot { nonce: OrderNonce(o.order_nonce.0 + 1), residue: 0 };
+            plan.set_order_slot(o.account_id, o.sub_account_id, o.slot_id, old, next);
+            plan.credit(FEE_ACCOUNT_ID, SubAccountId::default(), o.fee_token, o.fee)?;
+            Ok(())
+        }
     }
 }
 

@@ -58,14 +58,17 @@ impl TestNet {
     /// A test net on `network`'s genesis with fee owner [`TEST_FEE_OWNER`].
     pub fn new(network: Network) -> Self {
         let state = State::genesis(network.preset.clone(), TEST_FEE_OWNER);
-        let exec = Executor::new(network, state).expect("valid test network");
+        let mut exec = Executor::new(network, state).expect("valid test network");
+        exec.set_block_timestamp(1).expect("no block is open yet");
         Self { exec, serial: 0, blocks: Vec::new() }
     }
 
-    /// Seals the pending ops as the next block (timestamp = block number).
+    /// Seals the pending ops as the next block (timestamp = block number, unless a test set
+    /// another with [`Executor::set_block_timestamp`]); the next block's is its number.
     pub fn seal(&mut self) -> &SealedBlock {
         let number = BlockNumber(self.blocks.len() as u32 + 1);
-        let sealed = self.exec.seal_block(number, number.0 as u64).expect("pending ops fit a block");
+        let sealed = self.exec.seal_block(number).expect("pending ops fit a block");
+        self.exec.set_block_timestamp(number.0 as u64 + 1).expect("the sealed block left no ops");
         self.blocks.push(sealed);
         self.blocks.last().expect("just pushed")
     }
@@ -265,9 +268,27 @@ impl TestNet {
             is_sell,
             maker_fee_ratio: 10,
             taker_fee_ratio: 20,
+            valid_from: 0,
+            valid_until: Order::NO_EXPIRY,
             signature: TxSignature::default(),
         };
         order.clone().sign(&u.l2).unwrap_or(order)
+    }
+
+    /// A hard cancel of `u`'s slot `slot` (sub-account 0) up to order nonce `order_nonce`, at
+    /// `u`'s current nonce, signed by `u` (unsigned if a field is not encodable).
+    pub fn cancel_tx(&self, u: &TestUser, slot: u16, order_nonce: u32, fee_token: u16, fee: u128) -> L2Tx {
+        let tx = L2Tx::CancelOrder(CancelOrder {
+            account_id: self.id_of(u),
+            sub_account_id: SubAccountId(0),
+            slot_id: SlotId(slot),
+            order_nonce: OrderNonce(order_nonce),
+            fee_token: TokenId(fee_token),
+            fee,
+            nonce: self.nonce_of(u),
+            signature: TxSignature::default(),
+        });
+        signed(tx, &u.l2)
     }
 
     /// An order matching submitted by `submitter` in sub-account 0 at its current nonce, without

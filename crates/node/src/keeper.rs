@@ -220,6 +220,7 @@ impl StateKeeper {
                 self.replay_imported(&stored)?;
                 continue;
             }
+            self.exec.set_block_timestamp(stored.block.timestamp).map_err(|e| failed_at(n, e))?;
             let mut priority = stored.priority.iter();
             for tx in stored.replayed_txs() {
                 match tx {
@@ -230,7 +231,7 @@ impl StateKeeper {
                     }
                 }
             }
-            let (sealed, job) = self.seal_open_block(stored.block.timestamp)?;
+            let (sealed, job) = self.seal_open_block()?;
             if sealed != stored {
                 return Err(differs("the replayed block differs from the stored one"));
             }
@@ -244,6 +245,7 @@ impl StateKeeper {
             match entry {
                 WalEntry::L2(tx) => self.apply_l2(tx).map_err(fail)?,
                 WalEntry::Priority(tx) => self.apply_priority(tx).map_err(fail)?,
+                WalEntry::Timestamp(t) => self.exec.set_block_timestamp(t).map_err(|e| failed_at(block, e))?,
             }
         }
         Ok(())
@@ -254,6 +256,7 @@ impl StateKeeper {
     fn replay_imported(&mut self, stored: &StoredBlock) -> Result<(), KeeperError> {
         let n = stored.block.number.0;
         let differs = |what| KeeperError::Replay { block: n, what, source: None };
+        self.exec.set_block_timestamp(stored.block.timestamp).map_err(|e| failed_at(n, e))?;
         for op in &stored.block.ops {
             self.exec.apply_op(op).map_err(|e| KeeperError::Replay {
                 block: n,
@@ -268,7 +271,7 @@ impl StateKeeper {
                 *next += 1;
             }
         }
-        let (sealed, _) = self.seal_open_block(stored.block.timestamp)?;
+        let (sealed, _) = self.seal_open_block()?;
         if sealed.block.new_root != stored.block.new_root {
             return Err(differs("the replayed root differs from the imported one"));
         }
@@ -527,7 +530,8 @@ impl StateKeeper {
     /// Applies, logs and records a new tx; `queued`: it leaves the stored queue in the same write.
     fn apply_new(&mut self, verified: VerifiedTx, queued: bool, now: u64) -> Result<(), SubmitError> {
         let hash = verified.hash();
-        self.make_room(self.exec.shape_with_tx(verified.tx()), now)?;
+        self.make_room(self.exec.shape_with_tx(verified.tx()))?;
+        self.open_block(now)?;
         self.exec.apply_verified(&verified)?;
         self.log(WalEntry::L2(verified.tx().clone()), queued.then_some(&hash))?;
         self.seen.insert(hash);
@@ -569,7 +573,8 @@ impl StateKeeper {
         if self.stopped {
             return Err(SubmitError::Stopped);
         }
-        self.make_room(self.exec.shape_with(tx.chunks(), true, &[]), now)?;
+        self.make_room(self.exec.shape_with(tx.chunks(), true, &[]))?;
+        self.open_block(now)?;
         let (chain, serial_id) = (tx.chain_id().0, serial_of(&tx));
         self.apply_priority(tx.clone())?;
         self.log(WalEntry::Priority(tx), None)?;
@@ -577,12 +582,13 @@ impl StateKeeper {
         Ok(())
     }
 
-    /// Seals the open block if it has ops; returns its number.
-    pub fn seal(&mut self, timestamp: u64) -> Result<Option<u32>, KeeperError> {
+    /// Seals the open block if it has ops, with the timestamp it was opened at; returns its
+    /// number.
+    pub fn seal(&mut self) -> Result<Option<u32>, KeeperError> {
         if self.exec.pending_ops().is_empty() {
             return Ok(None);
         }
-        let (block, job) = self.seal_open_block(timestamp)?;
+        let (block, job) = self.seal_open_block()?;
         if let Err(e) = self.store.put_block(&block) {
             // The block left memory but is not on disk: stop until the keeper is reopened (the
             // log still holds what the block had, except a batch's held-back entries, which
@@ -603,7 +609,7 @@ impl StateKeeper {
 
     /// Seals the open block first unless, with the next op, it still fits a shape this node
     /// proves: `shape` is the one it would need ([`Executor::shape_with`]).
-    fn make_room(&mut self, shape: Option<usize>, now: u64) -> Result<(), SubmitError> {
+    fn make_room(&mut self, shape: Option<usize>) -> Result<(), SubmitError> {
         if shape.is_some_and(|s| s <= self.max_chunks) {
             return Ok(());
         }
@@ -621,7 +627,7 @@ impl StateKeeper {
                 self.batch_durable();
             }
         }
-        self.seal(now).map_err(|e| match e {
+        self.seal().map_err(|e| match e {
             KeeperError::Store(s) => SubmitError::Storage(s),
             other => SubmitError::Seal(Box::new(other)),
         })?;
@@ -631,6 +637,20 @@ impl StateKeeper {
         }
         self.batch_durable();
         Ok(())
+    }
+
+    /// Before the first op of a block: fixes the block's timestamp at `now` (never below the
+    /// previous block's, as the contracts require), against which its orders' validity windows
+    /// are checked, and logs it when it changes so that a restart replays the same checks.
+    fn open_block(&mut self, now: u64) -> Result<(), SubmitError> {
+        let timestamp = now.max(self.exec.block_timestamp());
+        if !self.exec.pending_ops().is_empty() || timestamp == self.exec.block_timestamp() {
+            return Ok(());
+        }
+        self.exec
+            .set_block_timestamp(timestamp)
+            .map_err(|e| SubmitError::Rejected(TxError::Internal(e.to_string())))?;
+        self.log(WalEntry::Timestamp(timestamp), None)
     }
 
     /// Within a batch: everything it accepted so far is durable; their events are sent.
@@ -686,12 +706,10 @@ impl StateKeeper {
         Ok(())
     }
 
-    fn seal_open_block(&mut self, timestamp: u64) -> Result<(StoredBlock, ProofJob), KeeperError> {
+    fn seal_open_block(&mut self) -> Result<(StoredBlock, ProofJob), KeeperError> {
         let number = self.sealed + 1;
-        let sealed = self
-            .exec
-            .seal_block(BlockNumber(number), timestamp)
-            .map_err(|source| KeeperError::Seal { block: number, source })?;
+        let sealed =
+            self.exec.seal_block(BlockNumber(number)).map_err(|source| KeeperError::Seal { block: number, source })?;
         let block =
             StoredBlock::sealed(sealed.block, std::mem::take(&mut self.txs), std::mem::take(&mut self.priority));
         let start = std::mem::replace(&mut self.block_start, self.exec.state().clone());
@@ -699,6 +717,11 @@ impl StateKeeper {
         self.sealed = number;
         Ok((block.clone(), ProofJob { block, start }))
     }
+}
+
+/// A replayed block or log whose timestamp the executor refused.
+fn failed_at(block: u32, e: zklink_executor::TimestampFixed) -> KeeperError {
+    KeeperError::Replay { block, what: "the block's timestamp", source: Some(e.into()) }
 }
 
 fn serial_of(tx: &PriorityTx) -> u64 {

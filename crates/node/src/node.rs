@@ -424,13 +424,12 @@ impl Node {
         let mut opened = Instant::now();
         loop {
             self.take_requests().await;
-            let now = unix_now();
             {
                 let mut keeper = self.handle.keeper();
                 if keeper.pending_chunks() == 0 {
                     opened = Instant::now();
                 } else if opened.elapsed() >= self.block_time {
-                    if let Err(e) = keeper.seal(now) {
+                    if let Err(e) = keeper.seal() {
                         tracing::error!(error = %e, "sealing failed");
                     }
                     opened = Instant::now();

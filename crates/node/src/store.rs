@@ -126,6 +126,9 @@ pub enum WalEntry {
     L2(L2Tx),
     /// A priority request from L1.
     Priority(PriorityTx),
+    /// The open block's timestamp (Unix seconds), logged before its first op when it differs
+    /// from the previous block's: the ops after it were checked against it.
+    Timestamp(u64),
 }
 
 /// The on-disk form: roots as 32-byte big-endian hex.

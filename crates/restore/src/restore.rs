@@ -253,6 +253,9 @@ pub enum PubdataFault {
     /// The replayed block could not be sealed.
     #[error("sealing the block: {0}")]
     Seal(#[source] BlockError),
+    /// The block's timestamp could not be set: ops of an earlier failed replay are open.
+    #[error("{0}")]
+    Timestamp(#[source] zklink_executor::TimestampFixed),
     /// The chain's info of the block could not be computed from it.
     #[error("computing the stored block info: {0}")]
     CommitInfo(#[source] BlockError),
@@ -661,6 +664,9 @@ impl BlockReplayer {
     /// Applies `block`'s ops; the new root must be the block's.
     pub fn apply(&mut self, block: &Block) -> Result<(), RestoreError> {
         let n = block.number.0;
+        self.exec
+            .set_block_timestamp(block.timestamp)
+            .map_err(|e| RestoreError::BadPubdata { block: n, reason: PubdataFault::Timestamp(e) })?;
         for (index, op) in block.ops.iter().enumerate() {
             self.exec.apply_op(op).map_err(|source| RestoreError::Replay {
                 block: n,
@@ -670,7 +676,7 @@ impl BlockReplayer {
         }
         let sealed = self
             .exec
-            .seal_block(BlockNumber(n), block.timestamp)
+            .seal_block(BlockNumber(n))
             .map_err(|e| RestoreError::BadPubdata { block: n, reason: PubdataFault::Seal(e) })?;
         if sealed.block.new_root != block.new_root {
             let (rebuilt, stored) = (root_bytes(&sealed.block.new_root), root_bytes(&block.new_root));

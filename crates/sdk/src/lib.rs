@@ -615,6 +615,8 @@ impl Wallet {
             is_sell,
             maker_fee_ratio: fee_ratios.0,
             taker_fee_ratio: fee_ratios.1,
+            valid_from: 0,
+            valid_until: Order::NO_EXPIRY,
             signature: TxSignature::default(),
         };
         Ok(order.sign(&self.l2)?)

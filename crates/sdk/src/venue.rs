@@ -323,6 +323,8 @@ impl Venue<'_> {
             is_sell: t.side == Side::Sell,
             maker_fee_ratio: market.maker_fee_ratio,
             taker_fee_ratio: market.taker_fee_ratio,
+            valid_from: 0,
+            valid_until: Order::NO_EXPIRY,
             signature: TxSignature::default(),
         };
         let states = slot_states(sub, &account.orders, &history);
@@ -592,6 +594,8 @@ mod tests {
             is_sell: true,
             maker_fee_ratio: 10,
             taker_fee_ratio: 20,
+            valid_from: 0,
+            valid_until: Order::NO_EXPIRY,
             signature: TxSignature::default(),
         };
         let whole = |v| format_units(v, 18);

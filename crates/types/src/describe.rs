@@ -44,6 +44,7 @@ impl TxTokens {
                 quote: Some(m.maker.quote_token),
                 ..Self::default()
             },
+            L2Tx::CancelOrder(_) => Self { fee, ..Self::default() },
         }
     }
 }

@@ -295,6 +295,42 @@ pub enum TxError {
         /// The order's nonce.
         got: OrderNonce,
     },
+    /// An order's signed validity window is empty.
+    #[error(
+        "order validity window is empty: valid from {valid_from} is after valid until {valid_until} (Unix seconds)"
+    )]
+    OrderWindowEmpty {
+        /// The order's `valid_from`.
+        valid_from: u32,
+        /// The order's `valid_until`.
+        valid_until: u32,
+    },
+    /// An order is not valid at the open block's timestamp: not yet, or expired.
+    #[error("the order of account {account} in slot {slot} is valid from {valid_from} until {valid_until} (Unix seconds), not at the block's timestamp {timestamp}")]
+    OrderNotValidAt {
+        /// The order's owner.
+        account: AccountId,
+        /// The order's slot.
+        slot: SlotId,
+        /// The order's `valid_from`.
+        valid_from: u32,
+        /// The order's `valid_until`.
+        valid_until: u32,
+        /// The open block's timestamp.
+        timestamp: u64,
+    },
+    /// A cancel names an order nonce below its slot's: those orders are unusable already.
+    #[error("order slot {slot} of account {account} is at nonce {slot_nonce}: cancelling up to nonce {got} would move it back")]
+    CancelBelowSlot {
+        /// The slot's owner.
+        account: AccountId,
+        /// The slot.
+        slot: SlotId,
+        /// The nonce the slot holds.
+        slot_nonce: OrderNonce,
+        /// The cancel's order nonce.
+        got: OrderNonce,
+    },
     /// The taker's price does not cross the maker's.
     #[error("prices do not cross: {0}")]
     PricesDoNotCross(&'static str),

@@ -36,6 +36,8 @@ pub mod op_code {
     pub const FORCED_EXIT: u8 = 0x07;
     /// Fill of a maker order against a taker order.
     pub const ORDER_MATCHING: u8 = 0x08;
+    /// Cancel of an order slot's orders.
+    pub const CANCEL_ORDER: u8 = 0x09;
 }
 
 /// Chunks each op occupies (docs/protocol.md §8): the one native definition. The block circuit
@@ -59,6 +61,8 @@ pub mod op_chunks {
     pub const FORCED_EXIT: usize = 3;
     /// Order matching.
     pub const ORDER_MATCHING: usize = 4;
+    /// Cancel of an order slot's orders.
+    pub const CANCEL_ORDER: usize = 1;
 }
 
 /// Whether ops with op code `code` are on-chain ops: they carry a chain byte and feed that
@@ -82,6 +86,7 @@ pub const fn chunks_of(code: u8) -> Option<usize> {
         op_code::CHANGE_PUBKEY => op_chunks::CHANGE_PUBKEY,
         op_code::FORCED_EXIT => op_chunks::FORCED_EXIT,
         op_code::ORDER_MATCHING => op_chunks::ORDER_MATCHING,
+        op_code::CANCEL_ORDER => op_chunks::CANCEL_ORDER,
         _ => return None,
     })
 }
@@ -322,6 +327,27 @@ pub struct OrderMatchingOp {
     pub quote_amount: Amount,
 }
 
+/// A hard cancel: an order slot moved to `{order_nonce + 1, 0}`.
+///
+/// Layout `09 ‖ account ‖ sub ‖ slot u16 ‖ order_nonce u24 ‖ fee_token ‖ fee packed2` (1 chunk).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelOrderOp {
+    /// The slot's owner, which signed the cancel and pays the fee.
+    pub account_id: AccountId,
+    /// The sub-account of the slot and of the fee.
+    pub sub_account_id: SubAccountId,
+    /// The order slot.
+    pub slot_id: SlotId,
+    /// The highest order nonce cancelled; the slot's nonce becomes the next one.
+    pub order_nonce: OrderNonce,
+    /// The token the fee is paid in.
+    pub fee_token: TokenId,
+    /// Network fee paid to account 0, in L2 units of `fee_token`; packable as a fee float.
+    #[serde(with = "crate::serde_str")]
+    pub fee: Amount,
+}
+
 /// An operation: what an applied tx or priority request leaves in a block, encoded as pubdata.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -344,6 +370,8 @@ pub enum Op {
     ForcedExit(ForcedExitOp),
     /// A fill of a maker order by a taker order.
     OrderMatching(OrderMatchingOp),
+    /// A hard cancel of an order slot's orders.
+    CancelOrder(CancelOrderOp),
 }
 
 /// A fee an op credits to an account (docs/protocol.md §12): the network fee to account 0's
@@ -383,6 +411,7 @@ impl Op {
             Op::Withdraw(o) => vec![network(o.l2_token, o.fee)],
             Op::ChangePubKey(o) => vec![network(o.fee_token, o.fee)],
             Op::ForcedExit(o) => vec![network(o.fee_token, o.fee)],
+            Op::CancelOrder(o) => vec![network(o.fee_token, o.fee)],
             Op::OrderMatching(o) => {
                 let s = o.settlement();
                 let venue = |token: TokenId, amount: Amount| Credit {
@@ -413,6 +442,7 @@ impl Op {
             Op::ChangePubKey(_) => op_code::CHANGE_PUBKEY,
             Op::ForcedExit(_) => op_code::FORCED_EXIT,
             Op::OrderMatching(_) => op_code::ORDER_MATCHING,
+            Op::CancelOrder(_) => op_code::CANCEL_ORDER,
         }
     }
 
@@ -534,6 +564,14 @@ impl Op {
                     .u128(o.base_amount)
                     .u128(o.quote_amount);
             }
+            Op::CancelOrder(o) => {
+                w.u32(o.account_id.0)
+                    .u8(o.sub_account_id.0)
+                    .u16(o.slot_id.0)
+                    .u24(o.order_nonce.0)
+                    .u16(o.fee_token.0)
+                    .float(FEE_FLOAT, o.fee)?;
+            }
         }
         let len = self.chunks() * CHUNK_BYTES;
         debug_assert!(w.0.len() <= len, "op layout exceeds its chunks");
@@ -650,6 +688,14 @@ impl Op {
                     quote_amount: r.u128()?,
                 })
             }
+            op_code::CANCEL_ORDER => Op::CancelOrder(CancelOrderOp {
+                account_id: AccountId(r.u32()?),
+                sub_account_id: SubAccountId(r.u8()?),
+                slot_id: SlotId(r.u16()?),
+                order_nonce: OrderNonce(r.u24()?),
+                fee_token: TokenId(r.u16()?),
+                fee: r.float(FEE_FLOAT)?,
+            }),
             other => return Err(DecodeError::UnknownOpType(other)),
         };
         r.finish_zero_padded()?;

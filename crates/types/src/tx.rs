@@ -42,6 +42,8 @@ pub mod tx_type {
     pub const ORDER_MATCHING: u8 = op_code::ORDER_MATCHING;
     /// Orders are signed but never an op of their own.
     pub const ORDER: u8 = 0xff;
+    /// CancelOrder: byte 0 of its signed bytes.
+    pub const CANCEL_ORDER: u8 = op_code::CANCEL_ORDER;
 }
 
 /// Max fast-withdraw fee ratio: 10000 = 100%.
@@ -420,17 +422,24 @@ pub struct Order {
     /// Fee ratio the owner pays on what it receives when the order is the taker, in units of
     /// 1/10^4 (100 = 1 %; at most 255 = 2.55 %).
     pub taker_fee_ratio: u8,
+    /// The order can be filled only in blocks whose timestamp (Unix seconds) is at least this.
+    pub valid_from: u32,
+    /// The order can be filled only in blocks whose timestamp (Unix seconds) is at most this
+    /// ([`Order::NO_EXPIRY`] for good-till-cancelled).
+    pub valid_until: u32,
     /// Signature by the owner's key over `msg(signed bytes)`.
     pub signature: TxSignature,
 }
 
 impl Order {
     /// Length of an order's signed bytes.
-    pub const SIGNED_BYTES: usize = 38;
+    pub const SIGNED_BYTES: usize = 46;
+    /// `valid_until` of an order that does not expire (before 2106).
+    pub const NO_EXPIRY: u32 = u32::MAX;
 
     /// `ff ‖ account u32 ‖ sub u8 ‖ slot u16 ‖ order_nonce u24 ‖ base_token u16 ‖ quote_token u16 ‖
-    /// price 15 ‖ is_sell u8 ‖ maker_fee_ratio u8 ‖ taker_fee_ratio u8 ‖ amount packed5` (38 bytes);
-    /// fails if the amount is not packable.
+    /// price 15 ‖ is_sell u8 ‖ maker_fee_ratio u8 ‖ taker_fee_ratio u8 ‖ amount packed5 ‖
+    /// valid_from u32 ‖ valid_until u32` (46 bytes); fails if the amount is not packable.
     pub fn signed_bytes(&self) -> Result<Vec<u8>, TxError> {
         let mut w = Writer::with_capacity(Self::SIGNED_BYTES);
         w.u8(tx_type::ORDER)
@@ -444,8 +453,15 @@ impl Order {
             .u8(self.is_sell as u8)
             .u8(self.maker_fee_ratio)
             .u8(self.taker_fee_ratio)
-            .float(AMOUNT_FLOAT, self.amount)?;
+            .float(AMOUNT_FLOAT, self.amount)?
+            .u32(self.valid_from)
+            .u32(self.valid_until);
         Ok(w.finish())
+    }
+
+    /// Whether a block with timestamp `timestamp` (Unix seconds) may fill the order.
+    pub fn is_valid_at(&self, timestamp: u64) -> bool {
+        u64::from(self.valid_from) <= timestamp && timestamp <= u64::from(self.valid_until)
     }
 
     /// What the owner signs: `msg(signed bytes)`.
@@ -454,8 +470,12 @@ impl Order {
     }
 
     /// Stateless field checks: ids in the preset's ranges, a 24-bit nonce, distinct user tokens,
-    /// a non-zero packable amount and a price in `1 ..= 2^120 − 1`.
+    /// a non-zero packable amount, a price in `1 ..= 2^120 − 1` and a validity window that is
+    /// not empty.
     pub fn validate(&self, preset: &Preset) -> Result<(), TxError> {
+        if self.valid_from > self.valid_until {
+            return Err(TxError::OrderWindowEmpty { valid_from: self.valid_from, valid_until: self.valid_until });
+        }
         preset.check_account(self.account_id)?;
         preset.check_sub_account(self.sub_account_id)?;
         preset.check_slot(self.slot_id)?;
@@ -476,6 +496,66 @@ impl Order {
     pub fn sign(mut self, key: &PrivateKey) -> Result<Self, TxError> {
         self.signature = TxSignature::sign(key, self.message()?);
         Ok(self)
+    }
+}
+
+/// Cancels, for good, every order of one order slot up to a nonce: the slot moves to
+/// `{order_nonce + 1, 0}`, so no order signed with a nonce ≤ `order_nonce` can be filled again,
+/// by any operator. The owner signs it and pays the network fee.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CancelOrder {
+    /// The slot's owner, which signs the cancel.
+    pub account_id: AccountId,
+    /// The sub-account of the slot; it also pays the fee.
+    pub sub_account_id: SubAccountId,
+    /// The order slot.
+    pub slot_id: SlotId,
+    /// The highest order nonce cancelled: at least the slot's nonce, below 2^24 − 1.
+    pub order_nonce: OrderNonce,
+    /// The token the fee is paid in (a user token).
+    pub fee_token: TokenId,
+    /// Network fee to account 0, in L2 units of `fee_token`; packable as a fee float.
+    #[serde(with = "crate::serde_str")]
+    pub fee: Amount,
+    /// The owner's current nonce.
+    pub nonce: Nonce,
+    /// Signature by the owner's key over `msg(signed bytes)`.
+    pub signature: TxSignature,
+}
+
+impl CancelOrder {
+    /// `09 ‖ account u32 ‖ sub u8 ‖ slot u16 ‖ order_nonce u24 ‖ fee_token u16 ‖ fee packed2 ‖
+    /// nonce u32` (19 bytes); fails if the fee is not packable.
+    pub fn signed_bytes(&self) -> Result<Vec<u8>, TxError> {
+        let mut w = Writer::with_capacity(19);
+        w.u8(tx_type::CANCEL_ORDER)
+            .u32(self.account_id.0)
+            .u8(self.sub_account_id.0)
+            .u16(self.slot_id.0)
+            .u24(self.order_nonce.0)
+            .u16(self.fee_token.0)
+            .float(FEE_FLOAT, self.fee)?
+            .u32(self.nonce.0);
+        Ok(w.finish())
+    }
+
+    /// Stateless field checks: ids in the preset's ranges, an order nonce whose successor fits
+    /// 24 bits, a user fee token and a packable fee.
+    pub fn validate(&self, preset: &Preset) -> Result<(), TxError> {
+        preset.check_account(self.account_id)?;
+        preset.check_sub_account(self.sub_account_id)?;
+        preset.check_slot(self.slot_id)?;
+        if self.order_nonce.0 >= MAX_ORDER_NONCE {
+            return Err(TxError::FieldOutOfRange {
+                field: "order nonce of a cancel",
+                value: self.order_nonce.0.into(),
+                max: (MAX_ORDER_NONCE - 1).into(),
+            });
+        }
+        self.fee_token.check_user_token()?;
+        preset.check_token(self.fee_token)?;
+        check_packable(self.fee, false)
     }
 }
 
@@ -590,6 +670,8 @@ pub enum L2Tx {
     ForcedExit(ForcedExit),
     /// Boxed: two orders make it several times larger than the other variants.
     OrderMatching(Box<OrderMatching>),
+    /// Cancels an order slot's orders for good.
+    CancelOrder(CancelOrder),
 }
 
 impl L2Tx {
@@ -602,6 +684,7 @@ impl L2Tx {
             L2Tx::Withdraw(t) => t.signed_bytes(),
             L2Tx::ForcedExit(t) => t.signed_bytes(),
             L2Tx::OrderMatching(t) => t.signed_bytes(),
+            L2Tx::CancelOrder(t) => t.signed_bytes(),
         }
     }
 
@@ -626,6 +709,7 @@ impl L2Tx {
             L2Tx::Withdraw(t) => t.validate(preset),
             L2Tx::ForcedExit(t) => t.validate(preset),
             L2Tx::OrderMatching(t) => t.validate(preset),
+            L2Tx::CancelOrder(t) => t.validate(preset),
         }
     }
 
@@ -637,6 +721,7 @@ impl L2Tx {
             L2Tx::Withdraw(t) => &t.signature,
             L2Tx::ForcedExit(t) => &t.signature,
             L2Tx::OrderMatching(t) => &t.signature,
+            L2Tx::CancelOrder(t) => &t.signature,
         }
     }
 
@@ -647,6 +732,7 @@ impl L2Tx {
             L2Tx::Withdraw(t) => &mut t.signature,
             L2Tx::ForcedExit(t) => &mut t.signature,
             L2Tx::OrderMatching(t) => &mut t.signature,
+            L2Tx::CancelOrder(t) => &mut t.signature,
         }
     }
 
@@ -665,6 +751,7 @@ impl L2Tx {
             L2Tx::Withdraw(t) => t.account_id,
             L2Tx::ForcedExit(t) => t.initiator_account_id,
             L2Tx::OrderMatching(t) => t.account_id,
+            L2Tx::CancelOrder(t) => t.account_id,
         }
     }
 
@@ -676,6 +763,7 @@ impl L2Tx {
             L2Tx::Withdraw(t) => t.nonce,
             L2Tx::ForcedExit(t) => t.nonce,
             L2Tx::OrderMatching(t) => t.nonce,
+            L2Tx::CancelOrder(t) => t.nonce,
         }
     }
 
@@ -688,6 +776,7 @@ impl L2Tx {
             L2Tx::Withdraw(t) => (t.l2_source_token, t.fee),
             L2Tx::ForcedExit(t) => (t.fee_token, t.fee),
             L2Tx::OrderMatching(t) => (t.fee_token, t.fee),
+            L2Tx::CancelOrder(t) => (t.fee_token, t.fee),
         }
     }
 
@@ -699,6 +788,7 @@ impl L2Tx {
             L2Tx::Withdraw(_) => TxKind::Withdraw,
             L2Tx::ForcedExit(_) => TxKind::ForcedExit,
             L2Tx::OrderMatching(_) => TxKind::OrderMatching,
+            L2Tx::CancelOrder(_) => TxKind::CancelOrder,
         }
     }
 
@@ -726,12 +816,20 @@ pub enum TxKind {
     ForcedExit,
     /// [`OrderMatching`].
     OrderMatching,
+    /// [`CancelOrder`].
+    CancelOrder,
 }
 
 impl TxKind {
     /// Every type.
-    pub const ALL: [TxKind; 5] =
-        [TxKind::ChangePubKey, TxKind::Transfer, TxKind::Withdraw, TxKind::ForcedExit, TxKind::OrderMatching];
+    pub const ALL: [TxKind; 6] = [
+        TxKind::ChangePubKey,
+        TxKind::Transfer,
+        TxKind::Withdraw,
+        TxKind::ForcedExit,
+        TxKind::OrderMatching,
+        TxKind::CancelOrder,
+    ];
 
     /// The type's name.
     pub fn name(self) -> &'static str {
@@ -741,6 +839,7 @@ impl TxKind {
             TxKind::Withdraw => "Withdraw",
             TxKind::ForcedExit => "ForcedExit",
             TxKind::OrderMatching => "OrderMatching",
+            TxKind::CancelOrder => "CancelOrder",
         }
     }
 
@@ -758,6 +857,7 @@ impl TxKind {
             TxKind::Withdraw => op_chunks::WITHDRAW,
             TxKind::ForcedExit => op_chunks::FORCED_EXIT,
             TxKind::OrderMatching => op_chunks::ORDER_MATCHING,
+            TxKind::CancelOrder => op_chunks::CANCEL_ORDER,
         }
     }
 }
@@ -770,7 +870,9 @@ impl std::fmt::Display for TxKind {
 
 /// A name that is not an L2 tx type.
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
-#[error("unknown tx type {0:?}: expected one of ChangePubKey, Transfer, Withdraw, ForcedExit, OrderMatching")]
+#[error(
+    "unknown tx type {0:?}: expected one of ChangePubKey, Transfer, Withdraw, ForcedExit, OrderMatching, CancelOrder"
+)]
 pub struct UnknownTxKind(pub String);
 
 impl std::str::FromStr for TxKind {
@@ -878,6 +980,8 @@ pub fn decode_order(bytes: &[u8]) -> Result<Order, DecodeError> {
         maker_fee_ratio: r.u8()?,
         taker_fee_ratio: r.u8()?,
         amount: r.float(AMOUNT_FLOAT)?,
+        valid_from: r.u32()?,
+        valid_until: r.u32()?,
         signature: TxSignature::default(),
     };
     r.finish()?;
@@ -991,6 +1095,22 @@ pub fn decode_signed_tx(bytes: &[u8]) -> Result<L2Tx, DecodeError> {
                 expect_quote_amount,
                 signature: TxSignature::default(),
             })))
+        }
+        tx_type::CANCEL_ORDER => {
+            let mut r = Reader::new(bytes, "cancel-order");
+            r.u8()?;
+            let t = CancelOrder {
+                account_id: AccountId(r.u32()?),
+                sub_account_id: SubAccountId(r.u8()?),
+                slot_id: SlotId(r.u16()?),
+                order_nonce: OrderNonce(r.u24()?),
+                fee_token: TokenId(r.u16()?),
+                fee: r.float(FEE_FLOAT)?,
+                nonce: Nonce(r.u32()?),
+                signature: TxSignature::default(),
+            };
+            r.finish()?;
+            Ok(L2Tx::CancelOrder(t))
         }
         other => Err(DecodeError::UnknownOpType(other)),
     }

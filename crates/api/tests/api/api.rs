@@ -79,7 +79,7 @@ async fn the_api_serves_accounts_txs_and_blocks() {
     // Blocks.
     let n: Value = client.request("zklink_blockNumber", rpc_params![]).await.unwrap();
     assert_eq!((n["sealed"].as_u64(), n["pendingChunks"].as_u64()), (Some(0), Some(5)));
-    node.keeper().seal(2).unwrap();
+    node.keeper().seal().unwrap();
     let block: Value = client.request("zklink_block", rpc_params![1]).await.unwrap();
     assert_eq!(block["chunks"], 16);
     assert_eq!(block["txHashes"][1], serde_json::to_value(hash).unwrap());
@@ -181,7 +181,7 @@ async fn the_api_queues_prices_tracks_and_streams() {
     mirror.apply_l2(with_nonce(mirror.transfer_tx(&alice, bob.address, 1, E18, 0), nonce + 1, &alice)).unwrap();
     let withdraw = mirror.withdraw_tx(&alice, 1, 1, 17, 5 * E18, 0, 30);
     let _: TxHash = client.request("zklink_submitTx", rpc_params![withdraw]).await.unwrap();
-    node.keeper().seal(3).unwrap();
+    node.keeper().seal().unwrap();
     let sealed = next(&mut blocks).await;
     assert_eq!((sealed["event"].as_str(), sealed["number"].as_u64()), (Some("blockSealed"), Some(1)));
     assert_eq!(next(&mut tx_sub).await["stage"], "sealed");

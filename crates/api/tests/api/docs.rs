@@ -103,6 +103,8 @@ fn examples() -> Vec<L2Tx> {
         is_sell,
         maker_fee_ratio: 10,
         taker_fee_ratio: 20,
+        valid_from: 0,
+        valid_until: Order::NO_EXPIRY,
         signature: sig(),
     };
     let maker = order(3, 0, 2 * E18, 3000 * PRICE_ONE, true).sign(&u[1].l2).unwrap();

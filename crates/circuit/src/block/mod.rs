@@ -64,6 +64,8 @@ pub struct Ctx {
     credit_requests: Vec<credits::Request>,
     /// Per chunk, the signed order-matching values (used where a matching starts).
     pub aux: Vec<witness::AuxVar>,
+    /// The block's timestamp (Unix seconds, below 2^64), which orders' validity windows must hold.
+    pub timestamp: FpVar<Fr>,
     claims: Vec<Vec<Boolean<Fr>>>,
     sigs: Vec<Vec<SigRequest>>,
     /// Per chunk: gates of on-chain ops starting there, and of those that are 3 chunks long.
@@ -241,6 +243,10 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
         }
         checkpoint(&cs, || "slots".into());
         let aux = w.aux.iter().map(|a| a.alloc(&cs)).collect::<R<Vec<_>>>()?;
+        let timestamp = FpVar::new_witness(cs.clone(), || Ok(Fr::from(w.timestamp)))?;
+        // Its 64 bits go into the commitment; taking them here also range-checks the value the
+        // order rules compare with.
+        let timestamp_bits = num::to_bits_be(&timestamp, 64)?;
         let mut ctx = Ctx {
             cs: cs.clone(),
             preset: w.preset.clone(),
@@ -249,6 +255,7 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
             slots,
             credit_requests: Vec::new(),
             aux,
+            timestamp,
             claims: vec![Vec::new(); c * SLOTS_PER_CHUNK],
             sigs: (0..c).map(|_| Vec::new()).collect(),
             onchain: vec![(Vec::new(), Vec::new()); c],
@@ -278,10 +285,9 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
         checkpoint(&cs, || "chain hashes".into());
         let pubdata_hash = sha256::sha256_bits(&ctx.chunks.concat())?;
         let number = num::to_bits_be(&FpVar::new_witness(cs.clone(), || Ok(Fr::from(w.number as u64)))?, 32)?;
-        let timestamp = num::to_bits_be(&FpVar::new_witness(cs.clone(), || Ok(Fr::from(w.timestamp)))?, 64)?;
         let mut pre = Vec::new();
         pre.extend(number);
-        pre.extend(timestamp);
+        pre.extend(timestamp_bits);
         pre.extend(fr_bits_be(&old_root)?);
         pre.extend(fr_bits_be(&root)?);
         pre.extend(pubdata_hash);

@@ -38,11 +38,13 @@ pub enum OpKind {
     ForcedExit,
     /// Fill of a maker order by a taker order.
     OrderMatching,
+    /// Hard cancel of an order slot's orders.
+    CancelOrder,
 }
 
 impl OpKind {
     /// Every kind, in op-code order (the order of each chunk's start flags).
-    pub const ALL: [OpKind; 9] = [
+    pub const ALL: [OpKind; 10] = [
         OpKind::Noop,
         OpKind::Deposit,
         OpKind::TransferToNew,
@@ -52,6 +54,7 @@ impl OpKind {
         OpKind::ChangePubKey,
         OpKind::ForcedExit,
         OpKind::OrderMatching,
+        OpKind::CancelOrder,
     ];
 
     /// The op code (byte 0 of the op's pubdata).
@@ -66,6 +69,7 @@ impl OpKind {
             OpKind::ChangePubKey => code::CHANGE_PUBKEY,
             OpKind::ForcedExit => code::FORCED_EXIT,
             OpKind::OrderMatching => code::ORDER_MATCHING,
+            OpKind::CancelOrder => code::CANCEL_ORDER,
         }
     }
 
@@ -140,6 +144,7 @@ pub fn apply(ctx: &mut Ctx, kind: OpKind, j: usize, g: &Boolean<Fr>) -> R<()> {
         OpKind::Withdraw => withdraw(ctx, j, g),
         OpKind::ForcedExit => forced_exit(ctx, j, g),
         OpKind::OrderMatching => order_matching(ctx, j, g),
+        OpKind::CancelOrder => cancel_order(ctx, j, g),
     }
 }
 
@@ -597,6 +602,7 @@ fn order_message(
     is_sell: &[Boolean<Fr>],
     maker_ratio: &[Boolean<Fr>],
     taker_ratio: &[Boolean<Fr>],
+    window: &(Field, Field),
 ) -> Message {
     Message::default()
         .byte(zklink_types::tx::tx_type::ORDER)
@@ -611,6 +617,15 @@ fn order_message(
         .bits(maker_ratio)
         .bits(taker_ratio)
         .bits(&f.amount_bits)
+        .bits(&window.0.bits)
+        .bits(&window.1.bits)
+}
+
+/// `g ⇒` the block's timestamp lies in the order's signed window `(from, until)` (32-bit values;
+/// the timestamp is below 2^64).
+fn within(ctx: &Ctx, g: &Boolean<Fr>, window: &(Field, Field)) -> R<()> {
+    le_if(g, &window.0.value, &ctx.timestamp, 64)?;
+    le_if(g, &ctx.timestamp, &window.1.value, 64)
 }
 
 fn order_matching(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
@@ -637,6 +652,8 @@ fn order_matching(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let aux = ctx.aux[j].clone();
     require_if(g, &nonzero(&aux.maker_price.value)?)?;
     require_if(g, &nonzero(&aux.taker_price.value)?)?;
+    within(ctx, g, &aux.maker_window)?;
+    within(ctx, g, &aux.taker_window)?;
 
     // Prices cross; the trade happens at the maker's price.
     le_if(&(g & &maker_sells), &aux.maker_price.value, &aux.taker_price.value, 120)?;
@@ -688,6 +705,7 @@ fn order_matching(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
         &is_sell_byte.bits,
         &maker.ratio.bits,
         &aux.maker_taker_ratio.bits,
+        &aux.maker_window,
     );
     let taker_msg = order_message(
         &taker.account,
@@ -699,6 +717,7 @@ fn order_matching(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
         &taker_sells,
         &aux.taker_maker_ratio.bits,
         &taker.ratio.bits,
+        &aux.taker_window,
     );
     let header = Message::default()
         .byte(zklink_types::tx::tx_type::ORDER_MATCHING)
@@ -716,5 +735,48 @@ fn order_matching(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     ctx.require_signature(j, g, matching, submitter_pkh);
     ctx.require_signature(j + 1, g, maker_hash, maker_pkh);
     ctx.require_signature(j + 2, g, taker_hash, taker_pkh);
+    Ok(())
+}
+
+/// Hard cancel: the owner pays the fee from (sub, fee token) and bumps its nonce (slot 0); its
+/// order slot `{n, r}` becomes `{order_nonce + 1, 0}` with `n ≤ order_nonce < 2^24 − 1` (slot 1).
+fn cancel_order(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
+    let mut cur = reader(ctx, j, OpKind::CancelOrder);
+    let account = account_field(ctx, g, &mut cur)?;
+    let sub = sub_field(ctx, g, &mut cur)?;
+    let slot = cur.uint(2)?;
+    fits(g, &slot, ctx.preset.slot_bits)?;
+    let order_nonce = cur.uint(3)?;
+    let fee_token = token_field(ctx, g, &mut cur)?;
+    let (fee, fee_bits) = packed(g, &mut cur, 2)?;
+    cur.zero_padding(g)?;
+    user_token(g, &fee_token.value)?;
+    le_if(g, &order_nonce.value, &c(MAX_ORDER_NONCE as u128 - 1), 25)?;
+    let index = balance_index(ctx, &sub.value, &fee_token.value);
+    let (pkh, nonce_bits) = signer_pays(ctx, j, 0, g, &account.value, index, fee.clone(), None)?;
+    // The slot's nonce (below 2^32 by the slot's range check) never moves back.
+    le_if(g, &ctx.slot(j, 1).old_hi.clone(), &order_nonce.value, 32)?;
+    let change = Change {
+        account: account.value.clone(),
+        index: order_index(ctx, &sub.value, &slot.value),
+        order: true,
+        address: None,
+        pkh: None,
+        nonce: None,
+        hi: Some(&order_nonce.value + c(1)),
+        lo: FpVar::zero(),
+    };
+    ctx.bind(j, 1, g, change)?;
+    fee_to_account_0(ctx, g, &fee_token.value, &fee);
+    let msg = Message::default()
+        .byte(zklink_types::tx::tx_type::CANCEL_ORDER)
+        .bits(&account.bits)
+        .bits(&sub.bits)
+        .bits(&slot.bits)
+        .bits(&order_nonce.bits)
+        .bits(&fee_token.bits)
+        .bits(&fee_bits)
+        .bits(&nonce_bits);
+    ctx.require_signature(j, g, msg.hash()?, pkh);
     Ok(())
 }

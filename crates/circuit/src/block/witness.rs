@@ -132,6 +132,10 @@ pub struct OrderAux {
     pub maker_taker_ratio: u8,
     /// The taker order's maker fee ratio (1/10^4 units): not charged, but part of its signed bytes.
     pub taker_maker_ratio: u8,
+    /// The maker order's validity window (Unix seconds): from, until.
+    pub maker_window: (u32, u32),
+    /// The taker order's validity window (Unix seconds): from, until.
+    pub taker_window: (u32, u32),
 }
 
 /// [`OrderAux`] in the circuit, each value with its big-endian bits (a range check).
@@ -149,6 +153,10 @@ pub struct AuxVar {
     pub maker_taker_ratio: Field,
     /// [`OrderAux::taker_maker_ratio`], 8 bits.
     pub taker_maker_ratio: Field,
+    /// [`OrderAux::maker_window`], 32 bits each.
+    pub maker_window: (Field, Field),
+    /// [`OrderAux::taker_window`], 32 bits each.
+    pub taker_window: (Field, Field),
 }
 
 impl OrderAux {
@@ -165,6 +173,8 @@ impl OrderAux {
             taker_price: field(self.taker_price, 120)?,
             maker_taker_ratio: field(self.maker_taker_ratio as u128, 8)?,
             taker_maker_ratio: field(self.taker_maker_ratio as u128, 8)?,
+            maker_window: (field(self.maker_window.0.into(), 32)?, field(self.maker_window.1.into(), 32)?),
+            taker_window: (field(self.taker_window.0.into(), 32)?, field(self.taker_window.1.into(), 32)?),
         })
     }
 }
@@ -581,6 +591,16 @@ fn replay(b: &mut Builder<'_>, op: &Op, tx: Option<&L2Tx>, j: usize) -> Result<(
             let L2Tx::OrderMatching(t) = need(b, tx, "OrderMatching")? else { return Err(wrong(b, "OrderMatching")) };
             order_matching(b, o, t, j)
         }
+        Op::CancelOrder(o) => {
+            let L2Tx::CancelOrder(t) = need(b, tx, "CancelOrder")? else { return Err(wrong(b, "CancelOrder")) };
+            b.signer_pays(o.account_id, o.sub_account_id, o.fee_token, o.fee)?;
+            let (account, sub, slot) = (o.account_id, o.sub_account_id, o.slot_id);
+            let next = OrderSlot { nonce: OrderNonce(o.order_nonce.0.wrapping_add(1)), residue: 0 };
+            let edit: Edit<'_> =
+                Box::new(move |s: &mut State| s.set_order_slot(account, sub, slot, next).map(|_| None));
+            b.slot(account, Target::Order(sub, slot), edit)?;
+            b.sign(j, &t.signature)
+        }
     }
 }
 
@@ -619,6 +639,8 @@ fn order_matching(
         taker_price: t.taker.price.0,
         maker_taker_ratio: t.maker.taker_fee_ratio,
         taker_maker_ratio: t.taker.maker_fee_ratio,
+        maker_window: (t.maker.valid_from, t.maker.valid_until),
+        taker_window: (t.taker.valid_from, t.taker.valid_until),
     };
     Ok(())
 }

@@ -19,7 +19,6 @@ use jsonrpsee::rpc_params;
 use serde_json::{json, Value};
 use zklink_exchange::Venue;
 use zklink_executor::testkit::TestUser;
-use zklink_node::node::unix_now;
 use zklink_types::test_utils::{E18, USD, USDC, WETH};
 use zklink_types::{FillSettlement, Order};
 
@@ -213,7 +212,7 @@ async fn the_exchange_killed_mid_flight_rebuilds_its_book_and_settles_every_fill
     assert_eq!(w.balance(&alice, WETH), weth, "Alice's WETH is what the fills say");
     assert_eq!(w.balance(&alice, USD), usd, "Alice's USD is what the fills say");
 
-    w.node.keeper().seal(unix_now()).unwrap();
+    w.node.keeper().seal().unwrap();
     let report = zklink_exchange::audit::audit(&url, &w.node_url, 1).await.unwrap();
     assert_eq!(report.divergence, None, "{report:?}");
     assert_eq!(report.settled_on_l2, settleable as usize);

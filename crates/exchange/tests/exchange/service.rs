@@ -153,7 +153,7 @@ async fn orders_match_settle_on_l2_and_a_refused_fill_restores_the_counterparty(
     }
     let s = status(&c).await;
     assert_eq!(format!("0x{}", hex::encode(replay.engine().digest())), s["digest"].as_str().unwrap());
-    w.node.keeper().seal(unix_now()).unwrap();
+    w.node.keeper().seal().unwrap();
     let report = zklink_exchange::audit::audit(&format!("http://{}", api.addr), &w.node_url, 1).await.unwrap();
     assert_eq!(report.divergence, None, "{report:?}");
     assert_eq!((report.settled_on_l2, report.refused), (1, 1), "{report:?}");
@@ -196,7 +196,7 @@ async fn orders_match_settle_on_l2_and_a_refused_fill_restores_the_counterparty(
     };
     let extra = L2Tx::OrderMatching(Box::new(extra)).sign(&submitter.l2).unwrap();
     w.node.keeper().submit(extra, unix_now()).unwrap();
-    w.node.keeper().seal(unix_now()).unwrap();
+    w.node.keeper().seal().unwrap();
     let report = zklink_exchange::audit::audit(&format!("http://{}", api.addr), &w.node_url, 1).await.unwrap();
     let divergence = report.divergence.expect("a matching the journal does not have");
     assert!(divergence.contains("that the journal has no fill for"), "{divergence}");

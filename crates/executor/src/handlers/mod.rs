@@ -1,6 +1,7 @@
 //! One module per transaction kind. Each handler reads the state, checks every rule, and
 //! returns the op and a plan of updates; it never writes.
 
+mod cancel_order;
 mod change_pubkey;
 mod deposit;
 mod forced_exit;
@@ -9,6 +10,7 @@ mod order_matching;
 mod transfer;
 mod withdraw;
 
+pub use cancel_order::cancel_order;
 pub use change_pubkey::{change_pubkey, AuthFacts};
 pub use deposit::deposit;
 pub use forced_exit::forced_exit;

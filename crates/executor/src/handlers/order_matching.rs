@@ -49,13 +49,15 @@ fn filled_slot(order: &Order, available: u128, filled: u128) -> Result<OrderSlot
     Ok(OrderSlot { nonce: OrderNonce(order.nonce.0 + 1), residue: 0 })
 }
 
-/// Matches the taker against the maker at the maker's price. `signers` are the key hashes
-/// that signed (submitter, maker order, taker order).
+/// Matches the taker against the maker at the maker's price, in a block with timestamp
+/// `timestamp` (Unix seconds), which both orders' validity windows must hold. `signers` are the
+/// key hashes that signed (submitter, maker order, taker order).
 pub fn order_matching(
     plan: &mut Plan<'_>,
     network: &Network,
     t: &OrderMatching,
     signers: (&PubKeyHash, &PubKeyHash, &PubKeyHash),
+    timestamp: u64,
 ) -> Result<Op, TxError> {
     t.validate(&network.preset)?;
     let submitter = signing_account(plan.state(), t.account_id, signers.0)?;
@@ -63,6 +65,17 @@ pub fn order_matching(
     signing_account(plan.state(), t.maker.account_id, signers.1)?;
     signing_account(plan.state(), t.taker.account_id, signers.2)?;
     let (maker, taker) = (&t.maker, &t.taker);
+    for order in [maker, taker] {
+        if !order.is_valid_at(timestamp) {
+            return Err(TxError::OrderNotValidAt {
+                account: order.account_id,
+                slot: order.slot_id,
+                valid_from: order.valid_from,
+                valid_until: order.valid_until,
+                timestamp,
+            });
+        }
+    }
 
     let crosses = if taker.is_sell { taker.price <= maker.price } else { taker.price >= maker.price };
     if !crosses {

@@ -32,7 +32,7 @@ fn funded(store: &Arc<BlockStore>, max_chunks: usize) -> (StateKeeper, TestNet, 
         mirror.apply_l2(cpk.clone()).unwrap();
         keeper.submit(cpk, 1).unwrap();
     }
-    keeper.seal(1).unwrap();
+    keeper.seal().unwrap();
     assert_eq!(keeper.pending_chunks(), 0);
     (keeper, mirror, alice, bob)
 }

@@ -86,7 +86,7 @@ fn acknowledged_txs_survive_a_crash_and_blocks_replay() {
     assert_eq!(keeper.take_jobs().len(), 2, "blocks 1 and 2 are sealed and unproven");
 
     // Sealing writes the block and empties the log; a reopened keeper replays it exactly.
-    assert_eq!(keeper.seal(3).unwrap(), Some(3));
+    assert_eq!(keeper.seal().unwrap(), Some(3));
     assert!(store.wal().unwrap().is_empty());
     // A client retrying after its tx's block was sealed hears the same as before sealing; another
     // tx for that used nonce is refused for its nonce.
@@ -94,7 +94,7 @@ fn acknowledged_txs_survive_a_crash_and_blocks_replay() {
     assert!(matches!(retry, Err(SubmitError::Duplicate(h)) if h == hash), "{retry:?}");
     let reused = transfer_at(&mirror, &alice, &bob, 2 * E18, mirror.nonce_of(&alice).0 - 1);
     assert!(matches!(keeper.submit(reused, 3), Err(SubmitError::Rejected(_))));
-    assert_eq!(keeper.seal(4).unwrap(), None, "nothing to seal");
+    assert_eq!(keeper.seal().unwrap(), None, "nothing to seal");
     let root = keeper.state().clone().root();
     drop(keeper);
     let mut keeper = open(&store);

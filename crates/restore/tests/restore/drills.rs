@@ -143,10 +143,11 @@ async fn submit_traffic(
 async fn commit_ghost_block(chains: &TestChains, restorer: &Restorer, state: &State, alice: &TestUser, bob: &TestUser) {
     let mut ghost = TestNet::new(chains.network.clone());
     ghost.exec = Executor::new(chains.network.clone(), state.clone()).unwrap();
+    ghost.exec.set_block_timestamp(zklink_node::node::unix_now()).unwrap();
     let tx = ghost.transfer_tx(alice, bob.address, USD, E18, 0);
     ghost.apply_l2(tx.clone()).unwrap();
     let n = restorer.block() + 1;
-    let sealed = ghost.exec.seal_block(zklink_types::BlockNumber(n), zklink_node::node::unix_now()).unwrap();
+    let sealed = ghost.exec.seal_block(zklink_types::BlockNumber(n)).unwrap();
     for (i, info) in chains.network.chains.iter().enumerate() {
         let prev = restorer.histories()[i].stored(n - 1).cloned().unwrap();
         let (commit, _) = zklink_contracts::zklink::commit_info(

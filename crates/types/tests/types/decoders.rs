@@ -109,6 +109,14 @@ fn sample_ops() -> Vec<Op> {
             base_amount: 3,
             quote_amount: u128::MAX,
         }),
+        Op::CancelOrder(CancelOrderOp {
+            account_id: AccountId(9),
+            sub_account_id: SubAccountId(1),
+            slot_id: SlotId(513),
+            order_nonce: OrderNonce(MAX_ORDER_NONCE - 1),
+            fee_token: TokenId(1),
+            fee: 20,
+        }),
     ]
 }
 
@@ -132,7 +140,7 @@ fn every_op_roundtrips_through_pubdata() {
 #[test]
 fn layouts_fit_their_chunks_exactly_as_documented() {
     // Used bytes per op (docs/protocol.md §8): the rest of the chunks is zero padding.
-    let used = [1usize, 47, 40, 55, 20, 47, 55, 56, 77];
+    let used = [1usize, 47, 40, 55, 20, 47, 55, 56, 77, 15];
     for (op, used) in sample_ops().iter().zip(used) {
         let bytes = op.pubdata().unwrap();
         assert!(used <= bytes.len());
@@ -142,7 +150,7 @@ fn layouts_fit_their_chunks_exactly_as_documented() {
 
 #[test]
 fn pubdata_decoder_rejects_bad_input() {
-    assert!(matches!(Op::from_pubdata(&[0x09; 24]), Err(DecodeError::UnknownOpType(9))));
+    assert!(matches!(Op::from_pubdata(&[0x0a; 24]), Err(DecodeError::UnknownOpType(10))));
     let mut transfer = sample_ops()[4].pubdata().unwrap();
     transfer[23] = 1; // padding must be zero
     assert!(Op::from_pubdata(&transfer).is_err());
@@ -167,6 +175,8 @@ fn sample_order(slot: u16) -> Order {
         is_sell: true,
         maker_fee_ratio: 3,
         taker_fee_ratio: 9,
+        valid_from: 1_700_000_000,
+        valid_until: 1_800_000_000,
         signature: TxSignature::default(),
     }
 }
@@ -233,12 +243,22 @@ pub(crate) fn sample_txs() -> Vec<L2Tx> {
             expect_quote_amount: 9,
             signature: TxSignature::default(),
         })),
+        L2Tx::CancelOrder(CancelOrder {
+            account_id: AccountId(2),
+            sub_account_id: SubAccountId(1),
+            slot_id: SlotId(3),
+            order_nonce: OrderNonce(41),
+            fee_token: TokenId(1),
+            fee: 20,
+            nonce: Nonce(12),
+            signature: TxSignature::default(),
+        }),
     ]
 }
 
 #[test]
 fn signed_bytes_roundtrip_and_have_documented_lengths() {
-    let lengths = [40usize, 55, 35, 40, 122];
+    let lengths = [40usize, 55, 35, 40, 138, 19];
     for (tx, len) in sample_txs().into_iter().zip(lengths) {
         let bytes = tx.signed_bytes().unwrap();
         assert_eq!(bytes.len(), len, "{}", tx.kind());
