@@ -20,11 +20,51 @@ const USERS: u64 = 4;
 
 #[derive(Clone, Debug)]
 enum Action {
-    Deposit { chain: u8, user: u64, token: usize, to_usd: bool, amount: u128 },
-    Transfer { from: u64, to: u64, token: usize, usd: bool, amount: u128, fee: u128 },
-    Withdraw { user: u64, chain: u8, token: usize, from_usd: bool, amount: u128, fast: u16 },
-    FullExit { user: u64, chain: u8, token: usize, usd: bool },
-    Match { maker: u64, taker: u64, maker_sells: bool, amount: u128, price: u128, taker_price_up: bool, slot: u16 },
+    Deposit {
+        chain: u8,
+        user: u64,
+        token: usize,
+        to_usd: bool,
+        amount: u128,
+    },
+    Transfer {
+        from: u64,
+        to: u64,
+        token: usize,
+        usd: bool,
+        amount: u128,
+        fee: u128,
+    },
+    Withdraw {
+        user: u64,
+        chain: u8,
+        token: usize,
+        from_usd: bool,
+        amount: u128,
+        fast: u16,
+    },
+    FullExit {
+        user: u64,
+        chain: u8,
+        token: usize,
+        usd: bool,
+    },
+    Match {
+        maker: u64,
+        taker: u64,
+        maker_sells: bool,
+        amount: u128,
+        price: u128,
+        taker_price_up: bool,
+        slot: u16,
+    },
+    /// A hard cancel of `slot` up to the slot's nonce + `ahead` − 1 (−1: below the slot, refused).
+    Cancel {
+        user: u64,
+        slot: u16,
+        ahead: u32,
+        fee: u128,
+    },
     Seal,
 }
 
@@ -52,6 +92,8 @@ fn action() -> impl Strategy<Value = Action> {
             .prop_map(|(maker, taker, maker_sells, amount, price, taker_price_up, slot)| Action::Match {
                 maker, taker, maker_sells, amount, price: price * E18 / 2, taker_price_up, slot,
             }),
+        1 => (0..USERS, 0u16..2, 0u32..3, prop_oneof![Just(0u128), Just(1000u128)])
+            .prop_map(|(user, slot, ahead, fee)| Action::Cancel { user, slot, ahead, fee }),
         1 => Just(Action::Seal),
     ]
 }
@@ -107,6 +149,13 @@ fn build(net: &mut TestNet, users: &[TestUser], dex: &TestUser, a: &Action) -> O
             let maker_order = net.order(&m, slot, slot_nonce(net, &m), 32, 18, amount, price.max(1), maker_sells);
             let taker_order = net.order(&t, slot, slot_nonce(net, &t), 32, 18, amount, taker_price, !maker_sells);
             Accepted::L2(net.matching_tx(dex, maker_order, taker_order, 18, 0))
+        }
+        Action::Cancel { user, slot, ahead, fee } => {
+            let who = u(user);
+            let id = net.state().account_id_by_address(&who.address)?;
+            let nonce = net.state().order_slot(id, SubAccountId(0), SlotId(slot)).nonce.0;
+            let upto = (nonce + ahead).checked_sub(1)?;
+            Accepted::L2(net.cancel_tx(&who, slot, upto, 18, fee))
         }
         Action::Seal => Accepted::Seal,
     })
@@ -261,7 +310,7 @@ fn random_sequences_accept_every_kind() {
             *total.entry(k).or_default() += n;
         }
     }
-    for kind in ["Deposit", "Transfer", "Withdraw", "FullExit", "OrderMatching"] {
+    for kind in ["Deposit", "Transfer", "Withdraw", "FullExit", "OrderMatching", "CancelOrder"] {
         assert!(total.get(kind).copied().unwrap_or(0) >= 3, "too few accepted {kind}: {total:?}");
     }
 }
@@ -275,11 +324,21 @@ fn a_fixed_busy_sequence_keeps_invariants() {
         Withdraw { user: 0, chain: 3, token: 0, from_usd: true, amount: 20 * E18, fast: 50 },
         Match { maker: 0, taker: 1, maker_sells: true, amount: 3 * E18, price: E18, taker_price_up: true, slot: 0 },
         Match { maker: 0, taker: 2, maker_sells: true, amount: 3 * E18, price: E18, taker_price_up: true, slot: 0 },
+        Cancel { user: 0, slot: 0, ahead: 2, fee: 1000 },
+        Cancel { user: 2, slot: 0, ahead: 0, fee: 0 },
         Seal,
         FullExit { user: 1, chain: 2, token: 2, usd: false },
         FullExit { user: 4, chain: 1, token: 1, usd: false },
     ]);
-    let expected: BTreeMap<&str, usize> =
-        [("Deposit", 1), ("Transfer", 1), ("Withdraw", 1), ("OrderMatching", 2), ("Seal", 1), ("FullExit", 2)].into();
+    let expected: BTreeMap<&str, usize> = [
+        ("Deposit", 1),
+        ("Transfer", 1),
+        ("Withdraw", 1),
+        ("OrderMatching", 2),
+        ("CancelOrder", 1),
+        ("Seal", 1),
+        ("FullExit", 2),
+    ]
+    .into();
     assert_eq!(kinds, expected);
 }

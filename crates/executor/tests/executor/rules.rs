@@ -580,6 +580,161 @@ fn expect_base_caps_the_fill() {
     assert_eq!(op.base_amount, 3 * E18);
 }
 
+/// `order` with its validity window set and signed again by `u`.
+fn windowed(order: Order, u: &TestUser, valid_from: u32, valid_until: u32) -> Order {
+    Order { valid_from, valid_until, ..order }.sign(&u.l2).unwrap()
+}
+
+#[test]
+fn orders_fill_only_within_their_validity_window() {
+    let (mut net, a, b, dex) = trade_setup();
+    // The test net's open block has timestamp = its number; pin it.
+    let now = 1_000;
+    net.seal();
+    net.exec.set_block_timestamp(now).unwrap();
+    let (aid, bid) = (net.id_of(&a), net.id_of(&b));
+    let maker = net.order(&a, 0, 0, WETH, USDT, 10 * E18, 2 * E18, true);
+    let taker = net.order(&b, 0, 0, WETH, USDT, E18, 2 * E18, false);
+
+    // Expired a second before the block's timestamp.
+    let expired = windowed(maker.clone(), &a, 0, now as u32 - 1);
+    let tx = net.matching_tx(&dex, expired, taker.clone(), USDT, 0);
+    let err = TxError::OrderNotValidAt {
+        account: aid,
+        slot: SlotId(0),
+        valid_from: 0,
+        valid_until: now as u32 - 1,
+        timestamp: now,
+    };
+    assert_rejected(&mut net, tx, err);
+    // Not valid yet: the taker's window starts a second after.
+    let early = windowed(taker.clone(), &b, now as u32 + 1, Order::NO_EXPIRY);
+    let tx = net.matching_tx(&dex, maker.clone(), early, USDT, 0);
+    let err = TxError::OrderNotValidAt {
+        account: bid,
+        slot: SlotId(0),
+        valid_from: now as u32 + 1,
+        valid_until: Order::NO_EXPIRY,
+        timestamp: now,
+    };
+    assert_rejected(&mut net, tx, err);
+    // A window widened after signing is a forgery.
+    let mut stretched = windowed(maker.clone(), &a, 0, now as u32 - 1);
+    stretched.valid_until = Order::NO_EXPIRY;
+    let tx = net.matching_tx(&dex, stretched, taker.clone(), USDT, 0);
+    assert!(matches!(net.apply_l2(tx), Err(TxError::BadSignature(_))));
+    // An empty window is refused before any state is read.
+    let empty = windowed(maker.clone(), &a, 5, 4);
+    let tx = net.matching_tx(&dex, empty, taker.clone(), USDT, 0);
+    assert_rejected(&mut net, tx, TxError::OrderWindowEmpty { valid_from: 5, valid_until: 4 });
+    // Both ends are inclusive.
+    let exact_maker = windowed(maker, &a, now as u32, now as u32);
+    let exact_taker = windowed(taker, &b, now as u32, now as u32);
+    let tx = net.matching_tx(&dex, exact_maker, exact_taker, USDT, 0);
+    let Op::OrderMatching(m) = net.apply_l2(tx).unwrap().op else { panic!() };
+    assert_eq!(m.base_amount, E18);
+    // The block carries the timestamp its orders were checked against.
+    assert_eq!(net.seal().block.timestamp, now);
+}
+
+#[test]
+fn the_open_block_timestamp_is_fixed_by_its_first_op() {
+    let (mut net, a, b) = funded();
+    net.seal();
+    net.exec.set_block_timestamp(50).unwrap();
+    net.exec.set_block_timestamp(60).unwrap();
+    let tx = net.transfer_tx(&a, b.address, WETH, 1, 0);
+    net.apply_l2(tx).unwrap();
+    assert_eq!(net.exec.set_block_timestamp(70), Err(zklink_executor::TimestampFixed { current: 60, requested: 70 }));
+    net.exec.set_block_timestamp(60).unwrap();
+    assert_eq!(net.seal().block.timestamp, 60);
+}
+
+#[test]
+fn hard_cancel_retires_every_order_of_the_slot_up_to_its_nonce() {
+    let (mut net, a, b, dex) = trade_setup();
+    let aid = net.id_of(&a);
+    let slot = |net: &TestNet| net.state().order_slot(aid, SubAccountId(0), SlotId(0));
+    // a's order 0 rests half filled: slot {0, 5}.
+    let maker = net.order(&a, 0, 0, WETH, USDT, 10 * E18, 2 * E18, true);
+    let taker = net.order(&b, 0, 0, WETH, USDT, 5 * E18, 2 * E18, false);
+    net.apply_l2(net.matching_tx(&dex, maker.clone(), taker, USDT, 0)).unwrap();
+    assert_eq!(slot(&net), zklink_state::OrderSlot { nonce: OrderNonce(0), residue: 5 * E18 });
+    // a also signed a replacement (nonce 1) that the operator holds.
+    let replacement = net.order(&a, 0, 1, WETH, USDT, 3 * E18, 2 * E18, true);
+
+    let (usdt_before, fees_before) =
+        (balance(&net, &a, USDT), net.state().balance(AccountId(0), SubAccountId(0), TokenId(USDT)));
+    let nonce_before = net.nonce_of(&a);
+    let cancel = net.cancel_tx(&a, 0, 1, USDT, 3);
+    let Op::CancelOrder(op) = net.apply_l2(cancel).unwrap().op else { panic!() };
+    assert_eq!((op.account_id, op.slot_id, op.order_nonce, op.fee), (aid, SlotId(0), OrderNonce(1), 3));
+    assert_eq!(slot(&net), zklink_state::OrderSlot { nonce: OrderNonce(2), residue: 0 });
+    assert_eq!(balance(&net, &a, USDT), usdt_before - 3, "the owner pays the fee");
+    assert_eq!(net.state().balance(AccountId(0), SubAccountId(0), TokenId(USDT)), fees_before + 3);
+    assert_eq!(net.nonce_of(&a), Nonce(nonce_before.0 + 1));
+
+    // Neither the resting order nor the replacement can be filled any more, by anyone.
+    for dead in [maker, replacement] {
+        let nonce = dead.nonce;
+        let taker = net.order(&b, 0, 1, WETH, USDT, E18, 2 * E18, false);
+        let tx = net.matching_tx(&dex, dead, taker, USDT, 0);
+        let err = TxError::OrderNonceMismatch {
+            account: aid,
+            slot: SlotId(0),
+            slot_nonce: OrderNonce(2),
+            residue: 0,
+            got: nonce,
+        };
+        assert_rejected(&mut net, tx, err);
+    }
+    // The slot serves the owner's next order.
+    let fresh = net.order(&a, 0, 2, WETH, USDT, E18, 2 * E18, true);
+    let taker = net.order(&b, 0, 1, WETH, USDT, E18, 2 * E18, false);
+    net.apply_l2(net.matching_tx(&dex, fresh, taker, USDT, 0)).unwrap();
+}
+
+#[test]
+fn hard_cancel_rejections() {
+    let (mut net, a, b, _) = trade_setup();
+    let aid = net.id_of(&a);
+    // The slot moves forward only: cancel up to 4, then up to 3 is refused.
+    net.apply_l2(net.cancel_tx(&a, 2, 4, USDT, 0)).unwrap();
+    let tx = net.cancel_tx(&a, 2, 3, USDT, 0);
+    assert_rejected(
+        &mut net,
+        tx,
+        TxError::CancelBelowSlot { account: aid, slot: SlotId(2), slot_nonce: OrderNonce(5), got: OrderNonce(3) },
+    );
+    // A replay: the same signed cancel again (its account nonce is used).
+    let once = net.cancel_tx(&a, 2, 9, USDT, 0);
+    net.apply_l2(once.clone()).unwrap();
+    assert!(matches!(net.apply_l2(once), Err(TxError::NonceMismatch { .. })));
+    // Signed by someone else's key.
+    let L2Tx::CancelOrder(t) = net.cancel_tx(&a, 2, 20, USDT, 0) else { unreachable!() };
+    let tx = L2Tx::CancelOrder(t).sign(&b.l2).unwrap();
+    assert!(matches!(net.apply_l2(tx), Err(TxError::WrongSigner { .. })));
+    // Tampered after signing.
+    let L2Tx::CancelOrder(mut t) = net.cancel_tx(&a, 2, 20, USDT, 0) else { unreachable!() };
+    t.slot_id = SlotId(3);
+    assert!(matches!(net.apply_l2(L2Tx::CancelOrder(t)), Err(TxError::BadSignature(_))));
+    // The last nonce has no successor.
+    let tx = net.cancel_tx(&a, 2, MAX_ORDER_NONCE, USDT, 0);
+    let err = TxError::FieldOutOfRange {
+        field: "order nonce of a cancel",
+        value: MAX_ORDER_NONCE.into(),
+        max: (MAX_ORDER_NONCE - 1).into(),
+    };
+    assert_rejected(&mut net, tx, err);
+    // A slot outside the preset.
+    let slots = 1u32 << net.network().preset.slot_bits;
+    let tx = net.cancel_tx(&a, slots as u16, 0, USDT, 0);
+    assert!(matches!(net.apply_l2(tx), Err(TxError::SlotOutOfRange { .. })));
+    // The fee must be affordable.
+    let tx = net.cancel_tx(&a, 2, 30, WETH, 1000 * E18);
+    assert!(matches!(net.apply_l2(tx), Err(TxError::InsufficientBalance { .. })));
+}
+
 #[test]
 fn block_full_is_rejected_without_change() {
     let (mut net, a, b) = funded();
