@@ -108,7 +108,9 @@ fn history() -> Vec<(Block, BlockWitness)> {
     r.apply(Tx::L(tx)).unwrap();
     let tx = r.net.withdraw_tx(&b, 2, 18, 18, E18, 30, 50);
     r.apply(Tx::L(tx)).unwrap();
+    // Block 3 has timestamp 3: the maker's window ends exactly there.
     let maker = r.net.order(&a, 0, 0, 32, 18, 2 * E18, 3 * E18, true);
+    let maker = zklink_types::Order { valid_from: 2, valid_until: 3, ..maker }.sign(&a.l2).unwrap();
     let taker = r.net.order(&b, 1, 0, 32, 18, E18, 3 * E18, false);
     let tx = r.net.matching_tx(&dex, maker, taker, 18, 1000);
     r.apply(Tx::L(tx)).unwrap();
@@ -126,6 +128,9 @@ fn history() -> Vec<(Block, BlockWitness)> {
     r.apply(Tx::P(fe)).unwrap();
     let fe = r.net.full_exit_tx(1, b_id, a.address, 0, 32, 32);
     r.apply(Tx::P(fe)).unwrap();
+    // The maker's order was filled (slot 0 at nonce 1); a cancels up to nonce 2 for good.
+    let tx = r.net.cancel_tx(&a, 0, 2, 18, 200);
+    r.apply(Tx::L(tx)).unwrap();
     blocks.push(r.seal());
     blocks
 }
@@ -154,7 +159,7 @@ fn every_op_kind_satisfies_the_circuit() {
     let kinds: std::collections::BTreeSet<u8> =
         blocks.iter().flat_map(|(b, _)| b.ops.iter().map(|o| o.code())).collect();
     // Noop 0 appears too: the chunks that align on-chain ops.
-    assert_eq!(kinds.len(), 9, "every op kind appears: {kinds:?}");
+    assert_eq!(kinds.len(), zklink_circuit::block::ops::OpKind::ALL.len(), "every op kind appears: {kinds:?}");
     for (block, w) in &blocks {
         check_honest(block, w);
     }
@@ -393,6 +398,78 @@ fn misaligned_onchain_op_is_rejected() {
     let w = case.forged(&packed, &txs);
     assert_eq!(w.new_root, case.block.new_root, "the lie reaches the honest root");
     assert_rejected(&w, "an on-chain op off its period");
+}
+
+#[test]
+fn fill_outside_an_order_window_is_rejected() {
+    let (mut r, [a, b, dex]) = funded();
+    r.net.exec.set_block_timestamp(1_000).unwrap();
+    let maker = r.net.order(&a, 0, 0, 32, 18, 2 * E18, 3 * E18, true);
+    let maker = zklink_types::Order { valid_from: 900, valid_until: 1_000, ..maker }.sign(&a.l2).unwrap();
+    let taker = r.net.order(&b, 0, 0, 32, 18, E18, 3 * E18, false);
+    let tx = r.net.matching_tx(&dex, maker, taker, 18, 0);
+    let case = Case::new(&mut r, tx);
+    assert_eq!(case.block.timestamp, 1_000);
+    check_honest(&case.block, &case.honest());
+    // The same fill in a block one second later (after the maker's window), and one before it.
+    for (timestamp, lie) in [(1_001, "a fill after the maker order expired"), (899, "a fill before its window opened")]
+    {
+        let block = Block { timestamp, ..case.block.clone() };
+        let w = case.forged(&block, &case.txs);
+        assert_eq!(w.public_input, block.public_input().unwrap(), "the commitment names the lying timestamp");
+        assert_rejected(&w, lie);
+    }
+    // A window widened in the witness is not what the owner signed.
+    let mut w = case.honest();
+    w.aux[0].maker_window.1 = u32::MAX;
+    let block = Block { timestamp: 1_001, ..case.block.clone() };
+    w.public_input = block.public_input().unwrap();
+    assert_rejected(&w, "a maker window other than the signed one");
+}
+
+#[test]
+fn hard_cancel_is_binding() {
+    let (mut r, [a, b, dex]) = funded();
+    let a_id = r.net.id_of(&a);
+    // a cancels slot 0 up to nonce 4 (slot → {5, 0}) in a block of its own.
+    let tx = r.net.cancel_tx(&a, 0, 4, 18, 100);
+    let case = Case::new(&mut r, tx);
+    check_honest(&case.block, &case.honest());
+    assert_eq!(r.net.state().order_slot(a_id, SubAccountId(0), zklink_types::SlotId(0)).nonce.0, 5);
+
+    // A cancel that would move the slot back to 4 (owner-signed, so only the rule stops it).
+    let back = r.net.cancel_tx(&a, 0, 3, 18, 0);
+    let honest = r.net.cancel_tx(&a, 0, 5, 18, 0);
+    let case = Case::new(&mut r, honest);
+    check_honest(&case.block, &case.honest());
+    let mut block = case.block.clone();
+    let zklink_types::Op::CancelOrder(op) = &mut block.ops[0] else { panic!("a cancel op") };
+    op.order_nonce = zklink_types::OrderNonce(3);
+    op.fee = 0;
+    assert_rejected(&case.forged(&block, &[Some(back)]), "a cancel below the slot's nonce");
+
+    // The slot is at 6: a fill of a's old order (nonce 4, really signed by a) is refused.
+    let old = r.net.order(&a, 0, 4, 32, 18, 2 * E18, 3 * E18, true);
+    let fresh = r.net.order(&a, 0, 6, 32, 18, 2 * E18, 3 * E18, true);
+    let taker = r.net.order(&b, 0, 0, 32, 18, E18, 3 * E18, false);
+    let tx = r.net.matching_tx(&dex, fresh, taker.clone(), 18, 0);
+    let case = Case::new(&mut r, tx);
+    check_honest(&case.block, &case.honest());
+    let replay = r.net.matching_tx(&dex, old, taker, 18, 0);
+    let mut block = case.block.clone();
+    let zklink_types::Op::OrderMatching(op) = &mut block.ops[0] else { panic!("a matching op") };
+    op.maker.nonce = zklink_types::OrderNonce(4);
+    // The submitter signs its matching over the old order at the nonce it had.
+    let L2Tx::OrderMatching(mut m) = replay else { panic!() };
+    m.nonce = Nonce(m.nonce.0 - 1);
+    let replay = L2Tx::OrderMatching(m).sign(&dex.l2).unwrap();
+    assert_rejected(&case.forged(&block, &[Some(replay)]), "a fill of an order retired by a hard cancel");
+
+    // A cancel signed by another key.
+    let L2Tx::CancelOrder(t) = r.net.cancel_tx(&a, 1, 0, 18, 0) else { panic!() };
+    let case = Case::new(&mut r, L2Tx::CancelOrder(t.clone()).sign(&a.l2).unwrap());
+    let forged = L2Tx::CancelOrder(t).sign(&b.l2).unwrap();
+    assert_rejected(&case.forged(&case.block, &[Some(forged)]), "a cancel signed by another key");
 }
 
 /// Constraint counts per block shape (run with `--ignored --nocapture`; the main preset takes
