@@ -107,7 +107,9 @@ fn examples() -> Vec<L2Tx> {
         valid_until: Order::NO_EXPIRY,
         signature: sig(),
     };
-    let maker = order(3, 0, 2 * E18, 3000 * PRICE_ONE, true).sign(&u[1].l2).unwrap();
+    // The maker's order expires at 2100-01-01T00:00:00Z; the taker's never does.
+    let maker = Order { valid_until: 4_102_444_800, ..order(3, 0, 2 * E18, 3000 * PRICE_ONE, true) };
+    let maker = maker.sign(&u[1].l2).unwrap();
     let taker = order(4, 1, E18, 3100 * PRICE_ONE, false).sign(&u[2].l2).unwrap();
     let matching = L2Tx::OrderMatching(Box::new(OrderMatching {
         account_id: AccountId(2),
@@ -121,7 +123,18 @@ fn examples() -> Vec<L2Tx> {
         expect_quote_amount: 3000 * E18,
         signature: sig(),
     }));
-    [change_pubkey, transfer, withdraw, forced_exit, matching]
+    // Account 2 retires whatever it signed in its order slot 0 up to order nonce 0.
+    let cancel = L2Tx::CancelOrder(CancelOrder {
+        account_id: AccountId(2),
+        sub_account_id: SubAccountId(0),
+        slot_id: SlotId(0),
+        order_nonce: OrderNonce(0),
+        fee_token: TokenId(1),
+        fee: E18 / 10_000,
+        nonce: Nonce(5),
+        signature: sig(),
+    });
+    [change_pubkey, transfer, withdraw, forced_exit, matching, cancel]
         .into_iter()
         .map(|tx| tx.sign(&u[0].l2).unwrap())
         .collect()
@@ -176,6 +189,16 @@ fn roundtrips(value: &Value) -> L2Tx {
     let tx: L2Tx = serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{e}: {value}"));
     assert_eq!(&serde_json::to_value(&tx).unwrap(), value, "does not serialise back to the same JSON");
     tx
+}
+
+/// Prints the example blocks docs/api.md should show (run with `--ignored --nocapture` after
+/// changing an example or a tx's encoding, and paste).
+#[test]
+#[ignore]
+fn print_api_md_examples() {
+    for tx in examples() {
+        println!("```json\n{}\n```\n\n{}", serde_json::to_string_pretty(&tx).unwrap(), vectors(&tx));
+    }
 }
 
 #[test]
