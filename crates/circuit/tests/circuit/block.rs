@@ -482,10 +482,9 @@ fn constraint_counts() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    for (preset, chunks) in
-        [(zklink_types::Preset::dev(), 4), (zklink_types::Preset::dev(), 16), (zklink_types::Preset::main(), 16)]
-    {
-        let w = BlockWitness::empty(&preset, 3, chunks).unwrap();
+    let (dev, main) = (zklink_types::Preset::dev(), zklink_types::Preset::main());
+    for (preset, chunks) in [(&dev, 4), (&dev, 16), (&main, 16), (&main, 64)] {
+        let w = BlockWitness::empty(preset, 3, chunks).unwrap();
         let cs = ConstraintSystem::<Fr>::new_ref();
         BlockCircuit::new(w).generate_constraints(cs.clone()).unwrap();
         println!("{} preset, {chunks} chunks, 3 chains: {} constraints", preset.name, cs.num_constraints());

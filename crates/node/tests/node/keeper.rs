@@ -180,3 +180,81 @@ fn future_nonces_wait_durably_within_limits_and_fail_cleanly() {
     let keeper = open();
     assert_eq!((keeper.queued(), keeper.state().clone().root()), (0, root));
 }
+
+/// A mirror with three funded, activated users (a maker, a taker and a venue) and the keeper's
+/// copy of the same history, submitted at `now`.
+fn traders(keeper: &mut StateKeeper, now: u64) -> (TestNet, [TestUser; 3]) {
+    let mut mirror = TestNet::dev();
+    let users = [mirror.user(0), mirror.user(1), mirror.user(2)];
+    for (serial, u) in users.iter().enumerate() {
+        for (chain, token) in [(1u8, 32u16), (2, 18)] {
+            let d = with_serial(mirror.deposit_tx(chain, u.address, 0, token, token, 100 * E18), serial as u64);
+            mirror.apply_priority(&d).unwrap();
+            keeper.submit_priority(d, now).unwrap();
+        }
+    }
+    for u in &users {
+        let cpk = mirror.change_pubkey_tx(u);
+        mirror.apply_l2(cpk.clone()).unwrap();
+        keeper.submit(cpk, now).unwrap();
+    }
+    (mirror, users)
+}
+
+#[test]
+fn a_block_keeps_the_timestamp_its_orders_were_checked_against() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(BlockStore::open(&dir.path().join("node.redb")).unwrap());
+    let open_at = |now| StateKeeper::open(Network::dev(3), store.clone(), TEST_FEE_OWNER, 16, now).unwrap();
+    let mut keeper = open_at(1_000);
+    let (mut mirror, [maker, taker, venue]) = traders(&mut keeper, 1_000);
+    keeper.seal().unwrap();
+    assert_eq!(store.block(store.last_block().unwrap()).unwrap().unwrap().block.timestamp, 1_000);
+
+    // A maker order that expires at 2 000 fills in a block opened at 2 000.
+    let order = |m: &TestNet, u: &TestUser, nonce, sell, until| {
+        let o = m.order(u, 0, nonce, 32, 18, E18, 2 * E18, sell);
+        zklink_types::Order { valid_until: until, ..o }.sign(&u.l2).unwrap()
+    };
+    let fill = mirror.matching_tx(
+        &venue,
+        order(&mirror, &maker, 0, true, 2_000),
+        order(&mirror, &taker, 0, false, u32::MAX),
+        18,
+        0,
+    );
+    mirror.apply_l2(fill.clone()).unwrap();
+    keeper.submit(fill, 2_000).unwrap();
+    let root = keeper.state().clone().root();
+
+    // The node crashes and restarts later: the open block replays against the timestamp it was
+    // opened at, not the restart's clock, and is sealed with it.
+    drop(keeper);
+    let mut keeper = open_at(9_000);
+    assert_eq!(keeper.state().clone().root(), root, "the fill replayed from the log");
+    let sealed = keeper.seal().unwrap().unwrap();
+    assert_eq!(store.block(sealed).unwrap().unwrap().block.timestamp, 2_000);
+
+    // A block opened after the expiry refuses the next fill of that order, naming the times.
+    let late = mirror.matching_tx(
+        &venue,
+        order(&mirror, &maker, 0, true, 2_000),
+        order(&mirror, &taker, 1, false, u32::MAX),
+        18,
+        0,
+    );
+    match keeper.submit(late, 2_001) {
+        Err(SubmitError::Rejected(zklink_types::TxError::OrderNotValidAt {
+            valid_until: 2_000,
+            timestamp: 2_001,
+            ..
+        })) => {}
+        other => panic!("an expired order must be refused: {other:?}"),
+    }
+    // A clock that went back does not move block timestamps back (the contracts require it).
+    let transfer = mirror.transfer_tx(&maker, taker.address, 32, E18, 0);
+    mirror.apply_l2(transfer.clone()).unwrap();
+    keeper.submit(transfer, 1_500).unwrap();
+    let sealed = keeper.seal().unwrap().unwrap();
+    assert_eq!(store.block(sealed).unwrap().unwrap().block.timestamp, 2_001);
+}
