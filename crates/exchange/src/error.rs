@@ -2,9 +2,9 @@
 //! expected, and a JSON-RPC code per kind ([`codes`]).
 
 use zklink_matching::{MarketId, Price};
-use zklink_types::{AccountId, OrderNonce, SlotId, SubAccountId, TokenId, TxError};
+use zklink_types::{AccountId, Nonce, OrderNonce, SlotId, SubAccountId, TokenId, TxError};
 
-use crate::input::OrderHash;
+use crate::input::{OrderHash, EXPIRY_MARGIN_MS};
 
 /// The exchange API's error codes (JSON-RPC server range, apart from the node's −320xx).
 pub mod codes {
@@ -30,6 +30,12 @@ pub mod codes {
     pub const ORDER: i32 = -32109;
     /// The venue cannot take orders now (its journal failed, or the node is unreachable).
     pub const UNAVAILABLE: i32 = -32110;
+    /// The order is outside its signed validity window at the venue's time: not valid yet,
+    /// expired, or expiring within the venue's margin.
+    pub const ORDER_WINDOW: i32 = -32111;
+    /// The node refused the hard cancel (`exchange_cancelHard`); the error's data holds the node's
+    /// code and message.
+    pub const NODE_REFUSED: i32 = -32112;
 }
 
 /// Why an order was not placed.
@@ -144,6 +150,45 @@ pub enum PlaceError {
         /// The order's.
         got: OrderNonce,
     },
+    /// The order's slot was hard-cancelled up to a nonce at least the order's.
+    #[error(
+        "slot {slot}'s orders up to nonce {cancelled_upto} were hard-cancelled on L2: an order there must use \
+         nonce {} or later (got {got})",
+        cancelled_upto.0 + 1
+    )]
+    SlotHardCancelled {
+        /// The slot.
+        slot: SlotId,
+        /// The highest order nonce a hard cancel of the slot named.
+        cancelled_upto: OrderNonce,
+        /// The order's.
+        got: OrderNonce,
+    },
+    /// The order's validity window begins after the venue's time.
+    #[error(
+        "the order is valid from {valid_from} (Unix seconds), later than the venue's time {now_ms} ms: place it \
+         once it is valid"
+    )]
+    NotYetValid {
+        /// The order's `valid_from`.
+        valid_from: u32,
+        /// The venue's time, Unix milliseconds.
+        now_ms: u64,
+    },
+    /// The order expired, or expires within the venue's margin.
+    #[error(
+        "the order is valid until {valid_until} (Unix seconds), and the venue matches an order only until {} s \
+         before that ({expiry_ms} ms); its time is {now_ms} ms: sign it with a later validUntil",
+        EXPIRY_MARGIN_MS / 1000
+    )]
+    Expired {
+        /// The order's `valid_until`.
+        valid_until: u32,
+        /// When the venue stops matching it, Unix milliseconds.
+        expiry_ms: u64,
+        /// The venue's time, Unix milliseconds.
+        now_ms: u64,
+    },
     /// The account's balance minus its open orders cannot fund the order.
     #[error("cannot fund the order: it needs {required} {symbol}, the account has {available} {symbol} free (balance {balance}, {committed} in open orders)")]
     Unfundable {
@@ -182,7 +227,8 @@ impl PlaceError {
             PlaceError::FillOrKill => codes::FOK,
             PlaceError::Duplicate { .. } => codes::DUPLICATE,
             PlaceError::BadSignature(_) | PlaceError::NoAccount(_) => codes::BAD_SIGNATURE,
-            PlaceError::SlotNonce { .. } => codes::SLOT,
+            PlaceError::SlotNonce { .. } | PlaceError::SlotHardCancelled { .. } => codes::SLOT,
+            PlaceError::NotYetValid { .. } | PlaceError::Expired { .. } => codes::ORDER_WINDOW,
             PlaceError::Unfundable { .. } => codes::UNFUNDABLE,
             PlaceError::Unavailable(_) => codes::UNAVAILABLE,
         }
@@ -241,6 +287,69 @@ impl CancelError {
             CancelError::BadSignature(_) => codes::BAD_SIGNATURE,
             CancelError::Stale { .. } => codes::INVALID_PARAMS,
             CancelError::Unavailable(_) => codes::UNAVAILABLE,
+        }
+    }
+}
+
+/// Why a hard cancel (`exchange_cancelHard`) was not taken. Only [`HardCancelError::Unavailable`]
+/// can come after the node accepted the tx; every other refusal leaves the orders untouched and
+/// sent nothing to the node, or the node refused it.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum HardCancelError {
+    /// The cancel is for another sub-account than the venue's.
+    #[error("this venue trades in sub-account {expected}; the cancel is for sub-account {got}")]
+    WrongSubAccount {
+        /// The venue's.
+        expected: SubAccountId,
+        /// The cancel's.
+        got: SubAccountId,
+    },
+    /// The tx's fields are invalid on this network.
+    #[error("invalid CancelOrder: {0}")]
+    Invalid(#[source] TxError),
+    /// The signature does not verify.
+    #[error("bad signature: {0}")]
+    BadSignature(String),
+    /// The account does not exist on L2.
+    #[error("account {0} does not exist on L2")]
+    NoAccount(AccountId),
+    /// The tx's nonce is ahead of the account's: the node would queue it, not apply it, and the
+    /// slot would not move.
+    #[error(
+        "the cancel carries account nonce {got}, but account {account}'s nonce on the node is {expected}: the node \
+         would hold it until the txs before it arrive; sign it with nonce {expected}"
+    )]
+    NonceAhead {
+        /// The account.
+        account: AccountId,
+        /// The account's nonce on the node.
+        expected: Nonce,
+        /// The tx's.
+        got: Nonce,
+    },
+    /// The node refused the tx: nothing changed, on L2 or on the venue.
+    #[error("the node refused the hard cancel: {message} (node code {code})")]
+    NodeRefused {
+        /// The node's JSON-RPC code (docs/api.md).
+        code: i32,
+        /// The node's reason.
+        message: String,
+    },
+    /// The node or the venue could not be reached or could not record it.
+    #[error("the venue is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl HardCancelError {
+    /// The JSON-RPC code.
+    pub fn code(&self) -> i32 {
+        match self {
+            HardCancelError::WrongSubAccount { .. }
+            | HardCancelError::Invalid(_)
+            | HardCancelError::NonceAhead { .. } => codes::INVALID_PARAMS,
+            HardCancelError::BadSignature(_) | HardCancelError::NoAccount(_) => codes::BAD_SIGNATURE,
+            HardCancelError::NodeRefused { .. } => codes::NODE_REFUSED,
+            HardCancelError::Unavailable(_) => codes::UNAVAILABLE,
         }
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zklink_crypto::eddsa::PrivateKey;
 use zklink_matching::{MarketId, OrderType};
-use zklink_types::{message_of, AccountId, Nonce, Order, PubKeyHash, SubAccountId, TxError, TxSignature};
+use zklink_types::{message_of, AccountId, CancelOrder, Nonce, Order, PubKeyHash, SubAccountId, TxError, TxSignature};
 
 use crate::market::Market;
 
@@ -19,6 +19,23 @@ pub const CANCEL_TAG: u8 = 0xfc;
 pub const CANCEL_ALL_TAG: u8 = 0xfb;
 /// A cancel-all's `market` field meaning "every market".
 pub const ALL_MARKETS: u32 = u32::MAX;
+
+/// How long before an order's `valid_until` second begins the venue stops matching it, in
+/// milliseconds. A fill is matched at one moment and lands in an L2 block a little later (the
+/// settler's batch, the node's queue); the block's timestamp must still be within both orders'
+/// windows. 2 s covers that gap on a venue that keeps up; a fill that lands later anyway is
+/// refused by the node and handled as any refused fill (the offender is the expired order).
+pub const EXPIRY_MARGIN_MS: u64 = 2_000;
+
+/// The first moment, Unix milliseconds, at which the venue no longer matches `order`:
+/// `valid_until · 1000 − EXPIRY_MARGIN_MS`. `u64::MAX` for an order that does not expire
+/// ([`Order::NO_EXPIRY`]).
+pub fn expiry_ms(order: &Order) -> u64 {
+    if order.valid_until == Order::NO_EXPIRY {
+        return u64::MAX;
+    }
+    (u64::from(order.valid_until) * 1000).saturating_sub(EXPIRY_MARGIN_MS)
+}
 
 /// An order's identity: SHA-256 of its signed bytes (the signature is not part of it, so the
 /// same terms signed twice are the same order).
@@ -159,6 +176,14 @@ pub enum Input {
     Cancel(CancelRequest),
     /// The owner cancels all its orders (in one market or all).
     CancelAll(CancelAllRequest),
+    /// Nothing but its time: the resting orders expired by then leave the book (module docs,
+    /// Expiry; every entry does that first, this one does nothing else).
+    Expire,
+    /// The owner's hard cancel, after the node accepted it: the `CancelOrder` L2 tx moved the
+    /// slot's nonce past `order_nonce`, so every open order of that slot (in the venue's
+    /// sub-account) with a nonce up to `order_nonce` is cancelled (reason `hard cancel …`), and
+    /// no later order of the slot with such a nonce is placed.
+    HardCancel(CancelOrder),
     /// The node refused a fill: the offending order is cancelled and the counterparty gets the
     /// size back at its time priority (if it was a resting order and is still live).
     SettlementRefused {

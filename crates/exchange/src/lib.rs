@@ -20,6 +20,12 @@
 //!    `first nonce + n`, so after a crash the node's nonce of the submitter says exactly which
 //!    fills it has. A fill the node refuses is journaled as a refusal: the offending order is
 //!    cancelled, the counterparty gets the size back at its time priority.
+//!
+//! Orders sign a validity window: the venue refuses one that is not valid yet or expires within
+//! [`EXPIRY_MARGIN_MS`], and every entry first expires the resting orders past it, so a replay
+//! expires exactly what the venue did ([`input`], Expiry). A hard cancel
+//! ([`service::Exchange::cancel_hard`]) is the owner's `CancelOrder` L2 tx: the venue sends it to
+//! the node and, once accepted, journals it and cancels the slot's orders up to its nonce.
 //! 6. **Publish** ([`service`], [`rpc`]): replies, book deltas with sequence numbers, trades,
 //!    each account's order updates.
 
@@ -39,7 +45,7 @@ pub mod test_utils;
 pub mod venue;
 pub mod views;
 
-pub use error::{codes, CancelError, PlaceError};
-pub use input::{CancelAllRequest, CancelRequest, Entry, Input, Offender, OrderHash};
+pub use error::{codes, CancelError, HardCancelError, PlaceError};
+pub use input::{expiry_ms, CancelAllRequest, CancelRequest, Entry, Input, Offender, OrderHash, EXPIRY_MARGIN_MS};
 pub use market::{Market, MarketConfig};
 pub use venue::{FillRecord, OrderRecord, OrderStatus, Venue};

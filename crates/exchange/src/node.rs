@@ -78,6 +78,11 @@ impl NodeClient {
         self.api.request("zklink_account", rpc_params![address]).await.map_err(call_error("zklink_account"))
     }
 
+    /// `zklink_submitTx [tx]`: the tx's hash once the node has it durably.
+    pub async fn submit_tx(&self, tx: &L2Tx) -> Result<TxHash, NodeError> {
+        self.api.request("zklink_submitTx", rpc_params![tx]).await.map_err(call_error("zklink_submitTx"))
+    }
+
     /// `zklink_submitTxs [txs]`.
     pub async fn submit_txs(&self, txs: &[L2Tx]) -> Result<SubmitTxsView, NodeError> {
         self.api.request("zklink_submitTxs", rpc_params![txs]).await.map_err(call_error("zklink_submitTxs"))

@@ -8,6 +8,7 @@
 //! | `exchange_placeOrders` | `[[{market, type, order}, …]]` | per order: `{ok: order}` or `{error: {code, message}}` |
 //! | `exchange_cancelOrder` | `[cancelRequest]` | the cancelled order |
 //! | `exchange_cancelAll` | `[cancelAllRequest]` | the cancelled orders |
+//! | `exchange_cancelHard` | `[cancelOrderTx]` | the owner's signed `CancelOrder` L2 tx sent to the node, then the slot's open orders up to its nonce cancelled: `{txHash, cancelled}` |
 //! | `exchange_openOrders` | `[account, market?]` | the account's open orders, oldest first |
 //! | `exchange_orders` | `[account, limit?]` | the account's orders, newest first |
 //! | `exchange_order` | `[hash]` | the order with its fills and their settlement, or `null` |
@@ -36,9 +37,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use zklink_matching::{MarketId, OrderType};
 use zklink_probes::{Probe, Probes, PROMETHEUS_TEXT};
-use zklink_types::{AccountId, Order};
+use zklink_types::{AccountId, L2Tx, Order};
 
-use crate::error::codes;
+use crate::error::{codes, HardCancelError};
 use crate::input::{CancelAllRequest, CancelRequest, OrderHash};
 use crate::service::{now_ms, Exchange, Published};
 use crate::views::{candles, ticker, BookView, MarketView, OrderView, TradeView};
@@ -117,6 +118,19 @@ fn invalid(expected: &str, e: ErrorObjectOwned) -> ErrorObjectOwned {
     error(codes::INVALID_PARAMS, format!("expected {expected}: {}", e.data().map_or(e.message(), |d| d.get())))
 }
 
+/// A hard cancel's refusal; the node's own carries its code and message as data
+/// (`{nodeCode, nodeMessage}`).
+fn hard_cancel_error(e: &HardCancelError) -> ErrorObjectOwned {
+    match e {
+        HardCancelError::NodeRefused { code, message } => ErrorObjectOwned::owned(
+            e.code(),
+            e.to_string(),
+            Some(serde_json::json!({ "nodeCode": code, "nodeMessage": message })),
+        ),
+        other => error(other.code(), other),
+    }
+}
+
 fn unknown_market(m: u32) -> ErrorObjectOwned {
     error(codes::UNKNOWN_MARKET, format!("market {m} does not exist (exchange_markets lists them)"))
 }
@@ -181,6 +195,16 @@ pub fn module(ex: Exchange) -> RpcModule<Exchange> {
         let (r,): (CancelAllRequest,) =
             params.parse().map_err(|e| invalid("[{accountId, market, timeMs, signature}]", e))?;
         ex.cancel_all(r).await.map_err(|e| error(e.code(), e))
+    }));
+    ok(m.register_async_method("exchange_cancelHard", |params: Params<'static>, ex, _| async move {
+        let expected =
+            "[{type: \"CancelOrder\", accountId, subAccountId, slotId, orderNonce, feeToken, fee, nonce, signature}]";
+        let (tx,): (L2Tx,) = params.parse().map_err(|e| invalid(expected, e))?;
+        let L2Tx::CancelOrder(tx) = tx else {
+            let kind = tx.kind();
+            return Err(error(codes::INVALID_PARAMS, format!("expected {expected}: a {kind} is not a hard cancel")));
+        };
+        ex.cancel_hard(tx).await.map_err(|e| hard_cancel_error(&e))
     }));
     ok(m.register_method("exchange_openOrders", |params: Params, ex, _| {
         let mut seq = params.sequence();

@@ -1,21 +1,21 @@
 //! The running venue: start-up (journal replay, genesis, markets, where settlement resumes), the
-//! sequencer thread (gate → journal with group commit → apply → reply → publish) and the
-//! settler task.
+//! sequencer thread (gate → journal with group commit → apply → reply → publish), the settler
+//! task, the expiry sweep, and the hard cancel (the node first, then the journal).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 use zklink_crypto::eddsa::PrivateKey;
 use zklink_crypto::l1::{address_of, derive_l2_key};
 use zklink_matching::{MarketId, OrderType, Side};
-use zklink_types::api::AccountView;
-use zklink_types::{AccountId, Network, Nonce, Order, PubKeyHash, SubAccountId};
+use zklink_types::api::{AccountView, Stage};
+use zklink_types::{AccountId, CancelOrder, L2Tx, Network, Nonce, Order, PubKeyHash, SubAccountId};
 
-use crate::error::{CancelError, PlaceError};
+use crate::error::{CancelError, HardCancelError, PlaceError};
 use crate::input::{CancelAllRequest, CancelRequest, Entry, Input};
 use crate::journal::{Journal, JournalIoError};
 use crate::ledger::{Ledger, NeedsRefresh};
@@ -23,7 +23,7 @@ use crate::market::{resolve_all, Market, MarketConfig, MarketError};
 use crate::node::{NodeClient, NodeError};
 use crate::settle::{SettleJob, SettlerConfig, SettlerEvent, SettlerRequest};
 use crate::venue::{Applied, JournalError, Venue};
-use crate::views::{BookDelta, LevelChange, OrderView, TradeView};
+use crate::views::{BookDelta, HardCancelView, LevelChange, OrderView, TradeView};
 
 /// How far a cancel-all's signing time may be from the venue's clock.
 pub const CANCEL_ALL_WINDOW_MS: u64 = 60_000;
@@ -31,6 +31,11 @@ pub const CANCEL_ALL_WINDOW_MS: u64 = 60_000;
 pub const MAX_GROUP: usize = 4096;
 /// Published events buffered per subscriber.
 pub const EVENT_BUFFER: usize = 65_536;
+/// How often the expiry sweep looks for an expired order in the books (ms): with no other
+/// request arriving, an expired order leaves the book within this of its expiry.
+pub const EXPIRY_SWEEP_MS: u64 = 500;
+/// `zklink_submitTx`'s code for a tx the node has already (docs/api.md).
+const TX_DUPLICATE: i32 = -32002;
 
 /// What the exchange needs to start.
 #[derive(Clone)]
@@ -138,6 +143,13 @@ enum Request {
         fresh: Option<Fresh>,
         reply: oneshot::Sender<CancelReply>,
     },
+    /// A hard cancel the node accepted: journal it.
+    HardCancel {
+        tx: CancelOrder,
+        reply: oneshot::Sender<CancelReply>,
+    },
+    /// The expiry sweep found an expired order in a book: expire it (a group with nothing else).
+    Sweep,
     Settler(SettlerEvent),
 }
 
@@ -145,6 +157,8 @@ enum Request {
 pub struct Shared {
     venue: RwLock<Venue>,
     network: Network,
+    /// The node's API (hard cancels go to it; the settler has its own handle).
+    node: NodeClient,
     settled_upto: AtomicU64,
     failed: AtomicBool,
     journal_path: PathBuf,
@@ -263,6 +277,7 @@ impl Exchange {
         let shared = Arc::new(Shared {
             venue: RwLock::new(venue),
             network: network.clone(),
+            node: node.clone(),
             settled_upto: AtomicU64::new(settled_upto),
             failed: AtomicBool::new(false),
             journal_path: journal.path().to_path_buf(),
@@ -284,6 +299,7 @@ impl Exchange {
                 }
             }
         });
+        tokio::spawn(sweep(Arc::downgrade(&shared)));
         let seq_shared = shared.clone();
         let ledger = Ledger::new(s.sub_account);
         std::thread::Builder::new()
@@ -389,6 +405,62 @@ impl Exchange {
         cancelled
     }
 
+    /// A hard cancel (module docs of `crate::input`; docs/exchange.md, Hard and soft cancels):
+    /// the owner's signed `CancelOrder` L2 tx is checked (the venue's sub-account, its fields, its
+    /// signature, its nonce not ahead of the account's on the node, which would hold it back),
+    /// sent to the node, and only once the node has accepted it journaled as
+    /// `Input::HardCancel`, which cancels the slot's open orders up to its order nonce. Returns
+    /// the tx's hash and the cancelled orders. Every refusal before the node accepted it leaves
+    /// the orders untouched; the node's own is [`HardCancelError::NodeRefused`] with its code and
+    /// message. The same tx sent again after a lost answer is found on the node
+    /// (`zklink_txStatus`) and journaled.
+    pub async fn cancel_hard(&self, tx: CancelOrder) -> Result<HardCancelView, HardCancelError> {
+        let sub = self.venue().genesis().map(|g| g.sub_account);
+        let sub = sub.ok_or_else(|| HardCancelError::Unavailable("the venue has no genesis entry".into()))?;
+        if tx.sub_account_id != sub {
+            return Err(HardCancelError::WrongSubAccount { expected: sub, got: tx.sub_account_id });
+        }
+        tx.validate(&self.shared.network.preset).map_err(HardCancelError::Invalid)?;
+        let l2 = L2Tx::CancelOrder(tx.clone());
+        let hash = l2.hash().map_err(HardCancelError::Invalid)?;
+        l2.message()
+            .map_err(HardCancelError::Invalid)
+            .and_then(|m| tx.signature.verify(m).map_err(|e| HardCancelError::BadSignature(fault(e))))?;
+        let node = &self.shared.node;
+        let unreachable = |e: NodeError| HardCancelError::Unavailable(e.to_string());
+        let account = node.account(tx.account_id).await.map_err(unreachable)?;
+        let account = account.ok_or(HardCancelError::NoAccount(tx.account_id))?;
+        if tx.nonce.0 > account.nonce {
+            return Err(HardCancelError::NonceAhead {
+                account: tx.account_id,
+                expected: Nonce(account.nonce),
+                got: tx.nonce,
+            });
+        }
+        match node.submit_tx(&l2).await {
+            Ok(_) => {}
+            Err(NodeError::Refused { code, message, .. }) => {
+                // The same tx sent before (a retry after a lost answer) is accepted already.
+                let known = code == TX_DUPLICATE
+                    || matches!(node.tx_status(hash).await, Ok(Some(s)) if s.failed.is_none() && s.stage != Stage::Queued);
+                if !known {
+                    return Err(HardCancelError::NodeRefused { code, message });
+                }
+            }
+            Err(e) => return Err(unreachable(e)),
+        }
+        tracing::info!(account = %tx.account_id, slot = %tx.slot_id, order_nonce = %tx.order_nonce, tx = ?hash, "hard cancel accepted by the node");
+        let request = |_fresh, reply| Request::HardCancel { tx: tx.clone(), reply };
+        let cancelled = self.ask(tx.account_id, request).await.map_err(|e: CancelError| {
+            HardCancelError::Unavailable(format!(
+                "the node accepted the hard cancel (tx {hash:?}: the slot moved on L2), but the venue could not \
+                 record it: {e}"
+            ))
+        })?;
+        self.shared.stats.cancels(cancelled.len());
+        Ok(HardCancelView { tx_hash: hash, cancelled })
+    }
+
     /// Sends the request `make` builds to the sequencer; when the sequencer needs a fresh reading
     /// of `account`, reads it from the node (through the settler) and asks again, once.
     async fn ask<T, E: Unavailable>(
@@ -437,6 +509,25 @@ fn unavailable() -> PlaceError {
 
 fn cancel_unavailable() -> CancelError {
     CancelError::unavailable(STOPPED.into())
+}
+
+/// The expiry sweep: every [`EXPIRY_SWEEP_MS`], if an order in a book is past its expiry, asks
+/// the sequencer for a group (which journals an `Input::Expire` first). Ends when the exchange
+/// is gone or stopped.
+async fn sweep(shared: std::sync::Weak<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(EXPIRY_SWEEP_MS));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else { return };
+        if shared.failed.load(Ordering::Acquire) {
+            return;
+        }
+        let next = shared.venue.read().unwrap_or_else(|e| e.into_inner()).next_expiry_ms();
+        if next.is_some_and(|at| at <= now_ms()) && shared.requests.send(Request::Sweep).is_err() {
+            return;
+        }
+    }
 }
 
 fn job(venue: &Venue, f: &crate::venue::FillRecord) -> Option<SettleJob> {
@@ -503,10 +594,12 @@ impl Sequencer {
                 Request::Place { reply, .. } => {
                     let _ = reply.send(PlaceReply::Done(Err(unavailable())));
                 }
-                Request::Cancel { reply, .. } | Request::CancelAll { reply, .. } => {
+                Request::Cancel { reply, .. }
+                | Request::CancelAll { reply, .. }
+                | Request::HardCancel { reply, .. } => {
                     let _ = reply.send(CancelReply::Done(Err(cancel_unavailable())));
                 }
-                Request::Settler(_) => {}
+                Request::Sweep | Request::Settler(_) => {}
             }
         }
     }
@@ -524,13 +617,19 @@ impl Sequencer {
         let mut applied_all: Vec<Applied> = Vec::new();
         let now = now_ms();
         let applying = std::time::Instant::now();
+        // Orders past their expiry leave the books before anything is gated, so that the gate
+        // (a post-only's cross, a fill-or-kill's depth) sees the books the entries apply to.
+        if venue.next_expiry_ms().is_some_and(|at| at <= now) {
+            let a = apply_input(&mut venue, &mut self.ledger, now, Input::Expire, &mut entries);
+            applied_all.push(a);
+        }
         for r in group {
             match r {
                 Request::Place { market, order_type, order, signer, fresh, reply } => {
                     if let Some((view, wm)) = &fresh {
                         self.ledger.install(&venue, order.account_id, view.as_ref(), *wm);
                     }
-                    if let Err(e) = venue.precheck_place(market, order_type, &order) {
+                    if let Err(e) = venue.precheck_place(market, order_type, &order, now) {
                         let _ = reply.send(PlaceReply::Done(Err(e)));
                         continue;
                     }
@@ -601,6 +700,15 @@ impl Sequencer {
                     waiting.push(Pending::Cancel(reply, result));
                     applied_all.push(a);
                 }
+                Request::HardCancel { tx, reply } => {
+                    let account = tx.account_id;
+                    let a = apply_input(&mut venue, &mut self.ledger, now, Input::HardCancel(tx), &mut entries);
+                    // The slot moved on L2: the account is read again before its next order.
+                    self.ledger.mark_stale(account);
+                    waiting.push(Pending::Cancel(reply, Ok(a.orders.clone())));
+                    applied_all.push(a);
+                }
+                Request::Sweep => {}
                 Request::Settler(SettlerEvent::Settled { upto }) => {
                     shared.settled_upto.fetch_max(upto, Ordering::AcqRel);
                 }

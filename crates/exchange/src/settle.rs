@@ -7,8 +7,10 @@
 //! below it is settled. A refusal is journaled (by the sequencer) before anything else is sent,
 //! so the mapping from fills to nonces is always the journal's.
 //!
-//! When the node refuses a fill the settler finds out whose order is at fault by reading both
-//! accounts: the maker's or the taker's balance, slot or key no longer allows the fill. If
+//! When the node refuses a fill the settler finds out whose order is at fault: an order outside
+//! its validity window at the block's timestamp (the node's refusal names it; else the time now),
+//! or, reading both accounts, the maker's or the taker's balance, slot (moved by a fill elsewhere
+//! or by a hard cancel) or key no longer allows the fill. If
 //! neither is at fault (the submitter's own fee balance, the node stopped…), it waits and tries
 //! again: nothing is cancelled for the venue's own trouble.
 
@@ -158,6 +160,26 @@ pub fn matching_tx(cfg: &SettlerConfig, job: &SettleJob, nonce: Nonce) -> Result
     let mut m = unsigned(cfg, job, nonce);
     m.signature = TxSignature::sign(&cfg.key, m.message()?);
     Ok(L2Tx::OrderMatching(Box::new(m)))
+}
+
+/// Why `order` cannot be filled in a block with timestamp `timestamp` (Unix seconds): outside
+/// its signed validity window. `None` if it can.
+pub fn window_fault(order: &Order, timestamp: u64) -> Option<String> {
+    (!order.is_valid_at(timestamp)).then(|| {
+        format!(
+            "account {}'s order in slot {} is valid from {} until {} (Unix seconds), not at the block's timestamp \
+             {timestamp}",
+            order.account_id, order.slot_id, order.valid_from, order.valid_until
+        )
+    })
+}
+
+/// The block timestamp a refusal of the node names (`TxError::OrderNotValidAt`: "… not at the
+/// block's timestamp T").
+pub fn refused_at(message: &str) -> Option<u64> {
+    let (_, rest) = message.split_once("the block's timestamp ")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// Whether `order`'s owner (as `view` shows it) can still give `gives` of its sell token and
@@ -330,7 +352,7 @@ pub async fn run(
             continue;
         }
         let Some(job) = pending.front().cloned() else { continue };
-        match offender(&node, &cfg, &job).await {
+        match offender(&node, &cfg, &job, &refusal.message).await {
             Ok(Some((offender, why))) => {
                 let (done, wait) = oneshot::channel();
                 let reason = format!("{} ({why})", refusal.message);
@@ -392,12 +414,21 @@ fn settle_prefix(
     }
 }
 
-/// Which order of a refused fill is at fault, read from the node.
+/// Which order of a refused fill is at fault: one outside its validity window at the timestamp
+/// the refusal names (else now), or one whose owner, read from the node, cannot fill it.
 async fn offender(
     node: &NodeClient,
     cfg: &SettlerConfig,
     job: &SettleJob,
+    refusal: &str,
 ) -> Result<Option<(Offender, String)>, NodeError> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let at = refused_at(refusal).unwrap_or(now);
+    for (order, who) in [(&job.maker, Offender::Maker), (&job.taker, Offender::Taker)] {
+        if let Some(why) = window_fault(order, at) {
+            return Ok(Some((who, why)));
+        }
+    }
     let s = FillSettlement::new(
         job.maker.is_sell,
         (job.maker.base_token, job.maker.quote_token),

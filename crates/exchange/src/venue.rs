@@ -22,6 +22,17 @@
 //! ([`Venue::settlement_nonce`]). A refusal (`Input::SettlementRefused`) voids the fill: the
 //! offending order is cancelled, and the counterparty, if it was a limit or post-only order still
 //! its slot's live order, gets the size back at its original time priority (`Command::Restore`).
+//!
+//! # Expiry and hard cancels
+//! Every entry first expires the resting orders whose [`expiry_ms`] is not later than its time
+//! (`crate::input`, Expiry): they are cancelled with the reason `expired at …`, and free their
+//! slot and funds. A placement is refused if its order is not valid yet at the entry's time
+//! ([`PlaceError::NotYetValid`]) or already past its expiry ([`PlaceError::Expired`]), so an
+//! order the venue matches is always within its window, less the margin. `Input::HardCancel`
+//! cancels the open orders of the slot up to the cancelled nonce (`hard cancel …`) and remembers
+//! the nonce: a later order of the slot with a nonce up to it is refused
+//! ([`PlaceError::SlotHardCancelled`]), and a refused fill does not restore such an order, nor an
+//! expired one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -31,10 +42,10 @@ use zklink_matching::{
     OrderId, OrderType, Price, RejectReason, Side, Size,
 };
 use zklink_types::units::format_units;
-use zklink_types::{AccountId, Nonce, Order, SlotId, SubAccountId, TxError};
+use zklink_types::{AccountId, CancelOrder, L2Tx, Nonce, Order, OrderNonce, SlotId, SubAccountId, TxError};
 
 use crate::error::{price_text, CancelError, PlaceError};
-use crate::input::{CancelAllRequest, CancelRequest, Entry, Input, Offender, OrderHash};
+use crate::input::{expiry_ms, CancelAllRequest, CancelRequest, Entry, Input, Offender, OrderHash, EXPIRY_MARGIN_MS};
 use crate::market::Market;
 
 /// Trades kept per market for `exchange_trades`.
@@ -50,8 +61,9 @@ pub enum OrderStatus {
     Open,
     /// Filled completely.
     Filled,
-    /// Cancelled (by its owner, by replacement, as an IOC/FOK rest, by self-trade prevention, or
-    /// after the node refused one of its fills); `reason` says which.
+    /// Cancelled (by its owner, by replacement, as an IOC/FOK rest, by self-trade prevention,
+    /// after the node refused one of its fills, by its expiry, or by a hard cancel of its slot);
+    /// `reason` says which.
     Cancelled,
 }
 
@@ -186,7 +198,7 @@ pub struct MarketState {
 /// What applying an input did, for the API and the settler.
 #[derive(Clone, Debug, Default)]
 pub struct Applied {
-    /// The placed order (`Place`), or the cancelled orders (`Cancel`, `CancelAll`).
+    /// The placed order (`Place`), or the cancelled orders (`Cancel`, `CancelAll`, `HardCancel`).
     pub orders: Vec<OrderId>,
     /// Why a `Place` or `Cancel` was refused (nothing changed).
     pub place_error: Option<PlaceError>,
@@ -200,6 +212,8 @@ pub struct Applied {
     pub levels: BTreeSet<(MarketId, Side, Price)>,
     /// The fill a refusal voided.
     pub voided: Option<u64>,
+    /// The orders that expired at this entry's time (before the input itself applied).
+    pub expired: Vec<OrderId>,
     /// Per market whose book changed: its change number after this input and the changed levels
     /// with their totals then.
     pub deltas: Vec<(MarketId, u64, Vec<LevelTotal>)>,
@@ -273,6 +287,10 @@ pub struct Venue {
     /// The refused fills' sequence numbers, ascending.
     refused_seqs: Vec<u64>,
     last_cancel_all: HashMap<AccountId, u64>,
+    /// The open orders that expire, by [`expiry_ms`].
+    expiries: BTreeSet<(u64, OrderId)>,
+    /// Per slot (of the genesis sub-account), the highest order nonce a hard cancel named.
+    hard_cancelled: HashMap<(AccountId, SlotId), OrderNonce>,
     last_index: u64,
     events: Vec<Event>,
 }
@@ -388,6 +406,17 @@ impl Venue {
         Some(Nonce(g.first_nonce.0 + u32::try_from(before).ok()?))
     }
 
+    /// When the next open order expires ([`expiry_ms`], Unix ms), if one does.
+    pub fn next_expiry_ms(&self) -> Option<u64> {
+        self.expiries.first().map(|(at, _)| *at)
+    }
+
+    /// The highest order nonce of an account's slot that a hard cancel named (the slot's orders up
+    /// to it can never be filled).
+    pub fn hard_cancelled_upto(&self, account: AccountId, slot: SlotId) -> Option<OrderNonce> {
+        self.hard_cancelled.get(&(account, slot)).copied()
+    }
+
     /// The last cancel-all time of an account (ms).
     pub fn last_cancel_all(&self, account: AccountId) -> Option<u64> {
         self.last_cancel_all.get(&account).copied()
@@ -444,18 +473,37 @@ impl Venue {
         })
     }
 
-    /// Every check a placement meets before the engine would change anything: the market's
-    /// rules ([`Venue::check_place`]), the same order placed before, and the engine's own refusals
-    /// (a post-only order that would cross, a fill-or-kill order that cannot fill completely).
-    /// The sequencer journals only placements that pass, so refused requests never grow the
-    /// journal; applying a placement makes the same checks first.
+    /// Every check a placement at `now_ms` (its entry's time) meets before the engine would change
+    /// anything: the market's rules ([`Venue::check_place`]), the order's validity window (valid
+    /// at `now_ms` and not past its [`expiry_ms`]), its slot not hard-cancelled up to its nonce,
+    /// the same order placed before, and the engine's own refusals (a post-only order that would
+    /// cross, a fill-or-kill order that cannot fill completely). The sequencer journals only
+    /// placements that pass, so refused requests never grow the journal; applying a placement
+    /// makes the same checks first.
     pub fn precheck_place(
         &self,
         market: MarketId,
         order_type: OrderType,
         order: &Order,
+        now_ms: u64,
     ) -> Result<(NewOrder, OrderHash), PlaceError> {
         let mut new = self.check_place(market, order_type, order)?;
+        if u64::from(order.valid_from) * 1000 > now_ms {
+            return Err(PlaceError::NotYetValid { valid_from: order.valid_from, now_ms });
+        }
+        let expiry = expiry_ms(order);
+        if expiry <= now_ms {
+            return Err(PlaceError::Expired { valid_until: order.valid_until, expiry_ms: expiry, now_ms });
+        }
+        if let Some(upto) = self.hard_cancelled_upto(order.account_id, order.slot_id) {
+            if order.nonce <= upto {
+                return Err(PlaceError::SlotHardCancelled {
+                    slot: order.slot_id,
+                    cancelled_upto: upto,
+                    got: order.nonce,
+                });
+            }
+        }
         let hash = OrderHash::of(order).map_err(PlaceError::Invalid)?;
         if let Some(old) = self.order_by_hash(&hash) {
             return Err(PlaceError::Duplicate { hash, status: old.status.name() });
@@ -498,6 +546,7 @@ impl Venue {
             return Err(JournalError::Genesis(entry.index));
         }
         let mut out = Applied::default();
+        self.expire_due(entry, &mut out);
         match &entry.input {
             Input::Genesis { submitter, sub_account, first_nonce } => {
                 self.genesis =
@@ -514,6 +563,8 @@ impl Venue {
             Input::Place { market, order_type, order } => self.place(entry, *market, *order_type, order, &mut out),
             Input::Cancel(req) => self.cancel(entry, req, &mut out),
             Input::CancelAll(req) => self.cancel_all(entry, req, &mut out),
+            Input::Expire => {}
+            Input::HardCancel(tx) => self.hard_cancel(entry, tx, &mut out),
             Input::SettlementRefused { fill, offender, reason } => {
                 self.refuse(entry, *fill, *offender, reason, &mut out)?;
             }
@@ -541,7 +592,7 @@ impl Venue {
 
     fn place(&mut self, entry: &Entry, market: MarketId, order_type: OrderType, order: &Order, out: &mut Applied) {
         // Refused before anything changes (also the order its slot holds).
-        let (mut new, hash) = match self.precheck_place(market, order_type, order) {
+        let (mut new, hash) = match self.precheck_place(market, order_type, order, entry.time_ms) {
             Ok(checked) => checked,
             Err(e) => return out.place_error = Some(e),
         };
@@ -624,6 +675,57 @@ impl Venue {
         out.orders.extend(out.changed.difference(&before).copied());
     }
 
+    /// Cancels the resting orders whose expiry is not later than the entry's time, soonest first.
+    fn expire_due(&mut self, entry: &Entry, out: &mut Applied) {
+        while let Some((at, id)) = self.expiries.first().copied() {
+            if at > entry.time_ms {
+                return;
+            }
+            // Cancelling it unlists it (and so takes it out of `expiries`); an order the book no
+            // longer holds is taken out here, so the loop always ends.
+            self.expiries.remove(&(at, id));
+            let Some(o) = self.orders.get(&id).filter(|o| o.status == OrderStatus::Open) else { continue };
+            let (market, account) = (o.market, engine_account(o.order.account_id));
+            let reason = expired_reason(&o.order);
+            out.expired.push(id);
+            self.run(entry, Command::Cancel { market, order: id, account }, Some(&reason), out);
+        }
+    }
+
+    /// A hard cancel the node accepted: the slot's open orders up to its nonce are cancelled, and
+    /// the slot's orders up to it are never placed or restored again.
+    fn hard_cancel(&mut self, entry: &Entry, tx: &CancelOrder, out: &mut Applied) {
+        // Orders live in the genesis sub-account only: a cancel of another one touches nothing.
+        if self.genesis.is_none_or(|g| g.sub_account != tx.sub_account_id) {
+            return;
+        }
+        let key = (tx.account_id, tx.slot_id);
+        let upto = self.hard_cancelled.get(&key).map_or(tx.order_nonce, |n| (*n).max(tx.order_nonce));
+        self.hard_cancelled.insert(key, upto);
+        let doomed: Vec<(OrderId, MarketId)> = self
+            .open_orders(tx.account_id)
+            .filter(|o| o.order.slot_id == tx.slot_id && o.order.nonce <= tx.order_nonce)
+            .map(|o| (o.id, o.market))
+            .collect();
+        let reason = hard_cancel_reason(tx);
+        for (id, market) in doomed {
+            out.orders.push(id);
+            let cmd = Command::Cancel { market, order: id, account: engine_account(tx.account_id) };
+            self.run(entry, cmd, Some(&reason), out);
+        }
+    }
+
+    /// Why an order that is not open can no longer be restored at `time_ms` (expired, or its slot
+    /// hard-cancelled up to its nonce).
+    fn gone_reason(&self, o: &OrderRecord, time_ms: u64) -> Option<String> {
+        if expiry_ms(&o.order) <= time_ms {
+            return Some(expired_reason(&o.order));
+        }
+        let upto = self.hard_cancelled_upto(o.order.account_id, o.order.slot_id)?;
+        (o.order.nonce <= upto)
+            .then(|| format!("hard cancel: slot {} was cancelled up to order nonce {upto} on L2", o.order.slot_id))
+    }
+
     fn refuse(
         &mut self,
         entry: &Entry,
@@ -676,6 +778,18 @@ impl Venue {
         if !(rests && restorable) {
             return Ok(());
         }
+        // A filled order that expired since, or whose slot was hard-cancelled, is not brought
+        // back: it could never settle. It is cancelled, its fill void. (An open order is never
+        // either: every entry expires the due ones first, and a hard cancel cancels its slot's.)
+        if o.status == OrderStatus::Filled {
+            if let Some(why) = self.gone_reason(o, entry.time_ms) {
+                if let Some(o) = self.orders.get_mut(&other) {
+                    o.status = OrderStatus::Cancelled;
+                    o.reason = Some(why);
+                }
+                return Ok(());
+            }
+        }
         let cmd = Command::Restore {
             market,
             order: other,
@@ -717,6 +831,9 @@ impl Venue {
                     let acc = o.order.account_id;
                     self.slots.insert((acc, o.order.slot_id), order);
                     self.open_by_account.entry(acc).or_default().insert(order);
+                    if o.order.valid_until != Order::NO_EXPIRY {
+                        self.expiries.insert((expiry_ms(&o.order), order));
+                    }
                     out.changed.insert(order);
                 }
                 Self::level_changed(market, side, price, out);
@@ -842,11 +959,33 @@ impl Venue {
         if let Some(set) = self.open_by_account.get_mut(&o.order.account_id) {
             set.remove(&id);
         }
+        self.expiries.remove(&(expiry_ms(&o.order), id));
     }
 
     fn level_changed(market: MarketId, side: Side, price: Price, out: &mut Applied) {
         out.levels.insert((market, side, price));
     }
+}
+
+/// The reason an order expired: `expired at T (its validUntil, Unix seconds; the venue stops
+/// matching 2 s before)`.
+fn expired_reason(order: &Order) -> String {
+    format!(
+        "expired at {} (its validUntil, Unix seconds; the venue stops matching an order {} s before)",
+        order.valid_until,
+        EXPIRY_MARGIN_MS / 1000
+    )
+}
+
+/// The reason of an order a hard cancel took: `hard cancel: … (CancelOrder tx 0x…)`.
+fn hard_cancel_reason(tx: &CancelOrder) -> String {
+    let hash = L2Tx::CancelOrder(tx.clone()).hash().map(|h| format!(" (CancelOrder tx 0x{})", hex::encode(h.0)));
+    format!(
+        "hard cancel: slot {} was cancelled up to order nonce {} on L2{}",
+        tx.slot_id,
+        tx.order_nonce,
+        hash.unwrap_or_default()
+    )
 }
 
 fn cancel_text(reason: CancelReason) -> &'static str {

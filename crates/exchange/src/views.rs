@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use zklink_matching::{MarketId, OrderType, Price, Side, Size, StpPolicy};
 use zklink_types::units::format_units;
-use zklink_types::Order;
+use zklink_types::{Order, TxHash};
 
 use crate::input::OrderHash;
 use crate::market::Market;
@@ -220,6 +220,17 @@ impl OrderView {
             order: o.order.clone(),
         })
     }
+}
+
+/// What `exchange_cancelHard` did: the node accepted the `CancelOrder` tx, and the venue cancelled
+/// the slot's open orders up to its order nonce.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HardCancelView {
+    /// The `CancelOrder` tx's hash (`zklink_txStatus` follows it).
+    pub tx_hash: TxHash,
+    /// The orders it cancelled on the venue (possibly none), with their fills.
+    pub cancelled: Vec<OrderView>,
 }
 
 /// One price level: `[price, size, orders]`.

@@ -17,15 +17,17 @@ use zklink_exchange::input::{CancelAllRequest, CancelRequest, OrderHash, ALL_MAR
 use zklink_exchange::rpc::{PlaceRequest, PlaceResult, StatusView, MAX_BATCH, OPENRPC};
 use zklink_exchange::service::{now_ms, Exchange};
 use zklink_exchange::stats::StatsView;
-use zklink_exchange::views::{self, BookDelta, BookView, FillView, LevelChange, MarketView, OrderView, TradeView};
+use zklink_exchange::views::{
+    self, BookDelta, BookView, FillView, HardCancelView, LevelChange, MarketView, OrderView, TradeView,
+};
 use zklink_exchange::{codes, Input, Offender};
 use zklink_executor::testkit::TestUser;
 use zklink_matching::{MarketId, OrderId, OrderType};
 use zklink_types::test_utils::{USD, USDC, WETH};
-use zklink_types::{AccountId, Order};
+use zklink_types::{AccountId, CancelOrder, L2Tx, Nonce, Order, OrderNonce, SlotId, SubAccountId, TokenId};
 
 use crate::world::World;
-use crate::{key, order, Script};
+use crate::{key, order, windowed, Script};
 
 const E18: u128 = zklink_types::test_utils::E18;
 
@@ -251,6 +253,8 @@ fn documented_codes() -> Vec<(&'static str, i32)> {
         ("UnknownMarket", codes::UNKNOWN_MARKET),
         ("Order", codes::ORDER),
         ("Unavailable", codes::UNAVAILABLE),
+        ("OrderWindow", codes::ORDER_WINDOW),
+        ("NodeRefused", codes::NODE_REFUSED),
     ]
 }
 
@@ -349,7 +353,19 @@ fn the_schemas_name_exactly_what_serde_writes() {
     let time_ms = 1_700_000_000_000 + s.entries.len() as u64 * 1000;
     s.push(Input::CancelAll(CancelAllRequest::sign(AccountId(5), ALL_MARKETS, time_ms, &key(5)).unwrap()));
     s.place(order(6, 1, 0, true, 100, 320_000));
-    let live = s.place(order(7, 1, 0, false, 100, 290_000));
+    // An order that expires (an expire entry takes it) and one a hard cancel takes.
+    let secs = (Script::START_MS / 1000) as u32 + s.entries.len() as u32;
+    s.place(windowed(order(9, 1, 0, true, 100, 330_000), 0, secs + 3));
+    let expire_at = Script::START_MS + s.entries.len() as u64 * 1000 + 5_000;
+    assert_eq!(s.push_at(Input::Expire, expire_at).expired.len(), 1);
+    let hard = cancel_order(9, 2, 0);
+    s.place(order(9, 2, 0, true, 100, 340_000));
+    let hard_cancelled = s.push_at(Input::HardCancel(hard.clone()), expire_at + 1000);
+    assert_eq!(hard_cancelled.orders.len(), 1);
+    let live = s.push_at(
+        Input::Place { market: MarketId(1), order_type: OrderType::Limit, order: order(7, 1, 0, false, 100, 290_000) },
+        expire_at + 2000,
+    );
     let v = &s.venue;
 
     for e in &s.entries {
@@ -378,6 +394,17 @@ fn the_schemas_name_exactly_what_serde_writes() {
         fits(&doc, "OrderView", &view);
     }
     assert_eq!(statuses.len(), 3, "open, filled and cancelled orders: {statuses:?}");
+    let hash = L2Tx::CancelOrder(hard.clone()).hash().unwrap();
+    let view = HardCancelView {
+        tx_hash: hash,
+        cancelled: hard_cancelled
+            .orders
+            .iter()
+            .map(|id| OrderView::of(v, v.order(*id).unwrap(), first, true).unwrap())
+            .collect(),
+    };
+    fits(&doc, "HardCancelView", &view);
+    fits(&doc, "CancelOrder", &L2Tx::CancelOrder(hard));
     let mut settlements = BTreeSet::new();
     for seq in [first, second] {
         let f = FillView::of(v, v.fill(seq).unwrap(), first).unwrap();
@@ -444,6 +471,7 @@ fn the_schemas_name_exactly_what_serde_writes() {
     let cancel = CancelRequest::sign(AccountId(8), OrderHash::of(&o).unwrap(), &key(8)).unwrap();
     let cancel_all = CancelAllRequest::sign(AccountId(8), 1, 1_700_000_000_000, &key(8)).unwrap();
     let params = [
+        ("exchange_cancelHard", serde_json::to_value(L2Tx::CancelOrder(cancel_order(8, 1, 0))).unwrap()),
         ("exchange_placeOrder", serde_json::to_value(&request).unwrap()),
         ("exchange_cancelOrder", serde_json::to_value(&cancel).unwrap()),
         ("exchange_cancelAll", serde_json::to_value(&cancel_all).unwrap()),
@@ -465,6 +493,25 @@ fn the_schemas_name_exactly_what_serde_writes() {
     let request = serde_json::to_value(&request).unwrap();
     check(&doc, batch, &json!(vec![request.clone(); MAX_BATCH]), "batch").unwrap();
     assert!(check(&doc, batch, &json!(vec![request; MAX_BATCH + 1]), "batch").is_err());
+}
+
+/// Test account `id`'s hard cancel of its `slot` up to `order_nonce` (sub-account 0, no fee, account
+/// nonce 0), signed.
+fn cancel_order(id: u32, slot: u16, order_nonce: u32) -> CancelOrder {
+    let tx = CancelOrder {
+        account_id: AccountId(id),
+        sub_account_id: SubAccountId(0),
+        slot_id: SlotId(slot),
+        order_nonce: OrderNonce(order_nonce),
+        fee_token: TokenId(USD),
+        fee: 0,
+        nonce: Nonce(0),
+        signature: Default::default(),
+    };
+    match L2Tx::CancelOrder(tx).sign(&key(id)).unwrap() {
+        L2Tx::CancelOrder(t) => t,
+        other => panic!("{other:?}"),
+    }
 }
 
 /// A signed WETH/USD order of `u` (`milli` thousandths of WETH at `cents` USD cents).
@@ -606,11 +653,38 @@ async fn a_running_venue_registers_exactly_the_documented_methods_and_answers_as
     let nowhere = CancelAllRequest::sign(w.id(&alice), 9, now_ms() + 1, &alice.l2).unwrap();
     c.refused("exchange_cancelAll", rpc_params![nowhere], codes::UNKNOWN_MARKET).await;
 
+    // A hard cancel of Alice's slot 3 up to nonce 0: the node takes it, the venue cancels the
+    // order there; the same slot cancelled again below its new nonce is the node's refusal.
+    c.call(
+        "exchange_placeOrder",
+        rpc_params![json!({ "market": 1, "order": signed(&w, &alice, 3, true, 100, 320_000) })],
+    )
+    .await;
+    let hard = |order_nonce: u32| {
+        let nonce = w.node.keeper().state().account(w.id(&alice)).unwrap().nonce;
+        let tx = CancelOrder {
+            account_id: w.id(&alice),
+            sub_account_id: SubAccountId(0),
+            slot_id: SlotId(3),
+            order_nonce: OrderNonce(order_nonce),
+            fee_token: TokenId(USD),
+            fee: 0,
+            nonce,
+            signature: Default::default(),
+        };
+        L2Tx::CancelOrder(tx).sign(&alice.l2).unwrap()
+    };
+    let done = c.call("exchange_cancelHard", rpc_params![hard(0)]).await;
+    assert_eq!(done["cancelled"].as_array().unwrap().len(), 1, "{done}");
+    c.refused("exchange_cancelHard", rpc_params![hard(0)], codes::NODE_REFUSED).await;
+    let transfer = w.mirror.transfer_tx(&alice, bob.address, WETH, 1, 0);
+    c.refused("exchange_cancelHard", rpc_params![transfer], codes::INVALID_PARAMS).await;
+
     // The journal has every kind of input a venue writes without a refused fill.
     let journal = c.call("exchange_journal", rpc_params![0]).await;
     let kinds: BTreeSet<&str> =
         journal.as_array().unwrap().iter().map(|e| e["input"]["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, BTreeSet::from(["genesis", "listMarket", "place", "cancel", "cancelAll"]));
+    assert_eq!(kinds, BTreeSet::from(["genesis", "listMarket", "place", "cancel", "cancelAll", "hardCancel"]));
     let status = c.call("exchange_status", rpc_params![]).await;
     assert_eq!(status["submitter"], w.id(&submitter).0);
 

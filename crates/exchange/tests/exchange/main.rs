@@ -32,6 +32,9 @@ pub struct Script {
 }
 
 impl Script {
+    /// The time of the first entry, Unix ms.
+    pub const START_MS: u64 = 1_700_000_000_000;
+
     /// Genesis (submitter 9, sub-account 0, first nonce 5) and market 1.
     pub fn start() -> Script {
         let mut s = Script { entries: Vec::new(), venue: Venue::new() };
@@ -40,13 +43,16 @@ impl Script {
         s
     }
 
-    /// Applies and records an input.
+    /// Applies and records an input, one second after the previous one (from
+    /// [`Script::START_MS`]).
     pub fn push(&mut self, input: Input) -> zklink_exchange::venue::Applied {
-        let e = Entry {
-            index: self.venue.last_index() + 1,
-            time_ms: 1_700_000_000_000 + self.entries.len() as u64 * 1000,
-            input,
-        };
+        let time_ms = Script::START_MS + self.entries.len() as u64 * 1000;
+        self.push_at(input, time_ms)
+    }
+
+    /// Applies and records an input accepted at `time_ms`.
+    pub fn push_at(&mut self, input: Input, time_ms: u64) -> zklink_exchange::venue::Applied {
+        let e = Entry { index: self.venue.last_index() + 1, time_ms, input };
         let a = self.venue.apply(&e).expect("applies");
         self.entries.push(e);
         a
@@ -69,4 +75,10 @@ pub fn key(id: u32) -> PrivateKey {
 /// `price` USD (in cents).
 pub fn order(id: u32, slot: u16, nonce: u32, is_sell: bool, milli: u128, cents: u128) -> Order {
     zklink_exchange::test_utils::weth_usd_order(AccountId(id), &key(id), (slot, nonce), is_sell, milli, cents)
+}
+
+/// [`order`] valid from `valid_from` until `valid_until` (Unix seconds), signed.
+pub fn windowed(o: Order, valid_from: u32, valid_until: u32) -> Order {
+    let id = o.account_id.0;
+    Order { valid_from, valid_until, ..o }.sign(&key(id)).expect("signs")
 }
