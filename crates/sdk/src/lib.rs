@@ -10,14 +10,16 @@
 //!
 //! [`Wallet::venue`] trades on zklink's order-book venue ([`venue`]): typed calls of its JSON-RPC
 //! API, and [`Venue::buy`] / [`Venue::sell`] in whole units that choose the order slot and its
-//! nonce themselves.
+//! nonce themselves; orders may expire ([`Trade::valid_until`]), and [`Venue::cancel_hard`]
+//! cancels an order for good with a `CancelOrder` L2 tx. [`Wallet::hard_cancel`] sends that tx
+//! straight to the node, without a venue.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod venue;
 
-pub use venue::{OrderHash, OrderType, Placed, Side, Trade, Venue};
+pub use venue::{HardCancelled, OrderHash, OrderType, Placed, Side, Trade, Venue};
 
 use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
@@ -588,7 +590,8 @@ impl Wallet {
 
     /// Signs a limit order of this account's sub-account 0 in order slot `slot` (`nonce`: the
     /// slot's current order nonce to continue it, or the next one to replace it). `price` is quote
-    /// per base with 18 decimals; fee ratios are over 10000.
+    /// per base with 18 decimals; fee ratios are over 10000. It is valid at once and never expires;
+    /// [`Wallet::sign_order_until`] signs one that does.
     #[allow(clippy::too_many_arguments)]
     pub async fn sign_order(
         &self,
@@ -600,6 +603,24 @@ impl Wallet {
         price: u128,
         is_sell: bool,
         fee_ratios: (u8, u8),
+    ) -> Result<Order, SdkError> {
+        self.sign_order_until(slot, nonce, base, quote, amount, price, is_sell, fee_ratios, Order::NO_EXPIRY).await
+    }
+
+    /// [`Wallet::sign_order`] valid until `valid_until` (Unix seconds, inclusive: the node fills it
+    /// only in blocks whose timestamp is at most that; [`Order::NO_EXPIRY`] for never).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn sign_order_until(
+        &self,
+        slot: u16,
+        nonce: u32,
+        base: TokenId,
+        quote: TokenId,
+        amount: u128,
+        price: u128,
+        is_sell: bool,
+        fee_ratios: (u8, u8),
+        valid_until: u32,
     ) -> Result<Order, SdkError> {
         check_packable(&self.network, base, amount, false)?;
         let (id, _) = self.id_and_nonce().await?;
@@ -616,10 +637,57 @@ impl Wallet {
             maker_fee_ratio: fee_ratios.0,
             taker_fee_ratio: fee_ratios.1,
             valid_from: 0,
-            valid_until: Order::NO_EXPIRY,
+            valid_until,
             signature: TxSignature::default(),
         };
         Ok(order.sign(&self.l2)?)
+    }
+
+    /// Signs a hard cancel of this account's order slot `slot` in sub-account `sub`: a
+    /// `CancelOrder` L2 tx that moves the slot to `order_nonce + 1` with nothing open, so that no
+    /// order of the slot signed with a nonce up to `order_nonce` can be filled again, by any
+    /// operator. It carries the account's current nonce and pays `fee` in `fee_token` to account 0.
+    pub async fn sign_hard_cancel(
+        &self,
+        sub: u8,
+        slot: u16,
+        order_nonce: u32,
+        fee_token: TokenId,
+        fee: u128,
+    ) -> Result<CancelOrder, SdkError> {
+        check_packable(&self.network, fee_token, fee, true)?;
+        let (id, nonce) = self.id_and_nonce().await?;
+        let tx = CancelOrder {
+            account_id: id,
+            sub_account_id: SubAccountId(sub),
+            slot_id: SlotId(slot),
+            order_nonce: OrderNonce(order_nonce),
+            fee_token,
+            fee,
+            nonce,
+            signature: TxSignature::default(),
+        };
+        tx.validate(&self.network.preset)?;
+        match L2Tx::CancelOrder(tx).sign(&self.l2)? {
+            L2Tx::CancelOrder(signed) => Ok(signed),
+            other => Err(SdkError::Input(format!("signing a CancelOrder gave a {}", other.kind()))),
+        }
+    }
+
+    /// Hard-cancels this account's order slot `slot` of sub-account `sub` up to `order_nonce`
+    /// straight on the node ([`Wallet::sign_hard_cancel`], then `zklink_submitTx`), for a user
+    /// without a venue; a venue keeps showing such orders open until it tries to settle them
+    /// ([`Venue::cancel_hard`] tells the venue too). Returns the tx's hash.
+    pub async fn hard_cancel(
+        &self,
+        sub: u8,
+        slot: u16,
+        order_nonce: u32,
+        fee_token: TokenId,
+        fee: u128,
+    ) -> Result<TxHash, SdkError> {
+        let tx = self.sign_hard_cancel(sub, slot, order_nonce, fee_token, fee).await?;
+        Ok(self.api.request("zklink_submitTx", rpc_params![L2Tx::CancelOrder(tx)]).await?)
     }
 
     /// Submits the matching of two signed orders (the maker's rests, the taker's crosses it);

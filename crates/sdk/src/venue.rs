@@ -14,6 +14,20 @@
 //! placed before with the nonce the slot needs now is skipped: that would be the same order
 //! again, which the venue refuses ([`placed_before`]).
 //!
+//! # Expiry
+//! An order may carry an expiry ([`Trade::valid_until`], Unix seconds; [`valid_until_in`] turns
+//! a duration into one): the node fills it only in blocks whose timestamp is at most that, and the
+//! venue stops matching it [`EXPIRY_MARGIN_MS`] before, when it leaves the book. An expiry
+//! already within that margin is refused before anything is signed. Orders default to valid at
+//! once and never expiring.
+//!
+//! # Hard cancel
+//! [`Venue::cancel`] takes an order off the venue's book only; its signature stays valid on L2
+//! until its slot's nonce moves. [`Venue::cancel_hard`] moves it: it signs a `CancelOrder` L2 tx
+//! for the order's slot up to the highest order nonce this account used there (the order's, or a
+//! later one in the account's venue history), paying the node's fee, and the venue sends it to
+//! the node and cancels the slot's open orders once the node accepted it.
+//!
 //! # The grid
 //! Amounts are base, prices quote per base, both given in whole units and carried with 18
 //! decimals. The price must be a positive multiple of the market's tick (a market order's
@@ -30,18 +44,19 @@ use jsonrpsee::core::DeserializeOwned;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
 use zklink_exchange::input::ALL_MARKETS;
+pub use zklink_exchange::input::{expiry_ms, EXPIRY_MARGIN_MS};
 pub use zklink_exchange::ledger::SlotState;
 pub use zklink_exchange::rpc::{PlaceRequest, PlaceResult, StatusView};
 pub use zklink_exchange::views::{
-    BookView, CandleView, FillView, LevelView, MarketView, OrderView, Settlement, TickerView, TradeView,
+    BookView, CandleView, FillView, HardCancelView, LevelView, MarketView, OrderView, Settlement, TickerView, TradeView,
 };
 pub use zklink_exchange::{codes, CancelAllRequest, CancelRequest, OrderHash, OrderStatus};
 pub use zklink_matching::{OrderType, Side};
 use zklink_types::api::OrderSlotView;
 use zklink_types::units::{format_units, parse_units, L2_DECIMALS};
 use zklink_types::{
-    AccountId, Network, Order, OrderNonce, Price, PubKeyHash, SlotId, SubAccountId, TokenId, TxSignature,
-    MAX_ORDER_NONCE,
+    AccountId, CancelOrder, L2Tx, Network, Order, OrderNonce, Price, PubKeyHash, SlotId, SubAccountId, TokenId, TxHash,
+    TxSignature, MAX_ORDER_NONCE,
 };
 
 use crate::{check_packable, SdkError, Wallet};
@@ -66,6 +81,31 @@ pub struct Trade {
     pub order_type: OrderType,
     /// The slot to use (an open order there is replaced); `None`: a free one ([`choose_slot`]).
     pub slot: Option<u16>,
+    /// The order's expiry, Unix seconds (the last second a block may fill it in; the venue stops
+    /// matching it [`EXPIRY_MARGIN_MS`] before); `None`: it never expires.
+    pub valid_until: Option<u32>,
+}
+
+/// What [`Venue::cancel_hard`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HardCancelled {
+    /// The signed `CancelOrder` tx (its slot, the order nonce it cancels up to, its fee).
+    pub tx: CancelOrder,
+    /// Its hash on the node (`zklink_txStatus`, [`Wallet::tx_status`]).
+    pub tx_hash: TxHash,
+    /// The orders the venue cancelled (the slot's open orders up to the nonce; possibly none).
+    pub cancelled: Vec<OrderView>,
+}
+
+/// Unix seconds `after` from now: an expiry for [`Trade::valid_until`].
+pub fn valid_until_in(after: std::time::Duration) -> Result<u32, SdkError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| SdkError::Input(format!("the clock is before 1970: {e}")))?;
+    u32::try_from((now + after).as_secs())
+        .ok()
+        .filter(|t| *t != Order::NO_EXPIRY)
+        .ok_or_else(|| SdkError::Input(format!("an expiry {after:?} from now is beyond 2106 (u32 seconds)")))
 }
 
 /// What [`Venue::trade`] placed.
@@ -205,6 +245,51 @@ impl Venue<'_> {
         self.call("exchange_cancelOrder", rpc_params![request]).await
     }
 
+    /// Cancels this account's order `hash` for good (module docs, Hard cancel): a `CancelOrder` L2
+    /// tx for the order's slot up to the highest order nonce this account used there (the
+    /// order's, or a later one in its venue history), paying the node's fee in `fee_token`, sent
+    /// through the venue (`exchange_cancelHard`), which cancels the slot's open orders once the
+    /// node accepted it. An open order or a (soft-)cancelled one can be; a filled one cannot. A
+    /// refusal by the node is [`SdkError::Node`] with the node's code and message.
+    pub async fn cancel_hard(&self, hash: OrderHash, fee_token: TokenId) -> Result<HardCancelled, SdkError> {
+        let id = self.account_id().await?;
+        let order = self
+            .order(hash)
+            .await?
+            .ok_or_else(|| SdkError::Input(format!("no order {hash} was placed on the exchange at {}", self.url)))?;
+        if order.account != id.0 {
+            return Err(SdkError::Input(format!(
+                "order {hash} belongs to account {}, not to this wallet's account {id}",
+                order.account
+            )));
+        }
+        if order.status == OrderStatus::Filled {
+            return Err(SdkError::Input(format!(
+                "order {hash} is filled: no part of it can be filled again, there is nothing to cancel"
+            )));
+        }
+        let (sub, slot) = (order.order.sub_account_id.0, order.slot);
+        let history: Vec<OrderView> = self.call("exchange_orders", rpc_params![id.0, HISTORY]).await?;
+        let order_nonce = highest_nonce(&history, sub, slot).map_or(order.nonce, |n| n.max(order.nonce));
+        let fee = self.wallet.estimate_fee("CancelOrder", fee_token).await?;
+        let tx = self.wallet.sign_hard_cancel(sub, slot, order_nonce, fee_token, fee).await?;
+        let request = L2Tx::CancelOrder(tx.clone());
+        let view: HardCancelView =
+            self.client.request("exchange_cancelHard", rpc_params![request]).await.map_err(|e| match e {
+                jsonrpsee::core::client::Error::Call(obj) => {
+                    let node = obj.data().and_then(|d| serde_json::from_str::<NodeRefusal>(d.get()).ok());
+                    match node {
+                        Some(n) if obj.code() == codes::NODE_REFUSED => {
+                            SdkError::Node { code: n.node_code, message: n.node_message }
+                        }
+                        _ => SdkError::Venue { code: obj.code(), message: obj.message().into() },
+                    }
+                }
+                other => SdkError::VenueTransport { url: self.url.clone(), source: other },
+            })?;
+        Ok(HardCancelled { tx, tx_hash: view.tx_hash, cancelled: view.cancelled })
+    }
+
     /// Cancels all this account's open orders in `market` (or in every market): a
     /// [`CancelAllRequest`] signed now. Returns the cancelled orders.
     pub async fn cancel_all(&self, market: Option<u32>) -> Result<Vec<OrderView>, SdkError> {
@@ -291,8 +376,15 @@ impl Venue<'_> {
         price: &str,
         order_type: OrderType,
     ) -> Result<Placed, SdkError> {
-        let trade =
-            Trade { market: market.into(), side, amount: amount.into(), price: price.into(), order_type, slot: None };
+        let trade = Trade {
+            market: market.into(),
+            side,
+            amount: amount.into(),
+            price: price.into(),
+            order_type,
+            slot: None,
+            valid_until: None,
+        };
         self.trade(&trade).await
     }
 
@@ -324,9 +416,10 @@ impl Venue<'_> {
             maker_fee_ratio: market.maker_fee_ratio,
             taker_fee_ratio: market.taker_fee_ratio,
             valid_from: 0,
-            valid_until: Order::NO_EXPIRY,
+            valid_until: t.valid_until.unwrap_or(Order::NO_EXPIRY),
             signature: TxSignature::default(),
         };
+        check_expiry(&order)?;
         let states = slot_states(sub, &account.orders, &history);
         let (slot, nonce) = match t.slot {
             Some(slot) => {
@@ -346,6 +439,36 @@ impl Venue<'_> {
         let placed = self.place(market.id, t.order_type, order).await?;
         Ok(Placed { market, order: placed, replaced })
     }
+}
+
+/// The venue's data on a node refusal (`exchange_cancelHard`, code [`codes::NODE_REFUSED`]).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NodeRefusal {
+    node_code: i32,
+    node_message: String,
+}
+
+/// The highest order nonce of the account's orders in `slot` of sub-account `sub` in `history`.
+pub fn highest_nonce(history: &[OrderView], sub: u8, slot: u16) -> Option<u32> {
+    history.iter().filter(|o| o.order.sub_account_id.0 == sub && o.slot == slot).map(|o| o.nonce).max()
+}
+
+/// Refuses an order whose expiry is past or within the venue's margin now (nothing is signed).
+fn check_expiry(order: &Order) -> Result<(), SdkError> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    if expiry_ms(order) <= now_ms {
+        return Err(SdkError::Input(format!(
+            "the order would be valid until {} (Unix seconds), but the exchange stops matching an order {} s \
+             before its expiry and the time is {} ms: give a later expiry",
+            order.valid_until,
+            EXPIRY_MARGIN_MS / 1000,
+            now_ms
+        )));
+    }
+    Ok(())
 }
 
 /// The market of `markets` named by its symbol (any case) or id.
@@ -495,7 +618,7 @@ pub fn busy_slots(sub: u8, open: &[OrderView]) -> BTreeSet<u16> {
 }
 
 /// The `(slot, nonce)` pairs in which an order with the very terms of `order` (account,
-/// sub-account, tokens, side, amount, price, fee ratios) was placed before: the same terms signed
+/// sub-account, tokens, side, amount, price, fee ratios, validity window) was placed before: the same terms signed
 /// again are the same order to the venue (its hash leaves out the signature), which takes each
 /// order once.
 pub fn placed_before(history: &[OrderView], order: &Order) -> BTreeSet<(u16, u32)> {
@@ -511,6 +634,7 @@ pub fn placed_before(history: &[OrderView], order: &Order) -> BTreeSet<(u16, u32
                 order.price,
             )
             && (o.maker_fee_ratio, o.taker_fee_ratio) == (order.maker_fee_ratio, order.taker_fee_ratio)
+            && (o.valid_from, o.valid_until) == (order.valid_from, order.valid_until)
     };
     history.iter().filter(|o| same(&o.order)).map(|o| (o.order.slot_id.0, o.order.nonce.0)).collect()
 }
@@ -684,6 +808,32 @@ mod tests {
         assert_eq!(placed_before(&history, &order), BTreeSet::from([(1, 0), (2, 3)]));
         order.price = Price(3001 * E18);
         assert!(placed_before(&history, &order).is_empty(), "another price: another order");
+        order.price = Price(3000 * E18);
+        order.valid_until = 1_900_000_000;
+        assert!(placed_before(&history, &order).is_empty(), "another expiry: another order");
+    }
+
+    #[test]
+    fn a_hard_cancel_reaches_the_highest_nonce_used_in_the_slot() {
+        let history = [venue_order(1, 0, E18, E18 / 2), venue_order(1, 2, E18, 0), venue_order(2, 5, E18, 0)];
+        assert_eq!(highest_nonce(&history, 0, 1), Some(2));
+        assert_eq!(highest_nonce(&history, 0, 2), Some(5));
+        assert_eq!(highest_nonce(&history, 0, 3), None);
+        assert_eq!(highest_nonce(&history, 1, 1), None, "another sub-account");
+    }
+
+    #[test]
+    fn expiries_from_now() {
+        let in_an_hour = valid_until_in(std::time::Duration::from_secs(3600)).unwrap();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        assert!((u64::from(in_an_hour) - now).abs_diff(3600) <= 1, "{in_an_hour} vs {now}");
+        assert!(valid_until_in(std::time::Duration::from_secs(u64::from(u32::MAX))).is_err(), "beyond 2106");
+        let mut o = venue_order(1, 0, E18, 0).order;
+        o.valid_until = in_an_hour;
+        assert!(check_expiry(&o).is_ok());
+        o.valid_until = u32::try_from(now + 1).unwrap();
+        let e = check_expiry(&o).unwrap_err().to_string();
+        assert!(e.contains("stops matching an order 2 s before its expiry"), "{e}");
     }
 
     #[test]

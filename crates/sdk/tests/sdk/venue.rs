@@ -10,10 +10,10 @@ use zklink_exchange::service::{Exchange, ExchangeSettings};
 use zklink_executor::testkit::{TestNet, TestUser, TEST_FEE_OWNER};
 use zklink_node::node::unix_now;
 use zklink_node::{BlockStore, NodeHandle, StateKeeper};
-use zklink_sdk::venue::{codes, LevelView, OrderStatus, Settlement};
+use zklink_sdk::venue::{codes, valid_until_in, LevelView, OrderStatus, Settlement};
 use zklink_sdk::{OrderType, SdkError, Side, Trade, Venue, Wallet};
 use zklink_types::test_utils::{typed, E18, USD, USDC, WETH};
-use zklink_types::{Network, PriorityTx};
+use zklink_types::{Network, OrderNonce, PriorityTx, SlotId, SubAccountId};
 
 /// A node and its API on loopback, and a mirror of its state that builds the deposits.
 struct Node {
@@ -73,26 +73,35 @@ fn level(price: &str, size: &str, orders: u32) -> LevelView {
     LevelView(price.into(), size.into(), orders)
 }
 
+/// A venue on `node` with the WETH/USD market, settling as `submitter`, and its API's URL.
+async fn venue(
+    node: &Node,
+    submitter: &TestUser,
+    dir: &std::path::Path,
+) -> (zklink_exchange::rpc::ExchangeApi, String) {
+    let ex = Exchange::start(ExchangeSettings {
+        node_url: node.url.clone(),
+        data_dir: dir.to_path_buf(),
+        submitter_secret: submitter.l1.to_bytes().into(),
+        sub_account: SubAccountId(0),
+        fee_token: "USD".into(),
+        markets: vec![zklink_exchange::test_utils::weth_usd()],
+        batch: 100,
+    })
+    .await
+    .unwrap();
+    let api = zklink_exchange::rpc::serve("127.0.0.1:0".parse().unwrap(), ex).await.unwrap();
+    let url = format!("http://{}", api.addr);
+    (api, url)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wallets_trade_through_the_venue_client() {
     let (mut node, _api) = Node::start().await;
     let submitter = node.fund(0, USDC, USD, 10 * E18);
     let (alice, bob) = (node.fund(1, WETH, WETH, 10 * E18), node.fund(2, USDC, USD, 10_000 * E18));
     let dir = tempfile::tempdir().unwrap();
-    let market = zklink_exchange::test_utils::weth_usd();
-    let ex = Exchange::start(ExchangeSettings {
-        node_url: node.url.clone(),
-        data_dir: dir.path().to_path_buf(),
-        submitter_secret: submitter.l1.to_bytes().into(),
-        sub_account: zklink_types::SubAccountId(0),
-        fee_token: "USD".into(),
-        markets: vec![market],
-        batch: 100,
-    })
-    .await
-    .unwrap();
-    let api = zklink_exchange::rpc::serve("127.0.0.1:0".parse().unwrap(), ex.clone()).await.unwrap();
-    let url = format!("http://{}", api.addr);
+    let (api, url) = venue(&node, &submitter, dir.path()).await;
     let (alice_w, bob_w) = (node.wallet(&alice).await, node.wallet(&bob).await);
     let (a, b) = (alice_w.venue(&url).unwrap(), bob_w.venue(&url).unwrap());
 
@@ -214,6 +223,7 @@ async fn wallets_trade_through_the_venue_client() {
         price: "5004".into(),
         order_type: OrderType::Limit,
         slot: Some(2),
+        valid_until: None,
     };
     let replacing = a.trade(&trade).await.unwrap();
     assert_eq!((replacing.order.slot, replacing.order.nonce), (2, 0));
@@ -222,4 +232,78 @@ async fn wallets_trade_through_the_venue_client() {
     assert_eq!(a.open_orders(None).await.unwrap().len(), 3);
     assert_eq!(a.orders(None).await.unwrap()[0].hash, replacing.order.hash, "newest first");
     api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_expire_and_hard_cancels_go_through_the_venue_or_straight_to_the_node() {
+    let (mut node, _api) = Node::start().await;
+    let submitter = node.fund(0, USDC, USD, 10 * E18);
+    let (alice, bob) = (node.fund(1, WETH, WETH, 10 * E18), node.fund(2, USDC, USD, 10_000 * E18));
+    let dir = tempfile::tempdir().unwrap();
+    let (_venue_api, url) = venue(&node, &submitter, dir.path()).await;
+    let (alice_w, bob_w) = (node.wallet(&alice).await, node.wallet(&bob).await);
+    let (a, b) = (alice_w.venue(&url).unwrap(), bob_w.venue(&url).unwrap());
+    let sell = |price: &str, slot: Option<u16>, valid_until: Option<u32>| Trade {
+        market: "WETH/USD".into(),
+        side: Side::Sell,
+        amount: "1".into(),
+        price: price.into(),
+        order_type: OrderType::Limit,
+        slot,
+        valid_until,
+    };
+
+    // An expiry within the venue's margin is refused before anything is signed; a later one is
+    // signed into the order.
+    let e = a.trade(&sell("3000", None, Some(valid_until_in(Duration::from_secs(1)).unwrap()))).await.unwrap_err();
+    assert!(matches!(&e, SdkError::Input(m) if m.contains("stops matching an order 2 s before")), "{e}");
+    assert!(a.open_orders(None).await.unwrap().is_empty(), "nothing placed");
+    let until = valid_until_in(Duration::from_secs(3600)).unwrap();
+    let ask = a.trade(&sell("3000", None, Some(until))).await.unwrap();
+    assert_eq!((ask.order.slot, ask.order.nonce, ask.order.order.valid_until), (1, 0, until), "{ask:?}");
+    assert_eq!(ask.order.order.valid_from, 0);
+
+    // Bob takes 0.4 of it; Alice replaces the rest in slot 1 with nonce 1, then soft-cancels it.
+    b.buy("WETH/USD", "0.4", "3000", OrderType::Limit).await.unwrap();
+    settled(&a).await;
+    let replacing = a.trade(&sell("3100", Some(1), None)).await.unwrap();
+    assert_eq!((replacing.order.slot, replacing.order.nonce), (1, 1));
+    a.cancel(replacing.order.hash).await.unwrap();
+    // Its signature stays valid on L2 until the slot moves: the hard cancel of the first order's
+    // hash cancels up to the highest nonce Alice used in slot 1 (1, the replacement's), paying the
+    // node's fee.
+    let slot = |w: &Node, u: &TestUser, s: u16| {
+        let id = w.mirror.id_of(u);
+        w.node.keeper().state().order_slot(id, SubAccountId(0), SlotId(s))
+    };
+    assert_eq!(slot(&node, &alice, 1).nonce, OrderNonce(0), "L2 still takes nonce 0's rest or nonce 1");
+    let done = a.cancel_hard(ask.order.hash, typed::USD).await.unwrap();
+    assert_eq!((done.tx.slot_id, done.tx.order_nonce, done.tx.fee), (SlotId(1), OrderNonce(1), 0));
+    assert!(done.cancelled.is_empty(), "nothing of slot 1 was open on the venue: {done:?}");
+    assert_eq!((slot(&node, &alice, 1).nonce, slot(&node, &alice, 1).residue), (OrderNonce(2), 0));
+    assert!(alice_w.tx_status(done.tx_hash).await.unwrap().is_some(), "the node has it");
+    // An open order: the venue cancels it with the reason.
+    let open = a.trade(&sell("3200", None, None)).await.unwrap();
+    let done = a.cancel_hard(open.order.hash, typed::USD).await.unwrap();
+    assert_eq!(done.cancelled.iter().map(|o| o.hash).collect::<Vec<_>>(), [open.order.hash]);
+    let reason = done.cancelled[0].reason.clone().unwrap();
+    assert!(reason.starts_with(&format!("hard cancel: slot {}", open.order.slot)), "{reason}");
+    // Again: the slot is past that nonce already, the node's own refusal comes back as such.
+    let e = a.cancel_hard(open.order.hash, typed::USD).await.unwrap_err();
+    assert!(matches!(&e, SdkError::Node { code: -32001, message } if message.contains("would move it back")), "{e}");
+    // Someone else's order, or a filled one: refused before anything is signed.
+    let e = b.cancel_hard(open.order.hash, typed::USD).await.unwrap_err();
+    assert!(matches!(&e, SdkError::Input(m) if m.contains("belongs to account")), "{e}");
+    let filled = b.orders(Some(1)).await.unwrap().remove(0);
+    assert_eq!(filled.status, OrderStatus::Filled);
+    let e = b.cancel_hard(filled.hash, typed::USD).await.unwrap_err();
+    assert!(matches!(&e, SdkError::Input(m) if m.contains("is filled")), "{e}");
+
+    // Without a venue: Bob cancels his slot 2 up to nonce 3 straight on the node.
+    let hash = bob_w.hard_cancel(0, 2, 3, typed::USD, 0).await.unwrap();
+    assert!(bob_w.tx_status(hash).await.unwrap().is_some());
+    assert_eq!(slot(&node, &bob, 2).nonce, OrderNonce(4));
+    // A nonce the slot is already past: the node's refusal.
+    let e = bob_w.hard_cancel(0, 2, 3, typed::USD, 0).await.unwrap_err();
+    assert!(matches!(&e, SdkError::Node { .. }), "{e}");
 }
