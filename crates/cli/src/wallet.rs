@@ -6,12 +6,17 @@
 //!
 //! `buy`, `sell`, `cancel`, `orders`, `book`, `trades` and `markets` talk to an order-book venue
 //! (`--exchange`): markets by symbol (`WETH/USD`) or id, amounts in whole base, prices in whole
-//! quote per base; the order slot and its nonce are chosen unless `--slot` names one.
+//! quote per base; the order slot and its nonce are chosen unless `--slot` names one. `buy` and
+//! `sell` take `--expires-in`, and `cancel --hard` cancels an order for good on L2 (a
+//! `CancelOrder` tx through the venue).
 
 use alloy::primitives::B256;
 use alloy::transports::http::reqwest::Url;
 use anyhow::{bail, Context};
-use zklink_sdk::venue::{market_symbols, MarketView, OrderStatus, OrderView, Placed, Settlement, Trade};
+use zklink_sdk::venue::{
+    market_symbols, valid_until_in, HardCancelled, MarketView, OrderStatus, OrderView, Placed, Settlement, Trade,
+    EXPIRY_MARGIN_MS,
+};
 use zklink_sdk::{format_units, parse_units, OrderHash, OrderType, PendingBalance, SdkError, Side, Venue, Wallet};
 use zklink_types::api::{Stage, TxStatusView};
 use zklink_types::{Address, ChainId, Order, TokenId, TxHash, USD_TOKEN_ID};
@@ -156,7 +161,7 @@ enum Command {
     },
     /// Show the fee the node takes for a tx type.
     Fee {
-        /// Transfer, Withdraw, ChangePubKey, ForcedExit or OrderMatching.
+        /// Transfer, Withdraw, ChangePubKey, ForcedExit, OrderMatching or CancelOrder.
         #[arg(long, default_value = "Transfer")]
         r#type: String,
         /// Fee token symbol or id.
@@ -192,6 +197,9 @@ enum Command {
         /// See `maker_fee`.
         #[arg(long, default_value_t = 20)]
         taker_fee: u8,
+        /// The last second (Unix time) a block may fill the order in (default: it never expires).
+        #[arg(long, value_name = "UNIX_SECONDS")]
+        valid_until: Option<u32>,
         /// Where to write the signed order.
         #[arg(long)]
         out: std::path::PathBuf,
@@ -216,11 +224,30 @@ enum Command {
     /// Sell on the exchange (as `buy`).
     Sell(TradeArgs),
     /// Cancel an open order on the exchange by its hash, or every open order (`--all`, of one
-    /// market with `--market`).
+    /// market with `--market`); `--hard` cancels an order for good, on L2.
+    ///
+    /// A plain (soft) cancel is free and immediate, but only the exchange forgets the order: its
+    /// signature stays valid on L2 until its order slot's nonce moves. The exchange's journal is
+    /// public, so anyone holding the signed order could still have it filled through another
+    /// operator (`zklink wallet match` is one).
+    ///
+    /// `--hard` moves that nonce: it signs a CancelOrder L2 tx for the order's slot up to the
+    /// highest order nonce this account used there, and the exchange sends it to the node and
+    /// then cancels the slot's open orders. Once the node applied it, no operator can ever fill an
+    /// order of that slot signed with such a nonce (the validity proof enforces it). It costs an
+    /// L2 tx of this account: the account's next nonce and the node's network fee for a
+    /// CancelOrder (`zklink wallet fee --type CancelOrder`), paid in --fee-token. It also works on
+    /// an order already soft-cancelled, not on a filled one.
     Cancel {
         /// The order's hash (0x…, as `orders` shows it).
         #[arg(required_unless_present = "all", conflicts_with = "all", value_parser = parse_order_hash)]
         hash: Option<OrderHash>,
+        /// Cancel the order for good on L2 with a CancelOrder tx (an L2 fee; see above).
+        #[arg(long, requires = "hash")]
+        hard: bool,
+        /// With --hard: the token the network fee is paid in (symbol or id).
+        #[arg(long, requires = "hard", default_value = "USD")]
+        fee_token: String,
         /// Cancel every open order of this account.
         #[arg(long)]
         all: bool,
@@ -296,6 +323,28 @@ struct TradeArgs {
     /// slot named is replaced.
     #[arg(long)]
     slot: Option<u16>,
+    /// The order expires this long from now (`30s`, `5m`, `1h`, `2d`): no block after that may fill
+    /// it, and the exchange stops matching it 2 s before and takes it off the book (default: it
+    /// never expires).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    expires_in: Option<std::time::Duration>,
+}
+
+/// `--expires-in`: a whole number with a unit, `s`, `m`, `h` or `d`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{s:?} is not a duration: a whole number with a unit, as in 30s, 5m, 1h or 2d");
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let per = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(per).filter(|secs| *secs > 0).map(std::time::Duration::from_secs).ok_or_else(bad)
 }
 
 /// `--type`.
@@ -445,17 +494,29 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             let fee = w.estimate_fee(&r#type, token).await.context("reading the fee")?;
             println!("{type} fee: {}", units(&w, fee, token), type = r#type);
         }
-        Command::Order { sell, base, quote, amount, price, slot, nonce, maker_fee, taker_fee, out } => {
+        Command::Order { sell, base, quote, amount, price, slot, nonce, maker_fee, taker_fee, valid_until, out } => {
             let (base, quote) = (token(&base)?, token(&quote)?);
+            let until = valid_until.unwrap_or(Order::NO_EXPIRY);
             let order = w
-                .sign_order(slot, nonce, base, quote, l2(&amount)?, l2(&price)?, sell, (maker_fee, taker_fee))
+                .sign_order_until(
+                    slot,
+                    nonce,
+                    base,
+                    quote,
+                    l2(&amount)?,
+                    l2(&price)?,
+                    sell,
+                    (maker_fee, taker_fee),
+                    until,
+                )
                 .await
                 .context("signing the order")?;
             let json = serde_json::to_string_pretty(&order).context("encoding the order")?;
             std::fs::write(&out, json).with_context(|| format!("writing {}", out.display()))?;
             let side = if sell { "sell" } else { "buy" };
+            let expiry = valid_until.map_or_else(String::new, |t| format!(", valid until {t} (Unix seconds)"));
             println!(
-                "signed: {side} {amount} {} at {price} {} (slot {slot}) → {}",
+                "signed: {side} {amount} {} at {price} {} (slot {slot}{expiry}) → {}",
                 w.symbol(base),
                 w.symbol(quote),
                 out.display()
@@ -487,7 +548,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Buy(t) => trade(&w, &args.exchange, Side::Buy, t).await?,
         Command::Sell(t) => trade(&w, &args.exchange, Side::Sell, t).await?,
-        Command::Cancel { hash, all: _, market } => cancel(&venue(&w, &args.exchange)?, hash, market).await?,
+        Command::Cancel { hash: Some(hash), hard: true, fee_token, .. } => {
+            cancel_hard(&w, &venue(&w, &args.exchange)?, hash, token(&fee_token)?).await?;
+        }
+        Command::Cancel { hash, all: _, market, .. } => cancel(&venue(&w, &args.exchange)?, hash, market).await?,
         Command::Orders { all, market, limit } => orders(&venue(&w, &args.exchange)?, all, market, limit).await?,
         Command::Book { market, depth } => book(&venue(&w, &args.exchange)?, &market, depth).await?,
         Command::Trades { market, limit } => trades(&venue(&w, &args.exchange)?, &market, limit).await?,
@@ -515,8 +579,16 @@ async fn trade(w: &Wallet, url: &str, side: Side, t: TradeArgs) -> anyhow::Resul
         bail!("the order needs --price: its limit price in quote per base (\"3000\")");
     };
     let v = venue(w, url)?;
-    let request =
-        Trade { market: t.market, side, amount: t.amount, price, order_type: t.kind.order_type(), slot: t.slot };
+    let valid_until = t.expires_in.map(valid_until_in).transpose().context("--expires-in")?;
+    let request = Trade {
+        market: t.market,
+        side,
+        amount: t.amount,
+        price,
+        order_type: t.kind.order_type(),
+        slot: t.slot,
+        valid_until,
+    };
     let what = if side == Side::Buy { "buy" } else { "sell" };
     let placed = v.trade(&request).await.with_context(|| format!("placing the {what} order on {url}"))?;
     print_placed(side, &placed);
@@ -561,8 +633,13 @@ fn print_placed(side: Side, p: &Placed) {
         println!("{verb} nothing: the order was cancelled: {reason} (order {})", o.hash);
     }
     println!(
-        "  {}, slot {} nonce {}, fee ratios {}/{} (maker/taker, per 10^4)",
-        p.market.symbol, o.slot, o.nonce, o.order.maker_fee_ratio, o.order.taker_fee_ratio
+        "  {}, slot {} nonce {}, fee ratios {}/{} (maker/taker, per 10^4){}",
+        p.market.symbol,
+        o.slot,
+        o.nonce,
+        o.order.maker_fee_ratio,
+        o.order.taker_fee_ratio,
+        expiry_text(&o.order)
     );
     if let Some(r) = &p.replaced {
         println!(
@@ -583,6 +660,19 @@ fn side_name(side: Side) -> &'static str {
     }
 }
 
+/// ", expires at T (Unix seconds; the exchange stops matching it 2 s before)", or nothing for an
+/// order that does not expire.
+fn expiry_text(order: &Order) -> String {
+    if order.valid_until == Order::NO_EXPIRY {
+        return String::new();
+    }
+    format!(
+        ", expires at {} (Unix seconds; the exchange stops matching it {} s before)",
+        order.valid_until,
+        EXPIRY_MARGIN_MS / 1000
+    )
+}
+
 /// One order on one line: "0x…  WETH/USD  sell 1 WETH at 3000 USD  limit  filled 0.6  open".
 fn order_line(o: &OrderView) -> String {
     let (base, quote) = o.symbol.split_once('/').unwrap_or((o.symbol.as_str(), ""));
@@ -597,8 +687,13 @@ fn order_line(o: &OrderView) -> String {
         (Some(reason), OrderStatus::Cancelled) => format!("cancelled: {reason}"),
         (_, status) => status.name().to_string(),
     };
+    let until = if o.order.valid_until == Order::NO_EXPIRY {
+        String::new()
+    } else {
+        format!("  valid until {}", o.order.valid_until)
+    };
     format!(
-        "{}  {}  {} {} {base} at {} {quote}  {kind}  filled {}  slot {} nonce {}  {status}",
+        "{}  {}  {} {} {base} at {} {quote}  {kind}  filled {}  slot {} nonce {}{until}  {status}",
         o.hash,
         o.symbol,
         side_name(o.side),
@@ -643,6 +738,30 @@ async fn cancel(v: &Venue<'_>, hash: Option<OrderHash>, market: Option<String>) 
     let scope = market.map_or_else(|| "in any market".to_string(), |m| format!("in {}", m.symbol));
     if cancelled.is_empty() {
         println!("no open orders {scope} to cancel");
+    }
+    for o in &cancelled {
+        println!("cancelled {}", cancelled_line(o));
+    }
+    Ok(())
+}
+
+/// `cancel HASH --hard`.
+async fn cancel_hard(w: &Wallet, v: &Venue<'_>, hash: OrderHash, fee_token: TokenId) -> anyhow::Result<()> {
+    let url = v.url();
+    let HardCancelled { tx, tx_hash, cancelled } =
+        v.cancel_hard(hash, fee_token).await.with_context(|| format!("hard-cancelling order {hash} on {url}"))?;
+    println!(
+        "hard-cancelled order slot {} up to order nonce {} on L2: CancelOrder tx {tx_hash:?}, fee {}",
+        tx.slot_id,
+        tx.order_nonce,
+        units(w, tx.fee, tx.fee_token)
+    );
+    println!(
+        "  no operator can fill an order of slot {} signed with nonce {} or lower any more",
+        tx.slot_id, tx.order_nonce
+    );
+    if cancelled.is_empty() {
+        println!("  the exchange had no open order there (order {hash} was not open)");
     }
     for o in &cancelled {
         println!("cancelled {}", cancelled_line(o));
