@@ -701,3 +701,47 @@ async fn a_running_venue_registers_exactly_the_documented_methods_and_answers_as
     }
     assert_eq!(c.checked, documented, "every method's answer was checked against its schema");
 }
+
+/// docs/protocol.md §15's vectors: account 3 of docs/api.md's examples (test user 1 on
+/// `Network::dev(3)`) and its maker order of the `OrderMatching` example, with the cancel and
+/// cancel-all it signs.
+#[test]
+fn protocol_md_venue_message_vectors_are_the_code_s() {
+    const PROTOCOL_MD: &str = include_str!("../../../../docs/protocol.md");
+    let user = TestUser::new(1, &zklink_types::Network::dev(3));
+    let maker = Order {
+        account_id: AccountId(3),
+        sub_account_id: SubAccountId(0),
+        slot_id: SlotId(0),
+        nonce: OrderNonce(0),
+        base_token: TokenId(WETH),
+        quote_token: TokenId(USD),
+        amount: 2 * E18,
+        price: zklink_types::Price(3000 * zklink_types::PRICE_ONE),
+        is_sell: true,
+        maker_fee_ratio: 10,
+        taker_fee_ratio: 20,
+        valid_from: 0,
+        valid_until: 4_102_444_800,
+        signature: Default::default(),
+    };
+    let hash = OrderHash::of(&maker).unwrap();
+    let cancel = CancelRequest::sign(AccountId(3), hash, &user.l2).unwrap();
+    let cancel_all = CancelAllRequest::sign(AccountId(3), ALL_MARKETS, 1_700_000_000_000, &user.l2).unwrap();
+    let message = |bytes: &[u8]| zklink_crypto::fr_serde::to_decimal(&zklink_types::message_of(bytes).unwrap());
+    let text = format!(
+        "order bytes         0x{}\norder hash          {hash}\ncancel bytes        0x{}\ncancel message      {}\n\
+         cancel signature    0x{}\ncancel-all bytes    0x{}     (every market, time_ms 1700000000000)\n\
+         cancel-all message  {}\ncancel-all signature 0x{}\n",
+        hex::encode(maker.signed_bytes().unwrap()),
+        hex::encode(cancel.signed_bytes()),
+        message(&cancel.signed_bytes()),
+        hex::encode(cancel.signature.signature),
+        hex::encode(cancel_all.signed_bytes()),
+        message(&cancel_all.signed_bytes()),
+        hex::encode(cancel_all.signature.signature),
+    );
+    assert!(PROTOCOL_MD.contains(&text), "docs/protocol.md §15 should show:\n{text}");
+    let pub_key = format!("`0x{}`", hex::encode(user.l2.public_key().to_packed()));
+    assert!(PROTOCOL_MD.contains(&pub_key), "docs/protocol.md §15 should name account 3's pubKey {pub_key}");
+}
