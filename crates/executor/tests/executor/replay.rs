@@ -3,7 +3,7 @@
 
 use zklink_executor::testkit::TestNet;
 use zklink_executor::ReplayError;
-use zklink_types::op::{DepositOp, TransferOp, WithdrawOp};
+use zklink_types::op::{CancelOrderOp, DepositOp, TransferOp, WithdrawOp};
 use zklink_types::test_utils::{E18, WETH};
 use zklink_types::*;
 
@@ -73,6 +73,23 @@ fn ops_that_contradict_the_state_are_refused() {
         fee: 0,
     });
     assert_refused(&mut net, transfer, |e| matches!(e, ReplayError::Tx(TxError::InsufficientBalance { .. })));
+
+    // A hard cancel that would move a slot back, or past the last order nonce.
+    let cancel = |order_nonce: u32| {
+        Op::CancelOrder(CancelOrderOp {
+            account_id: AccountId(2),
+            sub_account_id: SubAccountId(0),
+            slot_id: SlotId(1),
+            order_nonce: OrderNonce(order_nonce),
+            fee_token: TokenId(WETH),
+            fee: 0,
+        })
+    };
+    net.exec.apply_op(&cancel(4)).expect("the slot moves to nonce 5");
+    let slot = net.exec.state().order_slot(AccountId(2), SubAccountId(0), SlotId(1));
+    assert_eq!((slot.nonce, slot.residue), (OrderNonce(5), 0));
+    assert_refused(&mut net, cancel(3), mismatch);
+    assert_refused(&mut net, cancel(MAX_ORDER_NONCE), mismatch);
 
     // The honest next deposit applies.
     net.exec.apply_op(&deposit(4, new, E18)).expect("the next id for a new owner");
