@@ -24,10 +24,10 @@ use zklink_exchange::{codes, Input, Offender};
 use zklink_executor::testkit::TestUser;
 use zklink_matching::{MarketId, OrderId, OrderType};
 use zklink_types::test_utils::{USD, USDC, WETH};
-use zklink_types::{AccountId, CancelOrder, L2Tx, Nonce, Order, OrderNonce, SlotId, SubAccountId, TokenId};
+use zklink_types::{AccountId, CancelOrder, L2Tx, Order, OrderNonce, SlotId, SubAccountId, TokenId};
 
 use crate::world::World;
-use crate::{key, order, windowed, Script};
+use crate::{hard_cancel, key, order, windowed, Script};
 
 const E18: u128 = zklink_types::test_utils::E18;
 
@@ -358,7 +358,7 @@ fn the_schemas_name_exactly_what_serde_writes() {
     s.place(windowed(order(9, 1, 0, true, 100, 330_000), 0, secs + 3));
     let expire_at = Script::START_MS + s.entries.len() as u64 * 1000 + 5_000;
     assert_eq!(s.push_at(Input::Expire, expire_at).expired.len(), 1);
-    let hard = cancel_order(9, 2, 0);
+    let hard = hard_cancel(9, 0, 2, 0);
     s.place(order(9, 2, 0, true, 100, 340_000));
     let hard_cancelled = s.push_at(Input::HardCancel(hard.clone()), expire_at + 1000);
     assert_eq!(hard_cancelled.orders.len(), 1);
@@ -471,7 +471,7 @@ fn the_schemas_name_exactly_what_serde_writes() {
     let cancel = CancelRequest::sign(AccountId(8), OrderHash::of(&o).unwrap(), &key(8)).unwrap();
     let cancel_all = CancelAllRequest::sign(AccountId(8), 1, 1_700_000_000_000, &key(8)).unwrap();
     let params = [
-        ("exchange_cancelHard", serde_json::to_value(L2Tx::CancelOrder(cancel_order(8, 1, 0))).unwrap()),
+        ("exchange_cancelHard", serde_json::to_value(L2Tx::CancelOrder(hard_cancel(8, 0, 1, 0))).unwrap()),
         ("exchange_placeOrder", serde_json::to_value(&request).unwrap()),
         ("exchange_cancelOrder", serde_json::to_value(&cancel).unwrap()),
         ("exchange_cancelAll", serde_json::to_value(&cancel_all).unwrap()),
@@ -493,25 +493,6 @@ fn the_schemas_name_exactly_what_serde_writes() {
     let request = serde_json::to_value(&request).unwrap();
     check(&doc, batch, &json!(vec![request.clone(); MAX_BATCH]), "batch").unwrap();
     assert!(check(&doc, batch, &json!(vec![request; MAX_BATCH + 1]), "batch").is_err());
-}
-
-/// Test account `id`'s hard cancel of its `slot` up to `order_nonce` (sub-account 0, no fee, account
-/// nonce 0), signed.
-fn cancel_order(id: u32, slot: u16, order_nonce: u32) -> CancelOrder {
-    let tx = CancelOrder {
-        account_id: AccountId(id),
-        sub_account_id: SubAccountId(0),
-        slot_id: SlotId(slot),
-        order_nonce: OrderNonce(order_nonce),
-        fee_token: TokenId(USD),
-        fee: 0,
-        nonce: Nonce(0),
-        signature: Default::default(),
-    };
-    match L2Tx::CancelOrder(tx).sign(&key(id)).unwrap() {
-        L2Tx::CancelOrder(t) => t,
-        other => panic!("{other:?}"),
-    }
 }
 
 /// A signed WETH/USD order of `u` (`milli` thousandths of WETH at `cents` USD cents).

@@ -10,7 +10,7 @@ pub mod world;
 use zklink_crypto::eddsa::PrivateKey;
 use zklink_exchange::{Entry, Input, Market, MarketConfig, Venue};
 use zklink_matching::{MarketId, OrderType};
-use zklink_types::{AccountId, Network, Nonce, Order, SubAccountId};
+use zklink_types::{AccountId, CancelOrder, L2Tx, Network, Nonce, Order, OrderNonce, SlotId, SubAccountId, TokenId};
 
 /// ETH/USD-like market 1 on `Network::dev`: WETH for USD, tick 0.01, lot 0.001, minimum 0.01,
 /// fee ratios 10/20.
@@ -81,4 +81,22 @@ pub fn order(id: u32, slot: u16, nonce: u32, is_sell: bool, milli: u128, cents: 
 pub fn windowed(o: Order, valid_from: u32, valid_until: u32) -> Order {
     let id = o.account_id.0;
     Order { valid_from, valid_until, ..o }.sign(&key(id)).expect("signs")
+}
+
+/// Account `id`'s hard cancel of its `slot` up to `order_nonce` in sub-account `sub`, signed.
+pub fn hard_cancel(id: u32, sub: u8, slot: u16, order_nonce: u32) -> CancelOrder {
+    let tx = CancelOrder {
+        account_id: AccountId(id),
+        sub_account_id: SubAccountId(sub),
+        slot_id: SlotId(slot),
+        order_nonce: OrderNonce(order_nonce),
+        fee_token: TokenId(zklink_types::test_utils::USD),
+        fee: 0,
+        nonce: Nonce(0),
+        signature: Default::default(),
+    };
+    match L2Tx::CancelOrder(tx).sign(&key(id)).unwrap() {
+        L2Tx::CancelOrder(t) => t,
+        other => panic!("{other:?}"),
+    }
 }

@@ -56,6 +56,19 @@ async fn settled(c: &HttpClient) {
     panic!("fills not settled in 5 s: {}", status(c).await);
 }
 
+/// A venue of `submitter` with the test market, over `w`'s node: its data directory, the
+/// exchange, its API and a client of it.
+async fn serve_venue(
+    w: &World,
+    submitter: &TestUser,
+) -> (tempfile::TempDir, Exchange, zklink_exchange::rpc::ExchangeApi, HttpClient) {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = Exchange::start(w.settings(dir.path(), submitter, vec![crate::market_config()])).await.unwrap();
+    let api = zklink_exchange::rpc::serve("127.0.0.1:0".parse().unwrap(), ex.clone()).await.unwrap();
+    let c = HttpClientBuilder::default().build(format!("http://{}", api.addr)).unwrap();
+    (dir, ex, api, c)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_match_settle_on_l2_and_a_refused_fill_restores_the_counterparty() {
     let (mut w, _api) = World::new().await;
@@ -63,10 +76,7 @@ async fn orders_match_settle_on_l2_and_a_refused_fill_restores_the_counterparty(
     let alice = w.fund(1, WETH, WETH, 10 * E18, true);
     let bob = w.fund(2, USDC, USD, 10_000 * E18, true);
     let carol = w.fund(3, USDC, USD, 10_000 * E18, false); // no L2 key
-    let dir = tempfile::tempdir().unwrap();
-    let ex = Exchange::start(w.settings(dir.path(), &submitter, vec![crate::market_config()])).await.unwrap();
-    let api = zklink_exchange::rpc::serve("127.0.0.1:0".parse().unwrap(), ex.clone()).await.unwrap();
-    let c = HttpClientBuilder::default().build(format!("http://{}", api.addr)).unwrap();
+    let (dir, ex, api, c) = serve_venue(&w, &submitter).await;
     let ws = WsClientBuilder::default().build(format!("ws://{}", api.addr)).await.unwrap();
     let mut book: Subscription<Value> =
         ws.subscribe("exchange_subscribeBook", rpc_params![1], "exchange_unsubscribeBook").await.unwrap();
@@ -284,10 +294,7 @@ async fn a_hard_cancel_moves_the_slot_on_l2_and_a_fill_matched_before_it_is_refu
     w.fund(1, USDC, USD, 10 * E18, false); // the hard cancel's fee
     let bob = w.fund(2, USDC, USD, 10_000 * E18, true);
     w.node.keeper().set_fee_policy(FeePolicy { usd_per_chunk: E18 });
-    let dir = tempfile::tempdir().unwrap();
-    let ex = Exchange::start(w.settings(dir.path(), &submitter, vec![crate::market_config()])).await.unwrap();
-    let api = zklink_exchange::rpc::serve("127.0.0.1:0".parse().unwrap(), ex.clone()).await.unwrap();
-    let c = HttpClientBuilder::default().build(format!("http://{}", api.addr)).unwrap();
+    let (_dir, _ex, _api, c) = serve_venue(&w, &submitter).await;
 
     // Alice's ask rests in slot 1; Bob's bid takes 0.4 of it: matched, not settled.
     let ask = place(&c, &order(&w, &alice, 1, 0, true, 1000, 300_000), "Limit").await.unwrap();
@@ -361,10 +368,7 @@ async fn hard_cancels_the_venue_or_the_node_refuses_leave_every_order_as_it_was(
     let submitter = w.fund(0, USDC, USD, 10 * E18, true);
     let alice = w.fund(1, WETH, WETH, 10 * E18, true);
     let bob = w.fund(2, USDC, USD, 10_000 * E18, true);
-    let dir = tempfile::tempdir().unwrap();
-    let ex = Exchange::start(w.settings(dir.path(), &submitter, vec![crate::market_config()])).await.unwrap();
-    let api = zklink_exchange::rpc::serve("127.0.0.1:0".parse().unwrap(), ex.clone()).await.unwrap();
-    let c = HttpClientBuilder::default().build(format!("http://{}", api.addr)).unwrap();
+    let (_dir, _ex, _api, c) = serve_venue(&w, &submitter).await;
     let asks = [
         place(&c, &order(&w, &alice, 1, 0, true, 100, 300_000), "Limit").await.unwrap(),
         place(&c, &order(&w, &alice, 2, 0, true, 100, 301_000), "Limit").await.unwrap(),
@@ -440,10 +444,7 @@ async fn an_expired_order_leaves_a_quiet_book_and_a_fill_out_of_its_window_is_re
     let submitter = w.fund(0, USDC, USD, 10 * E18, true);
     let alice = w.fund(1, WETH, WETH, 10 * E18, true);
     let bob = w.fund(2, USDC, USD, 10_000 * E18, true);
-    let dir = tempfile::tempdir().unwrap();
-    let ex = Exchange::start(w.settings(dir.path(), &submitter, vec![crate::market_config()])).await.unwrap();
-    let api = zklink_exchange::rpc::serve("127.0.0.1:0".parse().unwrap(), ex.clone()).await.unwrap();
-    let c = HttpClientBuilder::default().build(format!("http://{}", api.addr)).unwrap();
+    let (_dir, ex, _api, c) = serve_venue(&w, &submitter).await;
     let windowed = |u: &TestUser, slot, is_sell, milli, cents, valid_from, valid_until| {
         let o = order(&w, u, slot, 0, is_sell, milli, cents);
         Order { valid_from, valid_until, ..o }.sign(&u.l2).unwrap()

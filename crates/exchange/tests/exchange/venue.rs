@@ -5,9 +5,9 @@ use zklink_exchange::input::{CancelRequest, Offender, OrderHash};
 use zklink_exchange::{codes, CancelError, Entry, Input, OrderStatus, PlaceError, Venue};
 use zklink_matching::{MarketId, OrderId, Side};
 use zklink_types::test_utils::E18;
-use zklink_types::{AccountId, CancelOrder, L2Tx, Nonce, Order, OrderNonce, SlotId, SubAccountId, TokenId};
+use zklink_types::{AccountId, Nonce, Order, OrderNonce, SlotId};
 
-use crate::{key, order, windowed, Script};
+use crate::{hard_cancel, key, order, windowed, Script};
 
 #[test]
 fn a_crossing_order_fills_at_the_makers_signed_price_with_settlement_nonces_in_sequence() {
@@ -172,24 +172,6 @@ fn each_input_that_changes_a_book_carries_the_next_change_number_and_the_levels_
 /// A placement of `o` as a limit order on market 1.
 fn limit(o: Order) -> Input {
     Input::Place { market: MarketId(1), order_type: zklink_matching::OrderType::Limit, order: o }
-}
-
-/// Account `id`'s hard cancel of its `slot` up to `order_nonce` in sub-account `sub`, signed.
-fn hard_cancel(id: u32, sub: u8, slot: u16, order_nonce: u32) -> CancelOrder {
-    let tx = CancelOrder {
-        account_id: AccountId(id),
-        sub_account_id: SubAccountId(sub),
-        slot_id: SlotId(slot),
-        order_nonce: OrderNonce(order_nonce),
-        fee_token: TokenId(zklink_types::test_utils::USD),
-        fee: 0,
-        nonce: Nonce(0),
-        signature: Default::default(),
-    };
-    match L2Tx::CancelOrder(tx).sign(&key(id)).unwrap() {
-        L2Tx::CancelOrder(t) => t,
-        other => panic!("{other:?}"),
-    }
 }
 
 #[test]
