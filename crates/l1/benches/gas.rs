@@ -116,6 +116,7 @@ async fn lifecycle_costs(t: &mut Table) {
     rollup.apply(rollup.net.change_pubkey_tx(&alice));
     rollup.apply(rollup.net.transfer_tx(&alice, bob.address, USD, E18, 0));
     rollup.seal(); // 2: key + transfer
+
     // The withdrawal first: an on-chain op starts at a multiple of the dev period (2), so after
     // a transfer it would need a Noop chunk and the block would outgrow 4 chunks.
     rollup.apply(rollup.net.withdraw_tx(&alice, 2, USD, USDC, 10 * E18, 0, 0));
