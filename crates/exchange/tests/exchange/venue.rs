@@ -394,3 +394,24 @@ fn replaying_a_journal_with_expiries_and_hard_cancels_rebuilds_the_venue_exactly
         }
     }
 }
+
+/// The settler finds the block timestamp of a window refusal in the node's message, which is
+/// the executor's `TxError::OrderNotValidAt` as the node renders it: the two are tied here.
+#[test]
+fn the_settler_reads_the_block_timestamp_of_a_window_refusal() {
+    let e = zklink_types::TxError::OrderNotValidAt {
+        account: AccountId(3),
+        slot: SlotId(1),
+        valid_from: 10,
+        valid_until: 20,
+        timestamp: 1_796_643_006,
+    };
+    let network = zklink_types::Network::dev(3);
+    let rendered = zklink_types::describe::tx_error(&e, &network, &Default::default());
+    let message = format!("rejected: {rendered}");
+    assert_eq!(zklink_exchange::settle::refused_at(&message), Some(1_796_643_006), "{message}");
+    assert_eq!(zklink_exchange::settle::refused_at("rejected: insufficient balance"), None);
+    let order = windowed(order(3, 1, 0, true, 100, 300_000), 10, 20);
+    assert!(zklink_exchange::settle::window_fault(&order, 21).is_some());
+    assert!(zklink_exchange::settle::window_fault(&order, 20).is_none());
+}
