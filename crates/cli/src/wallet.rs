@@ -663,14 +663,12 @@ fn side_name(side: Side) -> &'static str {
 /// ", expires at T (Unix seconds; the exchange stops matching it 2 s before)", or nothing for an
 /// order that does not expire.
 fn expiry_text(order: &Order) -> String {
-    if order.valid_until == Order::NO_EXPIRY {
-        return String::new();
-    }
-    format!(
-        ", expires at {} (Unix seconds; the exchange stops matching it {} s before)",
-        order.valid_until,
-        EXPIRY_MARGIN_MS / 1000
-    )
+    order.expires_at().map_or_else(String::new, |until| {
+        format!(
+            ", expires at {until} (Unix seconds; the exchange stops matching it {} s before)",
+            EXPIRY_MARGIN_MS / 1000
+        )
+    })
 }
 
 /// One order on one line: "0x…  WETH/USD  sell 1 WETH at 3000 USD  limit  filled 0.6  open".
@@ -687,11 +685,7 @@ fn order_line(o: &OrderView) -> String {
         (Some(reason), OrderStatus::Cancelled) => format!("cancelled: {reason}"),
         (_, status) => status.name().to_string(),
     };
-    let until = if o.order.valid_until == Order::NO_EXPIRY {
-        String::new()
-    } else {
-        format!("  valid until {}", o.order.valid_until)
-    };
+    let until = o.order.expires_at().map_or_else(String::new, |t| format!("  valid until {t}"));
     format!(
         "{}  {}  {} {} {base} at {} {quote}  {kind}  filled {}  slot {} nonce {}{until}  {status}",
         o.hash,

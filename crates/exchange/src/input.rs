@@ -31,10 +31,7 @@ pub const EXPIRY_MARGIN_MS: u64 = 2_000;
 /// `valid_until · 1000 − EXPIRY_MARGIN_MS`. `u64::MAX` for an order that does not expire
 /// ([`Order::NO_EXPIRY`]).
 pub fn expiry_ms(order: &Order) -> u64 {
-    if order.valid_until == Order::NO_EXPIRY {
-        return u64::MAX;
-    }
-    (u64::from(order.valid_until) * 1000).saturating_sub(EXPIRY_MARGIN_MS)
+    order.expires_at().map_or(u64::MAX, |until| (u64::from(until) * 1000).saturating_sub(EXPIRY_MARGIN_MS))
 }
 
 /// An order's identity: SHA-256 of its signed bytes (the signature is not part of it, so the

@@ -6,6 +6,9 @@ use jsonrpsee::rpc_params;
 use zklink_types::api::{AccountView, FeeView, SubmitTxsView, TxStatusView};
 use zklink_types::{AccountId, Address, L2Tx, Network, TokenId, TxHash};
 
+/// `zklink_submitTx`'s code for a tx the node has accepted before (docs/api.md).
+pub(crate) const TX_DUPLICATE: i32 = -32002;
+
 /// Why a call to the node failed.
 #[derive(thiserror::Error, Debug)]
 pub enum NodeError {

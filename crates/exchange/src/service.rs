@@ -20,7 +20,7 @@ use crate::input::{CancelAllRequest, CancelRequest, Entry, Input};
 use crate::journal::{Journal, JournalIoError};
 use crate::ledger::{Ledger, NeedsRefresh};
 use crate::market::{resolve_all, Market, MarketConfig, MarketError};
-use crate::node::{NodeClient, NodeError};
+use crate::node::{NodeClient, NodeError, TX_DUPLICATE};
 use crate::settle::{SettleJob, SettlerConfig, SettlerEvent, SettlerRequest};
 use crate::venue::{Applied, JournalError, Venue};
 use crate::views::{BookDelta, HardCancelView, LevelChange, OrderView, TradeView};
@@ -34,8 +34,6 @@ pub const EVENT_BUFFER: usize = 65_536;
 /// How often the expiry sweep looks for an expired order in the books (ms): with no other
 /// request arriving, an expired order leaves the book within this of its expiry.
 pub const EXPIRY_SWEEP_MS: u64 = 500;
-/// `zklink_submitTx`'s code for a tx the node has already (docs/api.md).
-const TX_DUPLICATE: i32 = -32002;
 
 /// What the exchange needs to start.
 #[derive(Clone)]

@@ -326,7 +326,7 @@ pub async fn run(
         stats.batch(accepted, sign_time, submit_time);
         settle_prefix(&mut pending, accepted, &mut next, &mut watermark, &events);
         let Some(refusal) = outcome.refused else { continue };
-        if refusal.code == DUPLICATE {
+        if refusal.code == crate::node::TX_DUPLICATE {
             // Sent before (a retry after a lost answer): the nonce says how far the node is.
             if let Ok(Some(sub)) = node.account(cfg.submitter).await {
                 let applied = sub.nonce.saturating_sub(next.0) as usize;
@@ -386,8 +386,6 @@ struct Presigned {
     took: Duration,
 }
 
-/// `zklink_submitTx`'s code for a tx accepted before.
-const DUPLICATE: i32 = -32002;
 /// `zklink_submitTx`'s code for a fee below the node's price or in a token it does not take.
 const FEE: i32 = -32005;
 

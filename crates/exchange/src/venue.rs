@@ -722,8 +722,7 @@ impl Venue {
             return Some(expired_reason(&o.order));
         }
         let upto = self.hard_cancelled_upto(o.order.account_id, o.order.slot_id)?;
-        (o.order.nonce <= upto)
-            .then(|| format!("hard cancel: slot {} was cancelled up to order nonce {upto} on L2", o.order.slot_id))
+        (o.order.nonce <= upto).then(|| hard_cancelled_text(o.order.slot_id, upto))
     }
 
     fn refuse(
@@ -831,7 +830,7 @@ impl Venue {
                     let acc = o.order.account_id;
                     self.slots.insert((acc, o.order.slot_id), order);
                     self.open_by_account.entry(acc).or_default().insert(order);
-                    if o.order.valid_until != Order::NO_EXPIRY {
+                    if o.order.expires_at().is_some() {
                         self.expiries.insert((expiry_ms(&o.order), order));
                     }
                     out.changed.insert(order);
@@ -977,15 +976,15 @@ fn expired_reason(order: &Order) -> String {
     )
 }
 
-/// The reason of an order a hard cancel took: `hard cancel: … (CancelOrder tx 0x…)`.
+/// `hard cancel: slot S was cancelled up to order nonce N on L2`.
+fn hard_cancelled_text(slot: SlotId, upto: OrderNonce) -> String {
+    format!("hard cancel: slot {slot} was cancelled up to order nonce {upto} on L2")
+}
+
+/// The reason of an order a hard cancel took: [`hard_cancelled_text`] and ` (CancelOrder tx 0x…)`.
 fn hard_cancel_reason(tx: &CancelOrder) -> String {
-    let hash = L2Tx::CancelOrder(tx.clone()).hash().map(|h| format!(" (CancelOrder tx 0x{})", hex::encode(h.0)));
-    format!(
-        "hard cancel: slot {} was cancelled up to order nonce {} on L2{}",
-        tx.slot_id,
-        tx.order_nonce,
-        hash.unwrap_or_default()
-    )
+    let hash = L2Tx::CancelOrder(tx.clone()).hash().map(|h| format!(" (CancelOrder tx {h})"));
+    format!("{}{}", hard_cancelled_text(tx.slot_id, tx.order_nonce), hash.unwrap_or_default())
 }
 
 fn cancel_text(reason: CancelReason) -> &'static str {

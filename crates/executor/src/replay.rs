@@ -16,7 +16,7 @@ use zklink_types::{
     FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID,
 };
 
-use crate::handlers::header;
+use crate::handlers::{cancelled_slot, header};
 use crate::plan::Plan;
 
 /// Why an op could not be replayed.
@@ -138,18 +138,17 @@ pub fn plan_op(plan: &mut Plan<'_>, network: &Network, op: &Op) -> Result<(), Re
         Op::CancelOrder(o) => {
             let nonce = account_nonce(plan, o.account_id)?;
             let old = plan.state().order_slot(o.account_id, o.sub_account_id, o.slot_id);
-            if o.order_nonce < old.nonce || o.order_nonce.0 >= zklink_types::MAX_ORDER_NONCE {
-                return Err(mismatch(
+            let next = cancelled_slot(&old, o.order_nonce).ok_or_else(|| {
+                mismatch(
                     "CancelOrder",
                     format!(
                         "cancel up to order nonce {} in slot {} of account {}, which holds nonce {}",
                         o.order_nonce.0, o.slot_id.0, o.account_id, old.nonce.0
                     ),
-                ));
-            }
+                )
+            })?;
             plan.debit(o.account_id, o.sub_account_id, o.fee_token, o.fee)?;
             plan.bump_nonce(o.account_id, nonce)?;
-            let next = OrderSlot { nonce: OrderNonce(o.order_nonce.0 + 1), residue: 0 };
             plan.set_order_slot(o.account_id, o.sub_account_id, o.slot_id, old, next);
             plan.credit(FEE_ACCOUNT_ID, SubAccountId::default(), o.fee_token, o.fee)?;
             Ok(())

@@ -216,11 +216,11 @@ impl StateKeeper {
             let stored = self.store.block(n)?.ok_or(KeeperError::Replay { block: n, what: "missing", source: None })?;
             let differs = |what| KeeperError::Replay { block: n, what, source: None };
             let failed = |what, e: SubmitError| KeeperError::Replay { block: n, what, source: Some(e.into()) };
+            self.exec.set_block_timestamp(stored.block.timestamp).map_err(|e| failed_at(n, e))?;
             if stored.imported {
                 self.replay_imported(&stored)?;
                 continue;
             }
-            self.exec.set_block_timestamp(stored.block.timestamp).map_err(|e| failed_at(n, e))?;
             let mut priority = stored.priority.iter();
             for tx in stored.replayed_txs() {
                 match tx {
@@ -251,12 +251,11 @@ impl StateKeeper {
         Ok(())
     }
 
-    /// Replays a block imported from L1 from its ops. It was proven on L1, so it makes no proof
+    /// Replays a block imported from L1 from its ops, at its timestamp (set by the caller). It was proven on L1, so it makes no proof
     /// job (without signed txs there would be no witness anyway).
     fn replay_imported(&mut self, stored: &StoredBlock) -> Result<(), KeeperError> {
         let n = stored.block.number.0;
         let differs = |what| KeeperError::Replay { block: n, what, source: None };
-        self.exec.set_block_timestamp(stored.block.timestamp).map_err(|e| failed_at(n, e))?;
         for op in &stored.block.ops {
             self.exec.apply_op(op).map_err(|e| KeeperError::Replay {
                 block: n,

@@ -668,10 +668,7 @@ impl Wallet {
             signature: TxSignature::default(),
         };
         tx.validate(&self.network.preset)?;
-        match L2Tx::CancelOrder(tx).sign(&self.l2)? {
-            L2Tx::CancelOrder(signed) => Ok(signed),
-            other => Err(SdkError::Input(format!("signing a CancelOrder gave a {}", other.kind()))),
-        }
+        Ok(tx.sign(&self.l2)?)
     }
 
     /// Hard-cancels this account's order slot `slot` of sub-account `sub` up to `order_nonce`

@@ -459,6 +459,11 @@ impl Order {
         Ok(w.finish())
     }
 
+    /// The last second (Unix time) a block may fill the order in; `None` for [`Order::NO_EXPIRY`].
+    pub fn expires_at(&self) -> Option<u32> {
+        (self.valid_until != Self::NO_EXPIRY).then_some(self.valid_until)
+    }
+
     /// Whether a block with timestamp `timestamp` (Unix seconds) may fill the order.
     pub fn is_valid_at(&self, timestamp: u64) -> bool {
         u64::from(self.valid_from) <= timestamp && timestamp <= u64::from(self.valid_until)
@@ -538,6 +543,17 @@ impl CancelOrder {
             .float(FEE_FLOAT, self.fee)?
             .u32(self.nonce.0);
         Ok(w.finish())
+    }
+
+    /// What the owner signs: `msg(signed bytes)` ([`L2Tx::message`] of the tx).
+    pub fn message(&self) -> Result<Fr, TxError> {
+        message_of(&self.signed_bytes()?)
+    }
+
+    /// The cancel signed by `key` (the owner's L2 key); fails if the fee is not packable.
+    pub fn sign(mut self, key: &PrivateKey) -> Result<Self, TxError> {
+        self.signature = TxSignature::sign(key, self.message()?);
+        Ok(self)
     }
 
     /// Stateless field checks: ids in the preset's ranges, an order nonce whose successor fits

@@ -10,7 +10,7 @@ pub mod world;
 use zklink_crypto::eddsa::PrivateKey;
 use zklink_exchange::{Entry, Input, Market, MarketConfig, Venue};
 use zklink_matching::{MarketId, OrderType};
-use zklink_types::{AccountId, CancelOrder, L2Tx, Network, Nonce, Order, OrderNonce, SlotId, SubAccountId, TokenId};
+use zklink_types::{AccountId, CancelOrder, Network, Nonce, Order, OrderNonce, SlotId, SubAccountId, TokenId};
 
 /// ETH/USD-like market 1 on `Network::dev`: WETH for USD, tick 0.01, lot 0.001, minimum 0.01,
 /// fee ratios 10/20.
@@ -95,8 +95,5 @@ pub fn hard_cancel(id: u32, sub: u8, slot: u16, order_nonce: u32) -> CancelOrder
         nonce: Nonce(0),
         signature: Default::default(),
     };
-    match L2Tx::CancelOrder(tx).sign(&key(id)).unwrap() {
-        L2Tx::CancelOrder(t) => t,
-        other => panic!("{other:?}"),
-    }
+    tx.sign(&key(id)).unwrap()
 }

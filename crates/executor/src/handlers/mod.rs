@@ -11,6 +11,7 @@ mod transfer;
 mod withdraw;
 
 pub use cancel_order::cancel_order;
+pub(crate) use cancel_order::cancelled_slot;
 pub use change_pubkey::{change_pubkey, AuthFacts};
 pub use deposit::deposit;
 pub use forced_exit::forced_exit;
