@@ -50,6 +50,10 @@ impl Writer {
         self.0.extend_from_slice(&v.to_be_bytes()[16 - PRICE_BYTES..]);
         self
     }
+    /// Low 15 bytes of `v` (a swap's amounts, below 2^120).
+    pub fn u120(&mut self, v: u128) -> &mut Self {
+        self.price(v)
+    }
     /// Appends `b` as is.
     pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
         self.0.extend_from_slice(b);
@@ -130,6 +134,10 @@ impl<'a> Reader<'a> {
     /// Consumes a 16-byte big-endian integer.
     pub fn u128(&mut self) -> Result<u128, DecodeError> {
         Ok(u128::from_be_bytes(self.array()?))
+    }
+    /// Consumes a 15-byte big-endian integer (a swap's amounts).
+    pub fn u120(&mut self) -> Result<u128, DecodeError> {
+        self.price()
     }
     /// Consumes a 15-byte big-endian price (the range check is [`Price::check`](crate::Price::check)'s).
     pub fn price(&mut self) -> Result<u128, DecodeError> {

@@ -44,7 +44,10 @@ impl TxTokens {
                 quote: Some(m.maker.quote_token),
                 ..Self::default()
             },
-            L2Tx::CancelOrder(_) => Self { fee, ..Self::default() },
+            L2Tx::CancelOrder(_) | L2Tx::CreatePool(_) | L2Tx::AddLiquidity(_) | L2Tx::RemoveLiquidity(_) => {
+                Self { fee, ..Self::default() }
+            }
+            L2Tx::Swap(t) => Self { amount: Some(t.token_in), fee, ..Self::default() },
         }
     }
 }

@@ -331,6 +331,62 @@ pub enum TxError {
         /// The cancel's order nonce.
         got: OrderNonce,
     },
+    /// A pool's parameters are invalid (tokens, fee, protocol share, amplification).
+    #[error("invalid pool parameters: {0}")]
+    PoolParams(String),
+    /// The pool kind is defined but not yet executable (its circuit rule has not landed).
+    #[error("{0:?} pools are not supported yet: the block circuit has no rule for them, so no block holding one could be proven")]
+    PoolKindUnsupported(crate::pool::PoolKind),
+    /// The account named as a pool is not a pool.
+    #[error("account {0} is not a pool")]
+    NotAPool(AccountId),
+    /// Every LP token id of the preset is taken.
+    #[error("no pool can be created: all {max} LP token ids of the preset are taken")]
+    TooManyPools {
+        /// The preset's pool count.
+        max: u16,
+    },
+    /// A pool with the same parameters exists already.
+    #[error("a pool with these parameters exists already: account {0}")]
+    PoolExists(AccountId),
+    /// A swap cannot be made at the pool's reserves.
+    #[error("swap refused: {0}")]
+    PoolSwap(String),
+    /// Liquidity cannot be added or removed as asked.
+    #[error("liquidity change refused: {0}")]
+    PoolLiquidity(String),
+    /// A pool's reserve or share supply would reach 2^112.
+    #[error("the pool's {what} would exceed {max}, the most a pool may hold")]
+    PoolReserveCap {
+        /// Which reserve, or the share supply.
+        what: &'static str,
+        /// The cap, 2^112 − 1.
+        max: u128,
+    },
+    /// The user's signed limit is not met (slippage).
+    #[error("{what}: {got} against the signed limit {limit}")]
+    PoolLimit {
+        /// What is compared (for example "swap output below the signed minimum").
+        what: &'static str,
+        /// What execution gives, in L2 units.
+        got: u128,
+        /// The signed limit, in L2 units.
+        limit: u128,
+    },
+    /// A pool tx is not valid at the open block's timestamp.
+    #[error("the tx is valid from {valid_from} until {valid_until} (Unix seconds), not at the block's timestamp {timestamp}")]
+    TxNotValidAt {
+        /// The tx's `valid_from`.
+        valid_from: u32,
+        /// The tx's `valid_until`.
+        valid_until: u32,
+        /// The open block's timestamp.
+        timestamp: u64,
+    },
+    /// The address is reserved for pools and the global asset account (it starts with 8 `ff`
+    /// bytes): nothing may be deposited, transferred or forced out to it.
+    #[error("address {0} is reserved for pools (it starts with 8 ff bytes): it cannot receive deposits or transfers, or be forced out")]
+    ReservedAddress(alloy_primitives::Address),
     /// The taker's price does not cross the maker's.
     #[error("prices do not cross: {0}")]
     PricesDoNotCross(&'static str),

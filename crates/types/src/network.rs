@@ -146,14 +146,33 @@ impl Preset {
     pub fn credit_slots(&self, chunks: usize) -> usize {
         (chunks / 8).max(4)
     }
-    /// Noop chunks to put before an op of `chunks` chunks that would start at chunk `at`:
-    /// on-chain ops start at multiples of [`Preset::onchain_period`], other ops anywhere.
-    pub fn onchain_padding(&self, at: usize, onchain: bool) -> usize {
-        if onchain {
-            at.next_multiple_of(self.onchain_period) - at
+    /// Every how many chunks ops with op code `code` may start (docs/protocol.md §8): on-chain
+    /// ops at multiples of [`Preset::onchain_period`], swaps at even chunks, pool creation and
+    /// liquidity changes at multiples of 4 ([`crate::op::POOL_PERIOD`]), other ops anywhere. An op
+    /// kind's rules cost constraints only where it may start (§12).
+    pub fn start_period(&self, code: u8) -> usize {
+        if crate::op::is_onchain_code(code) {
+            self.onchain_period
         } else {
-            0
+            crate::op::start_period_of(code)
         }
+    }
+    /// Noop chunks to put before an op that may start only at multiples of `period` and would
+    /// start at chunk `at`.
+    pub fn padding(&self, at: usize, period: usize) -> usize {
+        at.next_multiple_of(period) - at
+    }
+    /// How many pools the preset allows: `2^(token_bits − 3)` (dev 8, main 8192), one LP token each.
+    pub fn max_pools(&self) -> u16 {
+        1 << (self.token_bits - 3)
+    }
+    /// The LP token ids, the top [`Preset::max_pools`] token ids: L2-only, never listed on a chain.
+    pub fn lp_tokens(&self) -> std::ops::RangeInclusive<u16> {
+        (self.max_token_id() - self.max_pools() + 1)..=self.max_token_id()
+    }
+    /// Whether `token` is an LP token id.
+    pub fn is_lp_token(&self, token: TokenId) -> bool {
+        self.lp_tokens().contains(&token.0)
     }
     /// Size in chunks of the largest block shape (0 if there is none).
     pub fn max_block_chunks(&self) -> usize {
@@ -222,6 +241,10 @@ impl Preset {
         }
         if self.onchain_period < 2 || self.block_chunk_sizes[0] < self.onchain_period {
             return Err(PresetError::OnchainPeriod(self.onchain_period));
+        }
+        // Pool ops start at multiples of 4 and take up to 3 chunks: the smallest shape holds one.
+        if self.block_chunk_sizes[0] < crate::op::POOL_PERIOD {
+            return Err(PresetError::BlockChunkSizes);
         }
         Ok(())
     }
@@ -391,6 +414,12 @@ impl Network {
                 return Err(NetworkError::UsdListed);
             }
             self.preset.check_token(t.id).map_err(NetworkError::Token)?;
+            if self.preset.is_lp_token(t.id) {
+                return Err(NetworkError::Token(TxError::InvalidToken {
+                    token: t.id,
+                    reason: "LP token ids (the preset's top 2^(token_bits − 3) ids) are L2-only and cannot be listed",
+                }));
+            }
             for tc in &t.chains {
                 if self.chain(tc.chain).is_none() {
                     return Err(NetworkError::UnknownChain { token, chain: tc.chain });
@@ -510,8 +539,10 @@ mod tests {
             let p = Preset { onchain_period: bad, ..Preset::dev() };
             assert_eq!(p.validate(), Err(PresetError::OnchainPeriod(bad)));
         }
-        assert_eq!((d.onchain_padding(3, true), d.onchain_padding(4, true), d.onchain_padding(3, false)), (1, 0, 0));
-        assert_eq!((m.onchain_padding(9, true), m.credit_slots(16), m.credit_slots(256)), (7, 4, 32));
+        let code = crate::op::op_code::DEPOSIT;
+        assert_eq!((d.padding(3, d.start_period(code)), d.padding(4, d.start_period(code)), d.padding(3, 1)), (1, 0, 0));
+        assert_eq!((d.lp_tokens(), m.lp_tokens(), m.max_pools()), (56..=63, 57344..=65535, 8192));
+        assert_eq!((m.padding(9, m.start_period(code)), m.credit_slots(16), m.credit_slots(256)), (7, 4, 32));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::amount::{Amount, AMOUNT_FLOAT, FEE_FLOAT};
 use crate::bytes::{Reader, Writer};
 use crate::error::{DecodeError, TxError};
 use crate::ids::*;
+use crate::pool::{PoolKind, PoolParams};
 
 /// Size of one pubdata chunk in bytes; every op fills a whole number of chunks.
 pub const CHUNK_BYTES: usize = 24;
@@ -38,6 +39,14 @@ pub mod op_code {
     pub const ORDER_MATCHING: u8 = 0x08;
     /// Cancel of an order slot's orders.
     pub const CANCEL_ORDER: u8 = 0x09;
+    /// Creation of an AMM pool.
+    pub const CREATE_POOL: u8 = 0x0a;
+    /// Liquidity added to a pool.
+    pub const ADD_LIQUIDITY: u8 = 0x0b;
+    /// Liquidity removed from a pool.
+    pub const REMOVE_LIQUIDITY: u8 = 0x0c;
+    /// A swap against a pool.
+    pub const SWAP: u8 = 0x0d;
 }
 
 /// Chunks each op occupies (docs/protocol.md §8): the one native definition. The block circuit
@@ -63,6 +72,29 @@ pub mod op_chunks {
     pub const ORDER_MATCHING: usize = 4;
     /// Cancel of an order slot's orders.
     pub const CANCEL_ORDER: usize = 1;
+    /// Pool creation.
+    pub const CREATE_POOL: usize = 2;
+    /// Liquidity added.
+    pub const ADD_LIQUIDITY: usize = 3;
+    /// Liquidity removed.
+    pub const REMOVE_LIQUIDITY: usize = 3;
+    /// Swap.
+    pub const SWAP: usize = 2;
+}
+
+/// Pool creation and liquidity changes start only at multiples of this chunk index.
+pub const POOL_PERIOD: usize = 4;
+/// Swaps start only at multiples of this chunk index.
+pub const SWAP_PERIOD: usize = 2;
+
+/// Every how many chunks an op that is not on-chain may start (on-chain ops: the preset's
+/// `onchain_period`, [`crate::Preset::start_period`]).
+pub const fn start_period_of(code: u8) -> usize {
+    match code {
+        op_code::SWAP => SWAP_PERIOD,
+        op_code::CREATE_POOL | op_code::ADD_LIQUIDITY | op_code::REMOVE_LIQUIDITY => POOL_PERIOD,
+        _ => 1,
+    }
 }
 
 /// Whether ops with op code `code` are on-chain ops: they carry a chain byte and feed that
@@ -87,6 +119,10 @@ pub const fn chunks_of(code: u8) -> Option<usize> {
         op_code::FORCED_EXIT => op_chunks::FORCED_EXIT,
         op_code::ORDER_MATCHING => op_chunks::ORDER_MATCHING,
         op_code::CANCEL_ORDER => op_chunks::CANCEL_ORDER,
+        op_code::CREATE_POOL => op_chunks::CREATE_POOL,
+        op_code::ADD_LIQUIDITY => op_chunks::ADD_LIQUIDITY,
+        op_code::REMOVE_LIQUIDITY => op_chunks::REMOVE_LIQUIDITY,
+        op_code::SWAP => op_chunks::SWAP,
         _ => return None,
     })
 }
@@ -348,6 +384,130 @@ pub struct CancelOrderOp {
     pub fee: Amount,
 }
 
+/// A pool's creation: a new account whose address encodes `params`, registered under its LP
+/// token in the global asset account's sub-account 0.
+///
+/// Layout `0a ‖ account u32 ‖ sub u8 ‖ fee_token u16 ‖ fee packed2 ‖ pool u32 ‖ kind u8 ‖ fee_bps u16 ‖
+/// protocol_share u8 ‖ amp u16 ‖ token_a u16 ‖ token_b u16 ‖ lp_token u16` (26 bytes, 2 chunks).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatePoolOp {
+    /// The creator, which signed and pays the fee.
+    pub account_id: AccountId,
+    /// The creator's sub-account that pays the fee.
+    pub sub_account_id: SubAccountId,
+    /// The token the fee is paid in.
+    pub fee_token: TokenId,
+    /// Network fee paid to account 0 (the pool creation fee), in L2 units; packable as a fee float.
+    #[serde(with = "crate::serde_str")]
+    pub fee: Amount,
+    /// The pool's account (the next free id).
+    pub pool: AccountId,
+    /// The pool's parameters (its address encodes them).
+    pub params: PoolParams,
+}
+
+/// Liquidity added to a pool.
+///
+/// Layout `0b ‖ account u32 ‖ sub u8 ‖ pool u32 ‖ token_a u16 ‖ amount_a u128 ‖ amount_b u128 ‖ shares u128 ‖
+/// fee packed2` (62 bytes, 3 chunks).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddLiquidityOp {
+    /// The provider, which signed and pays the fee.
+    pub account_id: AccountId,
+    /// The provider's sub-account: pays both tokens and the fee, receives the shares.
+    pub sub_account_id: SubAccountId,
+    /// The pool's account.
+    pub pool: AccountId,
+    /// The pool's first token, in which the fee is paid.
+    pub token_a: TokenId,
+    /// Taken from the provider in the pool's first token.
+    #[serde(with = "crate::serde_str")]
+    pub amount_a: Amount,
+    /// Taken from the provider in the pool's second token.
+    #[serde(with = "crate::serde_str")]
+    pub amount_b: Amount,
+    /// LP shares credited to the provider.
+    #[serde(with = "crate::serde_str")]
+    pub shares: Amount,
+    /// Network fee paid to account 0 in `token_a`; packable as a fee float.
+    #[serde(with = "crate::serde_str")]
+    pub fee: Amount,
+}
+
+/// Liquidity removed from a pool.
+///
+/// Layout `0c ‖ account u32 ‖ sub u8 ‖ pool u32 ‖ token_a u16 ‖ shares u128 ‖ amount_a u128 ‖ amount_b u128 ‖
+/// fee packed2` (62 bytes, 3 chunks).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoveLiquidityOp {
+    /// The provider, which signed and pays the fee.
+    pub account_id: AccountId,
+    /// The provider's sub-account: gives the shares, receives both tokens.
+    pub sub_account_id: SubAccountId,
+    /// The pool's account.
+    pub pool: AccountId,
+    /// The pool's first token, in which the fee is paid (out of `amount_a`).
+    pub token_a: TokenId,
+    /// LP shares burnt.
+    #[serde(with = "crate::serde_str")]
+    pub shares: Amount,
+    /// Paid out of the pool in its first token (the fee comes out of it).
+    #[serde(with = "crate::serde_str")]
+    pub amount_a: Amount,
+    /// Paid out of the pool in its second token.
+    #[serde(with = "crate::serde_str")]
+    pub amount_b: Amount,
+    /// Network fee paid to account 0 in `token_a`; packable as a fee float.
+    #[serde(with = "crate::serde_str")]
+    pub fee: Amount,
+}
+
+/// A swap against a pool.
+///
+/// Layout `0d ‖ account u32 ‖ sub u8 ‖ pool u32 ‖ token_in u16 ‖ amount_in u120 ‖ amount_out u120 ‖
+/// fee packed2 ‖ fee_bps u16 ‖ protocol_share u8` (47 bytes, 2 chunks).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SwapOp {
+    /// The trader, which signed and pays the fee.
+    pub account_id: AccountId,
+    /// The trader's sub-account: pays the input and the fee, receives the output.
+    pub sub_account_id: SubAccountId,
+    /// The pool's account.
+    pub pool: AccountId,
+    /// The token paid in (one of the pool's two); the network fee is paid in it too.
+    pub token_in: TokenId,
+    /// Paid into the pool, protocol fee included (below 2^120).
+    #[serde(with = "crate::serde_str")]
+    pub amount_in: Amount,
+    /// Paid out of the pool in its other token (below 2^120).
+    #[serde(with = "crate::serde_str")]
+    pub amount_out: Amount,
+    /// Network fee paid to account 0 in `token_in`; packable as a fee float.
+    #[serde(with = "crate::serde_str")]
+    pub fee: Amount,
+    /// The pool's swap fee (basis points), as its address states.
+    pub fee_bps: u16,
+    /// The pool's protocol share of the swap fee (percent), as its address states.
+    pub protocol_share: u8,
+}
+
+impl SwapOp {
+    /// The protocol's part of the swap fee, paid to account 0 in `token_in`
+    /// ([`crate::pool::protocol_fee`]).
+    pub fn protocol_fee(&self) -> Result<Amount, TxError> {
+        crate::pool::mul_div(
+            self.amount_in,
+            self.fee_bps as u128 * self.protocol_share as u128,
+            crate::pool::FEE_DENOMINATOR * 100,
+            "protocol fee",
+        )
+    }
+}
+
 /// An operation: what an applied tx or priority request leaves in a block, encoded as pubdata.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -372,6 +532,14 @@ pub enum Op {
     OrderMatching(OrderMatchingOp),
     /// A hard cancel of an order slot's orders.
     CancelOrder(CancelOrderOp),
+    /// A pool's creation.
+    CreatePool(CreatePoolOp),
+    /// Liquidity added to a pool.
+    AddLiquidity(AddLiquidityOp),
+    /// Liquidity removed from a pool.
+    RemoveLiquidity(RemoveLiquidityOp),
+    /// A swap against a pool.
+    Swap(SwapOp),
 }
 
 /// A fee an op credits to an account (docs/protocol.md §12): the network fee to account 0's
@@ -412,6 +580,11 @@ impl Op {
             Op::ChangePubKey(o) => vec![network(o.fee_token, o.fee)],
             Op::ForcedExit(o) => vec![network(o.fee_token, o.fee)],
             Op::CancelOrder(o) => vec![network(o.fee_token, o.fee)],
+            Op::CreatePool(o) => vec![network(o.fee_token, o.fee)],
+            Op::AddLiquidity(o) => vec![network(o.token_a, o.fee)],
+            Op::RemoveLiquidity(o) => vec![network(o.token_a, o.fee)],
+            // The pool's protocol fee, then the network fee: both to account 0 in the input token.
+            Op::Swap(o) => vec![network(o.token_in, o.protocol_fee().unwrap_or(0)), network(o.token_in, o.fee)],
             Op::OrderMatching(o) => {
                 let s = o.settlement();
                 let venue = |token: TokenId, amount: Amount| Credit {
@@ -443,6 +616,10 @@ impl Op {
             Op::ForcedExit(_) => op_code::FORCED_EXIT,
             Op::OrderMatching(_) => op_code::ORDER_MATCHING,
             Op::CancelOrder(_) => op_code::CANCEL_ORDER,
+            Op::CreatePool(_) => op_code::CREATE_POOL,
+            Op::AddLiquidity(_) => op_code::ADD_LIQUIDITY,
+            Op::RemoveLiquidity(_) => op_code::REMOVE_LIQUIDITY,
+            Op::Swap(_) => op_code::SWAP,
         }
     }
 
@@ -572,6 +749,57 @@ impl Op {
                     .u16(o.fee_token.0)
                     .float(FEE_FLOAT, o.fee)?;
             }
+            Op::CreatePool(o) => {
+                let p = &o.params;
+                w.u32(o.account_id.0)
+                    .u8(o.sub_account_id.0)
+                    .u16(o.fee_token.0)
+                    .float(FEE_FLOAT, o.fee)?
+                    .u32(o.pool.0)
+                    .u8(p.kind.code())
+                    .u16(p.fee_bps)
+                    .u8(p.protocol_share)
+                    .u16(p.amp)
+                    .u16(p.token_a.0)
+                    .u16(p.token_b.0)
+                    .u16(p.lp_token.0);
+            }
+            Op::AddLiquidity(o) => {
+                w.u32(o.account_id.0)
+                    .u8(o.sub_account_id.0)
+                    .u32(o.pool.0)
+                    .u16(o.token_a.0)
+                    .u128(o.amount_a)
+                    .u128(o.amount_b)
+                    .u128(o.shares)
+                    .float(FEE_FLOAT, o.fee)?;
+            }
+            Op::RemoveLiquidity(o) => {
+                w.u32(o.account_id.0)
+                    .u8(o.sub_account_id.0)
+                    .u32(o.pool.0)
+                    .u16(o.token_a.0)
+                    .u128(o.shares)
+                    .u128(o.amount_a)
+                    .u128(o.amount_b)
+                    .float(FEE_FLOAT, o.fee)?;
+            }
+            Op::Swap(o) => {
+                for v in [o.amount_in, o.amount_out] {
+                    if v >> 120 != 0 {
+                        return Err(TxError::ArithmeticOverflow("swap amount above 2^120"));
+                    }
+                }
+                w.u32(o.account_id.0)
+                    .u8(o.sub_account_id.0)
+                    .u32(o.pool.0)
+                    .u16(o.token_in.0)
+                    .u120(o.amount_in)
+                    .u120(o.amount_out)
+                    .float(FEE_FLOAT, o.fee)?
+                    .u16(o.fee_bps)
+                    .u8(o.protocol_share);
+            }
         }
         let len = self.chunks() * CHUNK_BYTES;
         debug_assert!(w.0.len() <= len, "op layout exceeds its chunks");
@@ -695,6 +923,56 @@ impl Op {
                 order_nonce: OrderNonce(r.u24()?),
                 fee_token: TokenId(r.u16()?),
                 fee: r.float(FEE_FLOAT)?,
+            }),
+            op_code::CREATE_POOL => {
+                let account_id = AccountId(r.u32()?);
+                let sub_account_id = SubAccountId(r.u8()?);
+                let fee_token = TokenId(r.u16()?);
+                let fee = r.float(FEE_FLOAT)?;
+                let pool = AccountId(r.u32()?);
+                let kind = PoolKind::from_code(r.u8()?)
+                    .map_err(|_| DecodeError::Invalid { what: "pool kind", reason: "not 0 (constant product) or 1 (stable)" })?;
+                let params = PoolParams {
+                    kind,
+                    fee_bps: r.u16()?,
+                    protocol_share: r.u8()?,
+                    amp: r.u16()?,
+                    token_a: TokenId(r.u16()?),
+                    token_b: TokenId(r.u16()?),
+                    lp_token: TokenId(r.u16()?),
+                };
+                Op::CreatePool(CreatePoolOp { account_id, sub_account_id, fee_token, fee, pool, params })
+            }
+            op_code::ADD_LIQUIDITY => Op::AddLiquidity(AddLiquidityOp {
+                account_id: AccountId(r.u32()?),
+                sub_account_id: SubAccountId(r.u8()?),
+                pool: AccountId(r.u32()?),
+                token_a: TokenId(r.u16()?),
+                amount_a: r.u128()?,
+                amount_b: r.u128()?,
+                shares: r.u128()?,
+                fee: r.float(FEE_FLOAT)?,
+            }),
+            op_code::REMOVE_LIQUIDITY => Op::RemoveLiquidity(RemoveLiquidityOp {
+                account_id: AccountId(r.u32()?),
+                sub_account_id: SubAccountId(r.u8()?),
+                pool: AccountId(r.u32()?),
+                token_a: TokenId(r.u16()?),
+                shares: r.u128()?,
+                amount_a: r.u128()?,
+                amount_b: r.u128()?,
+                fee: r.float(FEE_FLOAT)?,
+            }),
+            op_code::SWAP => Op::Swap(SwapOp {
+                account_id: AccountId(r.u32()?),
+                sub_account_id: SubAccountId(r.u8()?),
+                pool: AccountId(r.u32()?),
+                token_in: TokenId(r.u16()?),
+                amount_in: r.u120()?,
+                amount_out: r.u120()?,
+                fee: r.float(FEE_FLOAT)?,
+                fee_bps: r.u16()?,
+                protocol_share: r.u8()?,
             }),
             other => return Err(DecodeError::UnknownOpType(other)),
         };

@@ -15,6 +15,7 @@ use crate::error::{DecodeError, SignatureFault, TxError};
 use crate::ids::*;
 use crate::network::Preset;
 use crate::op::op_chunks;
+pub use crate::pool_tx::{AddLiquidity, CreatePool, RemoveLiquidity, Swap};
 use crate::signature::TxSignature;
 use crate::token::*;
 use std::cmp::max;
@@ -44,6 +45,14 @@ pub mod tx_type {
     pub const ORDER: u8 = 0xff;
     /// CancelOrder: byte 0 of its signed bytes.
     pub const CANCEL_ORDER: u8 = op_code::CANCEL_ORDER;
+    /// CreatePool: byte 0 of its signed bytes.
+    pub const CREATE_POOL: u8 = op_code::CREATE_POOL;
+    /// AddLiquidity: byte 0 of its signed bytes.
+    pub const ADD_LIQUIDITY: u8 = op_code::ADD_LIQUIDITY;
+    /// RemoveLiquidity: byte 0 of its signed bytes.
+    pub const REMOVE_LIQUIDITY: u8 = op_code::REMOVE_LIQUIDITY;
+    /// Swap: byte 0 of its signed bytes.
+    pub const SWAP: u8 = op_code::SWAP;
 }
 
 /// Max fast-withdraw fee ratio: 10000 = 100%.
@@ -688,6 +697,14 @@ pub enum L2Tx {
     OrderMatching(Box<OrderMatching>),
     /// Cancels an order slot's orders for good.
     CancelOrder(CancelOrder),
+    /// Creates an AMM pool.
+    CreatePool(CreatePool),
+    /// Adds liquidity to a pool.
+    AddLiquidity(AddLiquidity),
+    /// Removes liquidity from a pool.
+    RemoveLiquidity(RemoveLiquidity),
+    /// Swaps against a pool.
+    Swap(Swap),
 }
 
 impl L2Tx {
@@ -701,6 +718,10 @@ impl L2Tx {
             L2Tx::ForcedExit(t) => t.signed_bytes(),
             L2Tx::OrderMatching(t) => t.signed_bytes(),
             L2Tx::CancelOrder(t) => t.signed_bytes(),
+            L2Tx::CreatePool(t) => t.signed_bytes(),
+            L2Tx::AddLiquidity(t) => t.signed_bytes(),
+            L2Tx::RemoveLiquidity(t) => t.signed_bytes(),
+            L2Tx::Swap(t) => t.signed_bytes(),
         }
     }
 
@@ -726,6 +747,10 @@ impl L2Tx {
             L2Tx::ForcedExit(t) => t.validate(preset),
             L2Tx::OrderMatching(t) => t.validate(preset),
             L2Tx::CancelOrder(t) => t.validate(preset),
+            L2Tx::CreatePool(t) => t.validate(preset),
+            L2Tx::AddLiquidity(t) => t.validate(preset),
+            L2Tx::RemoveLiquidity(t) => t.validate(preset),
+            L2Tx::Swap(t) => t.validate(preset),
         }
     }
 
@@ -738,6 +763,10 @@ impl L2Tx {
             L2Tx::ForcedExit(t) => &t.signature,
             L2Tx::OrderMatching(t) => &t.signature,
             L2Tx::CancelOrder(t) => &t.signature,
+            L2Tx::CreatePool(t) => &t.signature,
+            L2Tx::AddLiquidity(t) => &t.signature,
+            L2Tx::RemoveLiquidity(t) => &t.signature,
+            L2Tx::Swap(t) => &t.signature,
         }
     }
 
@@ -749,6 +778,10 @@ impl L2Tx {
             L2Tx::ForcedExit(t) => &mut t.signature,
             L2Tx::OrderMatching(t) => &mut t.signature,
             L2Tx::CancelOrder(t) => &mut t.signature,
+            L2Tx::CreatePool(t) => &mut t.signature,
+            L2Tx::AddLiquidity(t) => &mut t.signature,
+            L2Tx::RemoveLiquidity(t) => &mut t.signature,
+            L2Tx::Swap(t) => &mut t.signature,
         }
     }
 
@@ -768,6 +801,10 @@ impl L2Tx {
             L2Tx::ForcedExit(t) => t.initiator_account_id,
             L2Tx::OrderMatching(t) => t.account_id,
             L2Tx::CancelOrder(t) => t.account_id,
+            L2Tx::CreatePool(t) => t.account_id,
+            L2Tx::AddLiquidity(t) => t.account_id,
+            L2Tx::RemoveLiquidity(t) => t.account_id,
+            L2Tx::Swap(t) => t.account_id,
         }
     }
 
@@ -780,6 +817,10 @@ impl L2Tx {
             L2Tx::ForcedExit(t) => t.nonce,
             L2Tx::OrderMatching(t) => t.nonce,
             L2Tx::CancelOrder(t) => t.nonce,
+            L2Tx::CreatePool(t) => t.nonce,
+            L2Tx::AddLiquidity(t) => t.nonce,
+            L2Tx::RemoveLiquidity(t) => t.nonce,
+            L2Tx::Swap(t) => t.nonce,
         }
     }
 
@@ -793,6 +834,10 @@ impl L2Tx {
             L2Tx::ForcedExit(t) => (t.fee_token, t.fee),
             L2Tx::OrderMatching(t) => (t.fee_token, t.fee),
             L2Tx::CancelOrder(t) => (t.fee_token, t.fee),
+            L2Tx::CreatePool(t) => (t.fee_token, t.fee),
+            L2Tx::AddLiquidity(t) => (t.fee_token, t.fee),
+            L2Tx::RemoveLiquidity(t) => (t.fee_token, t.fee),
+            L2Tx::Swap(t) => (t.token_in, t.fee),
         }
     }
 
@@ -805,6 +850,10 @@ impl L2Tx {
             L2Tx::ForcedExit(_) => TxKind::ForcedExit,
             L2Tx::OrderMatching(_) => TxKind::OrderMatching,
             L2Tx::CancelOrder(_) => TxKind::CancelOrder,
+            L2Tx::CreatePool(_) => TxKind::CreatePool,
+            L2Tx::AddLiquidity(_) => TxKind::AddLiquidity,
+            L2Tx::RemoveLiquidity(_) => TxKind::RemoveLiquidity,
+            L2Tx::Swap(_) => TxKind::Swap,
         }
     }
 
@@ -834,17 +883,29 @@ pub enum TxKind {
     OrderMatching,
     /// [`CancelOrder`].
     CancelOrder,
+    /// [`CreatePool`].
+    CreatePool,
+    /// [`AddLiquidity`].
+    AddLiquidity,
+    /// [`RemoveLiquidity`].
+    RemoveLiquidity,
+    /// [`Swap`].
+    Swap,
 }
 
 impl TxKind {
     /// Every type.
-    pub const ALL: [TxKind; 6] = [
+    pub const ALL: [TxKind; 10] = [
         TxKind::ChangePubKey,
         TxKind::Transfer,
         TxKind::Withdraw,
         TxKind::ForcedExit,
         TxKind::OrderMatching,
         TxKind::CancelOrder,
+        TxKind::CreatePool,
+        TxKind::AddLiquidity,
+        TxKind::RemoveLiquidity,
+        TxKind::Swap,
     ];
 
     /// The type's name.
@@ -856,6 +917,10 @@ impl TxKind {
             TxKind::ForcedExit => "ForcedExit",
             TxKind::OrderMatching => "OrderMatching",
             TxKind::CancelOrder => "CancelOrder",
+            TxKind::CreatePool => "CreatePool",
+            TxKind::AddLiquidity => "AddLiquidity",
+            TxKind::RemoveLiquidity => "RemoveLiquidity",
+            TxKind::Swap => "Swap",
         }
     }
 
@@ -874,6 +939,27 @@ impl TxKind {
             TxKind::ForcedExit => op_chunks::FORCED_EXIT,
             TxKind::OrderMatching => op_chunks::ORDER_MATCHING,
             TxKind::CancelOrder => op_chunks::CANCEL_ORDER,
+            TxKind::CreatePool => op_chunks::CREATE_POOL,
+            TxKind::AddLiquidity => op_chunks::ADD_LIQUIDITY,
+            TxKind::RemoveLiquidity => op_chunks::REMOVE_LIQUIDITY,
+            TxKind::Swap => op_chunks::SWAP,
+        }
+    }
+
+    /// The op code of this tx's op (a transfer's to an existing account).
+    pub fn op_code(self) -> u8 {
+        use crate::op::op_code;
+        match self {
+            TxKind::ChangePubKey => op_code::CHANGE_PUBKEY,
+            TxKind::Transfer => op_code::TRANSFER,
+            TxKind::Withdraw => op_code::WITHDRAW,
+            TxKind::ForcedExit => op_code::FORCED_EXIT,
+            TxKind::OrderMatching => op_code::ORDER_MATCHING,
+            TxKind::CancelOrder => op_code::CANCEL_ORDER,
+            TxKind::CreatePool => op_code::CREATE_POOL,
+            TxKind::AddLiquidity => op_code::ADD_LIQUIDITY,
+            TxKind::RemoveLiquidity => op_code::REMOVE_LIQUIDITY,
+            TxKind::Swap => op_code::SWAP,
         }
     }
 }
@@ -887,7 +973,7 @@ impl std::fmt::Display for TxKind {
 /// A name that is not an L2 tx type.
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
 #[error(
-    "unknown tx type {0:?}: expected one of ChangePubKey, Transfer, Withdraw, ForcedExit, OrderMatching, CancelOrder"
+    "unknown tx type {0:?}: expected one of ChangePubKey, Transfer, Withdraw, ForcedExit, OrderMatching, CancelOrder, CreatePool, AddLiquidity, RemoveLiquidity, Swap"
 )]
 pub struct UnknownTxKind(pub String);
 
@@ -1128,6 +1214,6 @@ pub fn decode_signed_tx(bytes: &[u8]) -> Result<L2Tx, DecodeError> {
             r.finish()?;
             Ok(L2Tx::CancelOrder(t))
         }
-        other => Err(DecodeError::UnknownOpType(other)),
+        other => crate::pool_tx::decode(bytes)?.ok_or(DecodeError::UnknownOpType(other)),
     }
 }
