@@ -126,7 +126,8 @@ contract ZkLink is ZkLinkBase {
     function _deposit(uint16 tokenId, uint256 l1Amount, address to, uint8 subAccountId, bool mapToUsd) internal {
         Token memory t = tokens[tokenId];
         if (t.paused) revert DepositsPaused(tokenId);
-        if (to == address(0) || to == GLOBAL_ASSET_ADDRESS) revert BadDeposit("receiver");
+        // Addresses starting with 8 ff bytes are reserved (account 1 and the AMM pools).
+        if (to == address(0) || uint160(to) >> 96 == type(uint64).max) revert BadDeposit("receiver");
         if (subAccountId >> SUB_ACCOUNT_BITS != 0) revert BadDeposit("sub-account out of range");
         if (mapToUsd && (tokenId < MIN_STABLECOIN_ID || tokenId > MAX_STABLECOIN_ID)) {
             revert BadDeposit("only stablecoins (ids 17..=31) map to USD");

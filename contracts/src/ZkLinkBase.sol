@@ -32,8 +32,8 @@ abstract contract ZkLinkBase {
     uint16 internal constant MIN_STABLECOIN_ID = 17;
     uint16 internal constant MAX_STABLECOIN_ID = 31;
     uint16 internal constant MIN_USER_TOKEN_ID = 17;
-    /// Account 1's owner address: the global asset account nobody controls.
-    address internal constant GLOBAL_ASSET_ADDRESS = 0xFFfFfFffFFfffFFfFFfFFFFFffFFFffffFfFFFfF;
+    /// Account 1: the global asset account nobody controls (its address, like every pool's,
+    /// starts with 8 ff bytes: reserved, see ZkLink.deposit).
     uint32 internal constant GLOBAL_ASSET_ACCOUNT_ID = 1;
     /// A commitment as a BN254 scalar: its top 3 bits cleared (§9, §11).
     uint256 internal constant INPUT_MASK = type(uint256).max >> 3;

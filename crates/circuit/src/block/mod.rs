@@ -17,6 +17,7 @@ pub mod chain_hash;
 pub mod credits;
 pub mod num;
 pub mod ops;
+pub mod pool;
 pub mod slot;
 pub mod witness;
 
@@ -64,6 +65,10 @@ pub struct Ctx {
     credit_requests: Vec<credits::Request>,
     /// Per chunk, the signed order-matching values (used where a matching starts).
     pub aux: Vec<witness::AuxVar>,
+    /// Per chunk where a pool op may start, its signed limits and window.
+    pub pool_aux: Vec<Option<witness::PoolAuxVar>>,
+    /// Per chunk where a swap or liquidity change may start, the pool context its rules share.
+    pub pool: Vec<Option<pool::PoolChunk>>,
     /// The block's timestamp (Unix seconds, below 2^64), which orders' validity windows must hold.
     pub timestamp: FpVar<Fr>,
     claims: Vec<Vec<Boolean<Fr>>>,
@@ -157,8 +162,9 @@ fn op_starts(ctx: &Ctx, w: &BlockWitness) -> R<Vec<Vec<Boolean<Fr>>>> {
     for (j, chunk) in ctx.chunks.iter().enumerate() {
         let mut row = Vec::with_capacity(OpKind::ALL.len());
         for kind in OpKind::ALL {
-            // On-chain ops start only where the chain-hash compressions are (§12).
-            let fits = j + kind.chunks() <= c && (!kind.is_onchain() || j % ctx.preset.onchain_period == 0);
+            // On-chain ops start only where the chain-hash compressions are, pool ops only at
+            // multiples of their period (§8, §12): their rules cost nothing elsewhere.
+            let fits = j + kind.chunks() <= c && j % ctx.preset.start_period(kind.code()) == 0;
             let on = fits && starts.get(&j) == Some(&kind);
             row.push(if fits { Boolean::new_witness(ctx.cs.clone(), || Ok(on))? } else { Boolean::FALSE });
         }
@@ -243,6 +249,15 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
         }
         checkpoint(&cs, || "slots".into());
         let aux = w.aux.iter().map(|a| a.alloc(&cs)).collect::<R<Vec<_>>>()?;
+        // Pool values only where a pool op may start (even chunks with room for a swap).
+        let swap_period = w.preset.start_period(zklink_types::op::op_code::SWAP);
+        let pool_aux = (0..c)
+            .map(|j| {
+                let room = j % swap_period == 0 && j + OpKind::Swap.chunks() <= c;
+                let a = w.pool_aux.get(j).cloned().unwrap_or_default();
+                room.then(|| a.alloc(&cs)).transpose()
+            })
+            .collect::<R<Vec<_>>>()?;
         let timestamp = FpVar::new_witness(cs.clone(), || Ok(Fr::from(w.timestamp)))?;
         // Its 64 bits go into the commitment; taking them here also range-checks the value the
         // order rules compare with.
@@ -255,6 +270,8 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
             slots,
             credit_requests: Vec::new(),
             aux,
+            pool_aux,
+            pool: (0..c).map(|_| None).collect(),
             timestamp,
             claims: vec![Vec::new(); c * SLOTS_PER_CHUNK],
             sigs: (0..c).map(|_| Vec::new()).collect(),
@@ -264,12 +281,14 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
         let flags = op_starts(&ctx, w)?;
         checkpoint(&cs, || "op starts".into());
         for (j, row) in flags.iter().enumerate() {
+            pool::open(&mut ctx, j, row)?;
             for (kind, g) in OpKind::ALL.iter().zip(row) {
                 if !g.is_constant() {
                     ops::apply(&mut ctx, *kind, j, g)?;
                     checkpoint(&cs, || format!("{kind:?} rules at chunk {j}"));
                 }
             }
+            pool::close(&mut ctx, j)?;
         }
         for (s, claims) in ctx.slots.iter().zip(&ctx.claims) {
             s.enforce_unchanged_unless(&exclusive_or(claims)?)?;

@@ -40,11 +40,19 @@ pub enum OpKind {
     OrderMatching,
     /// Hard cancel of an order slot's orders.
     CancelOrder,
+    /// Creation of an AMM pool.
+    CreatePool,
+    /// Liquidity added to a pool.
+    AddLiquidity,
+    /// Liquidity removed from a pool.
+    RemoveLiquidity,
+    /// A swap against a pool.
+    Swap,
 }
 
 impl OpKind {
     /// Every kind, in op-code order (the order of each chunk's start flags).
-    pub const ALL: [OpKind; 10] = [
+    pub const ALL: [OpKind; 14] = [
         OpKind::Noop,
         OpKind::Deposit,
         OpKind::TransferToNew,
@@ -55,6 +63,10 @@ impl OpKind {
         OpKind::ForcedExit,
         OpKind::OrderMatching,
         OpKind::CancelOrder,
+        OpKind::CreatePool,
+        OpKind::AddLiquidity,
+        OpKind::RemoveLiquidity,
+        OpKind::Swap,
     ];
 
     /// The op code (byte 0 of the op's pubdata).
@@ -70,6 +82,10 @@ impl OpKind {
             OpKind::ForcedExit => code::FORCED_EXIT,
             OpKind::OrderMatching => code::ORDER_MATCHING,
             OpKind::CancelOrder => code::CANCEL_ORDER,
+            OpKind::CreatePool => code::CREATE_POOL,
+            OpKind::AddLiquidity => code::ADD_LIQUIDITY,
+            OpKind::RemoveLiquidity => code::REMOVE_LIQUIDITY,
+            OpKind::Swap => code::SWAP,
         }
     }
 
@@ -82,6 +98,12 @@ impl OpKind {
     /// they start only at multiples of the preset's `onchain_period`.
     pub fn is_onchain(self) -> bool {
         zklink_types::op::is_onchain_code(self.code())
+    }
+
+    /// Whether ops of this kind trade against a pool (they share the chunk's pool context:
+    /// the pool's parameters, the signed limits and window, the division checks).
+    pub fn is_pool_trade(self) -> bool {
+        matches!(self, OpKind::Swap | OpKind::AddLiquidity | OpKind::RemoveLiquidity)
     }
 
     /// Chunks an op of this kind occupies ([`chunks_of`](zklink_types::op::chunks_of)).
@@ -145,18 +167,22 @@ pub fn apply(ctx: &mut Ctx, kind: OpKind, j: usize, g: &Boolean<Fr>) -> R<()> {
         OpKind::ForcedExit => forced_exit(ctx, j, g),
         OpKind::OrderMatching => order_matching(ctx, j, g),
         OpKind::CancelOrder => cancel_order(ctx, j, g),
+        OpKind::CreatePool => super::pool::create_pool(ctx, j, g),
+        OpKind::AddLiquidity => super::pool::add_liquidity(ctx, j, g),
+        OpKind::RemoveLiquidity => super::pool::remove_liquidity(ctx, j, g),
+        OpKind::Swap => super::pool::swap(ctx, j, g),
     }
 }
 
 // ---- shared rule pieces ----
 
-fn reader(ctx: &Ctx, j: usize, kind: OpKind) -> Cursor {
+pub(super) fn reader(ctx: &Ctx, j: usize, kind: OpKind) -> Cursor {
     let mut cur = Cursor::new(ctx.op_bits(j, kind.chunks()));
     cur.bits(1); // op code, checked by the chunk state machine
     cur
 }
 
-fn balance_index(ctx: &Ctx, sub: &FpVar<Fr>, token: &FpVar<Fr>) -> FpVar<Fr> {
+pub(super) fn balance_index(ctx: &Ctx, sub: &FpVar<Fr>, token: &FpVar<Fr>) -> FpVar<Fr> {
     sub * pow2(ctx.preset.token_bits) + token
 }
 
@@ -164,26 +190,26 @@ fn order_index(ctx: &Ctx, sub: &FpVar<Fr>, slot: &FpVar<Fr>) -> FpVar<Fr> {
     sub * pow2(ctx.preset.slot_bits) + slot
 }
 
-fn fits(g: &Boolean<Fr>, f: &Field, width: u32) -> R<()> {
+pub(super) fn fits(g: &Boolean<Fr>, f: &Field, width: u32) -> R<()> {
     if (width as usize) < f.bits.len() {
         f.fits(g, width as usize)?;
     }
     Ok(())
 }
 
-fn account_field(ctx: &Ctx, g: &Boolean<Fr>, cur: &mut Cursor) -> R<Field> {
+pub(super) fn account_field(ctx: &Ctx, g: &Boolean<Fr>, cur: &mut Cursor) -> R<Field> {
     let f = cur.uint(4)?;
     fits(g, &f, ctx.preset.account_bits)?;
     Ok(f)
 }
 
-fn sub_field(ctx: &Ctx, g: &Boolean<Fr>, cur: &mut Cursor) -> R<Field> {
+pub(super) fn sub_field(ctx: &Ctx, g: &Boolean<Fr>, cur: &mut Cursor) -> R<Field> {
     let f = cur.uint(1)?;
     fits(g, &f, ctx.preset.sub_account_bits)?;
     Ok(f)
 }
 
-fn token_field(ctx: &Ctx, g: &Boolean<Fr>, cur: &mut Cursor) -> R<Field> {
+pub(super) fn token_field(ctx: &Ctx, g: &Boolean<Fr>, cur: &mut Cursor) -> R<Field> {
     let f = cur.uint(2)?;
     fits(g, &f, ctx.preset.token_bits)?;
     Ok(f)
@@ -198,7 +224,7 @@ fn chain_field(ctx: &Ctx, g: &Boolean<Fr>, cur: &mut Cursor) -> R<Field> {
 }
 
 /// Tokens users may name: USD (1) and real tokens (≥ 17), not reserve ids.
-fn user_token(g: &Boolean<Fr>, token: &FpVar<Fr>) -> R<()> {
+pub(super) fn user_token(g: &Boolean<Fr>, token: &FpVar<Fr>) -> R<()> {
     let is_usd = token.is_eq(&c(1))?;
     let real = num::ge(token, &c(17), 16)?;
     require_if(g, &(&is_usd | &real))
@@ -215,20 +241,20 @@ fn mapping(g: &Boolean<Fr>, l1: &FpVar<Fr>, l2: &FpVar<Fr>) -> R<FpVar<Fr>> {
     select(&l2_usd, &(l1 - c(15)), l1)
 }
 
-fn packed(g: &Boolean<Fr>, cur: &mut Cursor, bytes: usize) -> R<(FpVar<Fr>, Vec<Boolean<Fr>>)> {
+pub(super) fn packed(g: &Boolean<Fr>, cur: &mut Cursor, bytes: usize) -> R<(FpVar<Fr>, Vec<Boolean<Fr>>)> {
     let bits = cur.bits(bytes);
     let mbits = if bytes == 5 { 35 } else { 11 };
     Ok((unpack(g, &bits, mbits)?.value, bits))
 }
 
-fn differs(a: &FpVar<Fr>, b: &FpVar<Fr>) -> R<Boolean<Fr>> {
+pub(super) fn differs(a: &FpVar<Fr>, b: &FpVar<Fr>) -> R<Boolean<Fr>> {
     nonzero(&(a - b))
 }
 
 /// The signer's slot: pays `total` from (sub, token) and bumps its nonce (which must equal
 /// `nonce` when given). Returns (pubkey hash, nonce bits big-endian) for the signature check.
 #[allow(clippy::too_many_arguments)]
-fn signer_pays(
+pub(super) fn signer_pays(
     ctx: &mut Ctx,
     j: usize,
     m: usize,
@@ -251,7 +277,7 @@ fn signer_pays(
 }
 
 /// Credits `amount` of `token` to (account, sub).
-fn credit(
+pub(super) fn credit(
     ctx: &mut Ctx,
     j: usize,
     m: usize,
@@ -265,7 +291,7 @@ fn credit(
 }
 
 /// Debits `amount` from (account, sub); the slot's u128 range check rules out underflow.
-fn debit(
+pub(super) fn debit(
     ctx: &mut Ctx,
     j: usize,
     m: usize,
@@ -279,7 +305,7 @@ fn debit(
 }
 
 /// The network fee: credited to account 0's sub-account 0 through the credit slots.
-fn fee_to_account_0(ctx: &mut Ctx, g: &Boolean<Fr>, token: &FpVar<Fr>, fee: &FpVar<Fr>) {
+pub(super) fn fee_to_account_0(ctx: &mut Ctx, g: &Boolean<Fr>, token: &FpVar<Fr>, fee: &FpVar<Fr>) {
     let index = balance_index(ctx, &FpVar::zero(), token);
     ctx.credit_fee(g, &FpVar::zero(), &index, fee.clone());
 }
@@ -298,12 +324,13 @@ fn deposit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let l1 = token_field(ctx, g, &mut cur)?;
     let l2 = token_field(ctx, g, &mut cur)?;
     let amount = cur.uint(16)?.value;
-    let owner = cur.uint(20)?.value;
+    let owner_field = cur.uint(20)?;
     cur.zero_padding(g)?;
     let reserve = mapping(g, &l1.value, &l2.value)?;
     require_if(g, &nonzero(&amount)?)?;
-    require_if(g, &nonzero(&owner)?)?;
-    require_if(g, &differs(&owner, &global_address())?)?;
+    require_if(g, &nonzero(&owner_field.value)?)?;
+    not_reserved(g, &owner_field.bits)?;
+    let owner = owner_field.value;
     // The receiver's leaf is empty (a new account) or already owned by `owner`.
     let old_address = ctx.slot(j, 0).old_address.clone();
     eq_if(g, &(&old_address * (&old_address - &owner)), &FpVar::zero())?;
@@ -317,8 +344,11 @@ fn deposit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     Ok(())
 }
 
-fn global_address() -> FpVar<Fr> {
-    FpVar::constant(pow2(160) - Fr::from(1u64))
+/// `g ⇒` the address (its 160 bits, big-endian) is not reserved for pools: its first 8 bytes
+/// are not all `ff` (docs/protocol.md §6; the global asset account's address is reserved too).
+pub(super) fn not_reserved(g: &Boolean<Fr>, bits: &[Boolean<Fr>]) -> R<()> {
+    let prefix = num::be_to_fp(&bits[..64])?;
+    require_if(g, &differs(&prefix, &FpVar::constant(pow2(64) - Fr::from(1u64)))?)
 }
 
 fn full_exit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
@@ -419,14 +449,17 @@ fn transfer(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>, to_new: bool) -> R<()> {
             // A new account: the leaf was empty and now belongs to `to_address`.
             eq_if(g, &old_address, &FpVar::zero())?;
             require_if(g, &nonzero(&addr.value)?)?;
-            require_if(g, &differs(&addr.value, &global_address())?)?;
+            not_reserved(g, &addr.bits)?;
             change.address = Some(addr.value.clone());
             addr.bits.clone()
         }
         None => {
             require_if(g, &nonzero(&old_address)?)?;
             require_if(g, &differs(&to.value, &c(1))?)?;
-            num::to_bits_be(&old_address, 160)?
+            // Not to a pool: its reserves move only by the pool's own rules.
+            let bits = num::to_bits_be(&old_address, 160)?;
+            not_reserved(g, &bits)?;
+            bits
         }
     };
     ctx.bind(j, 1, g, change)?;
@@ -503,6 +536,7 @@ fn forced_exit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let index = balance_index(ctx, &initiator_sub.value, &fee_token.value);
     let (pkh, nonce_bits) = signer_pays(ctx, j, 0, g, &initiator.value, index, fee.clone(), None)?;
     // The target is the account owned by `target_address`, and it has no key.
+    not_reserved(g, &target_address.bits)?;
     let t = ctx.slot(j, 1);
     eq_if(g, &t.old_address, &target_address.value)?;
     eq_if(g, &t.old_pkh, &FpVar::zero())?;
@@ -623,7 +657,7 @@ fn order_message(
 
 /// `g ⇒` the block's timestamp lies in the order's signed window `(from, until)` (32-bit values;
 /// the timestamp is below 2^64).
-fn within(ctx: &Ctx, g: &Boolean<Fr>, window: &(Field, Field)) -> R<()> {
+pub(super) fn within(ctx: &Ctx, g: &Boolean<Fr>, window: &(Field, Field)) -> R<()> {
     le_if(g, &window.0.value, &ctx.timestamp, 64)?;
     le_if(g, &ctx.timestamp, &window.1.value, 64)
 }

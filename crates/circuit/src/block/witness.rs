@@ -6,6 +6,7 @@
 //! the equivalence tests compare two independent implementations of the rules.
 
 use ark_r1cs_std::alloc::AllocVar;
+use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::ConstraintSystemRef;
 use serde::{Deserialize, Serialize};
@@ -14,9 +15,10 @@ use zklink_crypto::eddsa::{PublicKey, Signature};
 use zklink_crypto::fr_serde;
 use zklink_crypto::{CryptoError, Fr};
 use zklink_state::{OrderSlot, State, StateError};
-use zklink_types::op::{OrderMatchingOp, CHUNK_BYTES};
+use zklink_types::op::{AddLiquidityOp, CreatePoolOp, OrderMatchingOp, RemoveLiquidityOp, SwapOp, CHUNK_BYTES};
+use zklink_types::pool::MIN_LIQUIDITY;
 use zklink_types::{
-    AccountId, FillSettlement, L2Tx, Nonce, Op, OrderNonce, Preset, SlotId, SubAccountId, TokenId, TokenMapping,
+    AccountId, FillSettlement, L2Tx, Nonce, Op, OrderNonce, PoolParams, Preset, SlotId, SubAccountId, TokenId, TokenMapping,
     TxError, TxSignature, FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID,
 };
 
@@ -179,6 +181,55 @@ impl OrderAux {
     }
 }
 
+/// Pool-tx values that are signed but not published: the user's limits and validity window
+/// (docs/protocol.md §12). One per chunk; used where a swap or a liquidity change starts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolAux {
+    /// A swap's mode: `true` for exact out.
+    pub exact_out: bool,
+    /// A swap's limit (least out, or most in); an add's `max_a`; a remove's `min_a`.
+    pub limit_a: u128,
+    /// An add's `max_b`; a remove's `min_b`.
+    pub limit_b: u128,
+    /// An add's `min_shares`.
+    pub min_shares: u128,
+    /// The tx's validity window (Unix seconds): from, until.
+    pub window: (u32, u32),
+}
+
+/// [`PoolAux`] in the circuit, each value with its big-endian bits (a range check).
+#[derive(Clone)]
+pub struct PoolAuxVar {
+    /// [`PoolAux::exact_out`].
+    pub exact_out: Boolean<Fr>,
+    /// [`PoolAux::limit_a`], 128 bits.
+    pub limit_a: Field,
+    /// [`PoolAux::limit_b`], 128 bits.
+    pub limit_b: Field,
+    /// [`PoolAux::min_shares`], 128 bits.
+    pub min_shares: Field,
+    /// [`PoolAux::window`], 32 bits each.
+    pub window: (Field, Field),
+}
+
+impl PoolAux {
+    /// Allocates the values as witnesses with their big-endian bits (which range-checks them).
+    pub fn alloc(&self, cs: &ConstraintSystemRef<Fr>) -> R<PoolAuxVar> {
+        let field = |v: u128, bits: usize| -> R<Field> {
+            let value = FpVar::new_witness(cs.clone(), || Ok(Fr::from(v)))?;
+            Ok(Field { bits: num::to_bits_be(&value, bits)?, value })
+        };
+        Ok(PoolAuxVar {
+            exact_out: Boolean::new_witness(cs.clone(), || Ok(self.exact_out))?,
+            limit_a: field(self.limit_a, 128)?,
+            limit_b: field(self.limit_b, 128)?,
+            min_shares: field(self.min_shares, 128)?,
+            window: (field(self.window.0.into(), 32)?, field(self.window.1.into(), 32)?),
+        })
+    }
+}
+
 /// Everything the block circuit needs for one block. It serialises (JSON) so a node can hand it to
 /// a remote prover worker.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -212,6 +263,9 @@ pub struct BlockWitness {
     pub sigs: Vec<SigWitness>,
     /// One per chunk (used where an order matching starts).
     pub aux: Vec<OrderAux>,
+    /// One per chunk (used where a swap or a liquidity change starts).
+    #[serde(default)]
+    pub pool_aux: Vec<PoolAux>,
 }
 
 /// Where a slot writes inside the account.
@@ -226,6 +280,7 @@ struct Builder<'a> {
     slots: Vec<SlotWitness>,
     sigs: Vec<SigWitness>,
     aux: Vec<OrderAux>,
+    pool_aux: Vec<PoolAux>,
     /// Index of the op being replayed, for errors.
     op: usize,
     /// Cheating-prover tests: arithmetic wraps in the field instead of failing.
@@ -348,6 +403,7 @@ impl Builder<'_> {
         }
         self.sigs.resize(end, SigWitness::default());
         self.aux.resize(end, OrderAux::default());
+        self.pool_aux.resize(end, PoolAux::default());
         Ok(())
     }
 
@@ -428,7 +484,15 @@ impl BlockWitness {
             return Err(WitnessError::WrongOldRoot(block.number.0, format!("{}", state.root())));
         }
         let preset = state.preset().clone();
-        let mut b = Builder { state, slots: Vec::new(), sigs: Vec::new(), aux: Vec::new(), op: 0, unchecked };
+        let mut b = Builder {
+            state,
+            slots: Vec::new(),
+            sigs: Vec::new(),
+            aux: Vec::new(),
+            pool_aux: Vec::new(),
+            op: 0,
+            unchecked,
+        };
         // The fees first: the credit slots precede every op slot.
         let room = preset.credit_slots(block.chunks);
         if fees.len() > room {
@@ -453,7 +517,7 @@ impl BlockWitness {
             b.finish_op(chunk, 1)?;
             chunk += 1;
         }
-        let (slots, sigs, aux) = (b.slots, b.sigs, b.aux);
+        let (slots, sigs, aux, pool_aux) = (b.slots, b.sigs, b.aux, b.pool_aux);
         let new_root = state.root();
         // The commitment to the state the replay reached (the executor's, for an honest block).
         let block = Block { new_root, ..block.clone() };
@@ -471,6 +535,7 @@ impl BlockWitness {
             slots,
             sigs,
             aux,
+            pool_aux,
         })
     }
 
@@ -601,7 +666,122 @@ fn replay(b: &mut Builder<'_>, op: &Op, tx: Option<&L2Tx>, j: usize) -> Result<(
             b.slot(account, Target::Order(sub, slot), edit)?;
             b.sign(j, &t.signature)
         }
+        Op::CreatePool(o) => {
+            let L2Tx::CreatePool(t) = need(b, tx, "CreatePool")? else { return Err(wrong(b, "CreatePool")) };
+            create_pool(b, o, t, j)
+        }
+        Op::AddLiquidity(o) => {
+            let L2Tx::AddLiquidity(t) = need(b, tx, "AddLiquidity")? else { return Err(wrong(b, "AddLiquidity")) };
+            add_liquidity(b, o, t, j)
+        }
+        Op::RemoveLiquidity(o) => {
+            let L2Tx::RemoveLiquidity(t) = need(b, tx, "RemoveLiquidity")? else {
+                return Err(wrong(b, "RemoveLiquidity"));
+            };
+            remove_liquidity(b, o, t, j)
+        }
+        Op::Swap(o) => {
+            let L2Tx::Swap(t) = need(b, tx, "Swap")? else { return Err(wrong(b, "Swap")) };
+            swap(b, o, t, j)
+        }
     }
+}
+
+fn sum(b: &Builder<'_>, x: u128, y: u128) -> Result<u128, WitnessError> {
+    x.checked_add(y).ok_or_else(|| b.bad(TxError::ArithmeticOverflow("pool op amounts")))
+}
+
+/// The parameters of the pool at `id`, from its address.
+fn pool_params(b: &Builder<'_>, id: AccountId) -> Result<PoolParams, WitnessError> {
+    b.state.account(id).and_then(|a| PoolParams::from_address(&a.address)).ok_or_else(|| b.bad(TxError::NotAPool(id)))
+}
+
+fn set_pool_aux(b: &mut Builder<'_>, j: usize, aux: PoolAux) {
+    b.pool_aux.resize(j + 1, PoolAux::default());
+    b.pool_aux[j] = aux;
+}
+
+/// Pool creation: 0 the creator pays the fee; 1 the pool's empty leaf gets its address; 2 the
+/// registry leaf of its LP token (account 1, sub-account 0) records the pool's id + 1.
+fn create_pool(b: &mut Builder<'_>, o: &CreatePoolOp, t: &zklink_types::CreatePool, j: usize) -> Result<(), WitnessError> {
+    b.signer_pays(o.account_id, o.sub_account_id, o.fee_token, o.fee)?;
+    let (pool, address, lp) = (o.pool, o.params.address(), o.params.lp_token);
+    let edit: Edit<'_> = Box::new(move |s: &mut State| {
+        let id = s.create_account(address)?;
+        if id != pool {
+            return Err(TxError::Internal(format!("new pool account got id {id}, op says {pool}")));
+        }
+        Ok(None)
+    });
+    b.slot(pool, Target::Balance(SubAccountId(0), lp), edit)?;
+    b.credit(GLOBAL_ASSET_ACCOUNT_ID, SubAccountId(0), lp, pool.0 as u128 + 1)?;
+    b.sign(j, &t.signature)
+}
+
+/// Adding liquidity: 0 provider −(a + fee) in token a; 1 pool +a; 2 provider −b; 3 pool +b;
+/// 4 provider +shares; 5 supply +shares (+ the locked minimum on the first deposit).
+fn add_liquidity(
+    b: &mut Builder<'_>,
+    o: &AddLiquidityOp,
+    t: &zklink_types::AddLiquidity,
+    j: usize,
+) -> Result<(), WitnessError> {
+    let p = pool_params(b, o.pool)?;
+    let zero = SubAccountId(0);
+    let first = b.state.balance(o.pool, zero, p.lp_token) == 0;
+    let minted = if first { sum(b, o.shares, MIN_LIQUIDITY)? } else { o.shares };
+    let total = sum(b, o.amount_a, o.fee)?;
+    b.signer_pays(o.account_id, o.sub_account_id, o.token_a, total)?;
+    b.credit(o.pool, zero, p.token_a, o.amount_a)?;
+    b.debit(o.account_id, o.sub_account_id, p.token_b, o.amount_b)?;
+    b.credit(o.pool, zero, p.token_b, o.amount_b)?;
+    b.credit(o.account_id, o.sub_account_id, p.lp_token, o.shares)?;
+    b.credit(o.pool, zero, p.lp_token, minted)?;
+    b.sign(j, &t.signature)?;
+    let window = (t.valid_from, t.valid_until);
+    set_pool_aux(b, j, PoolAux { limit_a: t.max_a, limit_b: t.max_b, min_shares: t.min_shares, window, ..Default::default() });
+    Ok(())
+}
+
+/// Removing liquidity: 0 provider −shares; 1 pool −a; 2 provider +(a − fee); 3 pool −b;
+/// 4 provider +b; 5 supply −shares.
+fn remove_liquidity(
+    b: &mut Builder<'_>,
+    o: &RemoveLiquidityOp,
+    t: &zklink_types::RemoveLiquidity,
+    j: usize,
+) -> Result<(), WitnessError> {
+    let p = pool_params(b, o.pool)?;
+    let zero = SubAccountId(0);
+    b.signer_pays(o.account_id, o.sub_account_id, p.lp_token, o.shares)?;
+    b.debit(o.pool, zero, p.token_a, o.amount_a)?;
+    let net = o.amount_a.checked_sub(o.fee).ok_or_else(|| b.bad(TxError::ArithmeticOverflow("fee above amount a")))?;
+    b.credit(o.account_id, o.sub_account_id, p.token_a, net)?;
+    b.debit(o.pool, zero, p.token_b, o.amount_b)?;
+    b.credit(o.account_id, o.sub_account_id, p.token_b, o.amount_b)?;
+    b.debit(o.pool, zero, p.lp_token, o.shares)?;
+    b.sign(j, &t.signature)?;
+    let window = (t.valid_from, t.valid_until);
+    set_pool_aux(b, j, PoolAux { limit_a: t.min_a, limit_b: t.min_b, window, ..Default::default() });
+    Ok(())
+}
+
+/// A swap: 0 trader −(in + fee) in the input token; 1 pool +(in − protocol fee); 2 trader +out
+/// in the other token; 3 pool −out. The protocol fee and the network fee go to the credit slots.
+fn swap(b: &mut Builder<'_>, o: &SwapOp, t: &zklink_types::Swap, j: usize) -> Result<(), WitnessError> {
+    let p = pool_params(b, o.pool)?;
+    let zero = SubAccountId(0);
+    let token_out = p.other(o.token_in).ok_or_else(|| b.bad(TxError::PoolSwap("the input token is not the pool's".into())))?;
+    let protocol_fee = o.protocol_fee().map_err(|e| b.bad(e))?;
+    let total = sum(b, o.amount_in, o.fee)?;
+    b.signer_pays(o.account_id, o.sub_account_id, o.token_in, total)?;
+    b.credit(o.pool, zero, o.token_in, o.amount_in - protocol_fee)?;
+    b.credit(o.account_id, o.sub_account_id, token_out, o.amount_out)?;
+    b.debit(o.pool, zero, token_out, o.amount_out)?;
+    b.sign(j, &t.signature)?;
+    let aux = PoolAux { exact_out: t.exact_out, limit_a: t.limit, window: (t.valid_from, t.valid_until), ..Default::default() };
+    set_pool_aux(b, j, aux);
+    Ok(())
 }
 
 fn order_matching(

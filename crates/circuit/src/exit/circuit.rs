@@ -69,6 +69,11 @@ struct Uint {
 }
 
 /// Witnesses the low `width` bits of `v`; the decomposition is the range check `value < 2^width`.
+/// 2^64 − 1: the reserved address prefix (8 `ff` bytes) as an integer.
+fn pow2_64_minus_1() -> Fr {
+    Fr::from(u64::MAX)
+}
+
 fn alloc_uint(cs: &Cs, v: Fr, width: usize) -> Result<Uint, SynthesisError> {
     let big = v.into_bigint();
     let bits: Vec<Boolean<Fr>> =
@@ -286,6 +291,9 @@ impl ConstraintSynthesizer<Fr> for ExitCircuit {
 
         account.value.enforce_not_equal(&FpVar::constant(Fr::from(GLOBAL_ASSET_ACCOUNT_ID.0 as u64)))?;
         owner.value.enforce_not_equal(&FpVar::zero())?;
+        // Not a pool (nor account 1): an address starting with 8 ff bytes is reserved; a pool's
+        // balances belong to its LPs, not to its address.
+        Boolean::le_bits_to_fp(&owner.bits[96..])?.enforce_not_equal(&FpVar::constant(pow2_64_minus_1()))?;
         let is_usd = enforce_token_rule(&cs, &t, &r, shape.token_bits)?;
 
         // The owner's leaf and balance.

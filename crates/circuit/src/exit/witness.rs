@@ -118,6 +118,12 @@ pub enum ExitError {
         /// Number of accounts in the state.
         count: usize,
     },
+    /// The account is a pool: its balances belong to its LPs, who exit through their shares.
+    #[error("account {account} is a pool: its reserves are its liquidity providers', not an owner's")]
+    PoolAccount {
+        /// The account named.
+        account: AccountId,
+    },
     /// The account's address is zero, so nobody could be paid.
     #[error("account {account} has no owner address to pay")]
     NoOwner {
@@ -316,6 +322,9 @@ impl ExitWitness {
             .ok_or(ExitError::UnknownAccount { account: req.account, count: state.account_count() })?;
         if owner.is_zero() {
             return Err(ExitError::NoOwner { account: req.account });
+        }
+        if zklink_types::pool::is_reserved_address(&owner) {
+            return Err(ExitError::PoolAccount { account: req.account });
         }
 
         let root = state.root();

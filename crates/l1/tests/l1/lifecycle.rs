@@ -124,6 +124,13 @@ async fn deposits_reach_the_executor_through_the_events(t: &mut Lifecycle) {
         matches!(revert(depositor.deposit_erc20(usdc, 1, alice.address, 4, true).await), E::BadDeposit(_)),
         "sub-account 4 is outside dev"
     );
+    // Addresses starting with 8 ff bytes are reserved for account 1 and the AMM pools.
+    let mut reserved = [0x11u8; 20];
+    reserved[..8].fill(0xff);
+    for to in [Address::repeat_byte(0xff), Address::from(reserved)] {
+        let refused = revert(depositor.deposit_erc20(usdc, 1, to, 0, true).await);
+        assert!(matches!(&refused, E::BadDeposit(e) if e.reason == "receiver"), "deposit to {to}: {refused:?}");
+    }
     let gas = depositor.deposit_erc20(usdc, 1_000_000_000, alice.address, 0, true).await.unwrap().gas_used;
     println!("depositERC20: {gas} gas");
     depositor.deposit_erc20(usdc, 500_000_000, bob.address, 0, true).await.unwrap();
