@@ -85,8 +85,8 @@ pub struct Executor {
     pending_credits: Vec<CreditKey>,
     /// Root at the start of the block being built.
     block_start_root: Fr,
-    /// The open block's timestamp (Unix seconds): orders are checked against it and the block
-    /// is sealed with it.
+    /// The open block's timestamp (Unix seconds): orders and pool txs are checked against it and
+    /// the block is sealed with it.
     block_timestamp: u64,
 }
 
@@ -158,7 +158,7 @@ impl Executor {
     }
 
     /// Fixes the open block's timestamp (Unix seconds): the order validity windows of its
-    /// matchings are checked against it, and [`Executor::seal_block`] seals with it. Set it
+    /// matchings and the windows of its pool txs are checked against it, and [`Executor::seal_block`] seals with it. Set it
     /// before the block's first op: once the block has ops, only the same value is accepted.
     pub fn set_block_timestamp(&mut self, timestamp: u64) -> Result<(), TimestampFixed> {
         if !self.pending.is_empty() && timestamp != self.block_timestamp {
@@ -176,26 +176,29 @@ impl Executor {
     pub fn pending_chunks(&self) -> usize {
         self.pending_chunks
     }
-    /// Chunks an op of `chunks` chunks would add to the open block: with the Noop chunks that
-    /// align it first if it is an on-chain op ([`zklink_types::Preset::onchain_padding`]).
-    pub fn chunks_needed(&self, chunks: usize, onchain: bool) -> usize {
-        self.network.preset.onchain_padding(self.pending_chunks, onchain) + chunks
+    /// Chunks an op of `chunks` chunks that may start only at multiples of `period` would add to
+    /// the open block: with the Noop chunks that align it first ([`zklink_types::Preset::padding`];
+    /// the period of an op code is [`zklink_types::Preset::start_period`]).
+    pub fn chunks_needed(&self, chunks: usize, period: usize) -> usize {
+        self.network.preset.padding(self.pending_chunks, period) + chunks
     }
-    /// The block shape the open block needs with one more op of `chunks` chunks (an on-chain op
-    /// if `onchain`) that credits fees to at most the balance leaves `credits`: its chunks with
-    /// their alignment, and its credit keys in the shape's credit slots (docs/protocol.md §9,
+    /// The block shape the open block needs with one more op of `chunks` chunks that starts only at
+    /// multiples of `period` and credits fees to at most the balance leaves `credits`: its chunks
+    /// with their alignment, and its credit keys in the shape's credit slots (docs/protocol.md §9,
     /// §12). `None` if no shape of the preset holds it.
-    pub fn shape_with(&self, chunks: usize, onchain: bool, credits: &[CreditKey]) -> Option<usize> {
+    pub fn shape_with(&self, chunks: usize, period: usize, credits: &[CreditKey]) -> Option<usize> {
         let new = |(i, k): &(usize, &CreditKey)| !self.pending_credits.contains(k) && !credits[..*i].contains(k);
         let keys = self.pending_credits.len() + credits.iter().enumerate().filter(new).count();
-        block_size_for(&self.network.preset, self.pending_chunks + self.chunks_needed(chunks, onchain), keys).ok()
+        block_size_for(&self.network.preset, self.pending_chunks + self.chunks_needed(chunks, period), keys).ok()
     }
 
     /// [`Executor::shape_with`] for the op of `tx`, whatever it turns out to credit: its largest
-    /// size and every balance leaf it could credit a fee to ([`credit_bound`]).
+    /// size, its kind's start period, and every balance leaf it could credit a fee to
+    /// ([`credit_bound`]).
     pub fn shape_with_tx(&self, tx: &L2Tx) -> Option<usize> {
         let kind = tx.tx_kind();
-        self.shape_with(kind.max_chunks(), kind.is_onchain(), &credit_bound(tx))
+        let period = self.network.preset.start_period(kind.op_code());
+        self.shape_with(kind.max_chunks(), period, &credit_bound(tx))
     }
 
     /// Chunks still free in the largest block shape.
@@ -241,6 +244,12 @@ impl Executor {
                 handlers::order_matching(&mut plan, network, t, (&signer, &maker, &taker), self.block_timestamp)?
             }
             L2Tx::CancelOrder(t) => handlers::cancel_order(&mut plan, network, t, &signer)?,
+            L2Tx::CreatePool(t) => handlers::create_pool(&mut plan, network, t, &signer)?,
+            L2Tx::AddLiquidity(t) => handlers::add_liquidity(&mut plan, network, t, &signer, self.block_timestamp)?,
+            L2Tx::RemoveLiquidity(t) => {
+                handlers::remove_liquidity(&mut plan, network, t, &signer, self.block_timestamp)?
+            }
+            L2Tx::Swap(t) => handlers::swap(&mut plan, network, t, &signer, self.block_timestamp)?,
         };
         let updates = plan.updates;
         self.commit_op(op, Some(v.hash()), updates)
@@ -261,11 +270,13 @@ impl Executor {
         tx_hash: Option<TxHash>,
         updates: Vec<StateUpdate>,
     ) -> Result<&ExecutedOp, TxError> {
-        // On-chain ops start at a multiple of the preset's period: Noop chunks fill the gap.
-        let padding = self.network.preset.onchain_padding(self.pending_chunks, op.chain_id().is_some());
+        // On-chain ops, swaps and the other pool ops start only at multiples of their kind's
+        // period: Noop chunks fill the gap.
+        let period = self.network.preset.start_period(op.code());
+        let padding = self.network.preset.padding(self.pending_chunks, period);
         let chunks = op.chunks();
         let credits: Vec<CreditKey> = op.credits().iter().map(|c| c.key()).collect();
-        if self.shape_with(chunks, op.chain_id().is_some(), &credits).is_none() {
+        if self.shape_with(chunks, period, &credits).is_none() {
             return Err(TxError::BlockFull { needed: padding + chunks, available: self.free_chunks() });
         }
         // Pubdata encoding can only fail for unpackable amounts, which validation rejected;
@@ -332,6 +343,12 @@ pub fn credit_bound(tx: &L2Tx) -> Vec<CreditKey> {
         L2Tx::ChangePubKey(t) => network(t.fee_token, t.fee).into_iter().collect(),
         L2Tx::ForcedExit(t) => network(t.fee_token, t.fee).into_iter().collect(),
         L2Tx::CancelOrder(t) => network(t.fee_token, t.fee).into_iter().collect(),
+        L2Tx::CreatePool(t) => network(t.fee_token, t.fee).into_iter().collect(),
+        L2Tx::AddLiquidity(t) => network(t.fee_token, t.fee).into_iter().collect(),
+        L2Tx::RemoveLiquidity(t) => network(t.fee_token, t.fee).into_iter().collect(),
+        // The protocol fee, in the input token like the network fee, is known only once the
+        // swap is priced: the leaf is always in the bound.
+        L2Tx::Swap(t) => vec![(FEE_ACCOUNT_ID, SubAccountId(0), t.token_in)],
         L2Tx::OrderMatching(t) => {
             // The maker pays its maker fee in the token it buys, the taker its taker fee in
             // the token the maker sells (`FillSettlement`); a zero ratio credits nothing.

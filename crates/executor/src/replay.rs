@@ -7,15 +7,17 @@
 //! the block's validity proof did that — but every field an op states about the state it
 //! applies to (an account's address, its nonce, an order slot's nonce) is compared with the
 //! state, so pubdata that does not fit the rebuilt state is reported instead of applied. The
-//! updates come out in the same order as the handlers plan them.
+//! updates come out in the same order as the handlers plan them (a pool op's with the same
+//! function, `handlers::pool::plan_*`).
 
 use zklink_state::OrderSlot;
-use zklink_types::op::{OrderFill, OrderMatchingOp};
+use zklink_types::op::{AddLiquidityOp, CreatePoolOp, OrderFill, OrderMatchingOp, RemoveLiquidityOp, SwapOp};
 use zklink_types::{
-    AccountId, Address, FillSettlement, Network, Nonce, Op, OrderNonce, SubAccountId, TokenMapping, TxError,
-    FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID,
+    AccountId, Address, FillSettlement, Network, Nonce, Op, OrderNonce, PoolParams, Reserves, SubAccountId,
+    TokenMapping, TxError, FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID,
 };
 
+use crate::handlers::pool as pools;
 use crate::handlers::{cancelled_slot, header};
 use crate::plan::Plan;
 
@@ -153,6 +155,10 @@ pub fn plan_op(plan: &mut Plan<'_>, network: &Network, op: &Op) -> Result<(), Re
             plan.credit(FEE_ACCOUNT_ID, SubAccountId::default(), o.fee_token, o.fee)?;
             Ok(())
         }
+        Op::CreatePool(o) => create_pool(plan, network, o),
+        Op::AddLiquidity(o) => add_liquidity(plan, o),
+        Op::RemoveLiquidity(o) => remove_liquidity(plan, o),
+        Op::Swap(o) => swap(plan, o),
     }
 }
 
@@ -269,5 +275,75 @@ fn order_matching(plan: &mut Plan<'_>, o: &OrderMatchingOp) -> Result<(), Replay
     plan.debit(o.submitter, sub, o.fee_token, o.fee)?;
     plan.bump_nonce(o.submitter, submitter_nonce)?;
     plan.credit(FEE_ACCOUNT_ID, SubAccountId::default(), o.fee_token, o.fee)?;
+    Ok(())
+}
+
+/// A pool fact the op states, checked by the handlers' definition: its failure is a mismatch.
+fn fact<T>(op: &'static str, checked: Result<T, TxError>) -> Result<T, ReplayError> {
+    checked.map_err(|e| mismatch(op, e.to_string()))
+}
+
+/// The pool the op names, with its reserves; a mismatch if the account is not a pool.
+fn pool_of(plan: &Plan<'_>, op: &'static str, id: AccountId) -> Result<(PoolParams, Reserves), ReplayError> {
+    fact(op, pools::pool_at(plan, id))
+}
+
+fn create_pool(plan: &mut Plan<'_>, network: &Network, o: &CreatePoolOp) -> Result<(), ReplayError> {
+    const OP: &str = "CreatePool";
+    let nonce = account_nonce(plan, o.account_id)?;
+    fact(OP, o.params.check())?;
+    fact(OP, pools::check_lp_free(plan, &network.preset, o.params.lp_token))?;
+    let address = o.params.address();
+    if let Some(existing) = plan.state().account_id_by_address(&address) {
+        return Err(mismatch(OP, format!("pool {} for {address}, which account {existing} has", o.pool)));
+    }
+    let pool = pools::plan_create(plan, (o.account_id, o.sub_account_id, nonce), o.fee_token, o.fee, &o.params)?;
+    if pool != o.pool {
+        return Err(mismatch(OP, format!("new pool id {} but the next free id is {pool}", o.pool)));
+    }
+    Ok(())
+}
+
+fn add_liquidity(plan: &mut Plan<'_>, o: &AddLiquidityOp) -> Result<(), ReplayError> {
+    const OP: &str = "AddLiquidity";
+    let nonce = account_nonce(plan, o.account_id)?;
+    let (p, r) = pool_of(plan, OP, o.pool)?;
+    if o.token_a != p.token_a {
+        return Err(mismatch(OP, format!("first token {} but pool {} has {}", o.token_a, o.pool, p.token_a)));
+    }
+    let minted = fact(OP, pools::check_stated_add(&r, o.amount_a, o.amount_b, o.shares))?;
+    pools::plan_add(plan, o, &p, nonce, minted)?;
+    Ok(())
+}
+
+fn remove_liquidity(plan: &mut Plan<'_>, o: &RemoveLiquidityOp) -> Result<(), ReplayError> {
+    const OP: &str = "RemoveLiquidity";
+    let nonce = account_nonce(plan, o.account_id)?;
+    let (p, r) = pool_of(plan, OP, o.pool)?;
+    if o.token_a != p.token_a {
+        return Err(mismatch(OP, format!("first token {} but pool {} has {}", o.token_a, o.pool, p.token_a)));
+    }
+    fact(OP, pools::check_stated_remove(&r, o.shares, o.amount_a, o.amount_b, o.fee))?;
+    pools::plan_remove(plan, o, &p, nonce)?;
+    Ok(())
+}
+
+fn swap(plan: &mut Plan<'_>, o: &SwapOp) -> Result<(), ReplayError> {
+    const OP: &str = "Swap";
+    let nonce = account_nonce(plan, o.account_id)?;
+    let (p, r) = pool_of(plan, OP, o.pool)?;
+    let token_out = fact(OP, pools::token_out(&p, o.token_in))?;
+    if (o.fee_bps, o.protocol_share) != (p.fee_bps, p.protocol_share) {
+        return Err(mismatch(
+            OP,
+            format!(
+                "fee {} bps with a {} % protocol share, but pool {} has {} bps and {} %",
+                o.fee_bps, o.protocol_share, o.pool, p.fee_bps, p.protocol_share
+            ),
+        ));
+    }
+    let (r_in, r_out) = pools::swap_reserves(&p, &r, o.token_in);
+    fact(OP, pools::check_stated_swap(&p, r_in, r_out, o.amount_in, o.amount_out))?;
+    pools::plan_swap(plan, o, token_out, nonce)?;
     Ok(())
 }

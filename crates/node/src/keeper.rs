@@ -572,7 +572,8 @@ impl StateKeeper {
         if self.stopped {
             return Err(SubmitError::Stopped);
         }
-        self.make_room(self.exec.shape_with(tx.chunks(), true, &[]))?;
+        let period = self.exec.network().preset.onchain_period;
+        self.make_room(self.exec.shape_with(tx.chunks(), period, &[]))?;
         self.open_block(now)?;
         let (chain, serial_id) = (tx.chain_id().0, serial_of(&tx));
         self.apply_priority(tx.clone())?;

@@ -1,6 +1,7 @@
 use zklink_types::op::DepositOp;
 use zklink_types::{Deposit, Network, Op, TokenMapping, TxError, GLOBAL_ASSET_ACCOUNT_ID, GLOBAL_ASSET_ADDRESS};
 
+use super::check_not_reserved;
 use crate::plan::Plan;
 
 /// Credits the receiver (created if new) and the chain's reserve in account 1.
@@ -17,6 +18,7 @@ pub fn deposit(plan: &mut Plan<'_>, network: &Network, d: &Deposit) -> Result<Op
     if d.to.is_zero() || d.to == GLOBAL_ASSET_ADDRESS {
         return Err(TxError::InvalidAddress("deposits cannot credit the zero address or the global asset account"));
     }
+    check_not_reserved(&d.to)?;
     let account = match plan.state().account_id_by_address(&d.to) {
         Some(id) => id,
         None => plan.create_account(d.to)?,

@@ -3,13 +3,15 @@ use zklink_types::{
     ForcedExit, Network, Op, PubKeyHash, TokenMapping, TxError, FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID,
 };
 
-use super::{check_nonce, header, l1_unit, signing_account};
+use super::{check_nonce, check_not_reserved, header, l1_unit, signing_account};
 use crate::plan::Plan;
 
 /// Withdraws a keyless account's whole balance (rounded down to L1 precision) to its own
 /// address on the chosen chain; the initiator signs and pays the fee.
 pub fn forced_exit(plan: &mut Plan<'_>, network: &Network, t: &ForcedExit, signer: &PubKeyHash) -> Result<Op, TxError> {
     t.validate(&network.preset)?;
+    // A pool has no key, but its reserves belong to its LPs.
+    check_not_reserved(&t.target)?;
     network.check_chain(t.to_chain_id)?;
     let mapping = TokenMapping::new(t.l1_target_token, t.l2_source_token)?;
     let unit = l1_unit(network, t.l1_target_token, t.to_chain_id)?;

@@ -1,22 +1,32 @@
 //! One module per transaction kind. Each handler reads the state, checks every rule, and
 //! returns the op and a plan of updates; it never writes.
 
+mod add_liquidity;
 mod cancel_order;
 mod change_pubkey;
+mod create_pool;
 mod deposit;
 mod forced_exit;
 mod full_exit;
 mod order_matching;
+pub(crate) mod pool;
+mod remove_liquidity;
+mod swap;
 mod transfer;
 mod withdraw;
+
+pub use add_liquidity::add_liquidity;
 
 pub use cancel_order::cancel_order;
 pub(crate) use cancel_order::cancelled_slot;
 pub use change_pubkey::{change_pubkey, AuthFacts};
+pub use create_pool::create_pool;
 pub use deposit::deposit;
 pub use forced_exit::forced_exit;
 pub use full_exit::full_exit;
 pub use order_matching::order_matching;
+pub use remove_liquidity::remove_liquidity;
+pub use swap::swap;
 pub use transfer::transfer;
 pub use withdraw::withdraw;
 
@@ -24,6 +34,15 @@ use zklink_state::{Account, State};
 use zklink_types::{
     AccountId, Address, ChainId, Network, Nonce, PubKeyHash, TokenId, TxError, GLOBAL_ASSET_ACCOUNT_ID,
 };
+
+/// [`TxError::ReservedAddress`] if `address` is reserved for pools (its first 8 bytes are `ff`):
+/// no transfer, deposit or forced exit may name it.
+pub(crate) fn check_not_reserved(address: &Address) -> Result<(), TxError> {
+    if zklink_types::pool::is_reserved_address(address) {
+        return Err(TxError::ReservedAddress(*address));
+    }
+    Ok(())
+}
 
 /// An existing account that is allowed to sign: not the global asset account, has a key, and
 /// the key is `signer`'s.

@@ -1,12 +1,14 @@
 use zklink_types::op::{TransferOp, TransferToNewOp};
 use zklink_types::{Network, Op, PubKeyHash, Transfer, TxError, FEE_ACCOUNT_ID};
 
-use super::{check_nonce, signing_account};
+use super::{check_nonce, check_not_reserved, signing_account};
 use crate::plan::Plan;
 
 /// Moves `amount` to the account owning `to` (created if new); the fee goes to account 0.
 pub fn transfer(plan: &mut Plan<'_>, network: &Network, t: &Transfer, signer: &PubKeyHash) -> Result<Op, TxError> {
     t.validate(&network.preset)?;
+    // Pools are credited by their own ops only (a transfer could not mint or burn their shares).
+    check_not_reserved(&t.to)?;
     let from = signing_account(plan.state(), t.account_id, signer)?;
     check_nonce(t.account_id, from.nonce, t.nonce)?;
     let existing = plan.state().account_id_by_address(&t.to);
