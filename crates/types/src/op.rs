@@ -86,12 +86,16 @@ pub mod op_chunks {
 pub const POOL_PERIOD: usize = 4;
 /// Swaps start only at multiples of this chunk index.
 pub const SWAP_PERIOD: usize = 2;
+/// Order matchings start only at multiples of this chunk index: their rules and signed values
+/// cost constraints only at those chunks (docs/protocol.md §12).
+pub const ORDER_MATCHING_PERIOD: usize = 2;
 
 /// Every how many chunks an op that is not on-chain may start (on-chain ops: the preset's
 /// `onchain_period`, [`crate::Preset::start_period`]).
 pub const fn start_period_of(code: u8) -> usize {
     match code {
         op_code::SWAP => SWAP_PERIOD,
+        op_code::ORDER_MATCHING => ORDER_MATCHING_PERIOD,
         op_code::CREATE_POOL | op_code::ADD_LIQUIDITY | op_code::REMOVE_LIQUIDITY => POOL_PERIOD,
         _ => 1,
     }

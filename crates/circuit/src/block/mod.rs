@@ -63,8 +63,8 @@ pub struct Ctx {
     pub slots: Vec<SlotVar>,
     /// The fees the ops credit, for the credit slots.
     credit_requests: Vec<credits::Request>,
-    /// Per chunk, the signed order-matching values (used where a matching starts).
-    pub aux: Vec<witness::AuxVar>,
+    /// Per chunk where a matching may start, its signed values.
+    pub aux: Vec<Option<witness::AuxVar>>,
     /// Per chunk where a pool op may start, its signed limits and window.
     pub pool_aux: Vec<Option<witness::PoolAuxVar>>,
     /// Per chunk where a swap or liquidity change may start, the pool context its rules share.
@@ -248,14 +248,18 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
             slots.push(s);
         }
         checkpoint(&cs, || "slots".into());
-        let aux = w.aux.iter().map(|a| a.alloc(&cs)).collect::<R<Vec<_>>>()?;
-        // Pool values only where a pool op may start (even chunks with room for a swap).
-        let swap_period = w.preset.start_period(zklink_types::op::op_code::SWAP);
+        // Signed values only where an op that uses them may start.
+        let may_start = |kind: OpKind, j: usize| j % w.preset.start_period(kind.code()) == 0 && j + kind.chunks() <= c;
+        let aux = (0..c)
+            .map(|j| {
+                let a = w.aux.get(j).cloned().unwrap_or_default();
+                may_start(OpKind::OrderMatching, j).then(|| a.alloc(&cs)).transpose()
+            })
+            .collect::<R<Vec<_>>>()?;
         let pool_aux = (0..c)
             .map(|j| {
-                let room = j % swap_period == 0 && j + OpKind::Swap.chunks() <= c;
                 let a = w.pool_aux.get(j).cloned().unwrap_or_default();
-                room.then(|| a.alloc(&cs)).transpose()
+                may_start(OpKind::Swap, j).then(|| a.alloc(&cs)).transpose()
             })
             .collect::<R<Vec<_>>>()?;
         let timestamp = FpVar::new_witness(cs.clone(), || Ok(Fr::from(w.timestamp)))?;

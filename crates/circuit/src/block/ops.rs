@@ -683,7 +683,7 @@ fn order_matching(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     }
     require_if(g, &differs(&base_token.value, &quote_token.value)?)?;
     require_if(g, &differs(&maker.account.value, &taker.account.value)?)?;
-    let aux = ctx.aux[j].clone();
+    let aux = ctx.aux[j].clone().ok_or(ark_relations::gr1cs::SynthesisError::Unsatisfiable)?;
     require_if(g, &nonzero(&aux.maker_price.value)?)?;
     require_if(g, &nonzero(&aux.taker_price.value)?)?;
     within(ctx, g, &aux.maker_window)?;
