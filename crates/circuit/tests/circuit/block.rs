@@ -10,7 +10,8 @@ use zklink_executor::testkit::{TestNet, TestUser};
 use zklink_state::State;
 use zklink_types::test_utils::E18;
 use zklink_types::{
-    Address, ChainId, ForcedExit, L2Tx, Nonce, PriorityTx, SubAccountId, TokenId, TxError, TxSignature,
+    AccountId, Address, ChainId, ForcedExit, L2Tx, Nonce, Op, PriorityTx, SubAccountId, TokenId, TxError,
+    TxSignature,
 };
 
 /// Runs txs through the executor, keeping what the prover needs: the state at the block's
@@ -132,7 +133,36 @@ fn history() -> Vec<(Block, BlockWitness)> {
     let tx = r.net.cancel_tx(&a, 0, 2, 18, 200);
     r.apply(Tx::L(tx)).unwrap();
     blocks.push(r.seal());
+
+    // Block 5: a USDT/WETH pool (0.30 %, a fifth of it to the protocol), its first deposit (which
+    // locks 1000 shares), a later deposit and an exact-in swap.
+    let pool = pool_block(&mut r, &dex, &b);
+    blocks.push(r.seal());
+    // Block 6 (timestamp 6): an exact-out swap valid only in second 6, a removal, LP shares moved.
+    let tx = r.net.swap_tx(&dex, pool, 18, true, E18 / 10, 2 * E18, 100);
+    r.apply(Tx::L(zklink_executor::testkit::with_window(tx, &dex.l2, 6, 6))).unwrap();
+    let tx = r.net.remove_liquidity_tx(&dex, pool, E18, 0, 0, 300);
+    r.apply(Tx::L(tx)).unwrap();
+    let lp = r.net.pool(pool).unwrap().0.lp_token;
+    let tx = r.net.transfer_tx(&dex, a.address, lp.0, E18 / 2, 0);
+    r.apply(Tx::L(tx)).unwrap();
+    blocks.push(r.seal());
     blocks
+}
+
+/// `creator` creates a USDT (18) / WETH (32) pool and deposits 30 USDT and 3 WETH, `other` adds
+/// 10 USDT (and up to 2 WETH) and swaps 5 USDT in; returns the pool's account.
+fn pool_block(r: &mut Recorder, creator: &TestUser, other: &TestUser) -> AccountId {
+    let tx = r.net.create_pool_tx(creator, 18, 32, 30, 20, 18, 1000);
+    r.apply(Tx::L(tx)).unwrap();
+    let pool = AccountId(r.net.state().account_count() as u32 - 1);
+    let tx = r.net.add_liquidity_tx(creator, pool, 30 * E18, 3 * E18, 0, 100);
+    r.apply(Tx::L(tx)).unwrap();
+    let tx = r.net.add_liquidity_tx(other, pool, 10 * E18, 2 * E18, E18, 100);
+    r.apply(Tx::L(tx)).unwrap();
+    let tx = r.net.swap_tx(other, pool, 18, false, 5 * E18, E18 / 10, 100);
+    r.apply(Tx::L(tx)).unwrap();
+    pool
 }
 
 fn forced_exit(r: &Recorder, initiator: &TestUser, target: Address) -> L2Tx {
@@ -474,6 +504,90 @@ fn hard_cancel_is_binding() {
 
 /// Constraint counts per block shape (run with `--ignored --nocapture`; the main preset takes
 /// a while to synthesise). Figures go to docs/benchmarks.md.
+/// One block of `tx` against a fresh pool (created, funded and swapped against in an earlier
+/// block); returns the case and the pool.
+fn pool_case(tx: impl FnOnce(&Recorder, AccountId) -> L2Tx) -> (Case, AccountId) {
+    let (mut r, [a, b, _]) = funded();
+    let pool = pool_block(&mut r, &a, &b);
+    r.net.seal();
+    r.start = r.net.state().clone();
+    r.txs.clear();
+    let tx = tx(&r, pool);
+    (Case::new(&mut r, tx), pool)
+}
+
+/// The case's block with its one pool op changed by `lie`.
+fn lying(case: &Case, lie: impl FnOnce(&mut Op)) -> Block {
+    let mut block = case.block.clone();
+    let op = block.ops.iter_mut().find(|o| !matches!(o, Op::Noop)).expect("a pool op");
+    lie(op);
+    block
+}
+
+#[test]
+fn pool_lies_are_rejected() {
+    let user = |r: &Recorder| r.user(1);
+    // Exact-in and exact-out swaps: paying out more than the curve allows, or less, or charging
+    // another input, or claiming another fee rate.
+    for exact_out in [false, true] {
+        let limit = if exact_out { 100 * E18 } else { 0 };
+        let (case, _) = pool_case(|r, pool| r.net.swap_tx(&user(r), pool, 32, exact_out, E18 / 4, limit, 0));
+        check_honest(&case.block, &case.honest());
+        let swap = |f: fn(&mut zklink_types::op::SwapOp)| {
+            lying(&case, |op| {
+                let Op::Swap(s) = op else { panic!("a swap") };
+                f(s)
+            })
+        };
+        let lies: [(Block, &str); 4] = [
+            (swap(|s| s.amount_out += 1), "a swap paying out one unit more than the curve allows"),
+            (swap(|s| s.amount_out -= 1), "a swap paying out less than the curve gives"),
+            (swap(|s| s.amount_in -= 1), "a swap charging one unit less"),
+            (swap(|s| s.fee_bps = 0), "a swap at a fee rate other than the pool's"),
+        ];
+        for (block, lie) in lies {
+            assert_rejected(&case.forged(&block, &case.txs), lie);
+        }
+    }
+    // Liquidity: more shares than paid for, a removal taking more than its shares' worth.
+    let (case, pool) = pool_case(|r, pool| r.net.add_liquidity_tx(&user(r), pool, 5 * E18, E18, 0, 0));
+    check_honest(&case.block, &case.honest());
+    let more = lying(&case, |op| {
+        let Op::AddLiquidity(o) = op else { panic!("an add") };
+        o.shares += o.shares / 100;
+    });
+    assert_rejected(&case.forged(&more, &case.txs), "a deposit minting more shares than it pays for");
+    let (case, _) = pool_case(|r, _| r.net.remove_liquidity_tx(&user(r), pool, E18, 0, 0, 0));
+    check_honest(&case.block, &case.honest());
+    let more = lying(&case, |op| {
+        let Op::RemoveLiquidity(o) = op else { panic!("a removal") };
+        o.amount_a += 1;
+    });
+    assert_rejected(&case.forged(&more, &case.txs), "a removal taking more than the shares are worth");
+    // A swap outside its signed window.
+    let (case, _) = pool_case(|r, pool| {
+        let tx = r.net.swap_tx(&user(r), pool, 32, false, E18 / 4, 0, 0);
+        let now = r.net.exec.block_timestamp() as u32;
+        zklink_executor::testkit::with_window(tx, &user(r).l2, 0, now)
+    });
+    check_honest(&case.block, &case.honest());
+    let late = Block { timestamp: case.block.timestamp + 1, ..case.block.clone() };
+    assert_rejected(&case.forged(&late, &case.txs), "a swap after its window");
+    // A transfer into a pool's reserves (its reserves move only by the pool's rules).
+    let (mut r, [a, b, _]) = funded();
+    let pool = pool_block(&mut r, &a, &b);
+    r.net.seal();
+    r.start = r.net.state().clone();
+    r.txs.clear();
+    let tx = r.net.transfer_tx(&a, b.address, 32, E18, 0);
+    let case = Case::new(&mut r, tx);
+    let into_pool = lying(&case, |op| {
+        let Op::Transfer(t) = op else { panic!("a transfer") };
+        t.to = pool;
+    });
+    assert_rejected(&case.forged(&into_pool, &case.txs), "a transfer into a pool");
+}
+
 #[test]
 #[ignore]
 fn constraint_counts() {
