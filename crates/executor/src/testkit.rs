@@ -308,4 +308,151 @@ impl TestNet {
         }));
         signed(tx, &submitter.l2)
     }
+
+    /// The pool at account `pool`: its parameters and its reserves and share supply; `None` if
+    /// the account is not a pool.
+    pub fn pool(&self, pool: AccountId) -> Option<(PoolParams, Reserves)> {
+        let p = PoolParams::from_address(&self.state().account(pool)?.address)?;
+        let balance = |token: TokenId| self.state().balance(pool, SubAccountId(0), token);
+        Some((p, Reserves { a: balance(p.token_a), b: balance(p.token_b), supply: balance(p.lp_token) }))
+    }
+
+    /// The token a liquidity change on `pool` pays its fee in: the pool's first token, or USD if
+    /// the account is not a pool (a tx that the executor refuses with `NotAPool`).
+    fn liquidity_fee_token(&self, pool: AccountId) -> TokenId {
+        self.pool(pool).map_or(USD_TOKEN_ID, |(p, _)| p.token_a)
+    }
+
+    /// A constant-product pool of `token_a < token_b` created by `u` (sub-account 0) with a swap fee
+    /// of `fee_bps` and a protocol share of `protocol_share` %, paying `fee` in `fee_token`, at
+    /// `u`'s current nonce, signed by `u` (unsigned if a field is not encodable).
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_pool_tx(
+        &self,
+        u: &TestUser,
+        token_a: u16,
+        token_b: u16,
+        fee_bps: u16,
+        protocol_share: u8,
+        fee_token: u16,
+        fee: u128,
+    ) -> L2Tx {
+        let tx = L2Tx::CreatePool(CreatePool {
+            account_id: self.id_of(u),
+            sub_account_id: SubAccountId(0),
+            kind: PoolKind::ConstantProduct,
+            token_a: TokenId(token_a),
+            token_b: TokenId(token_b),
+            fee_bps,
+            protocol_share,
+            amp: 0,
+            fee_token: TokenId(fee_token),
+            fee,
+            nonce: self.nonce_of(u),
+            signature: TxSignature::default(),
+        });
+        signed(tx, &u.l2)
+    }
+
+    /// `u` (sub-account 0) adds at most `max_a` and `max_b` to `pool` for at least `min_shares`,
+    /// paying `fee` in the pool's first token, valid at any time, at `u`'s current nonce, signed
+    /// by `u` (unsigned if a field is not encodable).
+    pub fn add_liquidity_tx(
+        &self,
+        u: &TestUser,
+        pool: AccountId,
+        max_a: u128,
+        max_b: u128,
+        min_shares: u128,
+        fee: u128,
+    ) -> L2Tx {
+        let tx = L2Tx::AddLiquidity(AddLiquidity {
+            account_id: self.id_of(u),
+            sub_account_id: SubAccountId(0),
+            pool,
+            max_a,
+            max_b,
+            min_shares,
+            fee_token: self.liquidity_fee_token(pool),
+            fee,
+            nonce: self.nonce_of(u),
+            valid_from: 0,
+            valid_until: u32::MAX,
+            signature: TxSignature::default(),
+        });
+        signed(tx, &u.l2)
+    }
+
+    /// `u` (sub-account 0) burns `shares` of `pool` for at least `min_a` and `min_b`, paying `fee`
+    /// in the pool's first token, valid at any time, at `u`'s current nonce, signed by `u`
+    /// (unsigned if a field is not encodable).
+    pub fn remove_liquidity_tx(
+        &self,
+        u: &TestUser,
+        pool: AccountId,
+        shares: u128,
+        min_a: u128,
+        min_b: u128,
+        fee: u128,
+    ) -> L2Tx {
+        let tx = L2Tx::RemoveLiquidity(RemoveLiquidity {
+            account_id: self.id_of(u),
+            sub_account_id: SubAccountId(0),
+            pool,
+            shares,
+            min_a,
+            min_b,
+            fee_token: self.liquidity_fee_token(pool),
+            fee,
+            nonce: self.nonce_of(u),
+            valid_from: 0,
+            valid_until: u32::MAX,
+            signature: TxSignature::default(),
+        });
+        signed(tx, &u.l2)
+    }
+
+    /// `u` (sub-account 0) swaps against `pool`, paying in `token_in`: exact in (`amount` in, at
+    /// least `limit` out) or, if `exact_out`, exact out (`amount` out, at most `limit` in), with a
+    /// network fee of `fee` in `token_in`, valid at any time, at `u`'s current nonce, signed by `u`
+    /// (unsigned if a field is not encodable).
+    #[allow(clippy::too_many_arguments)]
+    pub fn swap_tx(
+        &self,
+        u: &TestUser,
+        pool: AccountId,
+        token_in: u16,
+        exact_out: bool,
+        amount: u128,
+        limit: u128,
+        fee: u128,
+    ) -> L2Tx {
+        let tx = L2Tx::Swap(Swap {
+            account_id: self.id_of(u),
+            sub_account_id: SubAccountId(0),
+            pool,
+            token_in: TokenId(token_in),
+            exact_out,
+            amount,
+            limit,
+            fee,
+            nonce: self.nonce_of(u),
+            valid_from: 0,
+            valid_until: u32::MAX,
+            signature: TxSignature::default(),
+        });
+        signed(tx, &u.l2)
+    }
+}
+
+/// `tx` (a pool tx with a validity window) with the window `valid_from ..= valid_until`, signed
+/// again by `key` (unsigned if a field is not encodable); other txs are returned unchanged.
+pub fn with_window(tx: L2Tx, key: &PrivateKey, valid_from: u32, valid_until: u32) -> L2Tx {
+    let tx = match tx {
+        L2Tx::AddLiquidity(t) => L2Tx::AddLiquidity(AddLiquidity { valid_from, valid_until, ..t }),
+        L2Tx::RemoveLiquidity(t) => L2Tx::RemoveLiquidity(RemoveLiquidity { valid_from, valid_until, ..t }),
+        L2Tx::Swap(t) => L2Tx::Swap(Swap { valid_from, valid_until, ..t }),
+        other => return other,
+    };
+    signed(tx, key)
 }

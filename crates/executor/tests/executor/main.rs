@@ -10,5 +10,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, missing_docs, unreachable_pub)]
 
 mod invariants;
+mod pools;
 mod replay;
 mod rules;
