@@ -117,6 +117,53 @@ fn sample_ops() -> Vec<Op> {
             fee_token: TokenId(1),
             fee: 20,
         }),
+        Op::CreatePool(CreatePoolOp {
+            account_id: AccountId(2),
+            sub_account_id: SubAccountId(1),
+            fee_token: TokenId(18),
+            fee: 1000,
+            pool: AccountId(11),
+            params: PoolParams {
+                kind: PoolKind::ConstantProduct,
+                fee_bps: 30,
+                protocol_share: 20,
+                amp: 0,
+                token_a: TokenId(18),
+                token_b: TokenId(32),
+                lp_token: TokenId(65535),
+            },
+        }),
+        Op::AddLiquidity(AddLiquidityOp {
+            account_id: AccountId(3),
+            sub_account_id: SubAccountId(0),
+            pool: AccountId(11),
+            token_a: TokenId(18),
+            amount_a: u128::MAX,
+            amount_b: 1,
+            shares: 7,
+            fee: 2047,
+        }),
+        Op::RemoveLiquidity(RemoveLiquidityOp {
+            account_id: AccountId(3),
+            sub_account_id: SubAccountId(2),
+            pool: AccountId(11),
+            token_a: TokenId(18),
+            shares: 5,
+            amount_a: 6,
+            amount_b: u128::MAX,
+            fee: 0,
+        }),
+        Op::Swap(SwapOp {
+            account_id: AccountId(4),
+            sub_account_id: SubAccountId(0),
+            pool: AccountId(11),
+            token_in: TokenId(32),
+            amount_in: (1 << 120) - 1,
+            amount_out: 1,
+            fee: 10,
+            fee_bps: 1000,
+            protocol_share: 100,
+        }),
     ]
 }
 
@@ -140,7 +187,7 @@ fn every_op_roundtrips_through_pubdata() {
 #[test]
 fn layouts_fit_their_chunks_exactly_as_documented() {
     // Used bytes per op (docs/protocol.md §8): the rest of the chunks is zero padding.
-    let used = [1usize, 47, 40, 55, 20, 47, 55, 56, 77, 15];
+    let used = [1usize, 47, 40, 55, 20, 47, 55, 56, 77, 15, 26, 62, 62, 47];
     for (op, used) in sample_ops().iter().zip(used) {
         let bytes = op.pubdata().unwrap();
         assert!(used <= bytes.len());
@@ -150,7 +197,7 @@ fn layouts_fit_their_chunks_exactly_as_documented() {
 
 #[test]
 fn pubdata_decoder_rejects_bad_input() {
-    assert!(matches!(Op::from_pubdata(&[0x0a; 24]), Err(DecodeError::UnknownOpType(10))));
+    assert!(matches!(Op::from_pubdata(&[0x0e; 24]), Err(DecodeError::UnknownOpType(0x0e))));
     let mut transfer = sample_ops()[4].pubdata().unwrap();
     transfer[23] = 1; // padding must be zero
     assert!(Op::from_pubdata(&transfer).is_err());
@@ -253,12 +300,68 @@ pub(crate) fn sample_txs() -> Vec<L2Tx> {
             nonce: Nonce(12),
             signature: TxSignature::default(),
         }),
+        L2Tx::CreatePool(CreatePool {
+            account_id: AccountId(2),
+            sub_account_id: SubAccountId(0),
+            kind: PoolKind::Stable,
+            token_a: TokenId(17),
+            token_b: TokenId(18),
+            fee_bps: 4,
+            protocol_share: 50,
+            amp: 200,
+            fee_token: TokenId(1),
+            fee: 1000,
+            nonce: Nonce(13),
+            signature: TxSignature::default(),
+        }),
+        L2Tx::AddLiquidity(AddLiquidity {
+            account_id: AccountId(2),
+            sub_account_id: SubAccountId(1),
+            pool: AccountId(11),
+            max_a: 4 * E18,
+            max_b: u128::MAX,
+            min_shares: 1,
+            fee_token: TokenId(18),
+            fee: 5,
+            nonce: Nonce(14),
+            valid_from: 0,
+            valid_until: u32::MAX,
+            signature: TxSignature::default(),
+        }),
+        L2Tx::RemoveLiquidity(RemoveLiquidity {
+            account_id: AccountId(2),
+            sub_account_id: SubAccountId(1),
+            pool: AccountId(11),
+            shares: E18,
+            min_a: 3,
+            min_b: 0,
+            fee_token: TokenId(18),
+            fee: 0,
+            nonce: Nonce(15),
+            valid_from: 1_700_000_000,
+            valid_until: 1_700_000_060,
+            signature: TxSignature::default(),
+        }),
+        L2Tx::Swap(Swap {
+            account_id: AccountId(2),
+            sub_account_id: SubAccountId(0),
+            pool: AccountId(11),
+            token_in: TokenId(32),
+            exact_out: true,
+            amount: E18,
+            limit: 2 * E18,
+            fee: 100,
+            nonce: Nonce(16),
+            valid_from: 5,
+            valid_until: 6,
+            signature: TxSignature::default(),
+        }),
     ]
 }
 
 #[test]
 fn signed_bytes_roundtrip_and_have_documented_lengths() {
-    let lengths = [40usize, 55, 35, 40, 138, 19];
+    let lengths = [40usize, 55, 35, 40, 138, 19, 24, 74, 74, 59];
     for (tx, len) in sample_txs().into_iter().zip(lengths) {
         let bytes = tx.signed_bytes().unwrap();
         assert_eq!(bytes.len(), len, "{}", tx.kind());
@@ -309,11 +412,11 @@ proptest! {
     }
 
     #[test]
-    fn decoders_never_panic_on_valid_prefixes(code in 0u8..9, tail in proptest::collection::vec(any::<u8>(), 0..120)) {
+    fn decoders_never_panic_on_valid_prefixes(code in 0u8..14, tail in proptest::collection::vec(any::<u8>(), 0..120)) {
         let mut bytes = vec![code];
         bytes.extend(tail);
         let _ = decode_pubdata(&bytes);
-        let mut signed = vec![[0x03u8, 0x04, 0x06, 0x07, 0x08, 0xff][code as usize % 6]];
+        let mut signed = vec![[0x03u8, 0x04, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0xff][code as usize % 11]];
         signed.extend(&bytes[1..]);
         let _ = decode_signed_tx(&signed);
     }
