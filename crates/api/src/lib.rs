@@ -24,7 +24,9 @@
 //! `GET /health` and `GET /metrics` on the same port serve the health view and Prometheus
 //! metrics. Rejections are JSON-RPC errors with a code per kind ([`codes`]) and the reason as
 //! message, with tokens by symbol and amounts in whole tokens ([`messages`]). The per-chain
-//! reserves are account 1's balances: `zklink_account ["0xff…ff"]` (sub-account = chain).
+//! reserves are account 1's balances: `zklink_account ["0xff…ff"]` (sub-account = chain; its
+//! sub-account 0 is the pool registry, LP token → pool account id + 1). A pool is an account
+//! too: `zklink_account [pool address]` shows its reserves and share supply in sub-account 0.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

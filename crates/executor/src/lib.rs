@@ -37,7 +37,8 @@ pub use witness::UpdateWitness;
 pub struct ExecutedOp {
     /// The op the tx became, as it goes into the block's pubdata.
     pub op: Op,
-    /// L2 tx hash, or `None` for priority requests and the Noop chunks that align an on-chain op.
+    /// L2 tx hash, or `None` for priority requests and the Noop chunks that align an op to its
+    /// start period.
     pub tx_hash: Option<TxHash>,
     /// The leaf-level state changes, in the order they were applied.
     pub updates: Vec<StateUpdate>,

@@ -111,7 +111,7 @@ impl StoredBlock {
     }
 
     /// The tx entries to replay, in order: those of its ops other than the Noop chunks that
-    /// aligned on-chain ops (the executor puts those back itself).
+    /// aligned ops to their start period (the executor puts those back itself).
     pub fn replayed_txs(&self) -> impl Iterator<Item = &Option<L2Tx>> {
         let alignment = self.block.ops.iter().map(|op| *op == Op::Noop).chain(std::iter::repeat(false));
         self.txs.iter().zip(alignment).filter(|(_, noop)| !noop).map(|(tx, _)| tx)
@@ -233,7 +233,7 @@ impl BlockStore {
                 }
             }
             // The priority requests are the block's priority ops, in order (the Noop chunks that
-            // align on-chain ops have no L2 tx either).
+            // align ops to their start period have no L2 tx either).
             let mut priority = txn.open_table(PRIORITY_INDEX).map_err(db_err)?;
             let slots = b.block.ops.iter().enumerate().filter(|(_, op)| op.is_priority()).map(|(i, _)| i);
             for (i, p) in slots.zip(&b.priority) {

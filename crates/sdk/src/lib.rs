@@ -404,7 +404,8 @@ impl Wallet {
             .map(|a| a.balances)
             .unwrap_or_default()
             .iter()
-            .filter(|b| chain.is_none_or(|c| c.0 == b.sub_account))
+            // Sub-account 0 is the pool registry (LP token → pool id + 1), not a chain's reserves.
+            .filter(|b| b.sub_account != 0 && chain.is_none_or(|c| c.0 == b.sub_account))
             .map(|b| Reserve::of(b.sub_account, b.token, b.amount.parse().unwrap_or(0)))
             .collect();
         out.sort_by_key(|r| (r.chain, r.token, r.reserve));
