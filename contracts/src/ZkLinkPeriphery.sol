@@ -180,13 +180,14 @@ contract ZkLinkPeriphery is ZkLinkBase {
         emit ExodusPerformed(accountId, subAccountId, l2TokenId, reserveTokenId, amount);
     }
 
-    /// The L1 token an exit of `l2TokenId` from reserve `reserveTokenId` pays in (§11).
+    /// The L1 token an exit from reserve `reserveTokenId` pays in (§11): the token itself, or for a
+    /// USD reserve id 2..=16 the stablecoin `reserveTokenId + 15`. Which balances may draw on which
+    /// reserve (USD, a token's own, LP shares of a pool's tokens) is the exit proof's to prove.
     function _exitL1Token(uint16 l2TokenId, uint16 reserveTokenId) internal pure returns (uint16) {
-        if (l2TokenId >= MIN_USER_TOKEN_ID) {
-            if (reserveTokenId != l2TokenId) revert BadExitClaim("a token's reserve is the token itself");
-            return l2TokenId;
+        if (l2TokenId != USD_TOKEN_ID && l2TokenId < MIN_USER_TOKEN_ID) {
+            revert BadExitClaim("only USD and tokens from 17 exit");
         }
-        if (l2TokenId != USD_TOKEN_ID) revert BadExitClaim("only USD and tokens from 17 exit");
+        if (reserveTokenId >= MIN_USER_TOKEN_ID) return reserveTokenId;
         if (reserveTokenId < 2 || reserveTokenId > 16) revert BadExitClaim("USD reserves are 2..=16");
         return reserveTokenId + (MIN_STABLECOIN_ID - 2);
     }

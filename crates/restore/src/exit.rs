@@ -85,7 +85,8 @@ impl<'a> ExitPlan<'a> {
     }
 
     /// Every claim `account` has on this chain with a non-zero share: per sub-account, each token
-    /// balance it holds, from that token's reserve here, and for USD each stablecoin reserve here.
+    /// balance it holds, from that token's reserve here, for USD each stablecoin reserve here, and
+    /// for LP shares each of the pool's two tokens (USD: each stablecoin reserve) here.
     pub fn requests(&self, account: AccountId) -> Vec<ExitRequest> {
         let Some(a) = self.state.account(account) else { return Vec::new() };
         let preset = self.state.preset();
@@ -101,10 +102,18 @@ impl<'a> ExitPlan<'a> {
                 l2_token: TokenId(token),
                 reserve_token: TokenId(reserve_token),
             };
-            if token == USD_TOKEN_ID.0 {
-                out.extend(USD_RESERVE_RANGE.filter(|&r| reserve(r) > 0).map(request));
-            } else if token >= *STABLECOIN_RANGE.start() && reserve(token) > 0 {
-                out.push(request(token));
+            // What the balance is paid from: USD from the stablecoin reserves, LP shares from
+            // those of the pool's two tokens, any other token from its own reserve.
+            let underlying = match self.state.pool_of_lp_token(TokenId(token)).and_then(|p| self.state.pool(p)) {
+                Some((p, _)) if preset.is_lp_token(TokenId(token)) => vec![p.token_a.0, p.token_b.0],
+                _ => vec![token],
+            };
+            for u in underlying {
+                if u == USD_TOKEN_ID.0 {
+                    out.extend(USD_RESERVE_RANGE.filter(|&r| reserve(r) > 0).map(request));
+                } else if u >= *STABLECOIN_RANGE.start() && !preset.is_lp_token(TokenId(u)) && reserve(u) > 0 {
+                    out.push(request(u));
+                }
             }
         }
         out

@@ -131,6 +131,26 @@ impl State {
         self.by_address.get(address).copied()
     }
 
+    /// The pool at account `id`: its parameters (from its address) and its reserves and share
+    /// supply; `None` if the account does not exist or is not a pool (docs/protocol.md §6).
+    pub fn pool(&self, id: AccountId) -> Option<(zklink_types::PoolParams, zklink_types::Reserves)> {
+        let p = zklink_types::PoolParams::from_address(&self.account(id)?.address)?;
+        let sub = zklink_types::pool::POOL_SUB_ACCOUNT;
+        let r = zklink_types::Reserves {
+            a: self.balance(id, sub, p.token_a),
+            b: self.balance(id, sub, p.token_b),
+            supply: self.balance(id, sub, p.lp_token),
+        };
+        Some((p, r))
+    }
+
+    /// The pool that took LP token `lp`, from the registry (account 1's sub-account 0); `None`
+    /// if no pool did.
+    pub fn pool_of_lp_token(&self, lp: TokenId) -> Option<AccountId> {
+        let leaf = self.balance(zklink_types::GLOBAL_ASSET_ACCOUNT_ID, zklink_types::pool::REGISTRY_SUB_ACCOUNT, lp);
+        (leaf != 0).then(|| AccountId((leaf - 1) as u32))
+    }
+
     /// The id the next new account will get.
     pub fn next_account_id(&self) -> AccountId {
         AccountId(self.accounts.len() as u32)

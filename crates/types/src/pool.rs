@@ -37,6 +37,11 @@ pub const MAX_RESERVE: u128 = (1 << RESERVE_BITS) - 1;
 /// The first 8 bytes of every pool address (and of the global asset account's): no deposit,
 /// transfer or forced exit may name an address that starts with them.
 pub const POOL_ADDRESS_PREFIX: [u8; 8] = [0xff; 8];
+/// The sub-account of a pool's account that holds its reserves and its share supply.
+pub const POOL_SUB_ACCOUNT: crate::SubAccountId = crate::SubAccountId(0);
+/// The sub-account of account 1 that holds the pool registry: its balance leaf of LP token `lp`
+/// is the id + 1 of the pool that took `lp`, 0 while `lp` is free (no chain uses sub-account 0).
+pub const REGISTRY_SUB_ACCOUNT: crate::SubAccountId = crate::SubAccountId(0);
 /// Largest amplification coefficient of a stable pool.
 pub const MAX_AMPLIFICATION: u16 = 10_000;
 

@@ -16,7 +16,7 @@ use zklink_state::account::address_to_field;
 use zklink_state::MerklePath;
 use zklink_types::{ChainId, Preset, GLOBAL_ASSET_ACCOUNT_ID, GLOBAL_ASSET_ADDRESS, USD_RESERVE_RANGE, USD_TOKEN_ID};
 
-use super::witness::total;
+use super::witness::{backed_balance, total};
 use super::*;
 use crate::gadgets::{commitment, merkle, poseidon};
 
@@ -158,19 +158,98 @@ fn alloc_chain(cs: &Cs, chain: ChainId, chains: u8) -> Result<ChainVar, Synthesi
     Ok(ChainVar { one_hot, bits: byte.bits })
 }
 
-/// Enforces the token rule: `t ≥ 17` and `r = t`, or `t = 1` and `r ∈ 2..=16`. Returns `t = 1`.
-fn enforce_token_rule(cs: &Cs, t: &Uint, r: &Uint, token_bits: usize) -> Result<Boolean<Fr>, SynthesisError> {
+/// What the token rule decides about a claim.
+struct TokenRule {
+    /// The claim is paid from the USD reserves (a USD balance, or LP shares of a pool's USD).
+    usd_like: Boolean<Fr>,
+    /// The claimed token is an LP token.
+    is_lp: Boolean<Fr>,
+    /// The token an LP claim takes out of its pool: 1 (USD) for a reserve id 2..=16, else `r`.
+    underlying: FpVar<Fr>,
+}
+
+/// Enforces the token rule (docs/protocol.md §11): `t = 1` and `r ∈ 2..=16`; or `t ≥ 17` not an LP
+/// token and `r = t`; or `t` an LP token and `r ∈ 2..=16` or `r ≥ 17`.
+fn enforce_token_rule(cs: &Cs, t: &Uint, r: &Uint, shape: &ExitShape) -> Result<TokenRule, SynthesisError> {
+    let tb = shape.token_bits;
     let is_usd = t.value.is_eq(&FpVar::constant(Fr::from(USD_TOKEN_ID.0 as u64)))?;
+    let is_lp = ge(&t.value, &FpVar::constant(Fr::from(shape.lp_first as u64)), tb)?;
     let zero = FpVar::zero();
     // t − 17 ∈ [0, 2^tb) unless USD; t < 2^tb, so a negative difference wraps out of range.
     let above_16 = FpVar::conditionally_select(&is_usd, &zero, &(&t.value - Fr::from(17u64)))?;
-    enforce_range(cs, &above_16, token_bits)?;
-    r.value.conditional_enforce_equal(&t.value, &!&is_usd)?;
-    // r − 2 ∈ [0, 16) and 14 − (r − 2) ∈ [0, 16): r ∈ 2..=16 for USD.
-    let offset = FpVar::conditionally_select(&is_usd, &(&r.value - Fr::from(2u64)), &zero)?;
-    enforce_range(cs, &offset, 4)?;
-    enforce_range(cs, &(FpVar::constant(Fr::from(14u64)) - &offset), 4)?;
-    Ok(is_usd)
+    enforce_range(cs, &above_16, tb)?;
+    let r_small = &ge(&r.value, &FpVar::constant(Fr::from(2u64)), tb)?
+        & &ge(&FpVar::constant(Fr::from(16u64)), &r.value, tb)?;
+    // USD: a reserve id. A plain token: its own reserve. LP shares: a reserve id or a token ≥ 17.
+    r_small.conditional_enforce_equal(&Boolean::TRUE, &is_usd)?;
+    r.value.conditional_enforce_equal(&t.value, &(&!&is_usd & &!&is_lp))?;
+    let lp_token = &is_lp & &!&r_small;
+    enforce_range(cs, &FpVar::conditionally_select(&lp_token, &(&r.value - Fr::from(17u64)), &zero)?, tb)?;
+    let usd_like = &is_usd | &(&is_lp & &r_small);
+    let underlying = FpVar::conditionally_select(&r_small, &FpVar::constant(Fr::from(USD_TOKEN_ID.0 as u64)), &r.value)?;
+    Ok(TokenRule { usd_like, is_lp, underlying })
+}
+
+/// `a ≥ b` for values below 2^n.
+fn ge(a: &FpVar<Fr>, b: &FpVar<Fr>, n: usize) -> Result<Boolean<Fr>, SynthesisError> {
+    crate::block::num::ge(a, b, n)
+}
+
+/// For LP shares, proves the pool behind them and returns the balance they stand for,
+/// `⌊shares · R_u / S⌋` (the registry names the pool; its address names its tokens and LP token;
+/// `R_u` and `S` are its leaves); for any other claim returns `balance` itself. Every equation
+/// with the state is gated by `rule.is_lp`.
+fn prove_backed_balance(
+    cs: &Cs,
+    w: &ExitWitness,
+    shape: &ExitShape,
+    (t, balance): (&Uint, &Uint),
+    rule: &TokenRule,
+    (root, global_root): (&FpVar<Fr>, &FpVar<Fr>),
+) -> Result<Uint, SynthesisError> {
+    let ps = &w.pool;
+    let is_lp = &rule.is_lp;
+    let sub0 = const_bits(0, shape.sub_account_bits);
+    let pool = alloc_uint(cs, Fr::from(ps.pool.0 as u64), shape.account_bits)?;
+    let registry = &pool.value + Fr::from(1u64);
+    merkle::root_from_path(&registry, &balance_index_bits(&t.bits, &sub0, shape), &alloc_siblings(cs, &ps.registry_path)?)?
+        .conditional_enforce_equal(global_root, is_lp)?;
+    let address = alloc_uint(cs, address_to_field(&ps.address), 160)?;
+    let (leaf, pool_root) = account_leaf(cs, address.value.clone(), &ps.leaf)?;
+    let pool_bits = padded(&pool.bits, 2 * shape.account_levels);
+    merkle::root_from_path(&leaf, &pool_bits, &alloc_siblings(cs, &ps.path)?)?.conditional_enforce_equal(root, is_lp)?;
+    // The address (bits little-endian): prefix ff ×8, …, token_a, token_b, lp_token.
+    let field = |from: usize, to: usize| Boolean::le_bits_to_fp(&address.bits[from..to]);
+    field(96, 160)?.conditional_enforce_equal(&FpVar::constant(pow2_64_minus_1()), is_lp)?;
+    field(0, 16)?.conditional_enforce_equal(&t.value, is_lp)?;
+    let (token_a, token_b) = (field(32, 48)?, field(16, 32)?);
+    let u = alloc_uint(cs, Fr::from(underlying(w.claim.reserve_token).0 as u64), shape.token_bits)?;
+    u.value.enforce_equal(&rule.underlying)?;
+    ((&u.value - token_a) * (&u.value - token_b)).conditional_enforce_equal(&FpVar::zero(), is_lp)?;
+    let reserve = alloc_uint(cs, Fr::from(ps.reserve), zklink_types::pool::RESERVE_BITS as usize)?;
+    merkle::root_from_path(&reserve.value, &balance_index_bits(&u.bits, &sub0, shape), &alloc_siblings(cs, &ps.reserve_path)?)?
+        .conditional_enforce_equal(&pool_root, is_lp)?;
+    let supply = alloc_uint(cs, Fr::from(ps.supply), zklink_types::pool::RESERVE_BITS as usize)?;
+    merkle::root_from_path(&supply.value, &balance_index_bits(&t.bits, &sub0, shape), &alloc_siblings(cs, &ps.supply_path)?)?
+        .conditional_enforce_equal(&pool_root, is_lp)?;
+
+    // v·S' + rem = balance·R', 0 ≤ rem < S' (S' = S, or 1 for other claims and an empty pool).
+    let one = FpVar::one();
+    let numerator = FpVar::conditionally_select(is_lp, &reserve.value, &one)?;
+    let den = FpVar::conditionally_select(is_lp, &supply.value, &one)?;
+    let den = &den + FpVar::from(den.is_eq(&FpVar::zero())?);
+    let is_lp_native = w.claim.l2_token.0 >= shape.lp_first;
+    let native = backed_balance(is_lp_native, w.balance, ps);
+    let backed = alloc_uint(cs, Fr::from(native), 128)?;
+    let rem = FpVar::new_witness(cs.clone(), || {
+        let product = balance.value.value()? * numerator.value()? - backed.value.value()? * den.value()?;
+        Ok(product)
+    })?;
+    (&backed.value * &den + &rem).enforce_equal(&(&balance.value * &numerator))?;
+    let bits = zklink_types::pool::RESERVE_BITS as usize;
+    enforce_range(cs, &rem, bits)?;
+    enforce_range(cs, &(&den - &rem - Fr::from(1u64)), bits)?;
+    Ok(backed)
 }
 
 /// One chain's reserve values, proven under account 1's balance root.
@@ -294,7 +373,7 @@ impl ConstraintSynthesizer<Fr> for ExitCircuit {
         // Not a pool (nor account 1): an address starting with 8 ff bytes is reserved; a pool's
         // balances belong to its LPs, not to its address.
         Boolean::le_bits_to_fp(&owner.bits[96..])?.enforce_not_equal(&FpVar::constant(pow2_64_minus_1()))?;
-        let is_usd = enforce_token_rule(&cs, &t, &r, shape.token_bits)?;
+        let rule = enforce_token_rule(&cs, &t, &r, shape)?;
 
         // The owner's leaf and balance.
         let (leaf, balance_root) = account_leaf(&cs, owner.value.clone(), &w.account)?;
@@ -319,14 +398,20 @@ impl ConstraintSynthesizer<Fr> for ExitCircuit {
             usd_total += &v.usd_total;
         }
 
+        // LP shares stand for their part of the pool's reserve of the underlying token.
+        let backed = prove_backed_balance(&cs, w, shape, (&t, &balance), &rule, (&root, &global_root))?;
+
         // The pro-rata share, dividing by 1 when the total is 0 (then the numerator is 0 too).
-        let total_var = FpVar::conditionally_select(&is_usd, &usd_total, &token_total)?;
+        let total_var = FpVar::conditionally_select(&rule.usd_like, &usd_total, &token_total)?;
         let divisor = &total_var + FpVar::from(total_var.is_eq(&FpVar::zero())?);
-        let native_total = total(claim.l2_token, &w.chains);
+        let is_lp = claim.l2_token.0 >= shape.lp_first;
+        let usd_like = claim.l2_token == USD_TOKEN_ID || (is_lp && underlying(claim.reserve_token) == USD_TOKEN_ID);
+        let native_total = total(usd_like, &w.chains);
         let native_divisor = if native_total == BigUint::ZERO { BigUint::from(1u8) } else { native_total };
         let native_reserve = w.chains.get((claim.chain.0 as usize).wrapping_sub(1)).map_or(0, |c| c.reserve);
-        let hint = DivisionHint::new(w.balance, native_reserve, &native_divisor);
-        enforce_pro_rata(&cs, &balance, &numerator, &divisor, &amount.value, &hint)?;
+        let native_backed = backed_balance(is_lp, w.balance, &w.pool);
+        let hint = DivisionHint::new(native_backed, native_reserve, &native_divisor);
+        enforce_pro_rata(&cs, &backed, &numerator, &divisor, &amount.value, &hint)?;
 
         // The public input: the claim's encoding hashed and reduced.
         let mut encoded = commitment::fr_to_bytes_be(&root)?;

@@ -124,6 +124,12 @@ pub enum ExitError {
         /// The account named.
         account: AccountId,
     },
+    /// No pool took the LP token.
+    #[error("no pool has LP token {lp_token}")]
+    NoPool {
+        /// The LP token claimed.
+        lp_token: TokenId,
+    },
     /// The account's address is zero, so nobody could be paid.
     #[error("account {account} has no owner address to pay")]
     NoOwner {
@@ -172,6 +178,8 @@ pub struct ExitShape {
     pub balance_levels: usize,
     /// Connected chains 1..=chains.
     pub chains: u8,
+    /// The first LP token id ([`Preset::lp_tokens`]).
+    pub lp_first: u16,
 }
 
 impl ExitShape {
@@ -190,6 +198,7 @@ impl ExitShape {
             account_levels: preset.account_levels() as usize,
             balance_levels: preset.balance_levels() as usize,
             chains,
+            lp_first: *preset.lp_tokens().start(),
         })
     }
 }
@@ -230,6 +239,48 @@ impl ChainReserves {
     }
 }
 
+/// What backs an LP-token claim: the pool that took the LP token (the registry leaf, account 1's
+/// sub-account 0, says which) and the pool's reserve of the claimed underlying token and its
+/// share supply, each with its path. All zero for a claim on a plain token or USD.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolShare {
+    /// The pool's account id.
+    pub pool: AccountId,
+    /// The pool's address (it encodes the pool's tokens and LP token).
+    pub address: Address,
+    /// The pool's account leaf.
+    pub leaf: LeafFields,
+    /// The pool's path in the account tree.
+    pub path: MerklePath,
+    /// The registry leaf's path in account 1's balance tree (its value is `pool + 1`).
+    pub registry_path: MerklePath,
+    /// The pool's reserve of the underlying token.
+    pub reserve: u128,
+    /// Its path in the pool's balance tree.
+    pub reserve_path: MerklePath,
+    /// The pool's share supply.
+    pub supply: u128,
+    /// Its path in the pool's balance tree.
+    pub supply_path: MerklePath,
+}
+
+impl PoolShare {
+    fn blank(shape: &ExitShape) -> Self {
+        let path = |levels: usize| MerklePath { index: 0, siblings: vec![[Fr::from(0u64); 3]; levels] };
+        Self {
+            pool: AccountId(0),
+            address: Address::ZERO,
+            leaf: LeafFields::default(),
+            path: path(shape.account_levels),
+            registry_path: path(shape.balance_levels),
+            reserve: 0,
+            reserve_path: path(shape.balance_levels),
+            supply: 0,
+            supply_path: path(shape.balance_levels),
+        }
+    }
+}
+
 /// Everything the exit circuit needs: the claim and the Merkle data proving it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExitWitness {
@@ -249,6 +300,8 @@ pub struct ExitWitness {
     pub global_path: MerklePath,
     /// Chains 1..=n in order.
     pub chains: Vec<ChainReserves>,
+    /// For an LP-token claim, the pool backing the shares (blank otherwise).
+    pub pool: PoolShare,
 }
 
 /// `⌊balance · reserve / total⌋`, 0 when `total = 0`.
@@ -261,9 +314,25 @@ pub fn pro_rata(balance: u128, reserve: u128, total: &BigUint) -> u128 {
     u128::try_from(share).unwrap_or(u128::MAX)
 }
 
+/// The token an LP-token claim takes out of the pool: USD for a reserve id 2..=16, else the
+/// reserve token itself.
+pub fn underlying(reserve_token: TokenId) -> TokenId {
+    if USD_RESERVE_RANGE.contains(&reserve_token.0) {
+        USD_TOKEN_ID
+    } else {
+        reserve_token
+    }
+}
+
 fn check_tokens(preset: &Preset, l2_token: TokenId, reserve_token: TokenId) -> Result<(), ExitError> {
     let invalid = |reason| ExitError::InvalidTokens { l2_token, reserve_token, reason };
-    if l2_token == USD_TOKEN_ID {
+    if preset.is_lp_token(l2_token) {
+        if !USD_RESERVE_RANGE.contains(&reserve_token.0)
+            && (reserve_token.0 < *STABLECOIN_RANGE.start() || preset.is_lp_token(reserve_token))
+        {
+            return Err(invalid("LP shares are paid in one of the pool's tokens: a reserve id 2..=16 or a token ≥ 17"));
+        }
+    } else if l2_token == USD_TOKEN_ID {
         if !USD_RESERVE_RANGE.contains(&reserve_token.0) {
             return Err(invalid("USD is paid from a reserve id in 2..=16 (stablecoin id − 15)"));
         }
@@ -331,7 +400,15 @@ impl ExitWitness {
         let balance = state.balance(req.account, req.sub, req.l2_token);
         let chain_data =
             (1..=chains).map(|c| chain_reserves(state, c, req.reserve_token)).collect::<Result<Vec<_>, _>>()?;
-        let amount = pro_rata(balance, chain_data[req.chain.0 as usize - 1].reserve, &total(req.l2_token, &chain_data));
+        let shape = ExitShape::new(&preset, chains)?;
+        let pool = if preset.is_lp_token(req.l2_token) {
+            pool_share(state, req.l2_token, req.reserve_token)?
+        } else {
+            PoolShare::blank(&shape)
+        };
+        let usd_like = usd_like(&preset, req.l2_token, req.reserve_token);
+        let backed = backed_balance(preset.is_lp_token(req.l2_token), balance, &pool);
+        let amount = pro_rata(backed, chain_data[req.chain.0 as usize - 1].reserve, &total(usd_like, &chain_data));
         Ok(Self {
             claim: ExitClaim {
                 root,
@@ -350,6 +427,7 @@ impl ExitWitness {
             global: leaf_fields(state, GLOBAL_ASSET_ACCOUNT_ID),
             global_path: state.account_path(GLOBAL_ASSET_ACCOUNT_ID)?,
             chains: chain_data,
+            pool,
         })
     }
 
@@ -381,6 +459,7 @@ impl ExitWitness {
             global: LeafFields::default(),
             global_path: path(shape.account_levels),
             chains: vec![chain; shape.chains as usize],
+            pool: PoolShare::blank(shape),
         }
     }
 
@@ -406,13 +485,64 @@ impl ExitWitness {
             levels("reserve path", &c.reserve_path, shape.balance_levels)?;
             levels("token 16 path", &c.token16_path, shape.balance_levels)?;
         }
+        levels("pool path", &self.pool.path, shape.account_levels)?;
+        levels("registry path", &self.pool.registry_path, shape.balance_levels)?;
+        levels("pool reserve path", &self.pool.reserve_path, shape.balance_levels)?;
+        levels("pool supply path", &self.pool.supply_path, shape.balance_levels)?;
         Ok(())
     }
 }
 
-/// The reserve total the claim's token divides by: `Σ R(c', t)`, or for USD `Σ Σ_{x=2..=16} R(c', x)`.
-pub(super) fn total(l2_token: TokenId, chains: &[ChainReserves]) -> BigUint {
-    if l2_token == USD_TOKEN_ID {
+/// Whether the claim is paid from the USD reserves: a USD balance, or LP shares of a pool's USD.
+pub(super) fn usd_like(preset: &Preset, l2_token: TokenId, reserve_token: TokenId) -> bool {
+    l2_token == USD_TOKEN_ID || (preset.is_lp_token(l2_token) && underlying(reserve_token) == USD_TOKEN_ID)
+}
+
+/// The L2 balance the claim stands for: the balance itself, or for LP shares their part of the
+/// pool's reserve of the underlying token, `⌊shares · R_u / S⌋`.
+pub(super) fn backed_balance(is_lp: bool, balance: u128, pool: &PoolShare) -> u128 {
+    if is_lp {
+        pro_rata(balance, pool.reserve, &BigUint::from(pool.supply))
+    } else {
+        balance
+    }
+}
+
+/// The pool behind LP token `lp` and its reserve of the token `reserve_token` pays.
+fn pool_share(state: &mut State, lp: TokenId, reserve_token: TokenId) -> Result<PoolShare, ExitError> {
+    let pool = state.pool_of_lp_token(lp).ok_or(ExitError::NoPool { lp_token: lp })?;
+    let (params, reserves) = state.pool(pool).ok_or(ExitError::NoPool { lp_token: lp })?;
+    let u = underlying(reserve_token);
+    let reserve = if u == params.token_a {
+        reserves.a
+    } else if u == params.token_b {
+        reserves.b
+    } else {
+        return Err(ExitError::InvalidTokens {
+            l2_token: lp,
+            reserve_token,
+            reason: "the pool holds neither that token nor USD from that reserve",
+        });
+    };
+    let sub = zklink_types::pool::POOL_SUB_ACCOUNT;
+    let address = state.account(pool).map(|a| a.address).unwrap_or_default();
+    Ok(PoolShare {
+        pool,
+        address,
+        leaf: leaf_fields(state, pool),
+        path: state.account_path(pool)?,
+        registry_path: state.balance_path(GLOBAL_ASSET_ACCOUNT_ID, zklink_types::pool::REGISTRY_SUB_ACCOUNT, lp)?,
+        reserve,
+        reserve_path: state.balance_path(pool, sub, u)?,
+        supply: reserves.supply,
+        supply_path: state.balance_path(pool, sub, lp)?,
+    })
+}
+
+/// The reserve total the claim divides by: `Σ R(c', r)`, or from the USD reserves
+/// `Σ Σ_{x=2..=16} R(c', x)`.
+pub(super) fn total(usd_like: bool, chains: &[ChainReserves]) -> BigUint {
+    if usd_like {
         chains.iter().map(ChainReserves::usd_total).sum()
     } else {
         chains.iter().map(|c| BigUint::from(c.reserve)).sum()

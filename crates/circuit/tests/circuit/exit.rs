@@ -230,6 +230,68 @@ fn cheating_claims_do_not_satisfy() {
     assert!(satisfied(as_account(&mut net, &weth, idb, SubAccountId(0))));
 }
 
+/// A WETH/USD pool funded from chain 1's USD and chains 1–2's WETH: `a` provides liquidity, `b`
+/// holds some of `a`'s shares. Returns the net, the pool and the LP token.
+fn pool_net() -> (TestNet, [TestUser; 3], AccountId, TokenId) {
+    let (mut net, users) = dev_net();
+    let [a, b, _] = &users;
+    let tx = net.create_pool_tx(a, 1, WETH, 30, 0, 1, 0);
+    net.apply_l2(tx).unwrap();
+    let pool = AccountId(net.state().account_count() as u32 - 1);
+    let tx = net.add_liquidity_tx(a, pool, 40 * E18, 4 * E18, 0, 0);
+    net.apply_l2(tx).unwrap();
+    let lp = net.pool(pool).unwrap().0.lp_token;
+    let tx = net.transfer_tx(a, b.address, lp.0, E18, 0);
+    net.apply_l2(tx).unwrap();
+    (net, users, pool, lp)
+}
+
+#[test]
+fn lp_shares_exit_pro_rata_through_the_pool() {
+    let (mut net, [a, b, _], pool, lp) = pool_net();
+    let (ida, idb) = (net.id_of(&a), net.id_of(&b));
+    let (_, reserves) = net.pool(pool).unwrap();
+    for id in [ida, idb] {
+        let shares = net.state().balance(id, SubAccountId(0), lp);
+        // WETH: the shares' part of the pool's WETH, paid by each chain pro rata.
+        let part = |x: u128| zklink_types::pool::mul_div(x, shares, reserves.supply, "share").unwrap();
+        let backed = part(reserves.b);
+        let mut paid = 0;
+        for chain in 1..=CHAINS {
+            let w = build(&mut net, &request(chain, id, lp.0, WETH));
+            let weth: u128 = (1..=CHAINS).map(|c| net.state().balance(AccountId(1), SubAccountId(c), TokenId(WETH))).sum();
+            let reserve = net.state().balance(AccountId(1), SubAccountId(chain), TokenId(WETH));
+            let expected = BigUint::from(backed) * reserve / weth;
+            assert_eq!(BigUint::from(w.claim.amount), expected, "chain {chain}, account {id}");
+            paid += w.claim.amount;
+            assert!(satisfied(w), "LP claim on chain {chain}");
+        }
+        assert!(paid <= backed && paid + CHAINS as u128 >= backed, "the chains pay the shares' WETH: {paid} of {backed}");
+        // USD: the pool's USD came from chain 1's USDC reserve (id 2).
+        let w = build(&mut net, &request(1, id, lp.0, 2));
+        let usd = |c: u8, x: u16| net.state().balance(AccountId(1), SubAccountId(c), TokenId(x));
+        let usd_total: u128 = (1..=CHAINS).flat_map(|c| (2..=16).map(move |x| (c, x))).map(|(c, x)| usd(c, x)).sum();
+        let expected = BigUint::from(part(reserves.a)) * usd(1, 2) / usd_total;
+        assert_eq!(BigUint::from(w.claim.amount), expected, "the shares' USD, chain 1's part of the USD reserves");
+        assert!(satisfied(w.clone()), "LP claim on USD");
+        // Lies: more than the shares' worth, another pool's numbers, the pool's own exit.
+        let mut more = w.clone();
+        more.claim.amount += 1;
+        assert!(!satisfied(more), "an LP claim of one unit more");
+        let mut richer = w.clone();
+        richer.pool.reserve += E18;
+        richer.claim.amount =
+            u128::try_from(BigUint::from(part(reserves.a + E18)) * usd(1, 2) / usd_total).unwrap();
+        assert!(!satisfied(richer), "an LP claim against a pool reserve the state does not hold");
+    }
+    // The pool itself cannot exit its reserves: they are its LPs'.
+    let err = ExitWitness::build(net.exec.state_mut(), CHAINS, &request(1, pool, WETH, WETH)).unwrap_err();
+    assert!(matches!(err, ExitError::PoolAccount { .. }), "{err}");
+    // An LP claim in a token the pool does not hold.
+    let err = ExitWitness::build(net.exec.state_mut(), CHAINS, &request(1, ida, lp.0, 17)).unwrap_err();
+    assert!(matches!(err, ExitError::InvalidTokens { .. }), "{err}");
+}
+
 #[test]
 fn invalid_requests_are_typed_errors() {
     let (mut net, [a, _, _]) = dev_net();

@@ -103,7 +103,8 @@ async fn run_until_done(node: Node, scenario: impl std::future::Future<Output = 
     );
 }
 
-/// Keys, transfers to an old and a new account, a partial fill, a withdrawal.
+/// Keys, transfers to an old and a new account, a partial fill, a withdrawal, and a USD/WETH
+/// pool: alice creates it and provides liquidity, carol swaps against it.
 async fn submit_traffic(
     chains: &TestChains,
     handle: &NodeHandle,
@@ -123,12 +124,16 @@ async fn submit_traffic(
     let maker = client.order(bob, 0, 0, WETH, USD, 4 * E18, 100 * E18, true);
     let taker = client.order(alice, 0, 0, WETH, USD, E18, 100 * E18, false);
     // Each tx is signed against the state after the previous one (nonces).
-    for step in 0..4 {
+    let pool = |c: &TestNet| AccountId(c.state().account_count() as u32 - 1);
+    for step in 0..7 {
         let tx = match step {
             0 => client.transfer_tx(alice, bob.address, USD, 100 * E18, 0),
             1 => client.transfer_tx(alice, dave.address, USD, 10 * E18, 0),
             2 => client.matching_tx(carol, maker.clone(), taker.clone(), USD, 0),
-            _ => client.withdraw_tx(alice, 1, USD, USDC, 50 * E18, 0, 0),
+            3 => client.withdraw_tx(alice, 1, USD, USDC, 50 * E18, 0, 0),
+            4 => client.create_pool_tx(alice, USD, WETH, 30, 0, USD, 0),
+            5 => client.add_liquidity_tx(alice, pool(&client), 50 * E18, E18 / 2, 0, 0),
+            _ => client.swap_tx(carol, pool(&client), USD, false, 10 * E18, 0, 0),
         };
         client.apply_l2(tx.clone()).unwrap();
         txs.push(tx);
@@ -339,6 +344,21 @@ async fn restore_from_l1_alone_then_every_user_exits_on_every_chain() {
                 assert!(!claims.is_empty(), "user {i} exits token {token}");
             }
         }
+    }
+    // Alice's LP shares exit through the pool: its WETH and its USD, pro rata on every chain.
+    let alice_id = operator_state.account_id_by_address(&alice.address).unwrap();
+    let lp = TokenId(*operator_state.preset().lp_tokens().start());
+    let (_, pool) = operator_state.pool(operator_state.pool_of_lp_token(lp).unwrap()).unwrap();
+    let shares = operator_state.balance(alice_id, SubAccountId(0), lp);
+    assert!(shares > 0, "alice holds LP shares");
+    let part = |reserve: u128| zklink_types::pool::mul_div(shares, reserve, pool.supply, "part").unwrap();
+    let lp_claims: Vec<ExitCall> = exits(0).into_iter().filter(|e| e.l2_token == lp.0).collect();
+    let paid = |weth: bool| -> u128 {
+        lp_claims.iter().filter(|e| (e.reserve_token == WETH) == weth).map(|e| e.amount).sum()
+    };
+    for (weth, backed) in [(true, part(pool.b)), (false, part(pool.a))] {
+        let got = paid(weth);
+        assert!(got <= backed && backed - got < lp_claims.len() as u128 + 1, "LP exit of {weth}: {got} of {backed}");
     }
     // USD comes from every chain's stablecoin reserve, in proportion.
     let alice_usd: Vec<(u8, u128)> = runs[&0]
