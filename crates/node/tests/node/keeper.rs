@@ -258,3 +258,45 @@ fn a_block_keeps_the_timestamp_its_orders_were_checked_against() {
     let sealed = keeper.seal().unwrap().unwrap();
     assert_eq!(store.block(sealed).unwrap().unwrap().block.timestamp, 2_001);
 }
+
+#[test]
+fn pool_txs_aligned_by_noops_survive_a_crash_and_replay_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(BlockStore::open(&dir.path().join("node.redb")).unwrap());
+    let open_at = |now| StateKeeper::open(Network::dev(3), store.clone(), TEST_FEE_OWNER, 16, now).unwrap();
+    let mut keeper = open_at(1_000);
+    let (mut mirror, [lp, trader, _]) = traders(&mut keeper, 1_000);
+    keeper.seal().unwrap();
+
+    // A 1-chunk transfer, then a pool creation (starts at chunk 4), its first deposit (chunk 8),
+    // a transfer at chunk 11 and a swap (starts at chunk 12): Noop chunks align the pool ops.
+    let submit = |mirror: &mut TestNet, keeper: &mut StateKeeper, build: &dyn Fn(&TestNet) -> L2Tx| {
+        let tx = build(mirror);
+        mirror.apply_l2(tx.clone()).unwrap();
+        keeper.submit(tx, 1_000).unwrap();
+    };
+    submit(&mut mirror, &mut keeper, &|m| m.transfer_tx(&trader, lp.address, 18, E18, 0));
+    submit(&mut mirror, &mut keeper, &|m| m.create_pool_tx(&lp, 18, 32, 30, 20, 18, 0));
+    let pool = zklink_types::AccountId(mirror.state().account_count() as u32 - 1);
+    submit(&mut mirror, &mut keeper, &|m| m.add_liquidity_tx(&lp, pool, 40 * E18, 10 * E18, 0, 0));
+    submit(&mut mirror, &mut keeper, &|m| m.transfer_tx(&trader, lp.address, 18, E18, 0));
+    submit(&mut mirror, &mut keeper, &|m| m.swap_tx(&trader, pool, 18, false, E18, 0, 0));
+    assert_eq!(keeper.pending_chunks(), 14);
+    let root = keeper.state().clone().root();
+    assert_eq!(root, mirror.exec.root());
+
+    // A crash: the open block replays from the log with the same Noops.
+    drop(keeper);
+    let mut keeper = open_at(1_001);
+    assert_eq!(keeper.state().clone().root(), root, "the pool txs replayed from the log");
+    let sealed = keeper.seal().unwrap().unwrap();
+    let stored = store.block(sealed).unwrap().unwrap();
+    let codes: Vec<u8> = stored.block.ops.iter().map(zklink_types::Op::code).collect();
+    assert_eq!(codes, [0x04, 0, 0, 0, 0x0a, 0, 0, 0x0b, 0x04, 0x0d]);
+    assert_eq!(stored.replayed_txs().filter(|t| t.is_some()).count(), 5);
+
+    // The stored block replays to the same state.
+    drop(keeper);
+    let keeper = open_at(1_002);
+    assert_eq!(keeper.state().clone().root(), root);
+}
