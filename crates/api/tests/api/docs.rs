@@ -37,7 +37,8 @@ fn sig() -> TxSignature {
 }
 
 /// The documented examples, signed: ChangePubKey, Transfer, Withdraw, ForcedExit, OrderMatching,
-/// all by account 2 with nonces 0..=4 (the matching's orders by accounts 3 and 4).
+/// CancelOrder, CreatePool, AddLiquidity, RemoveLiquidity, Swap, all by account 2 with nonces
+/// 0..=9 (the matching's orders by accounts 3 and 4).
 fn examples() -> Vec<L2Tx> {
     let network = Network::dev(3);
     let u = users();
@@ -134,10 +135,81 @@ fn examples() -> Vec<L2Tx> {
         nonce: Nonce(5),
         signature: sig(),
     });
-    [change_pubkey, transfer, withdraw, forced_exit, matching, cancel]
-        .into_iter()
-        .map(|tx| tx.sign(&u[0].l2).unwrap())
-        .collect()
+    // Account 2 creates a USD/WETH pool at 30 bps with a 20 % protocol share (it becomes account
+    // 6, the accounts 2..=5 being the users), deposits into it first, takes a share back and swaps
+    // 30 USD for WETH; each within a window ending at 2100-01-01T00:00:00Z.
+    let create_pool = L2Tx::CreatePool(CreatePool {
+        account_id: AccountId(2),
+        sub_account_id: SubAccountId(0),
+        kind: PoolKind::ConstantProduct,
+        token_a: TokenId(1),
+        token_b: TokenId(32),
+        fee_bps: 30,
+        protocol_share: 20,
+        amp: 0,
+        fee_token: TokenId(1),
+        fee: E18 / 10_000,
+        nonce: Nonce(6),
+        signature: sig(),
+    });
+    let (pool, until) = (AccountId(6), 4_102_444_800);
+    let add_liquidity = L2Tx::AddLiquidity(AddLiquidity {
+        account_id: AccountId(2),
+        sub_account_id: SubAccountId(0),
+        pool,
+        max_a: 300 * E18,
+        max_b: E18 / 10,
+        min_shares: 5 * E18,
+        fee_token: TokenId(1),
+        fee: E18 / 10_000,
+        nonce: Nonce(7),
+        valid_from: 0,
+        valid_until: until,
+        signature: sig(),
+    });
+    let remove_liquidity = L2Tx::RemoveLiquidity(RemoveLiquidity {
+        account_id: AccountId(2),
+        sub_account_id: SubAccountId(0),
+        pool,
+        shares: E18,
+        min_a: 54 * E18,
+        min_b: 18 * E18 / 1000,
+        fee_token: TokenId(1),
+        fee: E18 / 10_000,
+        nonce: Nonce(8),
+        valid_from: 0,
+        valid_until: until,
+        signature: sig(),
+    });
+    let swap = L2Tx::Swap(Swap {
+        account_id: AccountId(2),
+        sub_account_id: SubAccountId(0),
+        pool,
+        token_in: TokenId(1),
+        exact_out: false,
+        amount: 30 * E18,
+        limit: 8 * E18 / 1000,
+        fee: E18 / 10_000,
+        nonce: Nonce(9),
+        valid_from: 0,
+        valid_until: until,
+        signature: sig(),
+    });
+    [
+        change_pubkey,
+        transfer,
+        withdraw,
+        forced_exit,
+        matching,
+        cancel,
+        create_pool,
+        add_liquidity,
+        remove_liquidity,
+        swap,
+    ]
+    .into_iter()
+    .map(|tx| tx.sign(&u[0].l2).unwrap())
+    .collect()
 }
 
 /// The ```text block docs/api.md shows after an example: its signed bytes, message(s) and hash.
@@ -237,6 +309,8 @@ fn the_executor_accepts_the_examples_in_order() {
     for (n, user) in u.iter().enumerate() {
         assert_eq!(net.id_of(user), AccountId(n as u32 + 2));
     }
+    // WETH for account 2's pool deposit.
+    net.deposit(1, &u[0], 0, 32, 32, E18);
     net.activate(&u[1]);
     net.activate(&u[2]);
     for tx in examples() {
