@@ -212,14 +212,17 @@ fn check_signature(ctx: &Ctx, i: usize, w: &SigWitness) -> R<()> {
     num::require_if(&required, &num::nonzero(&pkh)?)
 }
 
-/// At `trace` level for this module (e.g. `RUST_LOG=zklink_circuit::block=trace`), logs how many
-/// constraints the circuit has so far and whether they are satisfied: finds the part of the
-/// circuit a bad witness breaks. Costs one check of the log level when off (`label` is built
-/// only when on).
+/// At `debug` level for this module (e.g. `RUST_LOG=zklink_circuit::block=debug`), logs how many
+/// constraints the circuit has so far: the cost of each part and each op kind's rules. At `trace`
+/// level it also logs whether they are satisfied so far, which finds the part of the circuit a
+/// bad witness breaks (slow: it checks the whole system at every step). Costs one check of the
+/// log level when off (`label` is built only when on).
 fn checkpoint(cs: &ConstraintSystemRef<Fr>, label: impl FnOnce() -> String) {
     if tracing::enabled!(tracing::Level::TRACE) {
         let satisfied = cs.is_satisfied().ok();
         tracing::trace!(constraints = cs.num_constraints(), ?satisfied, "block circuit: {}", label());
+    } else if tracing::enabled!(tracing::Level::DEBUG) {
+        tracing::debug!(constraints = cs.num_constraints(), "block circuit: {}", label());
     }
 }
 

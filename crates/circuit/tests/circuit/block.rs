@@ -591,7 +591,7 @@ fn pool_lies_are_rejected() {
 #[test]
 #[ignore]
 fn constraint_counts() {
-    // `RUST_LOG=zklink_circuit::block=trace` shows the circuit's checkpoints (the breakdown).
+    // `RUST_LOG=zklink_circuit::block=debug` shows the circuit's checkpoints (the breakdown).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
