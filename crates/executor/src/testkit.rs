@@ -312,9 +312,7 @@ impl TestNet {
     /// The pool at account `pool`: its parameters and its reserves and share supply; `None` if
     /// the account is not a pool.
     pub fn pool(&self, pool: AccountId) -> Option<(PoolParams, Reserves)> {
-        let p = PoolParams::from_address(&self.state().account(pool)?.address)?;
-        let balance = |token: TokenId| self.state().balance(pool, SubAccountId(0), token);
-        Some((p, Reserves { a: balance(p.token_a), b: balance(p.token_b), supply: balance(p.lp_token) }))
+        self.state().pool(pool)
     }
 
     /// The token a liquidity change on `pool` pays its fee in: the pool's first token, or USD if

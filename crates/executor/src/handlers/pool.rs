@@ -12,7 +12,7 @@
 //! 0 while it is free.
 
 use zklink_types::op::{AddLiquidityOp, RemoveLiquidityOp, SwapOp};
-use zklink_types::pool::{self, SwapAmounts};
+use zklink_types::pool::{self, SwapAmounts, POOL_SUB_ACCOUNT as POOL_SUB, REGISTRY_SUB_ACCOUNT as REGISTRY_SUB};
 use zklink_types::{
     AccountId, Nonce, PoolParams, Preset, Reserves, SubAccountId, TokenId, TxError, FEE_ACCOUNT_ID,
     GLOBAL_ASSET_ACCOUNT_ID,
@@ -20,14 +20,9 @@ use zklink_types::{
 
 use crate::plan::Plan;
 
-/// The pool's sub-account that holds its reserves and its share supply.
-pub(crate) const POOL_SUB: SubAccountId = SubAccountId(0);
-/// Account 1's sub-account that holds the registry (no chain uses it).
-pub(crate) const REGISTRY_SUB: SubAccountId = SubAccountId(0);
-
 /// The pool at account `id`: its parameters (from its address) and its reserves and share supply
-/// as the plan leaves them; [`TxError::NotAPool`] if no account has that id or its address is not
-/// a pool's.
+/// as the plan leaves them (`State::pool` reads them from the state alone); [`TxError::NotAPool`]
+/// if no account has that id or its address is not a pool's.
 pub(crate) fn pool_at(plan: &Plan<'_>, id: AccountId) -> Result<(PoolParams, Reserves), TxError> {
     let account = plan.state().account(id).ok_or(TxError::NotAPool(id))?;
     let p = PoolParams::from_address(&account.address).ok_or(TxError::NotAPool(id))?;

@@ -193,14 +193,7 @@ fn pool_fee() -> impl Strategy<Value = u128> {
 
 /// The pools, in the order of their LP tokens (from the registry).
 fn pools(net: &TestNet) -> Vec<AccountId> {
-    let preset = &net.network().preset;
-    preset
-        .lp_tokens()
-        .filter_map(|lp| match net.state().balance(GLOBAL_ASSET_ACCOUNT_ID, SubAccountId(0), TokenId(lp)) {
-            0 => None,
-            id => Some(AccountId(id as u32 - 1)),
-        })
-        .collect()
+    net.network().preset.lp_tokens().filter_map(|lp| net.state().pool_of_lp_token(TokenId(lp))).collect()
 }
 
 /// The `n`-th pool (modulo their count); a user's account, which is no pool, while none exists.
@@ -346,14 +339,8 @@ fn check_reserves(net: &mut TestNet) {
 /// never decreases.
 fn check_pools(net: &mut TestNet, seen: &mut BTreeMap<AccountId, Reserves>, removal: bool) {
     let preset = net.network().preset.clone();
-    let registered: BTreeMap<AccountId, TokenId> = preset
-        .lp_tokens()
-        .map(TokenId)
-        .filter_map(|lp| match net.state().balance(GLOBAL_ASSET_ACCOUNT_ID, SubAccountId(0), lp) {
-            0 => None,
-            id => Some((AccountId(id as u32 - 1), lp)),
-        })
-        .collect();
+    let registered: BTreeMap<AccountId, TokenId> =
+        preset.lp_tokens().map(TokenId).filter_map(|lp| Some((net.state().pool_of_lp_token(lp)?, lp))).collect();
     let records = net.exec.state_mut().all_records();
     let mut found = BTreeMap::new();
     for r in &records {
