@@ -159,9 +159,9 @@ pub(crate) fn check_stated_swap(
     Ok(amounts)
 }
 
-/// CreatePool's updates: the creator pays the fee and bumps its nonce, the pool account is
-/// created for `params`, the registry takes its LP token, account 0 gets the fee. Returns the
-/// pool's id.
+/// CreatePool's updates, in the slot order: the creator pays the fee and bumps its nonce, the
+/// pool account is created for `params`, the registry takes its LP token; then account 0 gets the
+/// fee. Returns the pool's id.
 pub(crate) fn plan_create(
     plan: &mut Plan<'_>,
     (account, sub, nonce): (AccountId, SubAccountId, Nonce),
@@ -177,7 +177,9 @@ pub(crate) fn plan_create(
     Ok(pool)
 }
 
-/// AddLiquidity's updates (`minted`: the shares the supply grows by).
+/// AddLiquidity's updates (`minted`: the shares the supply grows by), in the block circuit's slot
+/// order (docs/protocol.md §12): provider −(a + fee) and its nonce, pool +a, provider −b, pool +b,
+/// provider +shares, S +minted; then the fee to account 0 (a credit slot in the circuit).
 pub(crate) fn plan_add(
     plan: &mut Plan<'_>,
     o: &AddLiquidityOp,
@@ -189,15 +191,17 @@ pub(crate) fn plan_add(
     let total_a = o.amount_a.checked_add(o.fee).ok_or(TxError::ArithmeticOverflow("amount a + fee"))?;
     plan.debit(user, sub, p.token_a, total_a)?;
     plan.bump_nonce(user, nonce)?;
-    plan.debit(user, sub, p.token_b, o.amount_b)?;
     plan.credit(o.pool, POOL_SUB, p.token_a, o.amount_a)?;
+    plan.debit(user, sub, p.token_b, o.amount_b)?;
     plan.credit(o.pool, POOL_SUB, p.token_b, o.amount_b)?;
     plan.credit(user, sub, p.lp_token, o.shares)?;
     plan.credit(o.pool, POOL_SUB, p.lp_token, minted)?;
     plan.credit(FEE_ACCOUNT_ID, SubAccountId::default(), p.token_a, o.fee)
 }
 
-/// RemoveLiquidity's updates (the fee is at most `amount_a`: [`check_remove_fee`]).
+/// RemoveLiquidity's updates (the fee is at most `amount_a`: [`check_remove_fee`]), in the slot
+/// order: provider −shares and its nonce, pool −a, provider +(a − fee), pool −b, provider +b,
+/// S −shares; then the fee to account 0.
 pub(crate) fn plan_remove(
     plan: &mut Plan<'_>,
     o: &RemoveLiquidityOp,
@@ -208,17 +212,17 @@ pub(crate) fn plan_remove(
     check_remove_fee(o.amount_a, o.fee)?;
     plan.debit(user, sub, p.lp_token, o.shares)?;
     plan.bump_nonce(user, nonce)?;
-    plan.credit(user, sub, p.token_a, o.amount_a - o.fee)?;
-    plan.credit(user, sub, p.token_b, o.amount_b)?;
     plan.debit(o.pool, POOL_SUB, p.token_a, o.amount_a)?;
+    plan.credit(user, sub, p.token_a, o.amount_a - o.fee)?;
     plan.debit(o.pool, POOL_SUB, p.token_b, o.amount_b)?;
+    plan.credit(user, sub, p.token_b, o.amount_b)?;
     plan.debit(o.pool, POOL_SUB, p.lp_token, o.shares)?;
     plan.credit(FEE_ACCOUNT_ID, SubAccountId::default(), p.token_a, o.fee)
 }
 
-/// Swap's updates: the user pays `amount_in + fee` and gets `amount_out`; the pool gets
-/// `amount_in − protocol fee` and pays `amount_out`; account 0 gets the protocol fee, then the
-/// network fee, both in the input token.
+/// Swap's updates, in the slot order: the user pays `amount_in + fee` (and its nonce moves), the
+/// pool gets `amount_in − protocol fee`, the user gets `amount_out`, the pool pays it; then
+/// account 0 gets the protocol fee and the network fee, both in the input token.
 pub(crate) fn plan_swap(plan: &mut Plan<'_>, o: &SwapOp, token_out: TokenId, nonce: Nonce) -> Result<(), TxError> {
     let (user, sub, token_in) = (o.account_id, o.sub_account_id, o.token_in);
     let protocol_fee = o.protocol_fee()?;
@@ -227,8 +231,8 @@ pub(crate) fn plan_swap(plan: &mut Plan<'_>, o: &SwapOp, token_out: TokenId, non
         o.amount_in.checked_sub(protocol_fee).ok_or(TxError::ArithmeticOverflow("amount in − protocol fee"))?;
     plan.debit(user, sub, token_in, total_in)?;
     plan.bump_nonce(user, nonce)?;
-    plan.credit(user, sub, token_out, o.amount_out)?;
     plan.credit(o.pool, POOL_SUB, token_in, pool_gets)?;
+    plan.credit(user, sub, token_out, o.amount_out)?;
     plan.debit(o.pool, POOL_SUB, token_out, o.amount_out)?;
     plan.credit(FEE_ACCOUNT_ID, SubAccountId::default(), token_in, protocol_fee)?;
     plan.credit(FEE_ACCOUNT_ID, SubAccountId::default(), token_in, o.fee)
