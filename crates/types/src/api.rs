@@ -195,7 +195,7 @@ pub struct TxRefusalView {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct FeeView {
-    /// The tx type (`Transfer`, `Withdraw`, `ChangePubKey`, `ForcedExit`, `OrderMatching`).
+    /// The tx type (`Transfer`, `Withdraw`, `Swap`, …: a [`crate::TxKind`] name).
     pub tx_type: String,
     /// The token the fee is paid in.
     pub fee_token: u16,
@@ -282,4 +282,199 @@ pub struct L1EndpointView {
     pub l1_chain_id: u64,
     /// The endpoint's URL.
     pub url: String,
+}
+
+/// An AMM pool (`zklink_pools`, `zklink_pool`): its parameters, reserves and share supply in the
+/// latest state (open block included), and its spot price.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolView {
+    /// The pool's account id (what the pool txs name as `pool`).
+    pub pool: u32,
+    /// The pool account's address, which encodes its parameters.
+    pub address: Address,
+    /// The curve.
+    pub kind: crate::PoolKind,
+    /// The swap fee in basis points (1/10^4).
+    pub fee_bps: u16,
+    /// The protocol's share of the swap fee, in percent.
+    pub protocol_share: u8,
+    /// A stable pool's amplification; 0 for constant product.
+    pub amp: u16,
+    /// The pool's first token (the smaller id).
+    pub token_a: u16,
+    /// The pool's second token.
+    pub token_b: u16,
+    /// The pool's LP share token.
+    pub lp_token: u16,
+    /// `token_a`'s symbol on the network (`USD`, `WETH`, …).
+    pub symbol_a: String,
+    /// `token_b`'s symbol.
+    pub symbol_b: String,
+    /// Reserve of `token_a`, L2 units.
+    #[serde(with = "crate::serde_str")]
+    pub reserve_a: u128,
+    /// Reserve of `token_b`, L2 units.
+    #[serde(with = "crate::serde_str")]
+    pub reserve_b: u128,
+    /// LP shares in existence, L2 units (the 1000 units locked by the first deposit included).
+    #[serde(with = "crate::serde_str")]
+    pub supply: u128,
+    /// The spot price, `null` while the pool is empty.
+    pub price: Option<PoolPriceView>,
+}
+
+impl PoolView {
+    /// The pool's parameters.
+    pub fn params(&self) -> crate::PoolParams {
+        crate::PoolParams {
+            kind: self.kind,
+            fee_bps: self.fee_bps,
+            protocol_share: self.protocol_share,
+            amp: self.amp,
+            token_a: crate::TokenId(self.token_a),
+            token_b: crate::TokenId(self.token_b),
+            lp_token: crate::TokenId(self.lp_token),
+        }
+    }
+
+    /// Its reserves and share supply.
+    pub fn reserves(&self) -> crate::Reserves {
+        crate::Reserves { a: self.reserve_a, b: self.reserve_b, supply: self.supply }
+    }
+
+    /// `"USD/WETH"`: the first token's symbol, then the second's.
+    pub fn pair(&self) -> String {
+        format!("{}/{}", self.symbol_a, self.symbol_b)
+    }
+}
+
+/// A pool's spot price both ways: integers with 18 decimals (10^18 is a price of 1), rounded
+/// down, as decimal strings (a price may exceed 2^128).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolPriceView {
+    /// Token B per token A: `⌊reserveB · 10^18 / reserveA⌋`.
+    pub b_per_a: String,
+    /// Token A per token B: `⌊reserveA · 10^18 / reserveB⌋`.
+    pub a_per_b: String,
+}
+
+/// `zklink_quoteSwap`'s param: a swap to price on the current state.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuoteSwapRequest {
+    /// The pool's account id.
+    pub pool: u32,
+    /// The token paid in (one of the pool's two).
+    pub token_in: u16,
+    /// `false` (the default): `amount` is the exact input; `true`: the exact output.
+    #[serde(default)]
+    pub exact_out: bool,
+    /// The exact input or output, L2 units.
+    #[serde(with = "crate::serde_str")]
+    pub amount: u128,
+}
+
+/// What a swap executes at on the current state (`zklink_quoteSwap`): a Swap signed with these
+/// amounts (and `networkFee`) and submitted at once pays exactly `amountIn` and receives exactly
+/// `amountOut`, unless another tx moved the pool first.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SwapQuoteView {
+    /// The pool.
+    pub pool: u32,
+    /// The token paid.
+    pub token_in: u16,
+    /// The token received.
+    pub token_out: u16,
+    /// Which side was given exactly.
+    pub exact_out: bool,
+    /// What the trader pays into the swap, in `tokenIn`, the swap fee included (the network fee
+    /// not): exact in, the amount asked; exact out, rounded up.
+    #[serde(with = "crate::serde_str")]
+    pub amount_in: u128,
+    /// What the trader receives, in `tokenOut`: exact out, the amount asked; exact in, rounded
+    /// down.
+    #[serde(with = "crate::serde_str")]
+    pub amount_out: u128,
+    /// The protocol's part of the swap fee, in `tokenIn`: `⌊amountIn · feeBps · protocolShare /
+    /// 10^6⌋`, paid to account 0.
+    #[serde(with = "crate::serde_str")]
+    pub protocol_fee: u128,
+    /// The liquidity providers' part of the swap fee, in `tokenIn`: `⌊amountIn · feeBps / 10^4⌋ −
+    /// protocolFee`; it stays in the pool.
+    #[serde(with = "crate::serde_str")]
+    pub lp_fee: u128,
+    /// The node's least network fee for a Swap paid in `tokenIn` (what `zklink_estimateFee
+    /// ["Swap", tokenIn]` answers), on top of `amountIn`.
+    #[serde(with = "crate::serde_str")]
+    pub network_fee: u128,
+    /// `tokenOut` per `tokenIn` at the pool's reserves before the swap, 18 decimals, rounded down.
+    pub spot_price: String,
+    /// `amountOut / amountIn`, 18 decimals, rounded down.
+    pub execution_price: String,
+    /// How much worse the execution price is than the spot price, in basis points, rounded up:
+    /// `10^4 − ⌊10^4 · executionPrice / spotPrice⌋` computed exactly. It includes the swap fee (a
+    /// tiny swap in a 30 bps pool shows 30).
+    pub price_impact_bps: u32,
+}
+
+/// `zklink_quoteLiquidity`'s param: a deposit into a pool.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuoteLiquidityRequest {
+    /// The pool's account id.
+    pub pool: u32,
+    /// The most of the pool's first token to pay, L2 units.
+    #[serde(with = "crate::serde_str")]
+    pub max_a: u128,
+    /// The most of the pool's second token to pay, L2 units.
+    #[serde(with = "crate::serde_str")]
+    pub max_b: u128,
+}
+
+/// What an AddLiquidity with these maximums executes at on the current state.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct LiquidityQuoteView {
+    /// The pool.
+    pub pool: u32,
+    /// Taken of the first token (rounded up), at most `maxA`; the network fee comes on top.
+    #[serde(with = "crate::serde_str")]
+    pub amount_a: u128,
+    /// Taken of the second token (rounded up), at most `maxB`.
+    #[serde(with = "crate::serde_str")]
+    pub amount_b: u128,
+    /// LP shares credited (rounded down; a first deposit's 1000 locked units excluded).
+    #[serde(with = "crate::serde_str")]
+    pub shares: u128,
+}
+
+/// `zklink_quoteRemove`'s param: shares to burn.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuoteRemoveRequest {
+    /// The pool's account id.
+    pub pool: u32,
+    /// LP shares to burn, L2 units.
+    #[serde(with = "crate::serde_str")]
+    pub shares: u128,
+}
+
+/// What a RemoveLiquidity of these shares pays on the current state.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoveQuoteView {
+    /// The pool.
+    pub pool: u32,
+    /// The shares burnt.
+    #[serde(with = "crate::serde_str")]
+    pub shares: u128,
+    /// Paid of the first token (rounded down), before the network fee, which is paid out of it.
+    #[serde(with = "crate::serde_str")]
+    pub amount_a: u128,
+    /// Paid of the second token (rounded down).
+    #[serde(with = "crate::serde_str")]
+    pub amount_b: u128,
 }

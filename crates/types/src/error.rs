@@ -295,10 +295,8 @@ pub enum TxError {
         /// The order's nonce.
         got: OrderNonce,
     },
-    /// An order's signed validity window is empty.
-    #[error(
-        "order validity window is empty: valid from {valid_from} is after valid until {valid_until} (Unix seconds)"
-    )]
+    /// An order's (or a pool tx's) signed validity window is empty.
+    #[error("the validity window is empty: valid from {valid_from} is after valid until {valid_until} (Unix seconds)")]
     OrderWindowEmpty {
         /// The order's `valid_from`.
         valid_from: u32,
@@ -335,8 +333,8 @@ pub enum TxError {
     #[error("invalid pool parameters: {0}")]
     PoolParams(String),
     /// The pool kind is defined but not yet executable (its circuit rule has not landed).
-    #[error("{0:?} pools are not supported yet: the block circuit has no rule for them, so no block holding one could be proven")]
-    PoolKindUnsupported(crate::pool::PoolKind),
+    #[error("{0} pools are not supported yet: the block circuit has no rule for them, so no block holding one could be proven")]
+    PoolKindUnsupported(&'static str),
     /// The account named as a pool is not a pool.
     #[error("account {0} is not a pool")]
     NotAPool(AccountId),

@@ -17,6 +17,7 @@ pub mod serde_hex;
 pub mod serde_str;
 pub mod settlement;
 pub mod signature;
+pub mod signed;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
 pub mod token;

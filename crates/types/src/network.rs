@@ -540,7 +540,10 @@ mod tests {
             assert_eq!(p.validate(), Err(PresetError::OnchainPeriod(bad)));
         }
         let code = crate::op::op_code::DEPOSIT;
-        assert_eq!((d.padding(3, d.start_period(code)), d.padding(4, d.start_period(code)), d.padding(3, 1)), (1, 0, 0));
+        assert_eq!(
+            (d.padding(3, d.start_period(code)), d.padding(4, d.start_period(code)), d.padding(3, 1)),
+            (1, 0, 0)
+        );
         assert_eq!((d.lp_tokens(), m.lp_tokens(), m.max_pools()), (56..=63, 57344..=65535, 8192));
         assert_eq!((m.padding(9, m.start_period(code)), m.credit_slots(16), m.credit_slots(256)), (7, 4, 32));
     }

@@ -503,12 +503,7 @@ impl SwapOp {
     /// The protocol's part of the swap fee, paid to account 0 in `token_in`
     /// ([`crate::pool::protocol_fee`]).
     pub fn protocol_fee(&self) -> Result<Amount, TxError> {
-        crate::pool::mul_div(
-            self.amount_in,
-            self.fee_bps as u128 * self.protocol_share as u128,
-            crate::pool::FEE_DENOMINATOR * 100,
-            "protocol fee",
-        )
+        crate::pool::protocol_fee_at(self.amount_in, self.fee_bps, self.protocol_share)
     }
 }
 
@@ -934,8 +929,10 @@ impl Op {
                 let fee_token = TokenId(r.u16()?);
                 let fee = r.float(FEE_FLOAT)?;
                 let pool = AccountId(r.u32()?);
-                let kind = PoolKind::from_code(r.u8()?)
-                    .map_err(|_| DecodeError::Invalid { what: "pool kind", reason: "not 0 (constant product) or 1 (stable)" })?;
+                let kind = PoolKind::from_code(r.u8()?).map_err(|_| DecodeError::Invalid {
+                    what: "pool kind",
+                    reason: "not 0 (constant product) or 1 (stable)",
+                })?;
                 let params = PoolParams {
                     kind,
                     fee_bps: r.u16()?,

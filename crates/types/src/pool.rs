@@ -70,6 +70,14 @@ impl PoolKind {
         }
     }
 
+    /// The kind's name, as in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            PoolKind::ConstantProduct => "constantProduct",
+            PoolKind::Stable => "stable",
+        }
+    }
+
     /// The kind with byte `b`.
     pub fn from_code(b: u8) -> Result<Self, TxError> {
         match b {
@@ -245,13 +253,18 @@ pub fn isqrt(v: U256) -> U256 {
 
 /// The protocol's part of a swap fee: `⌊amount_in · fee_bps · protocol_share / 10^6⌋`.
 pub fn protocol_fee(amount_in: u128, p: &PoolParams) -> Result<u128, TxError> {
-    mul_div(amount_in, p.fee_bps as u128 * p.protocol_share as u128, FEE_DENOMINATOR * 100, "protocol fee")
+    protocol_fee_at(amount_in, p.fee_bps, p.protocol_share)
+}
+
+/// [`protocol_fee`] at a fee rate (basis points) and protocol share (percent).
+pub fn protocol_fee_at(amount_in: u128, fee_bps: u16, protocol_share: u8) -> Result<u128, TxError> {
+    mul_div(amount_in, fee_bps as u128 * protocol_share as u128, FEE_DENOMINATOR * 100, "protocol fee")
 }
 
 fn constant_product_only(p: &PoolParams) -> Result<(), TxError> {
     match p.kind {
         PoolKind::ConstantProduct => Ok(()),
-        PoolKind::Stable => Err(TxError::PoolKindUnsupported(p.kind)),
+        PoolKind::Stable => Err(TxError::PoolKindUnsupported(p.kind.name())),
     }
 }
 

@@ -8,13 +8,13 @@ use zklink_crypto::eddsa::PrivateKey;
 use zklink_crypto::Fr;
 
 use crate::amount::{Amount, FEE_FLOAT};
-use crate::bytes::{Reader, Writer};
-use crate::error::{DecodeError, TxError};
+use crate::bytes::Writer;
+use crate::error::TxError;
 use crate::ids::*;
 use crate::network::Preset;
 use crate::pool::{PoolKind, PoolParams};
 use crate::signature::TxSignature;
-use crate::tx::{message_of, tx_type};
+use crate::signed::{message_of, tx_type};
 
 /// Checks a validity window: `valid_from ≤ valid_until`.
 fn check_window(valid_from: u32, valid_until: u32) -> Result<(), TxError> {
@@ -135,7 +135,9 @@ impl CreatePool {
             t.check_user_token()?;
             preset.check_token(t)?;
             if preset.is_lp_token(t) {
-                return Err(TxError::PoolParams(format!("token {t} is an LP token: pools of LP tokens are not allowed")));
+                return Err(TxError::PoolParams(format!(
+                    "token {t} is an LP token: pools of LP tokens are not allowed"
+                )));
             }
         }
         check_fee(preset, self.fee_token, self.fee)
@@ -343,74 +345,3 @@ impl Swap {
     }
 }
 signing!(Swap);
-
-/// Decodes the signed bytes of a pool tx (type 0x0a..=0x0d); the signature is left empty.
-pub(crate) fn decode(bytes: &[u8]) -> Result<Option<crate::tx::L2Tx>, DecodeError> {
-    use crate::tx::L2Tx;
-    let Some(&kind) = bytes.first() else { return Ok(None) };
-    let mut r = Reader::new(bytes, "pool tx");
-    r.u8()?;
-    let sig = TxSignature::default();
-    let tx = match kind {
-        tx_type::CREATE_POOL => L2Tx::CreatePool(CreatePool {
-            account_id: AccountId(r.u32()?),
-            sub_account_id: SubAccountId(r.u8()?),
-            kind: PoolKind::from_code(r.u8()?)
-                .map_err(|_| DecodeError::Invalid { what: "pool kind", reason: "not 0 or 1" })?,
-            token_a: TokenId(r.u16()?),
-            token_b: TokenId(r.u16()?),
-            fee_bps: r.u16()?,
-            protocol_share: r.u8()?,
-            amp: r.u16()?,
-            fee_token: TokenId(r.u16()?),
-            fee: r.float(FEE_FLOAT)?,
-            nonce: Nonce(r.u32()?),
-            signature: sig,
-        }),
-        tx_type::ADD_LIQUIDITY => L2Tx::AddLiquidity(AddLiquidity {
-            account_id: AccountId(r.u32()?),
-            sub_account_id: SubAccountId(r.u8()?),
-            pool: AccountId(r.u32()?),
-            max_a: r.u128()?,
-            max_b: r.u128()?,
-            min_shares: r.u128()?,
-            fee_token: TokenId(r.u16()?),
-            fee: r.float(FEE_FLOAT)?,
-            nonce: Nonce(r.u32()?),
-            valid_from: r.u32()?,
-            valid_until: r.u32()?,
-            signature: sig,
-        }),
-        tx_type::REMOVE_LIQUIDITY => L2Tx::RemoveLiquidity(RemoveLiquidity {
-            account_id: AccountId(r.u32()?),
-            sub_account_id: SubAccountId(r.u8()?),
-            pool: AccountId(r.u32()?),
-            shares: r.u128()?,
-            min_a: r.u128()?,
-            min_b: r.u128()?,
-            fee_token: TokenId(r.u16()?),
-            fee: r.float(FEE_FLOAT)?,
-            nonce: Nonce(r.u32()?),
-            valid_from: r.u32()?,
-            valid_until: r.u32()?,
-            signature: sig,
-        }),
-        tx_type::SWAP => L2Tx::Swap(Swap {
-            account_id: AccountId(r.u32()?),
-            sub_account_id: SubAccountId(r.u8()?),
-            pool: AccountId(r.u32()?),
-            token_in: TokenId(r.u16()?),
-            exact_out: r.bool()?,
-            amount: r.u128()?,
-            limit: r.u128()?,
-            fee: r.float(FEE_FLOAT)?,
-            nonce: Nonce(r.u32()?),
-            valid_from: r.u32()?,
-            valid_until: r.u32()?,
-            signature: sig,
-        }),
-        _ => return Ok(None),
-    };
-    r.finish()?;
-    Ok(Some(tx))
-}

@@ -15,6 +15,7 @@ use crate::error::{DecodeError, SignatureFault, TxError};
 use crate::ids::*;
 use crate::network::Preset;
 use crate::op::op_chunks;
+use crate::pool::PoolKind;
 pub use crate::pool_tx::{AddLiquidity, CreatePool, RemoveLiquidity, Swap};
 use crate::signature::TxSignature;
 use crate::token::*;
@@ -23,37 +24,7 @@ use std::cmp::max;
 /// Address of account 1 (the global asset account), which nobody controls.
 pub const GLOBAL_ASSET_ADDRESS: Address = Address::new([0xff; 20]);
 
-/// Signing type bytes; operation codes share the numbering (docs/protocol.md §4).
-pub mod tx_type {
-    use crate::op::op_code;
-
-    /// Deposit (a priority request; never signed on L2).
-    pub const DEPOSIT: u8 = op_code::DEPOSIT;
-    /// Withdraw: byte 0 of its signed bytes.
-    pub const WITHDRAW: u8 = op_code::WITHDRAW;
-    /// Transfer: byte 0 of its signed bytes (also when it becomes a TransferToNew op).
-    pub const TRANSFER: u8 = op_code::TRANSFER;
-    /// Full exit (a priority request; never signed on L2).
-    pub const FULL_EXIT: u8 = op_code::FULL_EXIT;
-    /// ChangePubKey: byte 0 of its signed bytes.
-    pub const CHANGE_PUBKEY: u8 = op_code::CHANGE_PUBKEY;
-    /// ForcedExit: byte 0 of its signed bytes.
-    pub const FORCED_EXIT: u8 = op_code::FORCED_EXIT;
-    /// OrderMatching: byte 0 of its header.
-    pub const ORDER_MATCHING: u8 = op_code::ORDER_MATCHING;
-    /// Orders are signed but never an op of their own.
-    pub const ORDER: u8 = 0xff;
-    /// CancelOrder: byte 0 of its signed bytes.
-    pub const CANCEL_ORDER: u8 = op_code::CANCEL_ORDER;
-    /// CreatePool: byte 0 of its signed bytes.
-    pub const CREATE_POOL: u8 = op_code::CREATE_POOL;
-    /// AddLiquidity: byte 0 of its signed bytes.
-    pub const ADD_LIQUIDITY: u8 = op_code::ADD_LIQUIDITY;
-    /// RemoveLiquidity: byte 0 of its signed bytes.
-    pub const REMOVE_LIQUIDITY: u8 = op_code::REMOVE_LIQUIDITY;
-    /// Swap: byte 0 of its signed bytes.
-    pub const SWAP: u8 = op_code::SWAP;
-}
+pub use crate::signed::{message_of, tx_type};
 
 /// Max fast-withdraw fee ratio: 10000 = 100%.
 pub const MAX_FEE_RATIO: u16 = 10_000;
@@ -674,11 +645,6 @@ impl OrderMatching {
     }
 }
 
-/// EdDSA message of a byte string: circomlib Poseidon over its 31-byte chunks.
-pub fn message_of(bytes: &[u8]) -> Result<Fr, TxError> {
-    poseidon::hash_bytes(bytes).map_err(SignatureFault::crypto("message"))
-}
-
 /// A transaction submitted on L2. JSON: `{"type": "Transfer", …}` with the variant's camelCase
 /// fields, every one required; a field the variant does not have (anywhere in the tx) is refused
 /// (docs/api.md, Transactions).
@@ -1214,6 +1180,76 @@ pub fn decode_signed_tx(bytes: &[u8]) -> Result<L2Tx, DecodeError> {
             r.finish()?;
             Ok(L2Tx::CancelOrder(t))
         }
-        other => crate::pool_tx::decode(bytes)?.ok_or(DecodeError::UnknownOpType(other)),
+        other => decode_pool_tx(bytes)?.ok_or(DecodeError::UnknownOpType(other)),
     }
+}
+
+/// Decodes the signed bytes of a pool tx (type 0x0a..=0x0d); the signature is left empty.
+fn decode_pool_tx(bytes: &[u8]) -> Result<Option<L2Tx>, DecodeError> {
+    let Some(&kind) = bytes.first() else { return Ok(None) };
+    let mut r = Reader::new(bytes, "pool tx");
+    r.u8()?;
+    let sig = TxSignature::default();
+    let tx = match kind {
+        tx_type::CREATE_POOL => L2Tx::CreatePool(CreatePool {
+            account_id: AccountId(r.u32()?),
+            sub_account_id: SubAccountId(r.u8()?),
+            kind: PoolKind::from_code(r.u8()?)
+                .map_err(|_| DecodeError::Invalid { what: "pool kind", reason: "not 0 or 1" })?,
+            token_a: TokenId(r.u16()?),
+            token_b: TokenId(r.u16()?),
+            fee_bps: r.u16()?,
+            protocol_share: r.u8()?,
+            amp: r.u16()?,
+            fee_token: TokenId(r.u16()?),
+            fee: r.float(FEE_FLOAT)?,
+            nonce: Nonce(r.u32()?),
+            signature: sig,
+        }),
+        tx_type::ADD_LIQUIDITY => L2Tx::AddLiquidity(AddLiquidity {
+            account_id: AccountId(r.u32()?),
+            sub_account_id: SubAccountId(r.u8()?),
+            pool: AccountId(r.u32()?),
+            max_a: r.u128()?,
+            max_b: r.u128()?,
+            min_shares: r.u128()?,
+            fee_token: TokenId(r.u16()?),
+            fee: r.float(FEE_FLOAT)?,
+            nonce: Nonce(r.u32()?),
+            valid_from: r.u32()?,
+            valid_until: r.u32()?,
+            signature: sig,
+        }),
+        tx_type::REMOVE_LIQUIDITY => L2Tx::RemoveLiquidity(RemoveLiquidity {
+            account_id: AccountId(r.u32()?),
+            sub_account_id: SubAccountId(r.u8()?),
+            pool: AccountId(r.u32()?),
+            shares: r.u128()?,
+            min_a: r.u128()?,
+            min_b: r.u128()?,
+            fee_token: TokenId(r.u16()?),
+            fee: r.float(FEE_FLOAT)?,
+            nonce: Nonce(r.u32()?),
+            valid_from: r.u32()?,
+            valid_until: r.u32()?,
+            signature: sig,
+        }),
+        tx_type::SWAP => L2Tx::Swap(Swap {
+            account_id: AccountId(r.u32()?),
+            sub_account_id: SubAccountId(r.u8()?),
+            pool: AccountId(r.u32()?),
+            token_in: TokenId(r.u16()?),
+            exact_out: r.bool()?,
+            amount: r.u128()?,
+            limit: r.u128()?,
+            fee: r.float(FEE_FLOAT)?,
+            nonce: Nonce(r.u32()?),
+            valid_from: r.u32()?,
+            valid_until: r.u32()?,
+            signature: sig,
+        }),
+        _ => return Ok(None),
+    };
+    r.finish()?;
+    Ok(Some(tx))
 }

@@ -164,7 +164,7 @@ fn op_starts(ctx: &Ctx, w: &BlockWitness) -> R<Vec<Vec<Boolean<Fr>>>> {
         for kind in OpKind::ALL {
             // On-chain ops start only where the chain-hash compressions are, pool ops only at
             // multiples of their period (§8, §12): their rules cost nothing elsewhere.
-            let fits = j + kind.chunks() <= c && j % ctx.preset.start_period(kind.code()) == 0;
+            let fits = j + kind.chunks() <= c && j.is_multiple_of(ctx.preset.start_period(kind.code()));
             let on = fits && starts.get(&j) == Some(&kind);
             row.push(if fits { Boolean::new_witness(ctx.cs.clone(), || Ok(on))? } else { Boolean::FALSE });
         }
@@ -185,6 +185,26 @@ fn op_starts(ctx: &Ctx, w: &BlockWitness) -> R<Vec<Vec<Boolean<Fr>>>> {
     }
     remaining.enforce_equal(&FpVar::zero())?;
     Ok(flags)
+}
+
+/// Applies the rules of `kind` for an op starting at chunk `j` under gate `g`.
+pub fn rules(ctx: &mut Ctx, kind: OpKind, j: usize, g: &Boolean<Fr>) -> R<()> {
+    match kind {
+        OpKind::Noop => ops::noop(ctx, j, g),
+        OpKind::Deposit => ops::deposit(ctx, j, g),
+        OpKind::FullExit => ops::full_exit(ctx, j, g),
+        OpKind::ChangePubKey => ops::change_pubkey(ctx, j, g),
+        OpKind::Transfer => ops::transfer(ctx, j, g, false),
+        OpKind::TransferToNew => ops::transfer(ctx, j, g, true),
+        OpKind::Withdraw => ops::withdraw(ctx, j, g),
+        OpKind::ForcedExit => ops::forced_exit(ctx, j, g),
+        OpKind::OrderMatching => ops::order_matching(ctx, j, g),
+        OpKind::CancelOrder => ops::cancel_order(ctx, j, g),
+        OpKind::CreatePool => pool::create_pool(ctx, j, g),
+        OpKind::AddLiquidity => pool::add_liquidity(ctx, j, g),
+        OpKind::RemoveLiquidity => pool::remove_liquidity(ctx, j, g),
+        OpKind::Swap => pool::swap(ctx, j, g),
+    }
 }
 
 /// `pubkey_hash(A) = Poseidon(A.x, A.y) mod 2^160`.
@@ -252,7 +272,8 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
         }
         checkpoint(&cs, || "slots".into());
         // Signed values only where an op that uses them may start.
-        let may_start = |kind: OpKind, j: usize| j % w.preset.start_period(kind.code()) == 0 && j + kind.chunks() <= c;
+        let may_start =
+            |kind: OpKind, j: usize| j.is_multiple_of(w.preset.start_period(kind.code())) && j + kind.chunks() <= c;
         let aux = (0..c)
             .map(|j| {
                 let a = w.aux.get(j).cloned().unwrap_or_default();
@@ -291,7 +312,7 @@ impl ConstraintSynthesizer<Fr> for BlockCircuit {
             pool::open(&mut ctx, j, row)?;
             for (kind, g) in OpKind::ALL.iter().zip(row) {
                 if !g.is_constant() {
-                    ops::apply(&mut ctx, *kind, j, g)?;
+                    rules(&mut ctx, *kind, j, g)?;
                     checkpoint(&cs, || format!("{kind:?} rules at chunk {j}"));
                 }
             }

@@ -1,4 +1,5 @@
-//! The execution rules of docs/protocol.md §7 as constraints, one function per op kind. Each
+//! The execution rules of docs/protocol.md §7 as constraints, one function per op kind (the
+//! pool kinds' are in [`super::pool`]; [`super::rules`] dispatches). Each
 //! rule runs under the gate `g` = "an op of this kind starts at chunk j": it parses the op's
 //! fields from its pubdata bits, binds the slots it uses, asks for the signatures it needs and
 //! registers on-chain ops for their chain's hash.
@@ -154,26 +155,6 @@ impl Change {
     }
 }
 
-/// Applies the rules of `kind` for an op starting at chunk `j` under gate `g`.
-pub fn apply(ctx: &mut Ctx, kind: OpKind, j: usize, g: &Boolean<Fr>) -> R<()> {
-    match kind {
-        OpKind::Noop => noop(ctx, j, g),
-        OpKind::Deposit => deposit(ctx, j, g),
-        OpKind::FullExit => full_exit(ctx, j, g),
-        OpKind::ChangePubKey => change_pubkey(ctx, j, g),
-        OpKind::Transfer => transfer(ctx, j, g, false),
-        OpKind::TransferToNew => transfer(ctx, j, g, true),
-        OpKind::Withdraw => withdraw(ctx, j, g),
-        OpKind::ForcedExit => forced_exit(ctx, j, g),
-        OpKind::OrderMatching => order_matching(ctx, j, g),
-        OpKind::CancelOrder => cancel_order(ctx, j, g),
-        OpKind::CreatePool => super::pool::create_pool(ctx, j, g),
-        OpKind::AddLiquidity => super::pool::add_liquidity(ctx, j, g),
-        OpKind::RemoveLiquidity => super::pool::remove_liquidity(ctx, j, g),
-        OpKind::Swap => super::pool::swap(ctx, j, g),
-    }
-}
-
 // ---- shared rule pieces ----
 
 pub(super) fn reader(ctx: &Ctx, j: usize, kind: OpKind) -> Cursor {
@@ -312,11 +293,11 @@ pub(super) fn fee_to_account_0(ctx: &mut Ctx, g: &Boolean<Fr>, token: &FpVar<Fr>
 
 // ---- the rules ----
 
-fn noop(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
+pub(super) fn noop(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     Cursor::new(ctx.op_bits(j, 1)).zero_padding(g)
 }
 
-fn deposit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
+pub(super) fn deposit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let mut cur = reader(ctx, j, OpKind::Deposit);
     let chain = chain_field(ctx, g, &mut cur)?;
     let account = account_field(ctx, g, &mut cur)?;
@@ -351,7 +332,7 @@ pub(super) fn not_reserved(g: &Boolean<Fr>, bits: &[Boolean<Fr>]) -> R<()> {
     require_if(g, &differs(&prefix, &FpVar::constant(pow2(64) - Fr::from(1u64)))?)
 }
 
-fn full_exit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
+pub(super) fn full_exit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let mut cur = reader(ctx, j, OpKind::FullExit);
     let chain = chain_field(ctx, g, &mut cur)?;
     let account = cur.uint(4)?;
@@ -378,7 +359,7 @@ fn full_exit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     Ok(())
 }
 
-fn change_pubkey(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
+pub(super) fn change_pubkey(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let mut cur = reader(ctx, j, OpKind::ChangePubKey);
     let chain = chain_field(ctx, g, &mut cur)?;
     let account = account_field(ctx, g, &mut cur)?;
@@ -414,7 +395,7 @@ fn change_pubkey(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     Ok(())
 }
 
-fn transfer(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>, to_new: bool) -> R<()> {
+pub(super) fn transfer(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>, to_new: bool) -> R<()> {
     let kind = if to_new { OpKind::TransferToNew } else { OpKind::Transfer };
     let mut cur = reader(ctx, j, kind);
     let from = account_field(ctx, g, &mut cur)?;
@@ -478,7 +459,7 @@ fn transfer(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>, to_new: bool) -> R<()> {
     Ok(())
 }
 
-fn withdraw(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
+pub(super) fn withdraw(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let mut cur = reader(ctx, j, OpKind::Withdraw);
     let chain = chain_field(ctx, g, &mut cur)?;
     let account = account_field(ctx, g, &mut cur)?;
@@ -516,7 +497,7 @@ fn withdraw(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     Ok(())
 }
 
-fn forced_exit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
+pub(super) fn forced_exit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let mut cur = reader(ctx, j, OpKind::ForcedExit);
     let chain = chain_field(ctx, g, &mut cur)?;
     let initiator = account_field(ctx, g, &mut cur)?;
@@ -662,7 +643,7 @@ pub(super) fn within(ctx: &Ctx, g: &Boolean<Fr>, window: &(Field, Field)) -> R<(
     le_if(g, &ctx.timestamp, &window.1.value, 64)
 }
 
-fn order_matching(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
+pub(super) fn order_matching(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let mut cur = reader(ctx, j, OpKind::OrderMatching);
     let sub = sub_field(ctx, g, &mut cur)?;
     let submitter = account_field(ctx, g, &mut cur)?;
@@ -774,7 +755,7 @@ fn order_matching(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
 
 /// Hard cancel: the owner pays the fee from (sub, fee token) and bumps its nonce (slot 0); its
 /// order slot `{n, r}` becomes `{order_nonce + 1, 0}` with `n ≤ order_nonce < 2^24 − 1` (slot 1).
-fn cancel_order(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
+pub(super) fn cancel_order(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let mut cur = reader(ctx, j, OpKind::CancelOrder);
     let account = account_field(ctx, g, &mut cur)?;
     let sub = sub_field(ctx, g, &mut cur)?;

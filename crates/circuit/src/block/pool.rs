@@ -25,8 +25,8 @@ use zklink_types::tx::tx_type;
 use super::bytes::{Cursor, Field, Message};
 use super::num::{self, c, eq_if, le_if, nonzero, pow2, range, require_if, select, R};
 use super::ops::{
-    account_field, balance_index, credit, debit, fee_to_account_0, packed, reader, signer_pays, sub_field,
-    token_field, user_token, within, Change, OpKind,
+    account_field, balance_index, credit, debit, fee_to_account_0, packed, reader, signer_pays, sub_field, token_field,
+    user_token, within, Change, OpKind,
 };
 use super::witness::PoolAuxVar;
 use super::Ctx;
@@ -232,13 +232,11 @@ pub fn swap(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     require_if(g, &nonzero(&amount_out.value)?)?;
     let gf = FpVar::from(g.clone());
     // ⌊in · fee_bps · share / 10^6⌋, computed on gated values (zero where another op starts).
-    let protocol_fee =
-        num::mul_div_floor(&(&gf * &amount_in.value), &(&fee_bps * &share), FEE_DENOMINATOR * 100, 120)?;
+    let protocol_fee = num::mul_div_floor(&(&gf * &amount_in.value), &(&fee_bps * &share), FEE_DENOMINATOR * 100, 120)?;
 
     let (s, zero) = (&t.sub.value, FpVar::zero());
     let index = balance_index(ctx, s, &token_in.value);
-    let (pkh, nonce_bits) =
-        signer_pays(ctx, j, 0, g, &t.account.value, index, &amount_in.value + &fee, None)?;
+    let (pkh, nonce_bits) = signer_pays(ctx, j, 0, g, &t.account.value, index, &amount_in.value + &fee, None)?;
     let (r_in, r_out) = (ctx.slot(j, 1).old_lo.clone(), ctx.slot(j, 3).old_lo.clone());
     let pool_gets = &amount_in.value - &protocol_fee;
     credit(ctx, j, 1, g, t.pool.value.clone(), balance_index(ctx, &zero, &token_in.value), &pool_gets)?;
@@ -311,7 +309,14 @@ fn liquidity(ctx: &Ctx, kind: OpKind, j: usize, g: &Boolean<Fr>) -> R<(Trader, L
     Ok((t, Liquidity { token_a, x, y, z, fee }))
 }
 
-fn liquidity_message(code: u8, t: &Trader, l: &Liquidity, amounts: [&[Boolean<Fr>]; 3], aux: &PoolAuxVar, nonce: &[Boolean<Fr>]) -> Message {
+fn liquidity_message(
+    code: u8,
+    t: &Trader,
+    l: &Liquidity,
+    amounts: [&[Boolean<Fr>]; 3],
+    aux: &PoolAuxVar,
+    nonce: &[Boolean<Fr>],
+) -> Message {
     Message::default()
         .byte(code)
         .bits(&t.account.bits)

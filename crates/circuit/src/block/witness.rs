@@ -18,8 +18,8 @@ use zklink_state::{OrderSlot, State, StateError};
 use zklink_types::op::{AddLiquidityOp, CreatePoolOp, OrderMatchingOp, RemoveLiquidityOp, SwapOp, CHUNK_BYTES};
 use zklink_types::pool::MIN_LIQUIDITY;
 use zklink_types::{
-    AccountId, FillSettlement, L2Tx, Nonce, Op, OrderNonce, PoolParams, Preset, SlotId, SubAccountId, TokenId, TokenMapping,
-    TxError, TxSignature, FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID,
+    AccountId, FillSettlement, L2Tx, Nonce, Op, OrderNonce, PoolParams, Preset, SlotId, SubAccountId, TokenId,
+    TokenMapping, TxError, TxSignature, FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID,
 };
 
 use super::bytes::Field;
@@ -703,7 +703,12 @@ fn set_pool_aux(b: &mut Builder<'_>, j: usize, aux: PoolAux) {
 
 /// Pool creation: 0 the creator pays the fee; 1 the pool's empty leaf gets its address; 2 the
 /// registry leaf of its LP token (account 1, sub-account 0) records the pool's id + 1.
-fn create_pool(b: &mut Builder<'_>, o: &CreatePoolOp, t: &zklink_types::CreatePool, j: usize) -> Result<(), WitnessError> {
+fn create_pool(
+    b: &mut Builder<'_>,
+    o: &CreatePoolOp,
+    t: &zklink_types::CreatePool,
+    j: usize,
+) -> Result<(), WitnessError> {
     b.signer_pays(o.account_id, o.sub_account_id, o.fee_token, o.fee)?;
     let (pool, address, lp) = (o.pool, o.params.address(), o.params.lp_token);
     let edit: Edit<'_> = Box::new(move |s: &mut State| {
@@ -739,7 +744,11 @@ fn add_liquidity(
     b.credit(o.pool, zero, p.lp_token, minted)?;
     b.sign(j, &t.signature)?;
     let window = (t.valid_from, t.valid_until);
-    set_pool_aux(b, j, PoolAux { limit_a: t.max_a, limit_b: t.max_b, min_shares: t.min_shares, window, ..Default::default() });
+    set_pool_aux(
+        b,
+        j,
+        PoolAux { limit_a: t.max_a, limit_b: t.max_b, min_shares: t.min_shares, window, ..Default::default() },
+    );
     Ok(())
 }
 
@@ -771,7 +780,8 @@ fn remove_liquidity(
 fn swap(b: &mut Builder<'_>, o: &SwapOp, t: &zklink_types::Swap, j: usize) -> Result<(), WitnessError> {
     let p = pool_params(b, o.pool)?;
     let zero = SubAccountId(0);
-    let token_out = p.other(o.token_in).ok_or_else(|| b.bad(TxError::PoolSwap("the input token is not the pool's".into())))?;
+    let token_out =
+        p.other(o.token_in).ok_or_else(|| b.bad(TxError::PoolSwap("the input token is not the pool's".into())))?;
     let protocol_fee = o.protocol_fee().map_err(|e| b.bad(e))?;
     let total = sum(b, o.amount_in, o.fee)?;
     b.signer_pays(o.account_id, o.sub_account_id, o.token_in, total)?;
@@ -779,7 +789,12 @@ fn swap(b: &mut Builder<'_>, o: &SwapOp, t: &zklink_types::Swap, j: usize) -> Re
     b.credit(o.account_id, o.sub_account_id, token_out, o.amount_out)?;
     b.debit(o.pool, zero, token_out, o.amount_out)?;
     b.sign(j, &t.signature)?;
-    let aux = PoolAux { exact_out: t.exact_out, limit_a: t.limit, window: (t.valid_from, t.valid_until), ..Default::default() };
+    let aux = PoolAux {
+        exact_out: t.exact_out,
+        limit_a: t.limit,
+        window: (t.valid_from, t.valid_until),
+        ..Default::default()
+    };
     set_pool_aux(b, j, aux);
     Ok(())
 }

@@ -178,15 +178,16 @@ fn enforce_token_rule(cs: &Cs, t: &Uint, r: &Uint, shape: &ExitShape) -> Result<
     // t − 17 ∈ [0, 2^tb) unless USD; t < 2^tb, so a negative difference wraps out of range.
     let above_16 = FpVar::conditionally_select(&is_usd, &zero, &(&t.value - Fr::from(17u64)))?;
     enforce_range(cs, &above_16, tb)?;
-    let r_small = &ge(&r.value, &FpVar::constant(Fr::from(2u64)), tb)?
-        & &ge(&FpVar::constant(Fr::from(16u64)), &r.value, tb)?;
+    let r_small =
+        &ge(&r.value, &FpVar::constant(Fr::from(2u64)), tb)? & &ge(&FpVar::constant(Fr::from(16u64)), &r.value, tb)?;
     // USD: a reserve id. A plain token: its own reserve. LP shares: a reserve id or a token ≥ 17.
     r_small.conditional_enforce_equal(&Boolean::TRUE, &is_usd)?;
     r.value.conditional_enforce_equal(&t.value, &(&!&is_usd & &!&is_lp))?;
     let lp_token = &is_lp & &!&r_small;
     enforce_range(cs, &FpVar::conditionally_select(&lp_token, &(&r.value - Fr::from(17u64)), &zero)?, tb)?;
     let usd_like = &is_usd | &(&is_lp & &r_small);
-    let underlying = FpVar::conditionally_select(&r_small, &FpVar::constant(Fr::from(USD_TOKEN_ID.0 as u64)), &r.value)?;
+    let underlying =
+        FpVar::conditionally_select(&r_small, &FpVar::constant(Fr::from(USD_TOKEN_ID.0 as u64)), &r.value)?;
     Ok(TokenRule { usd_like, is_lp, underlying })
 }
 
@@ -212,12 +213,17 @@ fn prove_backed_balance(
     let sub0 = const_bits(0, shape.sub_account_bits);
     let pool = alloc_uint(cs, Fr::from(ps.pool.0 as u64), shape.account_bits)?;
     let registry = &pool.value + Fr::from(1u64);
-    merkle::root_from_path(&registry, &balance_index_bits(&t.bits, &sub0, shape), &alloc_siblings(cs, &ps.registry_path)?)?
-        .conditional_enforce_equal(global_root, is_lp)?;
+    merkle::root_from_path(
+        &registry,
+        &balance_index_bits(&t.bits, &sub0, shape),
+        &alloc_siblings(cs, &ps.registry_path)?,
+    )?
+    .conditional_enforce_equal(global_root, is_lp)?;
     let address = alloc_uint(cs, address_to_field(&ps.address), 160)?;
     let (leaf, pool_root) = account_leaf(cs, address.value.clone(), &ps.leaf)?;
     let pool_bits = padded(&pool.bits, 2 * shape.account_levels);
-    merkle::root_from_path(&leaf, &pool_bits, &alloc_siblings(cs, &ps.path)?)?.conditional_enforce_equal(root, is_lp)?;
+    merkle::root_from_path(&leaf, &pool_bits, &alloc_siblings(cs, &ps.path)?)?
+        .conditional_enforce_equal(root, is_lp)?;
     // The address (bits little-endian): prefix ff ×8, …, token_a, token_b, lp_token.
     let field = |from: usize, to: usize| Boolean::le_bits_to_fp(&address.bits[from..to]);
     field(96, 160)?.conditional_enforce_equal(&FpVar::constant(pow2_64_minus_1()), is_lp)?;
@@ -227,11 +233,19 @@ fn prove_backed_balance(
     u.value.enforce_equal(&rule.underlying)?;
     ((&u.value - token_a) * (&u.value - token_b)).conditional_enforce_equal(&FpVar::zero(), is_lp)?;
     let reserve = alloc_uint(cs, Fr::from(ps.reserve), zklink_types::pool::RESERVE_BITS as usize)?;
-    merkle::root_from_path(&reserve.value, &balance_index_bits(&u.bits, &sub0, shape), &alloc_siblings(cs, &ps.reserve_path)?)?
-        .conditional_enforce_equal(&pool_root, is_lp)?;
+    merkle::root_from_path(
+        &reserve.value,
+        &balance_index_bits(&u.bits, &sub0, shape),
+        &alloc_siblings(cs, &ps.reserve_path)?,
+    )?
+    .conditional_enforce_equal(&pool_root, is_lp)?;
     let supply = alloc_uint(cs, Fr::from(ps.supply), zklink_types::pool::RESERVE_BITS as usize)?;
-    merkle::root_from_path(&supply.value, &balance_index_bits(&t.bits, &sub0, shape), &alloc_siblings(cs, &ps.supply_path)?)?
-        .conditional_enforce_equal(&pool_root, is_lp)?;
+    merkle::root_from_path(
+        &supply.value,
+        &balance_index_bits(&t.bits, &sub0, shape),
+        &alloc_siblings(cs, &ps.supply_path)?,
+    )?
+    .conditional_enforce_equal(&pool_root, is_lp)?;
 
     // v·S' + rem = balance·R', 0 ≤ rem < S' (S' = S, or 1 for other claims and an empty pool).
     let one = FpVar::one();

@@ -10,8 +10,7 @@ use zklink_executor::testkit::{TestNet, TestUser};
 use zklink_state::State;
 use zklink_types::test_utils::E18;
 use zklink_types::{
-    AccountId, Address, ChainId, ForcedExit, L2Tx, Nonce, Op, PriorityTx, SubAccountId, TokenId, TxError,
-    TxSignature,
+    AccountId, Address, ChainId, ForcedExit, L2Tx, Nonce, Op, PriorityTx, SubAccountId, TokenId, TxError, TxSignature,
 };
 
 /// Runs txs through the executor, keeping what the prover needs: the state at the block's
@@ -293,7 +292,7 @@ fn insufficient_balance_is_rejected() {
     t.amount = too_much;
     let tx = L2Tx::Transfer(t).sign(&a.l2).unwrap();
     let mut block = case.block.clone();
-    let zklink_types::Op::Transfer(op) = &mut block.ops[0] else { panic!("a transfer op") };
+    let Op::Transfer(op) = &mut block.ops[0] else { panic!("a transfer op") };
     op.amount = too_much;
     assert_rejected(&case.forged(&block, &[Some(tx)]), "a transfer of more than the balance");
 }
@@ -308,7 +307,7 @@ fn reserve_exceeded_is_rejected() {
     t.to_chain_id = ChainId(3);
     let tx = L2Tx::Withdraw(t).sign(&b.l2).unwrap();
     let mut block = case.block.clone();
-    let zklink_types::Op::Withdraw(op) = &mut block.ops[0] else { panic!("a withdraw op") };
+    let Op::Withdraw(op) = &mut block.ops[0] else { panic!("a withdraw op") };
     op.chain_id = ChainId(3);
     assert_rejected(&case.forged(&block, &[Some(tx)]), "a withdrawal beyond the chain's reserve");
 }
@@ -321,7 +320,7 @@ fn overfilled_order_is_rejected() {
     let tx = r.net.matching_tx(&dex, maker, taker, 18, 0);
     let case = Case::new(&mut r, tx);
     let mut block = case.block.clone();
-    let zklink_types::Op::OrderMatching(op) = &mut block.ops[0] else { panic!("a matching op") };
+    let Op::OrderMatching(op) = &mut block.ops[0] else { panic!("a matching op") };
     assert_eq!(op.base_amount, 2 * E18, "honest fill = the maker's whole order");
     // Fill 3 against a maker order of 2.
     op.base_amount = 3 * E18;
@@ -473,7 +472,7 @@ fn hard_cancel_is_binding() {
     let case = Case::new(&mut r, honest);
     check_honest(&case.block, &case.honest());
     let mut block = case.block.clone();
-    let zklink_types::Op::CancelOrder(op) = &mut block.ops[0] else { panic!("a cancel op") };
+    let Op::CancelOrder(op) = &mut block.ops[0] else { panic!("a cancel op") };
     op.order_nonce = zklink_types::OrderNonce(3);
     op.fee = 0;
     assert_rejected(&case.forged(&block, &[Some(back)]), "a cancel below the slot's nonce");
@@ -487,7 +486,7 @@ fn hard_cancel_is_binding() {
     check_honest(&case.block, &case.honest());
     let replay = r.net.matching_tx(&dex, old, taker, 18, 0);
     let mut block = case.block.clone();
-    let zklink_types::Op::OrderMatching(op) = &mut block.ops[0] else { panic!("a matching op") };
+    let Op::OrderMatching(op) = &mut block.ops[0] else { panic!("a matching op") };
     op.maker.nonce = zklink_types::OrderNonce(4);
     // The submitter signs its matching over the old order at the nonce it had.
     let L2Tx::OrderMatching(mut m) = replay else { panic!() };
@@ -536,7 +535,7 @@ fn pool_lies_are_rejected() {
         let swap = |f: fn(&mut zklink_types::op::SwapOp)| {
             lying(&case, |op| {
                 let Op::Swap(s) = op else { panic!("a swap") };
-                f(s)
+                f(s);
             })
         };
         let lies: [(Block, &str); 4] = [

@@ -254,19 +254,23 @@ fn lp_shares_exit_pro_rata_through_the_pool() {
     for id in [ida, idb] {
         let shares = net.state().balance(id, SubAccountId(0), lp);
         // WETH: the shares' part of the pool's WETH, paid by each chain pro rata.
-        let part = |x: u128| zklink_types::pool::mul_div(x, shares, reserves.supply, "share").unwrap();
+        let part = |x: u128| pool::mul_div(x, shares, reserves.supply, "share").unwrap();
         let backed = part(reserves.b);
         let mut paid = 0;
         for chain in 1..=CHAINS {
             let w = build(&mut net, &request(chain, id, lp.0, WETH));
-            let weth: u128 = (1..=CHAINS).map(|c| net.state().balance(AccountId(1), SubAccountId(c), TokenId(WETH))).sum();
+            let weth: u128 =
+                (1..=CHAINS).map(|c| net.state().balance(AccountId(1), SubAccountId(c), TokenId(WETH))).sum();
             let reserve = net.state().balance(AccountId(1), SubAccountId(chain), TokenId(WETH));
             let expected = BigUint::from(backed) * reserve / weth;
             assert_eq!(BigUint::from(w.claim.amount), expected, "chain {chain}, account {id}");
             paid += w.claim.amount;
             assert!(satisfied(w), "LP claim on chain {chain}");
         }
-        assert!(paid <= backed && paid + CHAINS as u128 >= backed, "the chains pay the shares' WETH: {paid} of {backed}");
+        assert!(
+            paid <= backed && paid + CHAINS as u128 >= backed,
+            "the chains pay the shares' WETH: {paid} of {backed}"
+        );
         // USD: the pool's USD came from chain 1's USDC reserve (id 2).
         let w = build(&mut net, &request(1, id, lp.0, 2));
         let usd = |c: u8, x: u16| net.state().balance(AccountId(1), SubAccountId(c), TokenId(x));
@@ -280,8 +284,7 @@ fn lp_shares_exit_pro_rata_through_the_pool() {
         assert!(!satisfied(more), "an LP claim of one unit more");
         let mut richer = w.clone();
         richer.pool.reserve += E18;
-        richer.claim.amount =
-            u128::try_from(BigUint::from(part(reserves.a + E18)) * usd(1, 2) / usd_total).unwrap();
+        richer.claim.amount = u128::try_from(BigUint::from(part(reserves.a + E18)) * usd(1, 2) / usd_total).unwrap();
         assert!(!satisfied(richer), "an LP claim against a pool reserve the state does not hold");
     }
     // The pool itself cannot exit its reserves: they are its LPs'.

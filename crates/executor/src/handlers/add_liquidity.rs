@@ -29,7 +29,7 @@ pub fn add_liquidity(
     }
     check_valid_at(t.valid_from, t.valid_until, timestamp)?;
     if p.kind == PoolKind::Stable {
-        return Err(TxError::PoolKindUnsupported(p.kind));
+        return Err(TxError::PoolKindUnsupported(p.kind.name()));
     }
     let amounts = pool::add_liquidity(&r, t.max_a, t.max_b)?;
     if amounts.shares < t.min_shares {

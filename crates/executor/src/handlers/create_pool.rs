@@ -1,7 +1,7 @@
 use zklink_types::op::CreatePoolOp;
 use zklink_types::{CreatePool, Network, Op, PoolKind, PubKeyHash, TxError};
 
-use super::pool::{next_lp_token, plan_create};
+use super::pool::{next_lp_token, plan_create, same_pool};
 use super::{check_nonce, signing_account};
 use crate::plan::Plan;
 
@@ -13,11 +13,12 @@ pub fn create_pool(plan: &mut Plan<'_>, network: &Network, t: &CreatePool, signe
     let creator = signing_account(plan.state(), t.account_id, signer)?;
     check_nonce(t.account_id, creator.nonce, t.nonce)?;
     if t.kind == PoolKind::Stable {
-        return Err(TxError::PoolKindUnsupported(t.kind));
+        return Err(TxError::PoolKindUnsupported(t.kind.name()));
     }
     let lp = next_lp_token(plan, &network.preset)?;
     let params = t.params(lp);
-    if let Some(existing) = plan.state().account_id_by_address(&params.address()) {
+    let taken = plan.state().account_id_by_address(&params.address());
+    if let Some(existing) = same_pool(plan, &network.preset, &params).or(taken) {
         return Err(TxError::PoolExists(existing));
     }
     let pool = plan_create(plan, (t.account_id, t.sub_account_id, creator.nonce), t.fee_token, t.fee, &params)?;

@@ -48,6 +48,14 @@ pub(crate) fn next_lp_token(plan: &Plan<'_>, preset: &Preset) -> Result<TokenId,
         .ok_or(TxError::TooManyPools { max: preset.max_pools() })
 }
 
+/// The pool whose parameters are `params`'s, its LP token aside, if one exists: one pool per
+/// parameter set (an executor rule; the circuit keeps one pool per LP token).
+pub(crate) fn same_pool(plan: &Plan<'_>, preset: &Preset, params: &PoolParams) -> Option<AccountId> {
+    preset.lp_tokens().map(TokenId).map_while(|lp| plan.state().pool_of_lp_token(lp)).find(|&id| {
+        plan.state().pool(id).is_some_and(|(p, _)| PoolParams { lp_token: params.lp_token, ..p } == *params)
+    })
+}
+
 /// [`TxError::PoolParams`] unless `lp` is in the preset's LP range and free in the registry.
 pub(crate) fn check_lp_free(plan: &Plan<'_>, preset: &Preset, lp: TokenId) -> Result<(), TxError> {
     if !preset.is_lp_token(lp) {

@@ -29,7 +29,7 @@ pub fn remove_liquidity(
     }
     check_valid_at(t.valid_from, t.valid_until, timestamp)?;
     if p.kind == PoolKind::Stable {
-        return Err(TxError::PoolKindUnsupported(p.kind));
+        return Err(TxError::PoolKindUnsupported(p.kind.name()));
     }
     let (a, b) = pool::remove_liquidity(&r, t.shares)?;
     if a < t.min_a {

@@ -122,8 +122,8 @@ fn creating_a_pool_registers_it_under_the_next_lp_token() {
     assert_eq!(fees(&net, USDT), 1_000);
     assert_eq!(net.nonce_of(&a), Nonce(2));
 
-    // The same pair and fees again: another pool, with the next LP token (its address differs).
-    let tx = net.create_pool_tx(&b, USDT, WETH, 30, 20, WETH, 0);
+    // The same pair at another fee: another pool, with the next LP token.
+    let tx = net.create_pool_tx(&b, USDT, WETH, 5, 20, WETH, 0);
     let Op::CreatePool(op) = net.apply_l2(tx).unwrap().op else { panic!("expected CreatePool") };
     assert_eq!((op.pool, op.params.lp_token), (AccountId(5), TokenId(57)));
     assert_eq!(net.state().balance(GLOBAL_ASSET_ACCOUNT_ID, SubAccountId(0), TokenId(57)), 6);
@@ -320,7 +320,7 @@ fn create_pool_rejections() {
 
     // Stable pools are defined but not provable yet.
     let tx = create(&net, &|t| (t.kind, t.amp) = (PoolKind::Stable, 100));
-    assert_rejected(&mut net, tx, TxError::PoolKindUnsupported(PoolKind::Stable));
+    assert_rejected(&mut net, tx, TxError::PoolKindUnsupported(PoolKind::Stable.name()));
     // Parameters.
     let tx = create(&net, &|t| t.kind = PoolKind::Stable);
     assert_rejected(&mut net, tx, params("a stable pool's amplification must be 1..=10000, got 0"));
@@ -382,11 +382,24 @@ fn a_pool_address_taken_already_is_refused() {
 }
 
 #[test]
+fn one_pool_per_parameter_set() {
+    let (mut net, a, b) = funded();
+    let pool = create(&mut net, &a, 30, 20);
+    // The same tokens, fee and share again, by anyone: the LP token would differ, the pool not.
+    let tx = net.create_pool_tx(&b, USDT, WETH, 30, 20, USDT, 0);
+    assert_rejected(&mut net, tx, TxError::PoolExists(pool));
+    // Another fee or protocol share is another pool.
+    let other = create(&mut net, &b, 5, 20);
+    assert_ne!(other, pool);
+    create(&mut net, &a, 30, 0);
+}
+
+#[test]
 fn every_lp_token_taken_refuses_more_pools() {
     let (mut net, a, _) = funded();
     let max = net.network().preset.max_pools();
     for n in 0..max {
-        let pool = create(&mut net, &a, 30, 20);
+        let pool = create(&mut net, &a, 30 + n, 20);
         assert_eq!(net.pool(pool).unwrap().0.lp_token, TokenId(LP.0 + n));
     }
     let tx = net.create_pool_tx(&a, USDT, WETH, 5, 0, USDT, 0);
@@ -622,7 +635,7 @@ fn stable_pools_are_refused_until_the_circuit_has_a_rule() {
     };
     // CreatePool refuses the kind; put such an account in place directly to check the others.
     let pool = net.exec.state_mut().create_account(stable.address()).unwrap();
-    let unsupported = TxError::PoolKindUnsupported(PoolKind::Stable);
+    let unsupported = TxError::PoolKindUnsupported(PoolKind::Stable.name());
     let tx = net.add_liquidity_tx(&a, pool, A0, B0, 0, 0);
     assert_rejected(&mut net, tx, unsupported.clone());
     let tx = net.remove_liquidity_tx(&a, pool, 1, 0, 0, 0);
