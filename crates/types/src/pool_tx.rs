@@ -44,6 +44,27 @@ fn check_signer(preset: &Preset, account: AccountId, sub: SubAccountId) -> Resul
     preset.check_sub_account(sub)
 }
 
+/// The signed bytes both liquidity changes share: `code ‖ account u32 ‖ sub u8 ‖ pool u32 ‖ three
+/// u128 amounts ‖ fee_token u16 ‖ fee packed2 ‖ nonce u32 ‖ valid_from u32 ‖ valid_until u32`
+/// (74 bytes).
+fn liquidity_bytes(
+    code: u8,
+    (account, sub, pool): (AccountId, SubAccountId, AccountId),
+    amounts: [Amount; 3],
+    fee_token: TokenId,
+    fee: Amount,
+    nonce: Nonce,
+    (valid_from, valid_until): (u32, u32),
+) -> Result<Vec<u8>, TxError> {
+    let mut w = Writer::with_capacity(74);
+    w.u8(code).u32(account.0).u8(sub.0).u32(pool.0);
+    for a in amounts {
+        w.u128(a);
+    }
+    w.u16(fee_token.0).float(FEE_FLOAT, fee)?.u32(nonce.0).u32(valid_from).u32(valid_until);
+    Ok(w.finish())
+}
+
 macro_rules! signing {
     ($t:ty) => {
         impl $t {
@@ -183,20 +204,16 @@ impl AddLiquidity {
     /// `0b ‖ account u32 ‖ sub u8 ‖ pool u32 ‖ max_a u128 ‖ max_b u128 ‖ min_shares u128 ‖
     /// fee_token u16 ‖ fee packed2 ‖ nonce u32 ‖ valid_from u32 ‖ valid_until u32` (74 bytes).
     pub fn signed_bytes(&self) -> Result<Vec<u8>, TxError> {
-        let mut w = Writer::with_capacity(74);
-        w.u8(tx_type::ADD_LIQUIDITY)
-            .u32(self.account_id.0)
-            .u8(self.sub_account_id.0)
-            .u32(self.pool.0)
-            .u128(self.max_a)
-            .u128(self.max_b)
-            .u128(self.min_shares)
-            .u16(self.fee_token.0)
-            .float(FEE_FLOAT, self.fee)?
-            .u32(self.nonce.0)
-            .u32(self.valid_from)
-            .u32(self.valid_until);
-        Ok(w.finish())
+        let t = (self.account_id, self.sub_account_id, self.pool);
+        liquidity_bytes(
+            tx_type::ADD_LIQUIDITY,
+            t,
+            [self.max_a, self.max_b, self.min_shares],
+            self.fee_token,
+            self.fee,
+            self.nonce,
+            (self.valid_from, self.valid_until),
+        )
     }
 
     /// Stateless checks: ids in range, non-zero amounts, fee, window.
@@ -250,20 +267,16 @@ impl RemoveLiquidity {
     /// `0c ‖ account u32 ‖ sub u8 ‖ pool u32 ‖ shares u128 ‖ min_a u128 ‖ min_b u128 ‖
     /// fee_token u16 ‖ fee packed2 ‖ nonce u32 ‖ valid_from u32 ‖ valid_until u32` (74 bytes).
     pub fn signed_bytes(&self) -> Result<Vec<u8>, TxError> {
-        let mut w = Writer::with_capacity(74);
-        w.u8(tx_type::REMOVE_LIQUIDITY)
-            .u32(self.account_id.0)
-            .u8(self.sub_account_id.0)
-            .u32(self.pool.0)
-            .u128(self.shares)
-            .u128(self.min_a)
-            .u128(self.min_b)
-            .u16(self.fee_token.0)
-            .float(FEE_FLOAT, self.fee)?
-            .u32(self.nonce.0)
-            .u32(self.valid_from)
-            .u32(self.valid_until);
-        Ok(w.finish())
+        let t = (self.account_id, self.sub_account_id, self.pool);
+        liquidity_bytes(
+            tx_type::REMOVE_LIQUIDITY,
+            t,
+            [self.shares, self.min_a, self.min_b],
+            self.fee_token,
+            self.fee,
+            self.nonce,
+            (self.valid_from, self.valid_until),
+        )
     }
 
     /// Stateless checks: ids in range, non-zero shares, fee, window.

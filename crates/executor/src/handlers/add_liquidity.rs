@@ -1,10 +1,8 @@
 use zklink_types::op::AddLiquidityOp;
 use zklink_types::pool;
-use zklink_types::pool_tx::check_valid_at;
-use zklink_types::{AddLiquidity, Network, Op, PoolKind, PubKeyHash, TxError};
+use zklink_types::{AddLiquidity, Network, Op, PubKeyHash, TxError};
 
-use super::pool::{plan_add, pool_at};
-use super::{check_nonce, signing_account};
+use super::pool::{open_trade, plan_add, PoolTrade};
 use crate::plan::Plan;
 
 /// Adds liquidity to a pool in a block with timestamp `timestamp` (Unix seconds), which the tx's
@@ -18,19 +16,14 @@ pub fn add_liquidity(
     timestamp: u64,
 ) -> Result<Op, TxError> {
     t.validate(&network.preset)?;
-    let provider = signing_account(plan.state(), t.account_id, signer)?;
-    check_nonce(t.account_id, provider.nonce, t.nonce)?;
-    let (p, r) = pool_at(plan, t.pool)?;
-    if t.fee_token != p.token_a {
-        return Err(TxError::PoolParams(format!(
-            "the fee of a liquidity change is paid in the pool's first token {}, not in token {}",
-            p.token_a, t.fee_token
-        )));
-    }
-    check_valid_at(t.valid_from, t.valid_until, timestamp)?;
-    if p.kind == PoolKind::Stable {
-        return Err(TxError::PoolKindUnsupported(p.kind.name()));
-    }
+    let trade = PoolTrade {
+        account: t.account_id,
+        nonce: t.nonce,
+        pool: t.pool,
+        window: (t.valid_from, t.valid_until),
+        fee_token: Some(t.fee_token),
+    };
+    let (nonce, p, r) = open_trade(plan, signer, trade, timestamp)?;
     let amounts = pool::add_liquidity(&r, t.max_a, t.max_b)?;
     if amounts.shares < t.min_shares {
         return Err(TxError::PoolLimit {
@@ -49,6 +42,6 @@ pub fn add_liquidity(
         shares: amounts.shares,
         fee: t.fee,
     };
-    plan_add(plan, &op, &p, provider.nonce, amounts.minted)?;
+    plan_add(plan, &op, &p, nonce, amounts.minted)?;
     Ok(Op::AddLiquidity(op))
 }

@@ -13,11 +13,13 @@
 
 use zklink_types::op::{AddLiquidityOp, RemoveLiquidityOp, SwapOp};
 use zklink_types::pool::{self, SwapAmounts, POOL_SUB_ACCOUNT as POOL_SUB, REGISTRY_SUB_ACCOUNT as REGISTRY_SUB};
+use zklink_types::pool_tx::check_valid_at;
 use zklink_types::{
-    AccountId, Nonce, PoolParams, Preset, Reserves, SubAccountId, TokenId, TxError, FEE_ACCOUNT_ID,
-    GLOBAL_ASSET_ACCOUNT_ID,
+    AccountId, Nonce, PoolKind, PoolParams, Preset, PubKeyHash, Reserves, SubAccountId, TokenId, TxError,
+    FEE_ACCOUNT_ID, GLOBAL_ASSET_ACCOUNT_ID,
 };
 
+use super::{check_nonce, signing_account};
 use crate::plan::Plan;
 
 /// The pool at account `id`: its parameters (from its address) and its reserves and share supply
@@ -32,6 +34,48 @@ pub(crate) fn pool_at(plan: &Plan<'_>, id: AccountId) -> Result<(PoolParams, Res
         supply: plan.balance(id, POOL_SUB, p.lp_token),
     };
     Ok((p, r))
+}
+
+/// What a pool trade names, for [`open_trade`].
+pub(crate) struct PoolTrade {
+    /// The signing account.
+    pub account: AccountId,
+    /// Its nonce as the tx states it.
+    pub nonce: Nonce,
+    /// The pool's account.
+    pub pool: AccountId,
+    /// The tx's validity window.
+    pub window: (u32, u32),
+    /// A liquidity change's fee token; `None` for a swap.
+    pub fee_token: Option<TokenId>,
+}
+
+/// What every pool trade checks first, in this order: the signer owns the account's key, the
+/// nonce, the pool, for a liquidity change (`fee_token` given) that the fee is in the pool's first
+/// token, the window against the block's `timestamp`, and for a liquidity change that the kind is
+/// executable. Returns the signer's nonce and the pool.
+pub(crate) fn open_trade(
+    plan: &Plan<'_>,
+    signer: &PubKeyHash,
+    t: PoolTrade,
+    timestamp: u64,
+) -> Result<(Nonce, PoolParams, Reserves), TxError> {
+    let signer = signing_account(plan.state(), t.account, signer)?;
+    check_nonce(t.account, signer.nonce, t.nonce)?;
+    let (p, r) = pool_at(plan, t.pool)?;
+    if let Some(fee_token) = t.fee_token {
+        if fee_token != p.token_a {
+            return Err(TxError::PoolParams(format!(
+                "the fee of a liquidity change is paid in the pool's first token {}, not in token {fee_token}",
+                p.token_a
+            )));
+        }
+    }
+    check_valid_at(t.window.0, t.window.1, timestamp)?;
+    if t.fee_token.is_some() && p.kind == PoolKind::Stable {
+        return Err(TxError::PoolKindUnsupported(p.kind.name()));
+    }
+    Ok((signer.nonce, p, r))
 }
 
 /// The registry leaf of LP token `lp`: the id + 1 of the pool that took it, 0 if it is free.

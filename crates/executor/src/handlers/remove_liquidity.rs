@@ -1,10 +1,8 @@
 use zklink_types::op::RemoveLiquidityOp;
 use zklink_types::pool;
-use zklink_types::pool_tx::check_valid_at;
-use zklink_types::{Network, Op, PoolKind, PubKeyHash, RemoveLiquidity, TxError};
+use zklink_types::{Network, Op, PubKeyHash, RemoveLiquidity, TxError};
 
-use super::pool::{plan_remove, pool_at};
-use super::{check_nonce, signing_account};
+use super::pool::{open_trade, plan_remove, PoolTrade};
 use crate::plan::Plan;
 
 /// Removes liquidity in a block with timestamp `timestamp` (Unix seconds), which the tx's window
@@ -18,19 +16,14 @@ pub fn remove_liquidity(
     timestamp: u64,
 ) -> Result<Op, TxError> {
     t.validate(&network.preset)?;
-    let provider = signing_account(plan.state(), t.account_id, signer)?;
-    check_nonce(t.account_id, provider.nonce, t.nonce)?;
-    let (p, r) = pool_at(plan, t.pool)?;
-    if t.fee_token != p.token_a {
-        return Err(TxError::PoolParams(format!(
-            "the fee of a liquidity change is paid in the pool's first token {}, not in token {}",
-            p.token_a, t.fee_token
-        )));
-    }
-    check_valid_at(t.valid_from, t.valid_until, timestamp)?;
-    if p.kind == PoolKind::Stable {
-        return Err(TxError::PoolKindUnsupported(p.kind.name()));
-    }
+    let trade = PoolTrade {
+        account: t.account_id,
+        nonce: t.nonce,
+        pool: t.pool,
+        window: (t.valid_from, t.valid_until),
+        fee_token: Some(t.fee_token),
+    };
+    let (nonce, p, r) = open_trade(plan, signer, trade, timestamp)?;
     let (a, b) = pool::remove_liquidity(&r, t.shares)?;
     if a < t.min_a {
         return Err(TxError::PoolLimit {
@@ -57,6 +50,6 @@ pub fn remove_liquidity(
         fee: t.fee,
     };
     // The fee is checked against `a` first thing (`check_remove_fee`).
-    plan_remove(plan, &op, &p, provider.nonce)?;
+    plan_remove(plan, &op, &p, nonce)?;
     Ok(Op::RemoveLiquidity(op))
 }

@@ -1,10 +1,8 @@
 use zklink_types::op::SwapOp;
 use zklink_types::pool;
-use zklink_types::pool_tx::check_valid_at;
 use zklink_types::{Network, Op, PubKeyHash, Swap, TxError};
 
-use super::pool::{check_swap_cap, plan_swap, pool_at, swap_reserves, token_out};
-use super::{check_nonce, signing_account};
+use super::pool::{check_swap_cap, open_trade, plan_swap, swap_reserves, token_out, PoolTrade};
 use crate::plan::Plan;
 
 /// Swaps against a pool in a block with timestamp `timestamp` (Unix seconds), which the tx's
@@ -19,11 +17,15 @@ pub fn swap(
     timestamp: u64,
 ) -> Result<Op, TxError> {
     t.validate(&network.preset)?;
-    let trader = signing_account(plan.state(), t.account_id, signer)?;
-    check_nonce(t.account_id, trader.nonce, t.nonce)?;
-    let (p, r) = pool_at(plan, t.pool)?;
+    let trade = PoolTrade {
+        account: t.account_id,
+        nonce: t.nonce,
+        pool: t.pool,
+        window: (t.valid_from, t.valid_until),
+        fee_token: None,
+    };
+    let (nonce, p, r) = open_trade(plan, signer, trade, timestamp)?;
     let token_out = token_out(&p, t.token_in)?;
-    check_valid_at(t.valid_from, t.valid_until, timestamp)?;
     let (r_in, r_out) = swap_reserves(&p, &r, t.token_in);
     let amounts = if t.exact_out {
         let amounts = pool::swap_exact_out(&p, r_in, r_out, t.amount)?;
@@ -58,6 +60,6 @@ pub fn swap(
         fee_bps: p.fee_bps,
         protocol_share: p.protocol_share,
     };
-    plan_swap(plan, &op, token_out, trader.nonce)?;
+    plan_swap(plan, &op, token_out, nonce)?;
     Ok(Op::Swap(op))
 }
