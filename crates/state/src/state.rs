@@ -132,9 +132,14 @@ impl State {
     }
 
     /// The pool at account `id`: its parameters (from its address) and its reserves and share
-    /// supply; `None` if the account does not exist or is not a pool (docs/protocol.md §6).
+    /// supply; `None` if the account does not exist or is not a pool (docs/protocol.md §6): its
+    /// address must encode pool parameters and the registry must name it under their LP token
+    /// (an account at a reserved address that CreatePool did not make is no pool).
     pub fn pool(&self, id: AccountId) -> Option<(zklink_types::PoolParams, zklink_types::Reserves)> {
         let p = zklink_types::PoolParams::from_address(&self.account(id)?.address)?;
+        if self.pool_of_lp_token(p.lp_token) != Some(id) {
+            return None;
+        }
         let sub = zklink_types::pool::POOL_SUB_ACCOUNT;
         let r = zklink_types::Reserves {
             a: self.balance(id, sub, p.token_a),

@@ -26,8 +26,9 @@ use crate::plan::Plan;
 /// as the plan leaves them (`State::pool` reads them from the state alone); [`TxError::NotAPool`]
 /// if no account has that id or its address is not a pool's.
 pub(crate) fn pool_at(plan: &Plan<'_>, id: AccountId) -> Result<(PoolParams, Reserves), TxError> {
-    let account = plan.state().account(id).ok_or(TxError::NotAPool(id))?;
-    let p = PoolParams::from_address(&account.address).ok_or(TxError::NotAPool(id))?;
+    // State::pool checks the address and that the registry names this account (the plan's
+    // reserves may differ from the state's within a tx, so they are read through the plan).
+    let (p, _) = plan.state().pool(id).ok_or(TxError::NotAPool(id))?;
     let r = Reserves {
         a: plan.balance(id, POOL_SUB, p.token_a),
         b: plan.balance(id, POOL_SUB, p.token_b),

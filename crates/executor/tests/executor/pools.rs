@@ -635,6 +635,11 @@ fn stable_pools_are_refused_until_the_circuit_has_a_rule() {
     };
     // CreatePool refuses the kind; put such an account in place directly to check the others.
     let pool = net.exec.state_mut().create_account(stable.address()).unwrap();
+    // Unregistered, an account at a pool's address is no pool.
+    let tx = net.swap_tx(&a, pool, USDT, false, 1_000_000, 0, 0);
+    assert_rejected(&mut net, tx, TxError::NotAPool(pool));
+    let registry = (GLOBAL_ASSET_ACCOUNT_ID, SubAccountId(0), LP);
+    net.exec.state_mut().set_balance(registry.0, registry.1, registry.2, pool.0 as u128 + 1).unwrap();
     let unsupported = TxError::PoolKindUnsupported(PoolKind::Stable.name());
     let tx = net.add_liquidity_tx(&a, pool, A0, B0, 0, 0);
     assert_rejected(&mut net, tx, unsupported.clone());
