@@ -353,9 +353,8 @@ async fn restore_from_l1_alone_then_every_user_exits_on_every_chain() {
     assert!(shares > 0, "alice holds LP shares");
     let part = |reserve: u128| zklink_types::pool::mul_div(shares, reserve, pool.supply, "part").unwrap();
     let lp_claims: Vec<ExitCall> = exits(0).into_iter().filter(|e| e.l2_token == lp.0).collect();
-    let paid = |weth: bool| -> u128 {
-        lp_claims.iter().filter(|e| (e.reserve_token == WETH) == weth).map(|e| e.amount).sum()
-    };
+    let paid =
+        |weth: bool| -> u128 { lp_claims.iter().filter(|e| (e.reserve_token == WETH) == weth).map(|e| e.amount).sum() };
     for (weth, backed) in [(true, part(pool.b)), (false, part(pool.a))] {
         let got = paid(weth);
         assert!(got <= backed && backed - got < lp_claims.len() as u128 + 1, "LP exit of {weth}: {got} of {backed}");
