@@ -14,6 +14,11 @@
 //! | `zklink_block` | `[number]` | the sealed block with its status on every chain, or `null` |
 //! | `zklink_pendingWithdrawals` | `[chainId]` | withdrawals to the chain not yet executed on it |
 //! | `zklink_l1Endpoints` | — | `[{ chain, l1ChainId, url }]`: the public L1 RPC endpoints wallets may use |
+//! | `zklink_pools` | — | every AMM pool: parameters, symbols, reserves, share supply, spot price ([`pools`]) |
+//! | `zklink_pool` | `[pool]` | one pool (an error naming the id if the account is not a pool) |
+//! | `zklink_quoteSwap` | `[{ pool, tokenIn, exactOut, amount }]` | what the swap executes at now: amounts, fees, prices, price impact |
+//! | `zklink_quoteLiquidity` | `[{ pool, maxA, maxB }]` | what a deposit takes and the shares it gets now |
+//! | `zklink_quoteRemove` | `[{ pool, shares }]` | what burning the shares pays now |
 //! | `zklink_proverLease` | `[token, worker]` | a proof job, or `null` (remote provers) |
 //! | `zklink_proverSubmit` | `[token, block, proof]` | `true` once the proof verified and is stored |
 //! | `zklink_subscribeBlocks` | — | block events (WebSocket) |
@@ -33,6 +38,7 @@
 
 pub mod http;
 pub mod messages;
+pub mod pools;
 pub mod subscriptions;
 pub mod views;
 
@@ -44,7 +50,10 @@ use jsonrpsee::RpcModule;
 use zklink_executor::verify::{verify_batch, VerifiedTx};
 use zklink_node::node::unix_now;
 use zklink_node::{BatchOutcome, NodeHandle, ProofError, SubmitError, Submitted};
-use zklink_types::api::{BlockNumberView, L1EndpointView, SubmitTxsView, TxRefusalView};
+use zklink_types::api::{
+    BlockNumberView, L1EndpointView, QuoteLiquidityRequest, QuoteRemoveRequest, QuoteSwapRequest, SubmitTxsView,
+    TxRefusalView,
+};
 use zklink_types::{ChainId, L2Tx, Network, TxHash};
 
 /// The OpenRPC description of every method (docs/openrpc.json).
@@ -232,6 +241,18 @@ fn parse_account_params(params: &Params) -> Result<(views::AccountRef, views::St
     Ok((address, view.unwrap_or(views::StateView::Latest)))
 }
 
+/// A pool method's refusal as a JSON-RPC error: invalid params for an account that is not a pool
+/// or a token not in it, the executor's rejection (as `zklink_submitTx` gives it) for an amount
+/// the pool cannot serve, a fee refusal for a fee token the node does not take.
+fn pool_refusal(ctx: &Context, e: &pools::PoolError) -> ErrorObjectOwned {
+    let code = match e {
+        pools::PoolError::NotAPool { .. } | pools::PoolError::NotInPool { .. } => codes::INVALID_PARAMS,
+        pools::PoolError::Rejected { .. } => codes::TX_REJECTED,
+        pools::PoolError::Fee(_) => codes::FEE,
+    };
+    error(code, messages::pool_error(e, &ctx.network))
+}
+
 /// Method names are unique literals, so registering cannot fail.
 fn ok<T>(r: Result<T, jsonrpsee::core::RegisterMethodError>) {
     r.map(drop).expect("method names are unique literals");
@@ -296,6 +317,26 @@ pub fn module(node: NodeHandle, network: Network, cfg: ApiConfig) -> RpcModule<C
         views::pending_withdrawals(&ctx.node, chain).map_err(internal)
     }));
     ok(m.register_method("zklink_l1Endpoints", |_, ctx, _| Ok::<_, ErrorObjectOwned>(ctx.l1_endpoints.clone())));
+    ok(m.register_method("zklink_pools", |_, ctx, _| Ok::<_, ErrorObjectOwned>(pools::pools(&ctx.node, &ctx.network))));
+    ok(m.register_method("zklink_pool", |params: Params, ctx, _| {
+        let (id,): (u32,) = params.parse().map_err(|e| invalid("[pool account id]", e))?;
+        pools::pool(&ctx.node, &ctx.network, id).map_err(|e| pool_refusal(ctx, &e))
+    }));
+    ok(m.register_method("zklink_quoteSwap", |params: Params, ctx, _| {
+        let expected = "[{ pool, tokenIn, exactOut, amount }] (amount: a decimal string of L2 units)";
+        let (q,): (QuoteSwapRequest,) = params.parse().map_err(|e| invalid(expected, e))?;
+        pools::quote_swap(&ctx.node, &ctx.network, &q).map_err(|e| pool_refusal(ctx, &e))
+    }));
+    ok(m.register_method("zklink_quoteLiquidity", |params: Params, ctx, _| {
+        let expected = "[{ pool, maxA, maxB }] (amounts: decimal strings of L2 units)";
+        let (q,): (QuoteLiquidityRequest,) = params.parse().map_err(|e| invalid(expected, e))?;
+        pools::quote_liquidity(&ctx.node, &ctx.network, &q).map_err(|e| pool_refusal(ctx, &e))
+    }));
+    ok(m.register_method("zklink_quoteRemove", |params: Params, ctx, _| {
+        let expected = "[{ pool, shares }] (shares: a decimal string of L2 units)";
+        let (q,): (QuoteRemoveRequest,) = params.parse().map_err(|e| invalid(expected, e))?;
+        pools::quote_remove(&ctx.node, &ctx.network, &q).map_err(|e| pool_refusal(ctx, &e))
+    }));
     if serve_prover {
         ok(m.register_method("zklink_proverLease", |params: Params, ctx, _| {
             let (token, worker): (String, String) = params.parse().map_err(|e| invalid("[token, worker]", e))?;

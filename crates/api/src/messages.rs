@@ -29,3 +29,42 @@ pub fn submit_error(e: &SubmitError, network: &Network, tokens: &TxTokens) -> St
         other => other.to_string(),
     }
 }
+
+/// A pool method's refusal: what was wrong and what was expected, tokens by symbol and amounts in
+/// whole tokens.
+pub fn pool_error(e: &crate::pools::PoolError, network: &Network) -> String {
+    use crate::pools::PoolError;
+    match e {
+        PoolError::NotAPool { id, pools } if pools.is_empty() => {
+            format!("expected a pool's account id: account {id} is not a pool, and there are no pools yet")
+        }
+        PoolError::NotAPool { id, pools } => {
+            let list: Vec<String> = pools.iter().map(|(p, pair)| format!("{p} ({pair})")).collect();
+            format!("expected a pool's account id: account {id} is not a pool; the pools are {}", list.join(", "))
+        }
+        PoolError::NotInPool { pool, token } => format!(
+            "expected one of pool {}'s tokens, {} or {}: not {}",
+            pool.pool,
+            named(network, TokenId(pool.token_a)),
+            named(network, TokenId(pool.token_b)),
+            named(network, TokenId(*token))
+        ),
+        PoolError::Rejected { pool, source, token } => {
+            let tokens = TxTokens { amount: *token, fee: *token, ..TxTokens::default() };
+            format!("rejected: {} ({})", tx_error(source, network, &tokens), holdings(network, pool))
+        }
+        PoolError::Fee(f) => format!("{}: a Swap pays its network fee in its input token", fee_error(f, network)),
+    }
+}
+
+/// "pool 6 (USD/WETH) holds 1000 USD and 0.3 WETH, 17.32 shares".
+pub fn holdings(network: &Network, p: &zklink_types::api::PoolView) -> String {
+    format!(
+        "pool {} ({}) holds {} and {}, {} shares",
+        p.pool,
+        p.pair(),
+        amount(network, p.reserve_a, Some(TokenId(p.token_a))),
+        amount(network, p.reserve_b, Some(TokenId(p.token_b))),
+        amount(network, p.supply, None)
+    )
+}

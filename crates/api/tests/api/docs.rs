@@ -580,3 +580,149 @@ async fn a_submitted_tx_with_an_unknown_field_is_refused_naming_it() {
     }
     api.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The pool methods in docs/api.md and docs/openrpc.json
+// ---------------------------------------------------------------------------------------------
+
+fn method<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not in openrpc.json"))
+}
+
+/// The codes a method's `errors` list.
+fn error_codes(doc: &Value, name: &str) -> Vec<i64> {
+    method(doc, name)["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| resolve_error(doc, e["$ref"].as_str().unwrap())["code"].as_i64().unwrap())
+        .collect()
+}
+
+fn resolve_error<'a>(doc: &'a Value, r: &str) -> &'a Value {
+    let name = r.strip_prefix("#/components/errors/").unwrap_or_else(|| panic!("unsupported $ref {r}"));
+    let e = &doc["components"]["errors"][name];
+    assert!(e.is_object(), "{r} does not exist");
+    e
+}
+
+/// `value` is what `schema` (an object schema) describes: exactly its properties, all required
+/// but `optional`, and it checks.
+fn describes(doc: &Value, schema: &Value, value: &Value, optional: &[&str], what: &str) {
+    let schema = resolve(doc, schema);
+    assert_eq!(names(&schema["properties"]), names(value), "{what}: properties");
+    let required: BTreeSet<String> = names(value).into_iter().filter(|n| !optional.contains(&n.as_str())).collect();
+    assert_eq!(names(&schema["required"]), required, "{what}: required");
+    check(doc, schema, value, what).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn api_md_s_methods_table_names_every_method_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, network) = crate::dev_node(dir.path());
+    let cfg = zklink_api::ApiConfig { prover_token: Some("x".into()), ..Default::default() };
+    let module = zklink_api::module(node, network, cfg);
+    let start = API_MD.find("## Methods").unwrap();
+    let end = start + API_MD[start..].find("\n### ").unwrap();
+    let subscriptions = API_MD.find("## Subscriptions (WebSocket)").unwrap();
+    let subscriptions = &API_MD[subscriptions..subscriptions + 1 + API_MD[subscriptions + 1..].find("\n## ").unwrap()];
+    for name in module.method_names() {
+        let row = format!("| `{name}` |");
+        let listed = API_MD[start..end].contains(&row) || subscriptions.contains(&format!("`{name}`"));
+        assert!(listed, "docs/api.md's Methods table (or its Subscriptions table) does not list {name}");
+    }
+    // zklink_estimateFee takes every tx type.
+    let doc = openrpc();
+    let kinds = &method(&doc, "zklink_estimateFee")["params"][0]["schema"]["enum"];
+    assert_eq!(names(kinds), TxKind::ALL.iter().map(|k| k.name().to_string()).collect::<BTreeSet<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openrpc_describes_the_pool_methods_results_and_refusals() {
+    use crate::pools::PoolNode;
+    let doc = openrpc();
+    let result = |name: &str| method(&doc, name)["result"]["schema"].clone();
+    let param = |name: &str| method(&doc, name)["params"][0]["schema"].clone();
+    let documents = |name: &str, code: i32| {
+        let listed = error_codes(&doc, name);
+        assert!(listed.contains(&i64::from(code)), "{name} answers {code}; its documented errors are {listed:?}");
+    };
+
+    // An empty pool (price null), then one with liquidity.
+    let mut empty = PoolNode::start().await;
+    let alice = empty.fund(0, 17, 1, 10 * E18);
+    empty.activate(&alice).await;
+    let create = empty.mirror.create_pool_tx(&alice, 1, 32, 30, 0, 1, 0);
+    empty.submit(create).await;
+    let pools: Value = empty.call("zklink_pools", json!([])).await;
+    check(&doc, &result("zklink_pools"), &pools, "zklink_pools").unwrap();
+    describes(&doc, &json!({ "$ref": "#/components/schemas/Pool" }), &pools[0], &[], "Pool (empty)");
+    assert!(pools[0]["price"].is_null());
+    empty.api.stop().await;
+
+    let (n, _alice, _bob, pool) = PoolNode::with_pool().await;
+    let pools: Value = n.call("zklink_pools", json!([])).await;
+    check(&doc, &result("zklink_pools"), &pools, "zklink_pools").unwrap();
+    let one: Value = n.call("zklink_pool", json!([pool])).await;
+    assert_eq!(one, pools[0]);
+    describes(&doc, &result("zklink_pool"), &one, &[], "Pool");
+    describes(&doc, &json!({ "$ref": "#/components/schemas/PoolPrice" }), &one["price"], &[], "PoolPrice");
+
+    let requests = [
+        ("zklink_quoteSwap", json!({ "pool": pool, "tokenIn": 1, "amount": E18.to_string() }), "SwapQuote"),
+        (
+            "zklink_quoteSwap",
+            json!({ "pool": pool, "tokenIn": 32, "exactOut": true, "amount": E18.to_string() }),
+            "SwapQuote",
+        ),
+        (
+            "zklink_quoteLiquidity",
+            json!({ "pool": pool, "maxA": E18.to_string(), "maxB": E18.to_string() }),
+            "LiquidityQuote",
+        ),
+        ("zklink_quoteRemove", json!({ "pool": pool, "shares": E18.to_string() }), "RemoveQuote"),
+    ];
+    for (name, request, view) in requests {
+        check(&doc, &param(name), &request, name).unwrap();
+        let mut extra = request.clone();
+        extra["memo"] = json!(1);
+        assert!(check(&doc, &param(name), &extra, name).is_err(), "{name}: the schema allows an unknown field");
+        let answer: Value = n.call(name, json!([request])).await;
+        describes(&doc, &result(name), &answer, &[], view);
+    }
+    // The request schemas name exactly the fields serde reads (exactOut may be left out).
+    let swap = serde_json::to_value(api::QuoteSwapRequest { pool, token_in: 1, exact_out: false, amount: 1 }).unwrap();
+    describes(&doc, &param("zklink_quoteSwap"), &swap, &["exactOut"], "QuoteSwapRequest");
+    let add = serde_json::to_value(api::QuoteLiquidityRequest { pool, max_a: 1, max_b: 1 }).unwrap();
+    describes(&doc, &param("zklink_quoteLiquidity"), &add, &[], "QuoteLiquidityRequest");
+    let remove = serde_json::to_value(api::QuoteRemoveRequest { pool, shares: 1 }).unwrap();
+    describes(&doc, &param("zklink_quoteRemove"), &remove, &[], "QuoteRemoveRequest");
+
+    // Each refusal's code is among the method's documented errors.
+    let refusals = [
+        ("zklink_pool", json!([2])),
+        ("zklink_quoteSwap", json!([{ "pool": 2, "tokenIn": 1, "amount": "1" }])),
+        (
+            "zklink_quoteSwap",
+            json!([{ "pool": pool, "tokenIn": 1, "exactOut": true, "amount": (E18 * 9).to_string() }]),
+        ),
+        ("zklink_quoteLiquidity", json!([{ "pool": pool, "maxA": "1", "maxB": "1" }])),
+        ("zklink_quoteRemove", json!([{ "pool": pool, "shares": (E18 * 1000).to_string() }])),
+        ("zklink_quoteRemove", json!([{ "pool": pool }])),
+    ];
+    for (name, params) in refusals {
+        let (code, message) = n.refused(name, params).await;
+        documents(name, code);
+        assert!(!message.is_empty());
+    }
+    n.node.keeper().set_fee_policy(zklink_node::FeePolicy { usd_per_chunk: E18 / 1000 });
+    let (code, _) = n.refused("zklink_quoteSwap", json!([{ "pool": pool, "tokenIn": 32, "amount": "1000" }])).await;
+    assert_eq!(code, zklink_api::codes::FEE);
+    documents("zklink_quoteSwap", code);
+    n.api.stop().await;
+}

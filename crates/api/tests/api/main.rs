@@ -13,6 +13,7 @@ mod api;
 mod batch;
 mod docs;
 mod messages;
+mod pools;
 
 use std::path::Path;
 use std::sync::Arc;
