@@ -13,12 +13,23 @@
 //! nonce themselves; orders may expire ([`Trade::valid_until`]), and [`Venue::cancel_hard`]
 //! cancels an order for good with a `CancelOrder` L2 tx. [`Wallet::hard_cancel`] sends that tx
 //! straight to the node, without a venue.
+//!
+//! [`Wallet::pools`] lists the AMM pools; [`Wallet::quote_swap`] (and `quote_liquidity`,
+//! `quote_remove`) price a trade on the node's current state; [`Wallet::swap`],
+//! [`Wallet::add_liquidity`] and [`Wallet::remove_liquidity`] sign their limits from a fresh quote
+//! with a slippage tolerance, valid for a few minutes ([`pools`]); [`Wallet::create_pool`] creates
+//! one.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod pools;
 pub mod venue;
 
+pub use pools::{
+    AddLiquidityRequest, Added, NewPool, RemoveLiquidityRequest, Removed, SwapRequest, Swapped, DEFAULT_POOL_WINDOW,
+    DEFAULT_SLIPPAGE_BPS,
+};
 pub use venue::{HardCancelled, OrderHash, OrderType, Placed, Side, Trade, Venue};
 
 use alloy::primitives::{B256, U256};
@@ -233,6 +244,22 @@ pub enum SdkError {
     SlotExhausted {
         /// The slot.
         slot: u16,
+    },
+    /// A pool named by an id or pair that no pool has.
+    #[error("{name:?} is no pool: name one by its id or its pair (\"WETH/USD\"); {known}")]
+    UnknownPool {
+        /// What was given.
+        name: String,
+        /// The pools there are, or that there are none.
+        known: String,
+    },
+    /// Several pools trade the pair named.
+    #[error("several pools trade {pair}: name one by its id: {choices}")]
+    AmbiguousPool {
+        /// The pair given.
+        pair: String,
+        /// The pools trading it, with their fees.
+        choices: String,
     },
     /// The account's L2 key is not this wallet's (or not set): the venue would refuse its orders.
     #[error("{address}'s L2 key is not this wallet's key: set it first (ChangePubKey; `zklink wallet activate`)")]

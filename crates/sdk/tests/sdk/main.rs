@@ -12,5 +12,6 @@
 #[path = "../../../l1/tests/l1/support.rs"]
 mod support;
 
+mod pools;
 mod scenario;
 mod venue;
