@@ -149,6 +149,12 @@ impl State {
         Some((p, r))
     }
 
+    /// Every pool's account id, in the order they took their LP tokens (the registry's order:
+    /// LP tokens are taken from the bottom of the range and never freed).
+    pub fn pools(&self) -> impl Iterator<Item = AccountId> + '_ {
+        self.preset.lp_tokens().map(TokenId).map_while(|lp| self.pool_of_lp_token(lp))
+    }
+
     /// The pool that took LP token `lp`, from the registry (account 1's sub-account 0); `None`
     /// if no pool did.
     pub fn pool_of_lp_token(&self, lp: TokenId) -> Option<AccountId> {

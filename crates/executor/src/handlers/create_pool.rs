@@ -18,7 +18,7 @@ pub fn create_pool(plan: &mut Plan<'_>, network: &Network, t: &CreatePool, signe
     let lp = next_lp_token(plan, &network.preset)?;
     let params = t.params(lp);
     let taken = plan.state().account_id_by_address(&params.address());
-    if let Some(existing) = same_pool(plan, &network.preset, &params).or(taken) {
+    if let Some(existing) = same_pool(plan, &params).or(taken) {
         return Err(TxError::PoolExists(existing));
     }
     let pool = plan_create(plan, (t.account_id, t.sub_account_id, creator.nonce), t.fee_token, t.fee, &params)?;

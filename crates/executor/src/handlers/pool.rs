@@ -95,8 +95,8 @@ pub(crate) fn next_lp_token(plan: &Plan<'_>, preset: &Preset) -> Result<TokenId,
 
 /// The pool whose parameters are `params`'s, its LP token aside, if one exists: one pool per
 /// parameter set (an executor rule; the circuit keeps one pool per LP token).
-pub(crate) fn same_pool(plan: &Plan<'_>, preset: &Preset, params: &PoolParams) -> Option<AccountId> {
-    preset.lp_tokens().map(TokenId).map_while(|lp| plan.state().pool_of_lp_token(lp)).find(|&id| {
+pub(crate) fn same_pool(plan: &Plan<'_>, params: &PoolParams) -> Option<AccountId> {
+    plan.state().pools().find(|&id| {
         plan.state().pool(id).is_some_and(|(p, _)| PoolParams { lp_token: params.lp_token, ..p } == *params)
     })
 }
