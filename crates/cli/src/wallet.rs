@@ -9,6 +9,12 @@
 //! quote per base; the order slot and its nonce are chosen unless `--slot` names one. `buy` and
 //! `sell` take `--expires-in`, and `cancel --hard` cancels an order for good on L2 (a
 //! `CancelOrder` tx through the venue).
+//!
+//! `pools`, `pool create|add|remove` and `swap` use the node's AMM pools ([`pools`]): pools by id
+//! or pair, amounts in whole tokens, limits signed from a fresh quote less a slippage tolerance,
+//! valid for a few minutes.
+
+mod pools;
 
 use alloy::primitives::B256;
 use alloy::transports::http::reqwest::Url;
@@ -161,7 +167,8 @@ enum Command {
     },
     /// Show the fee the node takes for a tx type.
     Fee {
-        /// Transfer, Withdraw, ChangePubKey, ForcedExit, OrderMatching or CancelOrder.
+        /// Transfer, Withdraw, ChangePubKey, ForcedExit, OrderMatching, CancelOrder, CreatePool,
+        /// AddLiquidity, RemoveLiquidity or Swap.
         #[arg(long, default_value = "Transfer")]
         r#type: String,
         /// Fee token symbol or id.
@@ -286,6 +293,23 @@ enum Command {
     },
     /// Show the exchange's markets: symbol, tick, lot, minimum order, fee ratios.
     Markets,
+    /// Show the AMM pools: pair, reserves in whole tokens, price both ways, fee, LP token and
+    /// share supply.
+    Pools,
+    /// Create an AMM pool, deposit into one, or burn LP shares (`pool create|add|remove --help`).
+    #[command(subcommand)]
+    Pool(pools::PoolCommand),
+    /// Swap against an AMM pool: pay exactly AMOUNT TOKEN for at least the quoted output less the
+    /// slippage tolerance, or with --exact-out receive exactly AMOUNT TOKEN for at most the quoted
+    /// input plus it.
+    ///
+    /// `zklink wallet swap WETH/USD 0.1 WETH` sells exactly 0.1 WETH for USD; `zklink wallet swap
+    /// WETH/USD 300 USD --exact-out` buys exactly 300 USD with WETH. `--dry-run` prints the quote:
+    /// both amounts, the price against the pool's spot price (the price impact, the swap fee
+    /// included), the swap fee's split between the liquidity providers and the protocol, and the
+    /// network fee, which is paid in the token paid, on top.
+    #[command(after_help = pools::LIMITS_HELP)]
+    Swap(pools::SwapArgs),
     /// Request on L1 a full exit of a token to CHAIN (works even if the operator ignores L2 txs).
     FullExit {
         /// zklink chain id.
@@ -330,7 +354,7 @@ struct TradeArgs {
     expires_in: Option<std::time::Duration>,
 }
 
-/// `--expires-in`: a whole number with a unit, `s`, `m`, `h` or `d`.
+/// `--expires-in`, `--valid-for`: a whole number with a unit, `s`, `m`, `h` or `d`.
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let bad = || format!("{s:?} is not a duration: a whole number with a unit, as in 30s, 5m, 1h or 2d");
     let t = s.trim();
@@ -546,6 +570,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
                 w.symbol(l1_token)
             );
         }
+        Command::Pools => pools::pools(&w).await?,
+        Command::Pool(command) => pools::pool(&w, command).await?,
+        Command::Swap(a) => pools::swap(&w, a).await?,
         Command::Buy(t) => trade(&w, &args.exchange, Side::Buy, t).await?,
         Command::Sell(t) => trade(&w, &args.exchange, Side::Sell, t).await?,
         Command::Cancel { hash: Some(hash), hard: true, fee_token, .. } => {
@@ -877,9 +904,15 @@ async fn balances(w: &Wallet, executed: bool) -> anyhow::Result<()> {
             let key = if a.has_key() { "set" } else { "not set (run `zklink wallet activate`)" };
             let when = a.executed_block.map_or_else(|| "latest".into(), |b| format!("executed up to block {b}"));
             println!("account {}  nonce {}  L2 key {key}  ({when})", a.id, a.nonce);
+            let tokens: Vec<u16> = a.balances.iter().map(|b| b.token).collect();
+            let lp = pools::lp_names(w, &tokens).await;
             for b in &a.balances {
                 let amount = format_units(b.amount.parse().unwrap_or(0), 18);
-                println!("  sub-account {}  {:>28} {}", b.sub_account, amount, w.symbol(TokenId(b.token)));
+                let name = lp
+                    .iter()
+                    .find(|(t, _)| *t == b.token)
+                    .map_or_else(|| w.symbol(TokenId(b.token)), |(_, n)| n.clone());
+                println!("  sub-account {}  {:>28} {name}", b.sub_account, amount);
             }
             for o in &a.orders {
                 let residue = format_units(o.residue.parse().unwrap_or(0), 18);

@@ -23,6 +23,7 @@ mod newcomer;
 mod oracle_network;
 mod power_cut;
 mod resume;
+mod wallet_pools;
 mod wallet_trading;
 /// A node and its API in-process with funded users (zklink-exchange's test world).
 #[path = "../../../exchange/tests/exchange/world.rs"]
