@@ -62,12 +62,6 @@ fn ratio(n: u128, d: u128) -> String {
     (U256::from(n) * U256::from(10u8).pow(U256::from(PRICE_DECIMALS)) / U256::from(d)).to_string()
 }
 
-/// The pools' ids, in the order their LP tokens were taken (the registry, account 1's
-/// sub-account 0: LP tokens are taken in order and never freed).
-fn pool_ids(state: &State) -> Vec<AccountId> {
-    state.preset().lp_tokens().map(TokenId).map_while(|lp| state.pool_of_lp_token(lp)).collect()
-}
-
 /// The view of pool `id` with parameters `p` and reserves `r`.
 fn view(network: &Network, id: AccountId, p: &PoolParams, r: &Reserves) -> PoolView {
     let price = (r.a != 0 && r.b != 0).then(|| PoolPriceView { b_per_a: ratio(r.b, r.a), a_per_b: ratio(r.a, r.b) });
@@ -92,7 +86,7 @@ fn view(network: &Network, id: AccountId, p: &PoolParams, r: &Reserves) -> PoolV
 
 /// Every pool in `state`.
 pub fn pools_in(state: &State, network: &Network) -> Vec<PoolView> {
-    pool_ids(state).into_iter().filter_map(|id| state.pool(id).map(|(p, r)| view(network, id, &p, &r))).collect()
+    state.pools().filter_map(|id| state.pool(id).map(|(p, r)| view(network, id, &p, &r))).collect()
 }
 
 /// Every pool in the latest state, in creation order.
