@@ -30,9 +30,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a local network: 3 anvil chains with the contracts and test tokens deployed, the node
-    /// with an in-process prover and oracles, and the JSON-RPC API; the printed dev accounts hold
-    /// ETH and every test token on every chain. Ctrl-C stops everything; the next start resumes,
-    /// also after a crash.
+    /// with an in-process prover and oracles, the JSON-RPC API, an order-book venue and two AMM
+    /// pools; the printed dev accounts hold ETH and every test token on every chain. Ctrl-C stops
+    /// everything; the next start resumes, also after a crash.
     Devnet(devnet::Args),
     /// Run the operator node against configured chains, with the JSON-RPC API (`--config` file).
     Node(node::Args),
@@ -50,7 +50,8 @@ enum Command {
     Bench(BenchCommand),
     /// A user's wallet: derive the L2 key from an L1 key, deposit on any chain (its L1 endpoint
     /// comes from the node), activate, transfer, withdraw, claim on L1, follow a tx (`status
-    /// --wait`), mint test tokens on a devnet; `wallet exodus` leaves without the operator.
+    /// --wait`), mint test tokens on a devnet, trade on a venue, swap and provide liquidity in AMM
+    /// pools; `wallet exodus` leaves without the operator.
     Wallet(wallet::Args),
     /// Rebuild the whole L2 state from L1 alone (pubdata from a data-availability chain, blocks
     /// and priority requests from every chain), checked against every chain's executed block.

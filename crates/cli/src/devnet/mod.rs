@@ -18,16 +18,19 @@
 //!
 //! This module has the options and the run (start or resume, serve until a signal, stop in
 //! order); [`launch`] starts the chains, the node and the oracles, `persist` keeps and checks what
-//! the data directory holds, and `children` deals with anvils an earlier devnet left running.
+//! the data directory holds, and `children` deals with anvils an earlier devnet left running;
+//! [`venue`] runs the exchange and [`pools`] creates and seeds the AMM pools once (a restart finds
+//! them through the API).
 
 mod children;
 mod launch;
 mod persist;
+mod pools;
 mod setup;
 mod venue;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use alloy::providers::Provider;
@@ -83,6 +86,10 @@ pub(crate) struct Args {
     /// Run no exchange (and no market maker).
     #[arg(long)]
     no_exchange: bool,
+    /// Create no AMM pools (by default dev account 6 creates and seeds a WETH/USD and a
+    /// USDC/USDT pool once, on the first start; a restart finds them).
+    #[arg(long)]
+    no_pools: bool,
 }
 
 /// How a persistent devnet started.
@@ -234,7 +241,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             eprintln!("resumed from {} at block {block} (L1 blocks {})", args.data_dir.display(), heights.join(", "));
         }
     }
-    print_summary(&chains, &api, &oracles, &args.data_dir);
+    print_summary(&args, &chains, &api, &oracles);
     // The venue funds its accounts through the running node, so it starts beside it.
     let venue = (!args.no_exchange).then(|| {
         let (url, dir, listen) =
@@ -254,6 +261,18 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             }
         })
     });
+    // The pools are created through the running node too; a restart finds them.
+    let pools = (!args.no_pools).then(|| {
+        let url = format!("http://{}", api.addr);
+        let keys = chains.chains.first().map(|c| c.anvil.keys().to_vec()).unwrap_or_default();
+        eprintln!("checking the devnet's AMM pools (creating and seeding them on a fresh devnet takes a few seconds)…");
+        tokio::spawn(async move {
+            match pools::ensure(&url, &keys).await {
+                Ok((list, created)) => pools::print(&list, created),
+                Err(e) => eprintln!("the devnet's AMM pools are not ready: {e:#}"),
+            }
+        })
+    });
     let (oracles, oracle_apis): (Vec<_>, Vec<_>) = oracles.into_iter().unzip();
     let (stop_saving, saving_stopped) = tokio::sync::watch::channel(false);
     let network = async {
@@ -266,6 +285,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     };
     let every = Duration::from_secs(args.state_interval.max(1));
     tokio::join!(network, keep_saving(&chains, &ceilings, every, saving_stopped));
+    if let Some(task) = pools {
+        task.abort();
+        let _ = task.await;
+    }
     if let Some(task) = venue {
         if !task.is_finished() {
             task.abort();
@@ -295,7 +318,8 @@ fn print_venue(v: &venue::DevVenue) {
     );
 }
 
-fn print_summary(chains: &TestChains, api: &zklink_api::Api, oracles: &[(Oracle, OracleApi)], dir: &Path) {
+fn print_summary(args: &Args, chains: &TestChains, api: &zklink_api::Api, oracles: &[(Oracle, OracleApi)]) {
+    let (dir, with_pools, with_exchange) = (&args.data_dir, !args.no_pools, !args.no_exchange);
     println!("\nzklink devnet is running (Ctrl-C stops it; a restart resumes from {})\n", dir.display());
     println!("  JSON-RPC API   http://{0} and ws://{0} (OpenRPC: rpc.discover)", api.addr);
     println!("  health         http://{}/health   metrics http://{}/metrics", api.addr, api.addr);
@@ -335,7 +359,13 @@ fn print_summary(chains: &TestChains, api: &zklink_api::Api, oracles: &[(Oracle,
     );
     if let Some(c) = chains.chains.first() {
         for (i, key) in c.anvil.keys().iter().enumerate().skip(1) {
-            println!("    {} key {key}", c.anvil.address(i).unwrap_or_default());
+            let role = match i {
+                pools::POOL_ACCOUNT if with_pools => "   (seeds the AMM pools)",
+                7 | 8 if with_exchange => "   (the exchange's market maker)",
+                9 if with_exchange => "   (the exchange's submitter)",
+                _ => "",
+            };
+            println!("    {} key {key}{role}", c.anvil.address(i).unwrap_or_default());
         }
     }
     println!();

@@ -58,7 +58,7 @@ fn start_devnet(dir: &Path, ports: Ports) -> Child {
         .args(["--l1-port", &ports.l1.to_string(), "--block-sizes", "4", "--block-time-ms", "500"])
         .args(["--priority-expiration-blocks", &EXPIRY.to_string()])
         // Only this test's traffic on L2: its block counts and the restored state are exact.
-        .arg("--no-exchange")
+        .args(["--no-exchange", "--no-pools"])
         .arg("--rpc")
         .arg(format!("127.0.0.1:{}", ports.rpc))
         .env("RUST_LOG", "info,gr1cs=off")

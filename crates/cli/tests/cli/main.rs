@@ -16,6 +16,7 @@ mod common;
 mod support;
 
 mod crash;
+mod devnet_pools;
 mod devnet_process;
 mod exchange_crash;
 mod exodus;

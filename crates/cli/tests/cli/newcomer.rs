@@ -15,6 +15,9 @@
 //!   sells WETH against it (`wallet buy` / `sell`, slot and nonce chosen for it) and both fills
 //!   are executed on every chain (the account's executed view).
 //!
+//! The devnet runs without its AMM pools (`--no-pools`): seeding them adds about a minute of 4-chunk
+//! proofs before the withdrawal's block; `devnet_pools` drives them.
+//!
 //! Skips (with a message) without the pinned anvil, unless `CI=true`.
 
 use std::process::Command;
@@ -104,7 +107,7 @@ async fn a_newcomer_deposits_by_chain_withdraws_usd_and_claims_it() {
     let dir = tempfile::tempdir().unwrap();
     let ports = Ports::pick();
     let api = ports.api();
-    let mut devnet = DevnetProcess::start(dir.path(), ports, &["--block-sizes", "4"]);
+    let mut devnet = DevnetProcess::start(dir.path(), ports, &["--block-sizes", "4", "--no-pools"]);
     let w = connect(&mut devnet, &api).await;
     println!("devnet up in {:?}", started.elapsed());
     let api = api.as_str();

@@ -51,8 +51,9 @@ async fn a_devnet_killed_with_its_anvils_at_any_point_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let ports = Ports::pick();
     let url = ports.api();
-    // The venue's own crash safety is `exchange_crash`'s; here only the chains and the node.
-    let args = ["--block-sizes", "4", "--no-exchange"];
+    // The venue's own crash safety is `exchange_crash`'s, the pools' restart `newcomer`'s; here only
+    // the chains and the node.
+    let args = ["--block-sizes", "4", "--no-exchange", "--no-pools"];
     let friend: Address = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC".parse().unwrap();
 
     let began = Instant::now();

@@ -35,7 +35,7 @@ async fn the_devnet_resumes_from_disk_after_ctrl_c() {
     let friend = Address::repeat_byte(0xf1);
 
     // 1. A fresh devnet: deposit, activate, transfer, everything executed on every chain.
-    let mut devnet = DevnetProcess::start(dir.path(), ports, &["--block-sizes", "4", "--no-exchange"]);
+    let mut devnet = DevnetProcess::start(dir.path(), ports, &["--block-sizes", "4", "--no-exchange", "--no-pools"]);
     let w = connect(&mut devnet, &url).await;
     assert!(devnet.log_text().contains("fresh devnet"), "{}", devnet.log_text());
     let chains = manifest(dir.path());
@@ -58,7 +58,7 @@ async fn the_devnet_resumes_from_disk_after_ctrl_c() {
     let first_chain_1 = std::fs::read(state(1)).unwrap();
 
     // 2. The restart resumes: same chains, same account, and the pipeline goes on.
-    let mut devnet = DevnetProcess::start(dir.path(), ports, &["--block-sizes", "4", "--no-exchange"]);
+    let mut devnet = DevnetProcess::start(dir.path(), ports, &["--block-sizes", "4", "--no-exchange", "--no-pools"]);
     let w = connect(&mut devnet, &url).await;
     // The API answers before the start-up summary is printed (the oracles start in between).
     wait_for("the resumed devnet's log", DEADLINE, async || devnet.log_text().contains("resumed from")).await;
@@ -82,7 +82,7 @@ async fn the_devnet_resumes_from_disk_after_ctrl_c() {
     // 3. Killed with SIGKILL, the devnet leaves its anvils running: the next start stops them
     //    cleanly and resumes.
     devnet.kill_alone();
-    let mut devnet = DevnetProcess::start(dir.path(), ports, &["--block-sizes", "4", "--no-exchange"]);
+    let mut devnet = DevnetProcess::start(dir.path(), ports, &["--block-sizes", "4", "--no-exchange", "--no-pools"]);
     let w = connect(&mut devnet, &url).await;
     wait_for("the resumed devnet's log", DEADLINE, async || devnet.log_text().contains("resumed from")).await;
     assert!(devnet.log_text().contains("left running"), "{}", devnet.log_text());
@@ -92,7 +92,7 @@ async fn the_devnet_resumes_from_disk_after_ctrl_c() {
 
     // 4. Chain 1 rolled back to its first state file: it lost the second deposit the node took.
     std::fs::write(state(1), first_chain_1).unwrap();
-    let mut devnet = DevnetProcess::start(dir.path(), ports, &["--block-sizes", "4", "--no-exchange"]);
+    let mut devnet = DevnetProcess::start(dir.path(), ports, &["--block-sizes", "4", "--no-exchange", "--no-pools"]);
     let status = devnet.wait(Duration::from_secs(120));
     let log = devnet.log_text();
     assert!(!status.success(), "{log}");
