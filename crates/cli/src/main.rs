@@ -1,5 +1,5 @@
 //! `zklink`: one binary, a subcommand per role. `devnet`, `node`, `exchange`, `prover`, `oracle`, `wallet`,
-//! `restore`, `exit-proof` and `bench`.
+//! `restore`, `exit-proof` and `bench` (load, devnet, restore, exit-proof, exchange, pools).
 
 #![forbid(unsafe_code)]
 // The binary is where output goes: commands print their results for the user.
@@ -7,6 +7,7 @@
 
 mod bench;
 mod bench_exchange;
+mod bench_pools;
 mod bench_restore;
 mod devnet;
 mod exchange;
@@ -72,6 +73,9 @@ enum BenchCommand {
     /// Restore speed: a synthetic history rebuilt from its pubdata through the restore path
     /// (checks, replay, Merkle roots, checkpoints), blocks/s and ops/s with the cost per stage.
     Restore(bench_restore::RestoreArgs),
+    /// AMM pools: zklink_quoteSwap latency over loopback (one client, several, and several while
+    /// swaps stream in) and executor swaps per second on the main preset's trees beside transfers.
+    Pools(bench_pools::PoolsArgs),
     /// Exit-proof time at a preset (witness, synthesis, check, proving).
     ExitProof(bench_restore::ExitArgs),
     /// The venue end to end on loopback: orders accepted per second and acknowledgement
@@ -108,6 +112,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(BenchCommand::Load(args)) => runtime.block_on(bench::load(args)),
         Command::Bench(BenchCommand::Devnet(args)) => runtime.block_on(bench::devnet(args)),
         Command::Bench(BenchCommand::Restore(args)) => bench_restore::restore(args),
+        Command::Bench(BenchCommand::Pools(args)) => runtime.block_on(bench_pools::pools(args)),
         Command::Bench(BenchCommand::ExitProof(args)) => bench_restore::exit_proof(args),
         Command::Bench(BenchCommand::Exchange(args)) => runtime.block_on(bench_exchange::exchange(args)),
     };
