@@ -57,9 +57,10 @@ pub enum PoolError {
     Fee(#[from] FeeError),
 }
 
-/// `⌊n · 10^18 / d⌋` as a decimal string (`d > 0`).
+/// `⌊n · 10^18 / d⌋` as a decimal string; `"0"` if `d` is 0 (a reserve a pool cannot empty).
 fn ratio(n: u128, d: u128) -> String {
-    (U256::from(n) * U256::from(10u8).pow(U256::from(PRICE_DECIMALS)) / U256::from(d)).to_string()
+    let scaled = U256::from(n) * U256::from(10u8).pow(U256::from(PRICE_DECIMALS));
+    scaled.checked_div(U256::from(d)).unwrap_or_default().to_string()
 }
 
 /// The view of pool `id` with parameters `p` and reserves `r`.
@@ -136,8 +137,9 @@ pub fn quote_swap(node: &NodeHandle, network: &Network, q: &QuoteSwapRequest) ->
     let swap_fee = pool::mul_div(amounts.amount_in, u128::from(p.fee_bps), FEE_DENOMINATOR, "swap fee")
         .map_err(|e| PoolError::Rejected { pool: Box::new(v.clone()), source: e, token: Some(token_in) })?;
     // 10^4 · (out / in) / (r_out / r_in), exactly; the impact is what it falls short of 10^4.
-    let kept = U256::from(amounts.amount_out) * U256::from(r_in) * U256::from(FEE_DENOMINATOR)
-        / (U256::from(amounts.amount_in) * U256::from(r_out));
+    let kept = (U256::from(amounts.amount_out) * U256::from(r_in) * U256::from(FEE_DENOMINATOR))
+        .checked_div(U256::from(amounts.amount_in) * U256::from(r_out))
+        .unwrap_or_default();
     let impact = U256::from(FEE_DENOMINATOR).saturating_sub(kept);
     Ok(SwapQuoteView {
         pool: q.pool,
