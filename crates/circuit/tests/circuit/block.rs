@@ -187,7 +187,7 @@ fn every_op_kind_satisfies_the_circuit() {
     let blocks = history();
     let kinds: std::collections::BTreeSet<u8> =
         blocks.iter().flat_map(|(b, _)| b.ops.iter().map(|o| o.code())).collect();
-    // Noop 0 appears too: the chunks that align on-chain ops.
+    // Noop 0 appears too: the chunks that align ops to their start periods.
     assert_eq!(kinds.len(), zklink_circuit::block::ops::OpKind::ALL.len(), "every op kind appears: {kinds:?}");
     for (block, w) in &blocks {
         check_honest(block, w);

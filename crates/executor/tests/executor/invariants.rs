@@ -554,7 +554,7 @@ pub(crate) fn replay_pubdata(net: &TestNet) {
     let mut restored = TestNet::new(net.network().clone());
     for sealed in &net.blocks {
         let ops = zklink_block::Block::ops_from_pubdata(&sealed.block.pubdata().unwrap()).unwrap();
-        // The Noop chunks that align on-chain ops are ops of the block too (never at its end).
+        // The Noop chunks that align ops to their start periods are ops of the block too (never at its end).
         assert_eq!(ops.len(), sealed.ops.len(), "one op per applied tx or alignment chunk in the pubdata");
         for (op, original) in ops.iter().zip(&sealed.ops) {
             let replayed = restored.exec.apply_op(op).expect("a sealed op replays from its pubdata");
