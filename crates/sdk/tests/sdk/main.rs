@@ -12,6 +12,7 @@
 #[path = "../../../l1/tests/l1/support.rs"]
 mod support;
 
+mod node;
 mod pools;
 mod scenario;
 mod venue;

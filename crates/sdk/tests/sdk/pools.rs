@@ -6,51 +6,18 @@
 //! pair, or a pair two pools trade, are refused naming the pools, and a swap on an account that is
 //! not a pool keeps the node's code.
 
-use std::sync::Arc;
-
-use zklink_executor::testkit::{TestNet, TestUser, TEST_FEE_OWNER};
+use zklink_executor::testkit::TestUser;
 use zklink_node::node::unix_now;
-use zklink_node::{BlockStore, NodeHandle, StateKeeper};
 use zklink_sdk::pools::{max_with_slippage, min_with_slippage};
 use zklink_sdk::{AddLiquidityRequest, NewPool, RemoveLiquidityRequest, SdkError, SwapRequest, Wallet};
 use zklink_types::test_utils::{typed, E18, USD, USDC, WETH};
-use zklink_types::{Network, PriorityTx, SubAccountId, TokenId};
+use zklink_types::{SubAccountId, TokenId};
 
-struct Node {
-    _dir: tempfile::TempDir,
-    node: NodeHandle,
-    mirror: TestNet,
-    url: String,
-    serials: u64,
-}
+use crate::node::Node;
 
 impl Node {
-    async fn start() -> (Node, zklink_api::Api) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(BlockStore::open(&dir.path().join("node.redb")).unwrap());
-        let network = Network::dev(3);
-        let keeper = StateKeeper::open(network.clone(), store.clone(), TEST_FEE_OWNER, 16, unix_now()).unwrap();
-        let node = NodeHandle::new(keeper, store);
-        let api = zklink_api::serve("127.0.0.1:0".parse().unwrap(), node.clone(), network.clone()).await.unwrap();
-        let url = format!("http://{}", api.addr);
-        (Node { _dir: dir, node, mirror: TestNet::new(network), url, serials: 0 }, api)
-    }
-
-    /// Deposits `amount` of `l1` credited as `l2` to user `n`.
-    fn fund(&mut self, n: u64, l1: u16, l2: u16, amount: u128) -> TestUser {
-        let u = self.mirror.user(n);
-        let mut d = self.mirror.deposit_tx(1, u.address, 0, l1, l2, amount);
-        if let PriorityTx::Deposit(d) = &mut d {
-            d.serial_id.0 = self.serials;
-        }
-        self.serials += 1;
-        self.mirror.apply_priority(&d).unwrap();
-        self.node.keeper().submit_priority(d, unix_now()).unwrap();
-        u
-    }
-
     /// A wallet of `u` with its L2 key set.
-    async fn wallet(&self, u: &TestUser) -> Wallet {
+    async fn keyed_wallet(&self, u: &TestUser) -> Wallet {
         let secret: [u8; 32] = u.l1.to_bytes().into();
         let w = Wallet::connect(&self.url, &secret).await.unwrap();
         w.change_pubkey(zklink_types::ChainId(1), typed::USD, 0).await.unwrap();
@@ -67,10 +34,10 @@ impl Node {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wallets_create_fund_swap_and_leave_a_pool() {
     let (mut node, api) = Node::start().await;
-    let (alice, bob) = (node.fund(0, USDC, USD, 10_000 * E18), node.fund(1, USDC, USD, 5_000 * E18));
-    node.fund(0, WETH, WETH, 10 * E18);
-    node.fund(1, WETH, WETH, 5 * E18);
-    let (a, b) = (node.wallet(&alice).await, node.wallet(&bob).await);
+    let (alice, bob) = (node.deposit(0, USDC, USD, 10_000 * E18), node.deposit(1, USDC, USD, 5_000 * E18));
+    node.deposit(0, WETH, WETH, 10 * E18);
+    node.deposit(1, WETH, WETH, 5 * E18);
+    let (a, b) = (node.keyed_wallet(&alice).await, node.keyed_wallet(&bob).await);
     assert!(a.pools().await.unwrap().is_empty());
 
     // Created with the tokens in either order; found by its pair either way, or by its id.

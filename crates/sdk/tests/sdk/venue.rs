@@ -3,49 +3,22 @@
 //! and cancel their orders, read the book and the trades; off-grid orders are refused before
 //! anything is signed, the venue's refusals keep their codes.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use zklink_exchange::service::{Exchange, ExchangeSettings};
-use zklink_executor::testkit::{TestNet, TestUser, TEST_FEE_OWNER};
+use zklink_executor::testkit::TestUser;
 use zklink_node::node::unix_now;
-use zklink_node::{BlockStore, NodeHandle, StateKeeper};
 use zklink_sdk::venue::{codes, valid_until_in, LevelView, OrderStatus, Settlement};
 use zklink_sdk::{OrderType, SdkError, Side, Trade, Venue, Wallet};
 use zklink_types::test_utils::{typed, E18, USD, USDC, WETH};
-use zklink_types::{Network, OrderNonce, PriorityTx, SlotId, SubAccountId};
+use zklink_types::{OrderNonce, SlotId, SubAccountId};
 
-/// A node and its API on loopback, and a mirror of its state that builds the deposits.
-struct Node {
-    _dir: tempfile::TempDir,
-    node: NodeHandle,
-    mirror: TestNet,
-    url: String,
-    serials: u64,
-}
+use crate::node::Node;
 
 impl Node {
-    async fn start() -> (Node, zklink_api::Api) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(BlockStore::open(&dir.path().join("node.redb")).unwrap());
-        let network = Network::dev(3);
-        let keeper = StateKeeper::open(network.clone(), store.clone(), TEST_FEE_OWNER, 16, unix_now()).unwrap();
-        let node = NodeHandle::new(keeper, store);
-        let api = zklink_api::serve("127.0.0.1:0".parse().unwrap(), node.clone(), network.clone()).await.unwrap();
-        let url = format!("http://{}", api.addr);
-        (Node { _dir: dir, node, mirror: TestNet::new(network), url, serials: 0 }, api)
-    }
-
     /// Deposits `amount` of `l1` credited as `l2` to user `n` and sets its key.
     fn fund(&mut self, n: u64, l1: u16, l2: u16, amount: u128) -> TestUser {
-        let u = self.mirror.user(n);
-        let mut d = self.mirror.deposit_tx(1, u.address, 0, l1, l2, amount);
-        if let PriorityTx::Deposit(d) = &mut d {
-            d.serial_id.0 = self.serials;
-        }
-        self.serials += 1;
-        self.mirror.apply_priority(&d).unwrap();
-        self.node.keeper().submit_priority(d, unix_now()).unwrap();
+        let u = self.deposit(n, l1, l2, amount);
         let tx = self.mirror.change_pubkey_tx(&u);
         self.mirror.apply_l2(tx.clone()).unwrap();
         self.node.keeper().submit(tx, unix_now()).unwrap();
