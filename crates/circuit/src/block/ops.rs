@@ -211,13 +211,15 @@ pub(super) fn user_token(g: &Boolean<Fr>, token: &FpVar<Fr>) -> R<()> {
     require_if(g, &(&is_usd | &real))
 }
 
-/// The token mapping rule; returns the reserve id.
-fn mapping(g: &Boolean<Fr>, l1: &FpVar<Fr>, l2: &FpVar<Fr>) -> R<FpVar<Fr>> {
+/// The token mapping rule; returns the reserve id. An LP token never moves to or from L1: its
+/// balances are claims on a pool, not on a chain's reserves.
+fn mapping(ctx: &Ctx, g: &Boolean<Fr>, l1: &FpVar<Fr>, l2: &FpVar<Fr>) -> R<FpVar<Fr>> {
     let l2_usd = l2.is_eq(&c(1))?;
     let l1_real = num::ge(l1, &c(17), 16)?;
     let l1_stable = num::ge(&c(31), l1, 16)?;
+    let l1_not_lp = num::ge(&c(*ctx.preset.lp_tokens().start() as u128 - 1), l1, 16)?;
     let same = l1.is_eq(l2)?;
-    let valid = &l1_real & &(&same | &(&l2_usd & &l1_stable));
+    let valid = &(&l1_real & &l1_not_lp) & &(&same | &(&l2_usd & &l1_stable));
     require_if(g, &valid)?;
     select(&l2_usd, &(l1 - c(15)), l1)
 }
@@ -307,7 +309,7 @@ pub(super) fn deposit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let amount = cur.uint(16)?.value;
     let owner_field = cur.uint(20)?;
     cur.zero_padding(g)?;
-    let reserve = mapping(g, &l1.value, &l2.value)?;
+    let reserve = mapping(ctx, g, &l1.value, &l2.value)?;
     require_if(g, &nonzero(&amount)?)?;
     require_if(g, &nonzero(&owner_field.value)?)?;
     not_reserved(g, &owner_field.bits)?;
@@ -349,7 +351,7 @@ pub(super) fn full_exit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     fits(&paid, &l1, ctx.preset.token_bits)?;
     fits(&paid, &l2, ctx.preset.token_bits)?;
     require_if(&paid, &differs(&account.value, &c(1))?)?;
-    let reserve = mapping(&paid, &l1.value, &l2.value)?;
+    let reserve = mapping(ctx, &paid, &l1.value, &l2.value)?;
     eq_if(&paid, &ctx.slot(j, 0).old_address.clone(), &owner)?;
     let index = balance_index(ctx, &sub.value, &l2.value);
     debit(ctx, j, 0, &paid, account.value, index, &amount)?;
@@ -472,7 +474,7 @@ pub(super) fn withdraw(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let nonce = cur.uint(4)?;
     let ratio = cur.uint(2)?;
     cur.zero_padding(g)?;
-    let reserve = mapping(g, &l1.value, &l2.value)?;
+    let reserve = mapping(ctx, g, &l1.value, &l2.value)?;
     require_if(g, &nonzero(&amount.value)?)?;
     le_if(g, &ratio.value, &c(10_000), 16)?;
     let index = balance_index(ctx, &sub.value, &l2.value);
@@ -511,7 +513,7 @@ pub(super) fn forced_exit(ctx: &mut Ctx, j: usize, g: &Boolean<Fr>) -> R<()> {
     let amount = cur.uint(16)?.value;
     let target_address = cur.uint(20)?;
     cur.zero_padding(g)?;
-    let reserve = mapping(g, &l1.value, &l2.value)?;
+    let reserve = mapping(ctx, g, &l1.value, &l2.value)?;
     user_token(g, &fee_token.value)?;
     require_if(g, &nonzero(&amount)?)?;
     let index = balance_index(ctx, &initiator_sub.value, &fee_token.value);

@@ -313,6 +313,24 @@ fn reserve_exceeded_is_rejected() {
 }
 
 #[test]
+fn an_lp_token_never_crosses_to_l1() {
+    let (mut r, [a, _, _]) = funded();
+    let d = r.net.deposit_tx(1, a.address, 0, 32, 32, E18);
+    r.apply(Tx::P(d)).unwrap();
+    let block = r.net.seal().block.clone();
+    let start = std::mem::replace(&mut r.start, r.net.state().clone());
+    let txs = std::mem::take(&mut r.txs);
+    check_honest(&block, &BlockWitness::build(&mut start.clone(), &block, &txs).unwrap());
+    // The same deposit credited as LP shares (as if a chain had listed an LP token id).
+    let lp = TokenId(*r.net.network().preset.lp_tokens().start());
+    let mut forged = block.clone();
+    let Op::Deposit(op) = forged.ops.iter_mut().find(|o| !matches!(o, Op::Noop)).unwrap() else { panic!("a deposit") };
+    (op.l1_token, op.l2_token) = (lp, lp);
+    let w = BlockWitness::build_unchecked(&mut start.clone(), &forged, &txs).unwrap();
+    assert_rejected(&w, "a deposit minting LP shares");
+}
+
+#[test]
 fn overfilled_order_is_rejected() {
     let (mut r, [a, b, dex]) = funded();
     let maker = r.net.order(&a, 0, 0, 32, 18, 2 * E18, 3 * E18, true);
