@@ -104,14 +104,16 @@ impl<'a> ExitPlan<'a> {
             };
             // What the balance is paid from: USD from the stablecoin reserves, LP shares from
             // those of the pool's two tokens, any other token from its own reserve.
-            let underlying = match self.state.pool_of_lp_token(TokenId(token)).and_then(|p| self.state.pool(p)) {
-                Some((p, _)) if preset.is_lp_token(TokenId(token)) => vec![p.token_a.0, p.token_b.0],
-                _ => vec![token],
+            let underlying = if preset.is_lp_token(TokenId(token)) {
+                let pool = self.state.pool_of_lp_token(TokenId(token)).and_then(|p| self.state.pool(p));
+                pool.map_or_else(Vec::new, |(p, _)| vec![p.token_a.0, p.token_b.0])
+            } else {
+                vec![token]
             };
             for u in underlying {
                 if u == USD_TOKEN_ID.0 {
                     out.extend(USD_RESERVE_RANGE.filter(|&r| reserve(r) > 0).map(request));
-                } else if u >= *STABLECOIN_RANGE.start() && !preset.is_lp_token(TokenId(u)) && reserve(u) > 0 {
+                } else if u >= *STABLECOIN_RANGE.start() && reserve(u) > 0 {
                     out.push(request(u));
                 }
             }

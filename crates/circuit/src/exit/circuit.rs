@@ -16,7 +16,7 @@ use zklink_state::account::address_to_field;
 use zklink_state::MerklePath;
 use zklink_types::{ChainId, Preset, GLOBAL_ASSET_ACCOUNT_ID, GLOBAL_ASSET_ADDRESS, USD_RESERVE_RANGE, USD_TOKEN_ID};
 
-use super::witness::{backed_balance, total};
+use super::witness::{backed_balance, total, usd_like};
 use super::*;
 use crate::gadgets::{commitment, merkle, poseidon};
 
@@ -419,7 +419,7 @@ impl ConstraintSynthesizer<Fr> for ExitCircuit {
         let total_var = FpVar::conditionally_select(&rule.usd_like, &usd_total, &token_total)?;
         let divisor = &total_var + FpVar::from(total_var.is_eq(&FpVar::zero())?);
         let is_lp = claim.l2_token.0 >= shape.lp_first;
-        let usd_like = claim.l2_token == USD_TOKEN_ID || (is_lp && underlying(claim.reserve_token) == USD_TOKEN_ID);
+        let usd_like = usd_like(is_lp, claim.l2_token, claim.reserve_token);
         let native_total = total(usd_like, &w.chains);
         let native_divisor = if native_total == BigUint::ZERO { BigUint::from(1u8) } else { native_total };
         let native_reserve = w.chains.get((claim.chain.0 as usize).wrapping_sub(1)).map_or(0, |c| c.reserve);

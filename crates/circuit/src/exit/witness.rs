@@ -406,7 +406,7 @@ impl ExitWitness {
         } else {
             PoolShare::blank(&shape)
         };
-        let usd_like = usd_like(&preset, req.l2_token, req.reserve_token);
+        let usd_like = usd_like(preset.is_lp_token(req.l2_token), req.l2_token, req.reserve_token);
         let backed = backed_balance(preset.is_lp_token(req.l2_token), balance, &pool);
         let amount = pro_rata(backed, chain_data[req.chain.0 as usize - 1].reserve, &total(usd_like, &chain_data));
         Ok(Self {
@@ -494,8 +494,8 @@ impl ExitWitness {
 }
 
 /// Whether the claim is paid from the USD reserves: a USD balance, or LP shares of a pool's USD.
-pub(super) fn usd_like(preset: &Preset, l2_token: TokenId, reserve_token: TokenId) -> bool {
-    l2_token == USD_TOKEN_ID || (preset.is_lp_token(l2_token) && underlying(reserve_token) == USD_TOKEN_ID)
+pub(super) fn usd_like(is_lp: bool, l2_token: TokenId, reserve_token: TokenId) -> bool {
+    l2_token == USD_TOKEN_ID || (is_lp && underlying(reserve_token) == USD_TOKEN_ID)
 }
 
 /// The L2 balance the claim stands for: the balance itself, or for LP shares their part of the
